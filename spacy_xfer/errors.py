@@ -1,0 +1,38 @@
+"""Error messages, coded so that they can be searched for."""
+
+
+class Errors:
+    E001 = "[E001] Component '{name}' got no training examples to initialize from."
+    E002 = "[E002] Component '{name}' needs `nlp` to read its `corpus` at initialize."
+    E003 = (
+        "[E003] Unknown target {target!r} for component '{name}'. Expected 'tag', 'pos', "
+        "'ents', 'spans:KEY' or 'ext:NAME'."
+    )
+    E004 = (
+        "[E004] Label {label!r} of token {i} ({text!r}) in doc {doc!r} is not among the "
+        "labels of component '{name}' ({n} labels collected at initialize). Initialize "
+        "on data that has every label, or give them with `labels`."
+    )
+    E005 = (
+        "[E005] Gold labels of doc {doc!r} break the {scheme} tag scheme at token {i} "
+        "({text!r}): {prev!r} -> {label!r}. Fix the data, or set `constraints` of "
+        "component '{name}' to the scheme the data uses, or to 'none'."
+    )
+    E006 = (
+        "[E006] Component '{name}': `label_map` maps {key!r} -> {value!r} but also maps "
+        "{value!r} -> {again!r}. A label the map produces must map to itself."
+    )
+    E007 = (
+        "[E007] Component '{name}': {label!r} is not a Universal POS tag, so it cannot be "
+        "written to Token.pos_. Use target 'tag' for other tag sets."
+    )
+    E008 = (
+        "[E008] Component '{name}': unknown `constraints` {value!r}. Expected 'auto', "
+        "'none', 'IOB1', 'IOB2', 'BIOES' or 'BILUO'."
+    )
+    E009 = (
+        "[E009] Component '{name}' has spans in doc.spans[{key!r}] that overlap in doc "
+        "{doc!r}; a sequence tagger needs non-overlapping spans. ({error})"
+    )
+    E010 = "[E010] Component '{name}' cannot add label {label!r} after initialize."
+    E011 = "[E011] Component '{name}' found no labels in its training examples."

@@ -1,0 +1,1 @@
+"""Thinc architectures and the PyTorch modules behind them."""

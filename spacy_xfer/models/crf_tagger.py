@@ -1,0 +1,146 @@
+"""`spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> linear-chain CRF.
+
+The model's output is the CRF's emission scores, one row per token. The sequence-level
+parts (transition scores, the softmax-margin loss, Viterbi) are reached through
+`crf_loss` and `crf_decode`, which the `xfer_tagger` component calls.
+"""
+
+from typing import List, Optional, Sequence, Tuple
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from thinc.types import Floats2d, Ints1d
+
+from .pytorch_crf import MISSING, LinearChainCRF
+from .pytorch_shim import backward, flat_to_torch, make_shim, module_of, torch_to_docs
+from .pytorch_word_encoder import length_mask, pad_flat
+
+
+@registry.architectures("spacy_xfer.CRFTagger.v1")
+def build_crf_tagger_v1(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    features: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """A linear-chain CRF over a tok2vec's vectors.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener.
+    features (Optional[Model[List[Doc], List[Floats2d]]]): extra per-token features
+        (e.g. gazetteer one-hots) appended to the CRF input.
+    nO (Optional[int]): the number of labels; set by the component at initialize.
+    RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per token.
+    """
+    crf = Model(
+        "xfer_crf",
+        crf_forward,
+        init=init_crf,
+        shims=[make_shim(LinearChainCRF(1, nO or 1))],
+        dims={"nI": None, "nO": nO},
+    )
+    inputs = [tok2vec] if features is None else [tok2vec, features]
+    model = Model(
+        "xfer_crf_tagger",
+        crf_tagger_forward,
+        init=init_crf_tagger,
+        layers=[*inputs, crf],
+        dims={"nO": nO},
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("crf", crf)
+    return model
+
+
+def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    *inputs, crf = model.layers
+    for layer in inputs:
+        layer.initialize(X=X)
+    crf.set_dim("nI", sum(layer.get_dim("nO") for layer in inputs), force=True)
+    crf.set_dim("nO", model.get_dim("nO"), force=True)
+    crf.initialize()
+
+
+def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool):
+    *inputs, crf = model.layers
+    outputs, backprops = zip(*(layer(docs, is_train) for layer in inputs))
+    widths = [layer.get_dim("nO") for layer in inputs]
+    if len(inputs) == 1:
+        joined = list(outputs[0])
+    else:
+        joined = [model.ops.xp.hstack(parts) for parts in zip(*outputs)]
+    scores, backprop_crf = crf(joined, is_train)
+
+    def backprop(d_scores: List[Floats2d]) -> List[Doc]:
+        d_joined = backprop_crf(d_scores)
+        offsets = numpy.cumsum([0] + widths)
+        for i, layer_backprop in enumerate(backprops):
+            layer_backprop([d[:, offsets[i] : offsets[i + 1]] for d in d_joined])
+        return []
+
+    return scores, backprop
+
+
+def init_crf(model: Model, X=None, Y=None) -> None:
+    crf: LinearChainCRF = module_of(model.shims[0])  # type: ignore[assignment]
+    crf.resize(model.get_dim("nI"), model.get_dim("nO"))
+
+
+def crf_forward(model: Model, X: List[Floats2d], is_train: bool):
+    shim = model.shims[0]
+    lengths = [len(x) for x in X]
+    if sum(lengths) == 0:
+        n_labels = model.get_dim("nO")
+        return [model.ops.alloc2f(n, n_labels) for n in lengths], lambda dY: [
+            model.ops.alloc2f(*x.shape) for x in X
+        ]
+    features = flat_to_torch(model.ops, X, shim, requires_grad=is_train)
+    output, shim_backprop = shim(ArgsKwargs(args=(features,), kwargs={}), is_train)
+
+    def backprop(d_scores: List[Floats2d]) -> List[Floats2d]:
+        backward(shim_backprop, output, flat_to_torch(model.ops, d_scores, shim, requires_grad=False))
+        return torch_to_docs(model.ops, features.grad, lengths)
+
+    return torch_to_docs(model.ops, output, lengths), backprop
+
+
+def get_crf(model: Model) -> LinearChainCRF:
+    """The torch CRF module of a CRFTagger model."""
+    return module_of(model.get_ref("crf").shims[0])  # type: ignore[return-value]
+
+
+def _padded(model: Model, scores: Sequence[Floats2d], *, requires_grad: bool):
+    crf = get_crf(model)
+    device = crf.transitions.device
+    flat = xp2torch(model.ops.flatten(list(scores)), requires_grad=requires_grad, device=device)
+    lengths = torch.tensor([len(s) for s in scores], dtype=torch.int64)
+    emissions = pad_flat(flat, lengths)
+    return flat, emissions, lengths, length_mask(lengths, emissions.shape[1], device)
+
+
+def crf_loss(
+    model: Model, scores: Sequence[Floats2d], gold: Sequence[Ints1d], cost: float
+) -> Tuple[float, List[Floats2d]]:
+    """Softmax-margin loss of non-empty sentences and the gradient of their scores.
+
+    The gradients of the transition, start and end scores are accumulated into the
+    CRF's parameters, to be applied by the model's `finish_update`.
+    gold (Sequence[Ints1d]): label ids per token, MISSING (-1) where unknown.
+    RETURNS (Tuple[float, List[Floats2d]]): the summed loss and d_scores.
+    """
+    crf = get_crf(model)
+    flat, emissions, lengths, mask = _padded(model, scores, requires_grad=True)
+    gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(g, dtype="int64") for g in gold]))
+    gold_padded = pad_flat(gold_flat.to(emissions.device), lengths).masked_fill(~mask, MISSING)
+    loss = crf.loss(emissions, gold_padded, mask, cost).sum()
+    loss.backward()
+    d_flat = torch2xp(flat.grad, ops=model.ops)
+    return float(loss.item()), model.ops.unflatten(model.ops.asarray2f(d_flat), model.ops.asarray1i(lengths.numpy()))
+
+
+def crf_decode(model: Model, scores: Sequence[Floats2d]) -> List[numpy.ndarray]:
+    """Viterbi label ids for each non-empty sentence's scores."""
+    _, emissions, lengths, mask = _padded(model, scores, requires_grad=False)
+    paths = get_crf(model).decode(emissions.detach(), mask)
+    return [paths[i, :n] for i, n in enumerate(lengths.tolist())]

@@ -1,0 +1,207 @@
+"""Thinc architectures for the hierarchical encoder (paper section 3.1).
+
+- `spacy_xfer.CharEncoder.v1`: characters -> bidirectional GRU, a vector per token.
+- `spacy_xfer.WordEncoder.v1`: [char vector ; word embedding] -> bidirectional GRU,
+  with any `Model[List[Doc], List[Floats2d]]` (e.g. a `spacy.Tok2VecListener.v1`
+  listening to a shared CharEncoder) as the char vector source.
+- `spacy_xfer.CharWordEncoder.v1`: both in one, a spaCy `tok2vec`.
+"""
+
+from collections import Counter
+from typing import List, Optional
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model
+from thinc.types import Floats2d
+
+from .featurize import CharFeaturizer, WordFeaturizer, doc_lengths
+from .pretrained import pretrained_rows
+from .pytorch_char_encoder import CharGRUEncoder
+from .pytorch_shim import backward, flat_to_torch, ids_to_torch, make_shim, module_of, torch_to_docs
+from .pytorch_word_encoder import WordGRUEncoder
+from .string_table import StringTable
+
+
+@registry.architectures("spacy_xfer.CharEncoder.v1")
+def build_char_encoder_v1(
+    width: int = 25, hidden: int = 80, depth: int = 2, dropout: float = 0.0
+) -> Model[List[Doc], List[Floats2d]]:
+    """Character embeddings -> bidirectional GRU over each word's characters.
+
+    width (int): character embedding width (paper: 25).
+    hidden (int): GRU units per direction (paper: 80); output width is 2 * hidden.
+    depth (int): GRU layers (paper: 2).
+    dropout (float): dropout between GRU layers.
+    RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
+    """
+    table = StringTable()
+    module = CharGRUEncoder(len(table), width, hidden, depth, dropout)
+    return Model(
+        "xfer_char_encoder",
+        char_encoder_forward,
+        init=init_char_encoder,
+        shims=[make_shim(module)],
+        dims={"nO": 2 * hidden},
+        attrs={"table": table, "featurizer": CharFeaturizer()},
+    )
+
+
+def init_char_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    """Give every character seen in X a row of its own."""
+    if X is None:
+        return
+    chars = sorted({char for doc in X for token in doc for char in token.text})
+    table = StringTable(chars)
+    model.attrs["table"] = table
+    module_of(model.shims[0]).resize(len(table))
+
+
+def char_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
+    shim = model.shims[0]
+    lengths = doc_lengths(docs)
+    if lengths.sum() == 0:
+        return [model.ops.alloc2f(n, model.get_dim("nO")) for n in lengths], lambda d: []
+    chars, word_lengths, inverse = model.attrs["featurizer"](docs, model.attrs["table"])
+    inputs = ArgsKwargs(
+        args=(ids_to_torch(chars, shim), torch.from_numpy(word_lengths), ids_to_torch(inverse, shim)),
+        kwargs={},
+    )
+    output, shim_backprop = shim(inputs, is_train)
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        backward(shim_backprop, output, flat_to_torch(model.ops, d_outputs, shim, requires_grad=False))
+        return []
+
+    return torch_to_docs(model.ops, output, lengths), backprop
+
+
+@registry.architectures("spacy_xfer.WordEncoder.v1")
+def build_word_encoder_v1(
+    char_encoder: Model[List[Doc], List[Floats2d]],
+    width: int = 50,
+    hidden: int = 300,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Word embeddings joined with char vectors -> bidirectional GRU over the sentence.
+
+    char_encoder (Model[List[Doc], List[Floats2d]]): char vectors per token, e.g. a
+        CharEncoder, or a Tok2VecListener when the char encoder is shared (T-C).
+    width (int): word embedding width (paper: 50).
+    hidden (int): GRU units per direction (paper: 300); output width is 2 * hidden.
+    depth (int): GRU layers (paper: 2).
+    dropout (float): dropout on the GRU input, between its layers and on its output.
+    normalize (bool): look words up lowercased with digits mapped to 0 (paper).
+    min_freq (int): training words seen fewer times share the unknown row.
+    use_vectors (bool): initialise rows from the pipeline's vectors when it has some.
+    max_vectors (int): at most this many words from the vectors get rows of their
+        own beyond the training words (the first rows of the vectors table).
+    RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
+    """
+    char_width = char_encoder.get_dim("nO")
+    table = StringTable()
+    module = WordGRUEncoder(len(table), width, char_width, hidden, depth, dropout)
+    return Model(
+        "xfer_word_encoder",
+        word_encoder_forward,
+        init=init_word_encoder,
+        layers=[char_encoder],
+        shims=[make_shim(module)],
+        dims={"nO": 2 * hidden},
+        attrs={
+            "table": table,
+            "featurizer": WordFeaturizer(normalize),
+            "min_freq": min_freq,
+            "use_vectors": use_vectors,
+            "max_vectors": max_vectors,
+        },
+    )
+
+
+def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    """Give rows to the training words in X (and to the pipeline's vectors' words)."""
+    model.layers[0].initialize(X=X)
+    if X is None:
+        return
+    featurizer: WordFeaturizer = model.attrs["featurizer"]
+    counts = Counter(featurizer.key(token.text) for doc in X for token in doc)
+    table = StringTable(sorted(word for word, n in counts.items() if n >= model.attrs["min_freq"]))
+    module: WordGRUEncoder = module_of(model.shims[0])  # type: ignore[assignment]
+    vectors = X[0].vocab.vectors if X else None
+    init_rows = None
+    if model.attrs["use_vectors"] and vectors is not None and vectors.shape[0] > 0:
+        init_rows = pretrained_rows(
+            vectors, X[0].vocab.strings, table, featurizer.key, module.embed.embedding_dim, model.attrs["max_vectors"]
+        )
+    model.attrs["table"] = table
+    module.resize(len(table))
+    if init_rows is not None:
+        rows, values = init_rows
+        with torch.no_grad():
+            weight = module.embed.weight
+            rows_t = torch.from_numpy(rows).to(weight.device)
+            weight[rows_t, : values.shape[1]] = torch.from_numpy(values).to(weight)
+
+
+def word_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
+    shim = model.shims[0]
+    char_vectors, backprop_chars = model.layers[0](docs, is_train)
+    lengths = doc_lengths(docs)
+    width = model.get_dim("nO")
+    if lengths.sum() == 0:
+
+        def backprop_nothing(d_outputs: List[Floats2d]) -> List[Doc]:
+            return backprop_chars([model.ops.alloc2f(*x.shape) for x in char_vectors])
+
+        return [model.ops.alloc2f(n, width) for n in lengths], backprop_nothing
+    chars_t = flat_to_torch(model.ops, char_vectors, shim, requires_grad=is_train)
+    word_ids = model.attrs["featurizer"](docs, model.attrs["table"])
+    inputs = ArgsKwargs(
+        args=(chars_t, ids_to_torch(word_ids, shim), torch.from_numpy(lengths[lengths > 0])),
+        kwargs={},
+    )
+    output, shim_backprop = shim(inputs, is_train)
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        backward(shim_backprop, output, flat_to_torch(model.ops, d_outputs, shim, requires_grad=False))
+        return backprop_chars(torch_to_docs(model.ops, chars_t.grad, lengths))
+
+    return torch_to_docs(model.ops, output, lengths), backprop
+
+
+@registry.architectures("spacy_xfer.CharWordEncoder.v1")
+def build_char_word_encoder_v1(
+    char_width: int = 25,
+    char_hidden: int = 80,
+    char_depth: int = 2,
+    width: int = 50,
+    hidden: int = 300,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+) -> Model[List[Doc], List[Floats2d]]:
+    """The paper's whole encoder (char GRU, word embedding, word GRU) as one tok2vec.
+    The arguments are those of CharEncoder.v1 (prefixed `char_`) and WordEncoder.v1.
+    """
+    char_encoder = build_char_encoder_v1(char_width, char_hidden, char_depth, dropout)
+    return build_word_encoder_v1(
+        char_encoder,
+        width=width,
+        hidden=hidden,
+        depth=depth,
+        dropout=dropout,
+        normalize=normalize,
+        min_freq=min_freq,
+        use_vectors=use_vectors,
+        max_vectors=max_vectors,
+    )

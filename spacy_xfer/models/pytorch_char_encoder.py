@@ -1,0 +1,50 @@
+"""Character-level encoder: a bidirectional GRU over the characters of each word."""
+
+from typing import Dict
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .pytorch_resizable import Resizable, resized_embedding
+
+
+class CharGRUEncoder(Resizable):
+    """Char embeddings -> bidirectional GRU; a word's vector is the final forward state
+    concatenated with the final backward state (the backward GRU's state after reading
+    the first character), so the output width is 2 * hidden.
+    """
+
+    def __init__(self, n_chars: int, width: int, hidden: int, depth: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(n_chars, width, padding_idx=0)
+        self.gru = nn.GRU(
+            width,
+            hidden,
+            num_layers=depth,
+            bidirectional=True,
+            batch_first=True,
+            dropout=dropout if depth > 1 else 0.0,
+        )
+
+    def resize(self, n_chars: int) -> None:
+        """Resize the character table (rows 0 and 1 are padding and unknown)."""
+        self.embed = resized_embedding(self.embed, n_chars)
+
+    def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
+        self.resize(state["embed.weight"].shape[0])
+
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        """Encode distinct words once, then scatter the vectors back to tokens.
+
+        chars (Tensor): (n_distinct, max_len) character ids, 0-padded.
+        lengths (Tensor): (n_distinct,) word lengths in characters, on CPU.
+        inverse (Tensor): (n_tokens,) the distinct-word row of each token.
+        RETURNS (Tensor): (n_tokens, 2 * hidden) token vectors.
+        """
+        packed = pack_padded_sequence(
+            self.embed(chars), lengths, batch_first=True, enforce_sorted=False
+        )
+        _, final = self.gru(packed)
+        words = torch.cat([final[-2], final[-1]], dim=-1)
+        return words.index_select(0, inverse)

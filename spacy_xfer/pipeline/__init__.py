@@ -1,0 +1,1 @@
+"""spaCy pipeline components: the `xfer_tagger` heads and the shared `xfer_encoder`."""

@@ -1,0 +1,269 @@
+"""Where an `xfer_tagger` head reads its gold labels and writes its predictions.
+
+| target      | gold and predictions      | labels the CRF sees     | score keys              |
+| ----------- | ------------------------- | ----------------------- | ----------------------- |
+| `tag`       | `Token.tag_`              | the tags                | `{name}_acc`            |
+| `pos`       | `Token.pos_`              | Universal POS tags      | `{name}_acc`            |
+| `ext:NAME`  | `Token._.NAME`            | the values (strings)    | `{name}_acc`            |
+| `ents`      | `Doc.ents`                | BILUO tags of the types | `{name}_p/r/f/per_type` |
+| `spans:KEY` | `Doc.spans[KEY]`          | BILUO tags of the types | `{name}_p/r/f/per_type` |
+
+A gold label is a string or None (missing); a doc without this target's annotation
+gives None for the whole doc.
+"""
+
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+
+import numpy
+from spacy.attrs import ORTH
+from spacy.parts_of_speech import IDS as UPOS_IDS
+from spacy.scorer import Scorer
+from spacy.tokens import Doc, Span, Token
+from spacy.training import Example, offsets_to_biluo_tags
+
+from ..errors import Errors
+from ..tags import OUTSIDE, chunks_from_biluo, split_tag
+
+Gold = Optional[List[Optional[str]]]
+MISSING_VALUES = {None, ""}
+
+
+class Target:
+    """Reads gold labels from Examples, writes predicted labels to Docs, scores."""
+
+    spans = False
+
+    def __init__(self, name: str, label_map: Mapping[str, str]) -> None:
+        self.name = name
+        self.label_map = dict(label_map)
+
+    def map_label(self, label: Optional[str]) -> Optional[str]:
+        if label in MISSING_VALUES:
+            return None
+        return self.label_map.get(label, label)  # type: ignore[arg-type]
+
+    def gold(self, eg: Example) -> Gold:
+        raise NotImplementedError
+
+    def write(self, doc: Doc, labels: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def crf_labels(self, label_data: Sequence[str]) -> List[str]:
+        """The CRF's label set for the component's label data."""
+        return sorted(label_data)
+
+    def label_data(self, gold_labels: Iterable[str]) -> List[str]:
+        """The component's label data from the gold labels seen in training."""
+        return sorted(set(gold_labels))
+
+    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
+        raise NotImplementedError
+
+
+def _same_tokens(eg: Example) -> bool:
+    x, y = eg.x, eg.y
+    return len(x) == len(y) and bool((x.to_array(ORTH) == y.to_array(ORTH)).all())
+
+
+class TokenTarget(Target):
+    """A per-token string attribute: gold aligned to the predicted tokens."""
+
+    def value(self, token: Token) -> Optional[str]:
+        raise NotImplementedError
+
+    def has_annotation(self, doc: Doc) -> bool:
+        raise NotImplementedError
+
+    def gold(self, eg: Example) -> Gold:
+        if not self.has_annotation(eg.y):
+            return None
+        values = [self.map_label(self.value(token)) for token in eg.y]
+        if _same_tokens(eg):
+            return values
+        aligned: List[Optional[str]] = [None] * len(eg.x)
+        x2y = eg.alignment.x2y
+        for i in range(len(eg.x)):
+            targets = set(values[j] for j in x2y[i])
+            if len(targets) == 1:
+                aligned[i] = targets.pop()
+        return aligned
+
+    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
+        def getter(token: Token, attr: str) -> Optional[str]:
+            return self.map_label(self.value(token))
+
+        return Scorer.score_token_attr(examples, self.name, getter=getter, missing_values={None})
+
+
+class TagTarget(TokenTarget):
+    def value(self, token: Token) -> Optional[str]:
+        return token.tag_
+
+    def has_annotation(self, doc: Doc) -> bool:
+        return doc.has_annotation("TAG")
+
+    def write(self, doc: Doc, labels: Sequence[str]) -> None:
+        for token, label in zip(doc, labels):
+            token.tag_ = label
+
+
+class PosTarget(TokenTarget):
+    def value(self, token: Token) -> Optional[str]:
+        return token.pos_
+
+    def has_annotation(self, doc: Doc) -> bool:
+        return doc.has_annotation("POS")
+
+    def label_data(self, gold_labels: Iterable[str]) -> List[str]:
+        labels = super().label_data(gold_labels)
+        for label in labels:
+            if label not in UPOS_IDS:
+                raise ValueError(Errors.E007.format(name=self.name, label=label))
+        return labels
+
+    def write(self, doc: Doc, labels: Sequence[str]) -> None:
+        for token, label in zip(doc, labels):
+            token.pos_ = label
+
+
+class ExtensionTarget(TokenTarget):
+    """A Token extension `Token._.NAME`, registered (default None) if needed."""
+
+    def __init__(self, name: str, label_map: Mapping[str, str], attr: str) -> None:
+        super().__init__(name, label_map)
+        self.attr = attr
+        if not Token.has_extension(attr):
+            Token.set_extension(attr, default=None)
+
+    def value(self, token: Token) -> Optional[str]:
+        return token._.get(self.attr)
+
+    def has_annotation(self, doc: Doc) -> bool:
+        return any(self.value(token) not in MISSING_VALUES for token in doc)
+
+    def write(self, doc: Doc, labels: Sequence[str]) -> None:
+        for token, label in zip(doc, labels):
+            token._.set(self.attr, label)
+
+
+class SpanTarget(Target):
+    """Non-overlapping labelled spans, tagged as BILUO for the CRF."""
+
+    spans = True
+
+    def get_spans(self, doc: Doc) -> Iterable[Span]:
+        raise NotImplementedError
+
+    def has_annotation(self, doc: Doc) -> bool:
+        raise NotImplementedError
+
+    def set_spans(self, doc: Doc, spans: List[Span]) -> None:
+        raise NotImplementedError
+
+    def gold(self, eg: Example) -> Gold:
+        if not self.has_annotation(eg.y):
+            return None
+        return [self._map_tag(tag) for tag in self.biluo(eg)]
+
+    def biluo(self, eg: Example) -> List[Optional[str]]:
+        spans = eg.get_aligned_spans_y2x(list(self.get_spans(eg.y)), allow_overlap=True)
+        offsets = [(span.start_char, span.end_char, span.label_) for span in spans]
+        try:
+            return offsets_to_biluo_tags(eg.x, offsets, missing=None)  # type: ignore[arg-type]
+        except ValueError as err:
+            raise ValueError(self.overlap_error(eg.y, err)) from err
+
+    def overlap_error(self, doc: Doc, err: Exception) -> str:
+        raise NotImplementedError
+
+    def _map_tag(self, tag: Optional[str]) -> Optional[str]:
+        if tag in MISSING_VALUES or tag == "-":
+            return None
+        prefix, kind = split_tag(tag)  # type: ignore[arg-type]
+        if prefix == OUTSIDE:
+            return OUTSIDE
+        return f"{prefix}-{self.map_label(kind)}"
+
+    def crf_labels(self, label_data: Sequence[str]) -> List[str]:
+        return [OUTSIDE] + [f"{p}-{kind}" for kind in sorted(label_data) for p in "BILU"]
+
+    def label_data(self, gold_labels: Iterable[str]) -> List[str]:
+        return sorted({split_tag(tag)[1] for tag in gold_labels} - {""})
+
+    def write(self, doc: Doc, labels: Sequence[str]) -> None:
+        spans = [Span(doc, start, end, label=kind) for start, end, kind in chunks_from_biluo(labels)]
+        self.set_spans(doc, spans)
+
+    def _mapped_spans(self, doc: Doc, attr: str) -> List[Span]:
+        return [
+            Span(doc, span.start, span.end, label=self.map_label(span.label_) or span.label_)
+            for span in self.get_spans(doc)
+        ]
+
+    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
+        return Scorer.score_spans(
+            examples,
+            self.name,
+            getter=self._mapped_spans,
+            has_annotation=self.has_annotation,
+            labeled=True,
+            allow_overlap=False,
+        )
+
+
+class EntsTarget(SpanTarget):
+    def get_spans(self, doc: Doc) -> Iterable[Span]:
+        return doc.ents
+
+    def has_annotation(self, doc: Doc) -> bool:
+        return doc.has_annotation("ENT_IOB")
+
+    def gold(self, eg: Example) -> Gold:
+        if not self.has_annotation(eg.y):
+            return None
+        return [self._map_tag(tag) for tag in eg.get_aligned_ner()]
+
+    def set_spans(self, doc: Doc, spans: List[Span]) -> None:
+        doc.set_ents(spans, default="outside")
+
+
+class SpanGroupTarget(SpanTarget):
+    """`Doc.spans[key]`: a doc without the key has no annotation."""
+
+    def __init__(self, name: str, label_map: Mapping[str, str], key: str) -> None:
+        super().__init__(name, label_map)
+        self.key = key
+
+    def get_spans(self, doc: Doc) -> Iterable[Span]:
+        return doc.spans[self.key] if self.key in doc.spans else []
+
+    def has_annotation(self, doc: Doc) -> bool:
+        return self.key in doc.spans
+
+    def overlap_error(self, doc: Doc, err: Exception) -> str:
+        return Errors.E009.format(name=self.name, key=self.key, doc=doc.text[:80], error=err)
+
+    def set_spans(self, doc: Doc, spans: List[Span]) -> None:
+        doc.spans[self.key] = spans
+
+
+def make_target(target: str, name: str, label_map: Mapping[str, str]) -> Target:
+    """Parse a `target` setting: tag, pos, ents, spans:KEY or ext:NAME."""
+    kind, _, arg = target.partition(":")
+    makers: Dict[str, Callable[[], Target]] = {
+        "tag": lambda: TagTarget(name, label_map),
+        "pos": lambda: PosTarget(name, label_map),
+        "ents": lambda: EntsTarget(name, label_map),
+    }
+    if kind in makers and not arg:
+        return makers[kind]()
+    if kind == "spans" and arg:
+        return SpanGroupTarget(name, label_map, arg)
+    if kind == "ext" and arg:
+        return ExtensionTarget(name, label_map, arg)
+    raise ValueError(Errors.E003.format(target=target, name=name))
+
+
+def labels_to_ids(labels: Sequence[Optional[str]], index: Mapping[str, int]) -> numpy.ndarray:
+    """Label strings -> ids, -1 for None; raises KeyError for an unknown label."""
+    return numpy.array([-1 if label is None else index[label] for label in labels], dtype="int64")

@@ -1,0 +1,314 @@
+"""`xfer_tagger`: a CRF sequence tagger head (paper section 3.1) that can share its
+encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
+
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.pipeline.tok2vec import Tok2VecListener
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
+
+from ..errors import Errors
+from ..models.crf_tagger import crf_decode, crf_loss, get_crf
+from ..tags import SCHEMES, allowed_transitions
+from .targets import Target, labels_to_ids, make_target
+
+DEFAULT_CONFIG_STR = """
+[model]
+@architectures = "spacy_xfer.CRFTagger.v1"
+
+[model.tok2vec]
+@architectures = "spacy_xfer.CharWordEncoder.v1"
+char_width = 25
+char_hidden = 80
+char_depth = 2
+width = 50
+hidden = 300
+depth = 2
+dropout = 0.0
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
+Gold = Optional[numpy.ndarray]
+
+
+@Language.factory(
+    "xfer_tagger",
+    default_config={
+        "model": DEFAULT_MODEL,
+        "target": "tag",
+        "label_map": {},
+        "cost": 5.0,
+        "constraints": "auto",
+    },
+    default_score_weights={"xfer_tagger_acc": 1.0, "xfer_tagger_f": 1.0},
+)
+def make_xfer_tagger(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    target: str,
+    label_map: Dict[str, str],
+    cost: float,
+    constraints: str,
+) -> "XferTagger":
+    """A linear-chain CRF tagger head.
+
+    model (Model[List[Doc], List[Floats2d]]): a `spacy_xfer.CRFTagger.v1`.
+    target (str): where gold is read and predictions written: "tag", "pos", "ents",
+        "spans:KEY" or "ext:NAME".
+    label_map (Dict[str, str]): source label -> this head's label, applied to gold
+        (T-A: train one head on corpora with different tag sets).
+    cost (float): Hamming cost weight of the softmax-margin loss; 0 gives the plain
+        CRF negative log-likelihood (the authors' code uses 5).
+    constraints (str): tag scheme whose invalid transitions are forbidden in training
+        and decoding: "auto" (BILUO for span targets, none for token targets), "none",
+        "IOB1", "IOB2", "BIOES" or "BILUO".
+    """
+    return XferTagger(
+        nlp.vocab, model, name, target=target, label_map=label_map, cost=cost, constraints=constraints
+    )
+
+
+class XferTagger(TrainablePipe):
+    """A CRF sequence tagger writing to a configurable target."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], List[Floats2d]],
+        name: str = "xfer_tagger",
+        *,
+        target: str = "tag",
+        label_map: Optional[Mapping[str, str]] = None,
+        cost: float = 5.0,
+        constraints: str = "auto",
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        label_map = dict(label_map or {})
+        for key, value in label_map.items():
+            if label_map.get(value, value) != value:
+                raise ValueError(Errors.E006.format(name=name, key=key, value=value, again=label_map[value]))
+        if constraints not in ("auto", "none") + SCHEMES:
+            raise ValueError(Errors.E008.format(name=name, value=constraints))
+        self.target: Target = make_target(target, name, label_map)
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "target": target,
+            "label_map": label_map,
+            "cost": cost,
+            "constraints": constraints,
+        }
+        self._has_gradient = False
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The label data: tags for token targets, span types for span targets."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def crf_labels(self) -> List[str]:
+        """The labels the CRF predicts (BILUO tags for span targets)."""
+        return self.target.crf_labels(self.labels)
+
+    @property
+    def scheme(self) -> Optional[str]:
+        """The tag scheme whose transitions are constrained, if any."""
+        constraints = self.cfg["constraints"]
+        if constraints == "auto":
+            return "BILUO" if self.target.spans else None
+        return None if constraints == "none" else constraints
+
+    def add_label(self, label: str) -> int:
+        if label in self.labels:
+            return 0
+        if self.model.has_dim("nO") and self.model.get_dim("nO"):
+            raise ValueError(Errors.E010.format(name=self.name, label=label))
+        self.cfg["labels"] = sorted(self.labels + (label,))
+        return 1
+
+    # -- prediction ---------------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        """The Viterbi label ids of each doc (an empty array for an empty doc)."""
+        docs = list(docs)
+        guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
+        if not any(len(doc) for doc in docs):
+            return guesses
+        scores = self.model.predict(docs)
+        filled = [i for i, s in enumerate(scores) if len(s)]
+        for i, path in zip(filled, crf_decode(self.model, [scores[i] for i in filled])):
+            guesses[i] = path
+        return guesses
+
+    def set_annotations(self, docs: Iterable[Doc], guesses: List[numpy.ndarray]) -> None:
+        names = numpy.array(self.crf_labels, dtype=object)
+        for doc, ids in zip(docs, guesses):
+            self.target.write(doc, names[ids].tolist())
+
+    # -- training -----------------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch. A batch with no gold for this head changes none of its
+        weights and only passes a zero gradient to the encoders it listens to, so a
+        shared encoder still gets the other heads' gradient (see STYLE.md, section 3)."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "XferTagger.update")
+        docs = [eg.predicted for eg in examples]
+        gold = self._gold_ids(examples)
+        self._has_gradient = any(g is not None and (g >= 0).any() for g in gold)
+        if not self._has_gradient:
+            self._pass_zero_gradient(docs)
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update(docs)
+        loss, d_scores = self._loss(scores, gold)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
+        """Softmax-margin loss and d_scores; docs and tokens without gold add nothing.
+        The CRF's own gradients are accumulated into its parameters."""
+        return self._loss(scores, self._gold_ids(list(examples)))
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Step this head's weights, unless its last update had no gold."""
+        if self._has_gradient:
+            self.model.finish_update(sgd)
+            self._has_gradient = False
+
+    def _loss(self, scores: List[Floats2d], gold: List[Gold]) -> Tuple[float, List[Floats2d]]:
+        d_scores = [self.model.ops.alloc2f(*s.shape) for s in scores]
+        active = [i for i, g in enumerate(gold) if g is not None and len(g) and (g >= 0).any()]
+        if not active:
+            return 0.0, d_scores
+        loss, d_active = crf_loss(
+            self.model, [scores[i] for i in active], [gold[i] for i in active], self.cfg["cost"]
+        )
+        for i, d in zip(active, d_active):
+            d_scores[i] = d
+        return loss, d_scores
+
+    def _pass_zero_gradient(self, docs: List[Doc]) -> None:
+        for node in self.model.walk():
+            if isinstance(node, Tok2VecListener):
+                outputs, backprop = node.begin_update(docs)
+                backprop([node.ops.alloc2f(*output.shape) for output in outputs])
+
+    def _gold_ids(self, examples: Sequence[Example]) -> List[Gold]:
+        index = {label: i for i, label in enumerate(self.crf_labels)}
+        constraints = self._constraints()
+        gold: List[Gold] = []
+        for eg in examples:
+            labels = self.target.gold(eg)
+            if labels is None:
+                gold.append(None)
+                continue
+            for i, label in enumerate(labels):
+                if label is not None and label not in index:
+                    raise ValueError(
+                        Errors.E004.format(
+                            label=label, i=i, text=eg.x[i].text, doc=eg.x.text[:80], name=self.name, n=len(index)
+                        )
+                    )
+            ids = labels_to_ids(labels, index)
+            if constraints is not None:
+                self._check_scheme(eg.x, ids, constraints)
+            gold.append(ids)
+        return gold
+
+    def _constraints(self) -> Optional[Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]]:
+        scheme = self.scheme
+        return None if scheme is None else allowed_transitions(self.crf_labels, scheme)
+
+    def _check_scheme(
+        self, doc: Doc, ids: numpy.ndarray, constraints: Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+    ) -> None:
+        transitions, start, end = constraints
+        labels = self.crf_labels
+        for i in range(len(ids)):
+            prev = ids[i - 1] if i > 0 else -2
+            cur = ids[i]
+            if cur < 0 or prev == -1:
+                continue
+            bad = (not start[cur]) if prev == -2 else (not transitions[prev, cur])
+            if not bad and i == len(ids) - 1:
+                bad, prev = (not end[cur]), cur
+                cur_label = "</s>"
+            else:
+                cur_label = labels[cur]
+            if bad:
+                prev_label = "<s>" if prev == -2 else labels[prev]
+                raise ValueError(
+                    Errors.E005.format(
+                        doc=doc.text[:80], scheme=self.scheme, i=i, text=doc[i].text,
+                        prev=prev_label, label=cur_label, name=self.name,
+                    )
+                )
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+        corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
+    ) -> None:
+        """Collect the labels, size the CRF, initialize the model on all examples.
+
+        labels (Optional[Sequence[str]]): the label data (tags, or span types for span
+            targets) instead of collecting it from the examples.
+        corpus (Optional[Callable[[Language], Iterable[Example]]]): a finite reader to
+            initialize from instead of `get_examples`; needed when training streams
+            its corpus (`max_epochs = -1`), where spaCy shows only 100 examples.
+        """
+        validate_get_examples(get_examples, "XferTagger.initialize")
+        if corpus is not None:
+            if nlp is None:
+                raise ValueError(Errors.E002.format(name=self.name))
+            examples = list(corpus(nlp))
+        else:
+            examples = list(get_examples())
+        if not examples:
+            raise ValueError(Errors.E001.format(name=self.name))
+        if labels is None:
+            seen = {label for eg in examples for label in (self.target.gold(eg) or []) if label is not None}
+            labels = self.target.label_data(seen)
+        if not labels:
+            raise ValueError(Errors.E011.format(name=self.name))
+        self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
+        self.model.set_dim("nO", len(self.crf_labels), force=True)
+        self.model.initialize(X=[eg.x for eg in examples])
+        constraints = self._constraints()
+        if constraints is not None:
+            get_crf(self.model).set_constraints(*constraints)
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+        """Token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
+        per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
+        equal conlleval's on the same spans."""
+        validate_examples(examples, "XferTagger.score")
+        return self.target.score(examples)

@@ -1,0 +1,183 @@
+"""Tag schemes: conlleval's chunk reading of IOB-style tags, and allowed transitions.
+
+`chunks_from_tags` reads a tag sequence exactly as the CoNLL `conlleval` script does
+(including its IOB1 quirks: `I-X` after `O` or after another type opens a chunk), so that
+spans built from it and scored as exact matches give conlleval's precision, recall and F1.
+"""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy
+
+OUTSIDE = "O"
+SCHEMES = ("IOB1", "IOB2", "BIOES", "BILUO")
+
+Chunk = Tuple[int, int, str]  # (start, end exclusive, type)
+
+
+def split_tag(tag: str) -> Tuple[str, str]:
+    """Split `B-PER` into (`B`, `PER`) as conlleval does; `O` gives (`O`, ``)."""
+    prefix, _, kind = tag.partition("-")
+    return prefix, kind
+
+
+def _chunk_ends(prev: str, tag: str, prev_type: str, kind: str) -> bool:
+    if (prev, tag) in {
+        ("B", "B"),
+        ("B", "O"),
+        ("I", "B"),
+        ("I", "O"),
+        ("E", "E"),
+        ("E", "I"),
+        ("E", "O"),
+    }:
+        return True
+    if prev not in (OUTSIDE, ".") and prev_type != kind:
+        return True
+    return prev in ("[", "]")
+
+
+def _chunk_starts(prev: str, tag: str, prev_type: str, kind: str) -> bool:
+    if (prev, tag) in {
+        ("B", "B"),
+        ("I", "B"),
+        ("O", "B"),
+        ("O", "I"),
+        ("E", "E"),
+        ("E", "I"),
+        ("O", "E"),
+    }:
+        return True
+    if tag not in (OUTSIDE, ".") and prev_type != kind:
+        return True
+    return tag in ("[", "]")
+
+
+def chunks_from_tags(tags: Sequence[str]) -> List[Chunk]:
+    """Read chunks from IOB1/IOB2/IOE tags the way `conlleval` does.
+
+    tags (Sequence[str]): one tag per token, e.g. `I-PER`, `B-LOC`, `O`.
+    RETURNS (List[Chunk]): (start, end exclusive, type) per chunk, in order.
+    """
+    chunks: List[Chunk] = []
+    prev, prev_type = OUTSIDE, ""
+    start: Optional[int] = None
+    for i, full_tag in enumerate(list(tags) + [OUTSIDE]):
+        tag, kind = split_tag(full_tag)
+        if start is not None and _chunk_ends(prev, tag, prev_type, kind):
+            chunks.append((start, i, prev_type))
+            start = None
+        if i < len(tags) and _chunk_starts(prev, tag, prev_type, kind):
+            start = i
+        prev, prev_type = tag, kind
+    return chunks
+
+
+def chunks_from_biluo(tags: Sequence[str]) -> List[Chunk]:
+    """Read chunks from BILUO or BIOES tags (U=S, L=E); a chunk that is not closed
+    properly is closed where the next chunk or an `O` begins."""
+    chunks: List[Chunk] = []
+    start: Optional[int] = None
+    kind = ""
+    for i, full_tag in enumerate(tags):
+        tag, this_kind = split_tag(full_tag)
+        if start is not None and (tag in ("B", "U", "S", OUTSIDE) or this_kind != kind):
+            chunks.append((start, i, kind))
+            start = None
+        if tag in ("U", "S"):
+            chunks.append((i, i + 1, this_kind))
+        elif tag in ("B", "I") or (tag in ("L", "E") and start is None):
+            if start is None:
+                start, kind = i, this_kind
+        if tag in ("L", "E") and start is not None:
+            chunks.append((start, i + 1, kind))
+            start = None
+    if start is not None:
+        chunks.append((start, len(tags), kind))
+    return chunks
+
+
+def chunks_to_tags(chunks: Sequence[Chunk], length: int, scheme: str = "IOB2") -> List[str]:
+    """Write non-overlapping chunks as tags in IOB2, IOB1, BIOES or BILUO."""
+    tags = [OUTSIDE] * length
+    ends = {end: kind for _, end, kind in chunks}
+    for start, end, kind in sorted(chunks):
+        if any(tag != OUTSIDE for tag in tags[start:end]):
+            raise ValueError(f"Chunks overlap at tokens {start}-{end}: {list(chunks)}")
+        single, first, last = {
+            "IOB2": ("B", "B", "I"),
+            "IOB1": ("I", "I", "I"),
+            "BIOES": ("S", "B", "E"),
+            "BILUO": ("U", "B", "L"),
+        }[scheme]
+        if scheme == "IOB1" and ends.get(start) == kind:
+            single = first = "B"
+        if end - start == 1:
+            tags[start] = f"{single}-{kind}"
+            continue
+        tags[start] = f"{first}-{kind}"
+        for i in range(start + 1, end - 1):
+            tags[i] = f"I-{kind}"
+        tags[end - 1] = f"{last}-{kind}"
+    return tags
+
+
+def _may_follow(scheme: str, prev: Tuple[str, str], cur: Tuple[str, str]) -> bool:
+    """Whether tag `cur` may follow tag `prev` (both split) under a scheme; a
+    sentence boundary is given as ("O", "")."""
+    (p_prev, k_prev), (p_cur, k_cur) = prev, cur
+    if scheme == "IOB1":  # B-X only separates two adjacent chunks of type X
+        return p_cur != "B" or (p_prev in "BI" and p_prev != OUTSIDE and k_prev == k_cur)
+    if scheme == "IOB2":  # I-X only continues a chunk of type X
+        return p_cur != "I" or (p_prev in ("B", "I") and k_prev == k_cur)
+    is_open = p_prev in ("B", "I")
+    continues = p_cur in ("I", "E", "L")
+    return continues == is_open and (not continues or k_prev == k_cur)
+
+
+def allowed_transitions(
+    labels: Sequence[str], scheme: str
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Which label may follow which under a tag scheme.
+
+    labels (Sequence[str]): the label set, e.g. `B-PER`, `I-PER`, `O`.
+    scheme (str): one of IOB1, IOB2, BIOES, BILUO.
+    RETURNS (Tuple[ndarray, ndarray, ndarray]): bool arrays `transitions[i, j]`
+        (label j may follow label i), `start[j]` (may open a sentence) and
+        `end[i]` (may close a sentence).
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"Unknown tag scheme {scheme!r}: expected one of {SCHEMES}")
+    prefixes = {"IOB1": "BIO", "IOB2": "BIO", "BIOES": "BIOES", "BILUO": "BILUO"}[scheme]
+    parts = [split_tag(label) for label in labels]
+    for label, (prefix, kind) in zip(labels, parts):
+        if len(prefix) != 1 or prefix not in prefixes or (prefix == OUTSIDE) != (kind == ""):
+            raise ValueError(
+                f"Label {label!r} does not belong to the {scheme} scheme: expected "
+                f"'O' or one of {list(prefixes.replace(OUTSIDE, ''))} followed by '-TYPE'"
+            )
+    boundary = (OUTSIDE, "")
+    trans = numpy.array([[_may_follow(scheme, a, b) for b in parts] for a in parts], dtype=bool)
+    start = numpy.array([_may_follow(scheme, boundary, b) for b in parts], dtype=bool)
+    end = numpy.array([_may_follow(scheme, a, boundary) for a in parts], dtype=bool)
+    return trans.reshape((len(parts), len(parts))), start, end
+
+
+def infer_scheme(labels: Sequence[str]) -> Optional[str]:
+    """Guess the tag scheme from a label set: BILUO, BIOES or IOB2, else None."""
+    prefixes: Dict[str, int] = {}
+    for label in labels:
+        prefix, kind = split_tag(label)
+        if (prefix == OUTSIDE) != (kind == ""):
+            return None
+        prefixes[prefix] = prefixes.get(prefix, 0) + 1
+    found = set(prefixes) - {OUTSIDE}
+    if not found:
+        return None
+    if found <= set("BILU") and found & set("LU"):
+        return "BILUO"
+    if found <= set("BIES") and found & set("ES"):
+        return "BIOES"
+    if found <= set("BI"):
+        return "IOB2"
+    return None
