@@ -5,7 +5,7 @@
 spans built from it and scored as exact matches give conlleval's precision, recall and F1.
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 
@@ -161,23 +161,3 @@ def allowed_transitions(
     start = numpy.array([_may_follow(scheme, boundary, b) for b in parts], dtype=bool)
     end = numpy.array([_may_follow(scheme, a, boundary) for a in parts], dtype=bool)
     return trans.reshape((len(parts), len(parts))), start, end
-
-
-def infer_scheme(labels: Sequence[str]) -> Optional[str]:
-    """Guess the tag scheme from a label set: BILUO, BIOES or IOB2, else None."""
-    prefixes: Dict[str, int] = {}
-    for label in labels:
-        prefix, kind = split_tag(label)
-        if (prefix == OUTSIDE) != (kind == ""):
-            return None
-        prefixes[prefix] = prefixes.get(prefix, 0) + 1
-    found = set(prefixes) - {OUTSIDE}
-    if not found:
-        return None
-    if found <= set("BILU") and found & set("LU"):
-        return "BILUO"
-    if found <= set("BIES") and found & set("ES"):
-        return "BIOES"
-    if found <= set("BI"):
-        return "IOB2"
-    return None

@@ -10,7 +10,6 @@
 from collections import Counter
 from typing import List, Optional
 
-import numpy
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry

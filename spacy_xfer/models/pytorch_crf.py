@@ -1,7 +1,7 @@
 """Linear-chain CRF: emission projection, transition/start/end scores, the forward
 algorithm in log space, Viterbi decoding and the softmax-margin loss."""
 
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy
 import torch

@@ -1,5 +1,6 @@
 """Thin helpers between Thinc and the torch modules: the shim, and moving flat arrays."""
 
+import os
 from typing import List, Sequence
 
 import numpy
@@ -8,6 +9,15 @@ from thinc.api import ArgsKwargs, Ops, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .pytorch_resizable import Resizable, deserialize_resizable
+
+
+def _one_thread_after_fork() -> None:
+    # torch's OpenMP thread pool does not survive fork(): a forked worker of
+    # `nlp.pipe(n_process=...)` would hang in its first parallel region.
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 
 def make_shim(module: Resizable) -> PyTorchShim:

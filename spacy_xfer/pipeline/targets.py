@@ -169,7 +169,7 @@ class SpanTarget(Target):
         spans = eg.get_aligned_spans_y2x(list(self.get_spans(eg.y)), allow_overlap=True)
         offsets = [(span.start_char, span.end_char, span.label_) for span in spans]
         try:
-            return offsets_to_biluo_tags(eg.x, offsets, missing=None)  # type: ignore[arg-type]
+            return offsets_to_biluo_tags(eg.x, offsets, missing=OUTSIDE)
         except ValueError as err:
             raise ValueError(self.overlap_error(eg.y, err)) from err
 

@@ -1,0 +1,304 @@
+"""A training corpus that samples tasks: the training procedure of paper section 3.3.
+
+Each step draws a task with a fixed probability (the paper's binomial case for two tasks,
+categorical for N), then yields `batch_size` sentences of that task. Every Example carries
+its task name in `user_data[TASK_KEY]` of both its docs, so the batcher
+(`spacy_xfer.batch_by_task.v1`) and the task heads can keep tasks apart.
+
+The stream never ends: train with `[training] max_epochs = -1`. With `max_epochs >= 0`
+spaCy materialises the corpus and shuffles it every epoch, which would interleave the
+tasks example by example (`spacy/training/loop.py::create_train_batches`). In streaming
+mode spaCy initialises the pipeline on the first 100 examples only, so give the labels of
+every task in `[initialize.components]`.
+
+    [corpora.train]
+    @readers = "spacy_xfer.TaskSampler.v1"
+    seed = ${system.seed}
+    batch_size = 10
+
+    [corpora.train.tasks]
+
+    [corpora.train.tasks.source]
+    path = ${paths.source}
+    prob = 0.5
+
+    [corpora.train.tasks.target]
+    path = ${paths.target}
+    prob = 0.5
+    rate = 0.1
+
+    [training]
+    max_epochs = -1
+
+    [training.batcher]
+    @batchers = "spacy_xfer.batch_by_task.v1"
+    size = 10
+"""
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List
+
+import numpy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.training.corpus import walk_corpus
+from spacy.util import registry
+from spacy.vocab import Vocab
+
+from .labelling_rate import sample_rate
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+TASK_KEY = "xfer_task"
+FILE_TYPE = ".spacy"
+REQUIRED_SETTINGS = ("path", "prob")
+OPTIONAL_SETTINGS = ("rate",)
+
+logger = logging.getLogger("spacy_xfer")
+
+
+@dataclass(frozen=True)
+class TaskCorpus:
+    """One task's training data, as configured.
+
+    name (str): The task name, written to each Example's `user_data[TASK_KEY]`.
+    path (Path): The `.spacy` file or the folder of them, as configured.
+    files (List[Path]): The `.spacy` files found at `path`, sorted.
+    weight (float): The task's unnormalised sampling probability.
+    rate (float): The labelling rate: the fraction of sentences kept, in (0, 1].
+    """
+
+    name: str
+    path: Path
+    files: List[Path]
+    weight: float
+    rate: float
+
+
+@registry.readers("spacy_xfer.TaskSampler.v1")
+def create_task_sampler_v1(
+    tasks: Dict[str, Dict[str, Any]],
+    *,
+    seed: int = 0,
+    rate_seed: int = 0,
+    batch_size: int = 10,
+    log_every: int = 100,
+) -> "TaskSampler":
+    """Stream training Examples forever, one task per batch, tasks drawn at random.
+
+    tasks (Dict[str, Dict[str, Any]]): Task name -> settings: `path` (str, a `.spacy`
+        DocBin or a folder of them), `prob` (float > 0, the task's sampling probability;
+        the probabilities are normalised to sum to 1, so relative weights work too) and
+        `rate` (float in (0, 1], default 1.0, the labelling rate).
+    seed (int): Seeds the task draws and the order of each task's sentences.
+    rate_seed (int): Seeds which sentences a labelling rate keeps. Kept apart from `seed`
+        so that runs with different seeds train on the same labelled subset.
+    batch_size (int): Sentences per task batch (the paper uses 10).
+    log_every (int): Log the realised task proportions every this many batches to the
+        "spacy_xfer" logger at INFO; 0 turns logging off.
+    RETURNS (TaskSampler): A callable that takes the nlp object and returns the stream.
+    """
+    corpora = [read_task_settings(name, settings) for name, settings in tasks.items()]
+    return TaskSampler(
+        corpora,
+        seed=seed,
+        rate_seed=rate_seed,
+        batch_size=batch_size,
+        log_every=log_every,
+    )
+
+
+def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
+    """Validate one task's settings from the config.
+
+    name (str): The task name.
+    settings (Dict[str, Any]): The task's block: `path`, `prob` and optionally `rate`.
+    RETURNS (TaskCorpus): The validated settings with the corpus files found.
+    """
+    unknown = sorted(set(settings) - set(REQUIRED_SETTINGS + OPTIONAL_SETTINGS))
+    missing = [key for key in REQUIRED_SETTINGS if key not in settings]
+    if unknown or missing:
+        raise ValueError(
+            f"Task '{name}': unknown settings {unknown}, missing settings {missing}; "
+            f"expected {list(REQUIRED_SETTINGS)} and optionally {list(OPTIONAL_SETTINGS)}"
+        )
+    weight = settings["prob"]
+    if not _is_number(weight) or not 0.0 < weight < math.inf:
+        raise ValueError(
+            f"Task '{name}': invalid prob {weight!r}: expected a positive number "
+            "(the probabilities of all tasks are normalised to sum to 1)"
+        )
+    rate = settings.get("rate", 1.0)
+    if not _is_number(rate) or not 0.0 < rate <= 1.0:
+        raise ValueError(
+            f"Task '{name}': invalid labelling rate {rate!r}: expected a number in (0, 1]"
+        )
+    if settings["path"] is None or not Path(settings["path"]).exists():
+        raise FileNotFoundError(
+            f"Task '{name}': corpus path {settings['path']} not found: expected a "
+            f"{FILE_TYPE} file or a folder of them"
+        )
+    path = Path(settings["path"])
+    files = walk_corpus(path, FILE_TYPE)
+    if not files:
+        raise FileNotFoundError(f"Task '{name}': no {FILE_TYPE} files found in {path}")
+    return TaskCorpus(name=name, path=path, files=files, weight=float(weight), rate=rate)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class TaskSampler:
+    """Draw a task per batch with fixed probabilities and stream its Examples forever.
+
+    Calling it starts a new stream from the seed, so equal seeds give equal streams.
+    `batch_counts` counts the batches drawn per task in the latest stream and
+    `proportions` gives them as fractions, to compare with `probs`.
+    """
+
+    def __init__(
+        self,
+        tasks: List[TaskCorpus],
+        *,
+        seed: int = 0,
+        rate_seed: int = 0,
+        batch_size: int = 10,
+        log_every: int = 100,
+    ) -> None:
+        """Initialise the sampler.
+
+        tasks (List[TaskCorpus]): The tasks, each with its corpus and probability.
+        seed (int): Seeds the task draws and the order of each task's sentences.
+        rate_seed (int): Seeds which sentences a labelling rate keeps.
+        batch_size (int): Sentences per task batch.
+        log_every (int): Log the realised proportions every this many batches; 0: never.
+        """
+        if not tasks:
+            raise ValueError("TaskSampler needs at least one task: none configured")
+        if batch_size < 1:
+            raise ValueError(f"Invalid batch_size {batch_size}: expected an integer >= 1")
+        if log_every < 0:
+            raise ValueError(f"Invalid log_every {log_every}: expected an integer >= 0")
+        self.tasks = sorted(tasks, key=lambda task: task.name)
+        total = sum(task.weight for task in self.tasks)
+        self.probs = {task.name: task.weight / total for task in self.tasks}
+        self.seed = seed
+        self.rate_seed = rate_seed
+        self.batch_size = batch_size
+        self.log_every = log_every
+        self.batch_counts: CounterT[str] = Counter()
+
+    @property
+    def proportions(self) -> Dict[str, float]:
+        """RETURNS (Dict[str, float]): Each task's share of the batches drawn so far in
+        the latest stream."""
+        return _proportions(self.batch_counts, list(self.probs))
+
+    def __call__(self, nlp: "Language") -> Iterator[Example]:
+        """Read every task's corpus and start a new stream: the reader protocol.
+
+        nlp (Language): The pipeline whose vocab the docs are read into.
+        RETURNS (Iterator[Example]): The endless stream of Examples.
+        """
+        return self.stream(nlp.vocab)
+
+    def stream(self, vocab: Vocab) -> Iterator[Example]:
+        """Read every task's corpus and start a new stream.
+
+        vocab (Vocab): The vocab the docs are read into.
+        RETURNS (Iterator[Example]): The endless stream of Examples.
+        """
+        sentences = {task.name: self.read_sentences(task, vocab) for task in self.tasks}
+        self.batch_counts = Counter()
+        return self._stream(vocab, sentences, self.batch_counts)
+
+    def read_sentences(self, task: TaskCorpus, vocab: Vocab) -> List[Doc]:
+        """Read a task's sentences and keep the fraction its labelling rate asks for.
+
+        Docs with sentence boundaries are split into sentences, so that batch sizes
+        and labelling rates count sentences as in the paper; empty docs are skipped.
+
+        task (TaskCorpus): The task to read.
+        vocab (Vocab): The vocab to read the docs into.
+        RETURNS (List[Doc]): The kept sentences, tagged with the task name.
+        """
+        sentences = [
+            sentence
+            for loc in task.files
+            for doc in DocBin().from_disk(loc).get_docs(vocab)
+            for sentence in _split_sentences(doc)
+        ]
+        kept = sample_rate(sentences, task.rate, self.rate_seed)
+        if not kept:
+            raise ValueError(f"Task '{task.name}': no non-empty docs in {task.path}")
+        for sentence in kept:
+            sentence.user_data[TASK_KEY] = task.name
+        logger.info(
+            "TaskSampler: task '%s' keeps %d of %d sentences (rate %s) from %s",
+            task.name,
+            len(kept),
+            len(sentences),
+            task.rate,
+            task.path,
+        )
+        return kept
+
+    def _stream(
+        self, vocab: Vocab, sentences: Dict[str, List[Doc]], counts: CounterT[str]
+    ) -> Iterator[Example]:
+        names = list(self.probs)
+        probs = list(self.probs.values())
+        draw_seed, *order_seeds = numpy.random.SeedSequence(self.seed).spawn(len(names) + 1)
+        draw_rng = numpy.random.default_rng(draw_seed)
+        cycles = {
+            name: _cycle_shuffled(sentences[name], numpy.random.default_rng(order_seed))
+            for name, order_seed in zip(names, order_seeds)
+        }
+        while True:
+            name = names[draw_rng.choice(len(names), p=probs)]
+            counts[name] += 1
+            n_batches = sum(counts.values())
+            if self.log_every and n_batches % self.log_every == 0:
+                realised = _proportions(counts, names)
+                logger.info(
+                    "TaskSampler: after %d batches, task proportions (realised/configured): %s",
+                    n_batches,
+                    ", ".join(f"{n} {realised[n]:.3f}/{self.probs[n]:.3f}" for n in names),
+                )
+            for reference in islice(cycles[name], self.batch_size):
+                predicted = Doc(
+                    vocab,
+                    words=[token.text for token in reference],
+                    spaces=[bool(token.whitespace_) for token in reference],
+                    user_data={TASK_KEY: name},
+                )
+                yield Example(predicted, reference)
+
+
+def _split_sentences(doc: Doc) -> List[Doc]:
+    if len(doc) == 0:
+        return []
+    if not doc.has_annotation("SENT_START"):
+        return [doc]
+    sents = list(doc.sents)
+    if len(sents) == 1:
+        return [doc]
+    return [sent.as_doc(copy_user_data=True) for sent in sents]
+
+
+def _cycle_shuffled(items: List[Doc], rng: numpy.random.Generator) -> Iterator[Doc]:
+    while True:
+        for i in rng.permutation(len(items)):
+            yield items[i]
+
+
+def _proportions(counts: CounterT[str], names: List[str]) -> Dict[str, float]:
+    total = sum(counts.values())
+    return {name: counts[name] / total if total else 0.0 for name in names}

@@ -1,0 +1,565 @@
+"""LinearChainCRF against brute force over all label sequences (float64)."""
+
+import itertools
+from typing import List, Optional, Sequence, Tuple
+
+import numpy
+import pytest
+import torch
+
+from spacy_xfer.models.pytorch_crf import FORBIDDEN, MISSING, LinearChainCRF
+from spacy_xfer.tags import allowed_transitions, chunks_from_biluo, chunks_from_tags, chunks_to_tags
+
+SEEDS = [0, 1, 2, 3, 4, 5]
+Constraints = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """The tensors here are tiny: intra-op threads only add wake-up latency (which is
+    large on a loaded machine)."""
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def make_crf(n_labels: int, gen: torch.Generator, constraints: Optional[Constraints] = None) -> LinearChainCRF:
+    crf = LinearChainCRF(4, n_labels).double()
+    with torch.no_grad():
+        crf.transitions.copy_(torch.randn(n_labels, n_labels, generator=gen, dtype=torch.float64))
+        crf.start.copy_(torch.randn(n_labels, generator=gen, dtype=torch.float64))
+        crf.end.copy_(torch.randn(n_labels, generator=gen, dtype=torch.float64))
+    if constraints is not None:
+        crf.set_constraints(*constraints)
+    return crf
+
+
+def make_batch(lengths: Sequence[int], n_labels: int, gen: torch.Generator, extra_pad: int = 0, pad_value=None):
+    """Emissions (n, max_len, K) with garbage (large, finite) values in the padding, and the mask."""
+    max_len = max(lengths) + extra_pad
+    emissions = torch.randn(len(lengths), max_len, n_labels, generator=gen, dtype=torch.float64)
+    mask = torch.arange(max_len).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    if pad_value is None:
+        garbage = 50.0 * torch.randn(emissions.shape, generator=gen, dtype=torch.float64)
+    else:
+        garbage = pad_value
+    emissions = torch.where(mask.unsqueeze(2), emissions, torch.as_tensor(garbage, dtype=torch.float64))
+    return emissions, mask
+
+
+def random_constraints(n_labels: int, lengths: Sequence[int], rng: numpy.random.Generator) -> Constraints:
+    """Random allowed-transition masks under which every length in `lengths` has at
+    least one allowed sequence."""
+    while True:
+        trans = rng.random((n_labels, n_labels)) < 0.6
+        start = rng.random(n_labels) < 0.7
+        end = rng.random(n_labels) < 0.7
+        if all(has_allowed_sequence(n, (trans, start, end)) for n in set(lengths)):
+            return trans, start, end
+
+
+def has_allowed_sequence(length: int, constraints: Constraints) -> bool:
+    trans, start, end = constraints
+    reachable = start.copy()
+    for _ in range(length - 1):
+        reachable = (reachable[:, None] & trans).any(0)
+    return bool((reachable & end).any())
+
+
+def all_seqs(n_labels: int, length: int):
+    return itertools.product(range(n_labels), repeat=length)
+
+
+def is_allowed(y: Sequence[int], constraints: Optional[Constraints]) -> bool:
+    if constraints is None:
+        return True
+    trans, start, end = constraints
+    return bool(start[y[0]] and end[y[-1]] and all(trans[a, b] for a, b in zip(y[:-1], y[1:])))
+
+
+def raw_params(crf: LinearChainCRF):
+    return (
+        crf.transitions.detach().numpy(),
+        crf.start.detach().numpy(),
+        crf.end.detach().numpy(),
+    )
+
+
+def seq_score(em: numpy.ndarray, params, y: Sequence[int]) -> float:
+    """Score of sequence y for one sentence: em is (length, K), unpadded."""
+    trans, start, end = params
+    score = start[y[0]] + end[y[-1]] + sum(em[t, y[t]] for t in range(len(y)))
+    score += sum(trans[y[t - 1], y[t]] for t in range(1, len(y)))
+    return float(score)
+
+
+def logsumexp(values: List[float]) -> float:
+    values = numpy.asarray(values, dtype=numpy.float64)
+    top = values.max()
+    return float(top + numpy.log(numpy.exp(values - top).sum()))
+
+
+def brute_log_z(em, params, constraints=None) -> float:
+    length, n_labels = em.shape
+    return logsumexp([seq_score(em, params, y) for y in all_seqs(n_labels, length) if is_allowed(y, constraints)])
+
+
+def brute_argmax(em, params, constraints=None) -> Tuple[int, ...]:
+    length, n_labels = em.shape
+    candidates = [y for y in all_seqs(n_labels, length) if is_allowed(y, constraints)]
+    return max(candidates, key=lambda y: seq_score(em, params, y))
+
+
+def hamming(y: Sequence[int], gold: Sequence[int]) -> int:
+    """Hamming distance counting observed (non-MISSING) gold positions only."""
+    return sum(1 for a, g in zip(y, gold) if g != MISSING and a != g)
+
+
+def agrees(y: Sequence[int], gold: Sequence[int]) -> bool:
+    return all(g == MISSING or a == g for a, g in zip(y, gold))
+
+
+def brute_loss(em, params, gold, cost, constraints=None) -> float:
+    length, n_labels = em.shape
+    seqs = [y for y in all_seqs(n_labels, length) if is_allowed(y, constraints)]
+    upper = logsumexp([seq_score(em, params, y) + cost * hamming(y, gold) for y in seqs])
+    lower = logsumexp([seq_score(em, params, y) for y in seqs if agrees(y, gold)])
+    return upper - lower
+
+
+def random_lengths(rng: numpy.random.Generator, n: int, max_len: int = 5) -> List[int]:
+    lengths = [int(x) for x in rng.integers(1, max_len + 1, size=n)]
+    lengths[int(rng.integers(n))] = max_len  # one full-length sentence, others padded
+    return lengths
+
+
+# ---------------------------------------------------------------------------
+# 1. log_partition
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("constrained", [False, True])
+def test_log_partition_matches_brute_force(seed, constrained):
+    rng = numpy.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    for n_labels in (1, 2, 3, 4):
+        lengths = random_lengths(rng, 4, max_len=5 if n_labels < 4 else 4)
+        constraints = random_constraints(n_labels, lengths, rng) if constrained else None
+        crf = make_crf(n_labels, gen, constraints)
+        emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+        got = crf.log_partition(emissions, mask)
+        assert got.shape == (len(lengths),)
+        params = raw_params(crf)
+        for i, length in enumerate(lengths):
+            em = emissions[i, :length].numpy()
+            expected = brute_log_z(em, params, constraints)
+            assert got[i].item() == pytest.approx(expected, abs=1e-9, rel=1e-9), (n_labels, length)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_log_partition_ignores_padding(seed):
+    gen = torch.Generator().manual_seed(seed)
+    lengths = [1, 3, 5, 2]
+    crf = make_crf(3, gen)
+    emissions, mask = make_batch(lengths, 3, gen, extra_pad=2)
+    batched = crf.log_partition(emissions, mask)
+    zeroed = crf.log_partition(emissions.masked_fill(~mask.unsqueeze(2), 0.0), mask)
+    huge = crf.log_partition(emissions.masked_fill(~mask.unsqueeze(2), 1e3), mask)
+    torch.testing.assert_close(batched, zeroed, rtol=0, atol=1e-12)
+    torch.testing.assert_close(batched, huge, rtol=0, atol=1e-12)
+    for i, length in enumerate(lengths):
+        alone = crf.log_partition(emissions[i : i + 1, :length], mask[i : i + 1, :length])
+        assert alone.item() == pytest.approx(batched[i].item(), abs=1e-12)
+
+
+def test_log_partition_uses_constraints_for_start_and_end():
+    # Only sequence 0 -> 1 is allowed for length 2: log Z is exactly its score.
+    gen = torch.Generator().manual_seed(0)
+    trans = numpy.array([[False, True], [False, False]])
+    start = numpy.array([True, False])
+    end = numpy.array([False, True])
+    crf = make_crf(2, gen, (trans, start, end))
+    emissions, mask = make_batch([2], 2, gen)
+    got = crf.log_partition(emissions, mask).item()
+    expected = seq_score(emissions[0].numpy(), raw_params(crf), (0, 1))
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# 2. decode
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("constrained", [False, True])
+def test_decode_matches_brute_force_argmax(seed, constrained):
+    rng = numpy.random.default_rng(100 + seed)
+    gen = torch.Generator().manual_seed(100 + seed)
+    for n_labels in (1, 2, 3, 4):
+        lengths = random_lengths(rng, 5, max_len=5 if n_labels < 4 else 4)
+        constraints = random_constraints(n_labels, lengths, rng) if constrained else None
+        crf = make_crf(n_labels, gen, constraints)
+        emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+        paths = crf.decode(emissions, mask)
+        assert isinstance(paths, numpy.ndarray)
+        assert paths.shape == tuple(mask.shape)
+        params = raw_params(crf)
+        for i, length in enumerate(lengths):
+            expected = brute_argmax(emissions[i, :length].numpy(), params, constraints)
+            assert tuple(int(t) for t in paths[i, :length]) == expected, (n_labels, length)
+            assert (paths[i, length:] == 0).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_decode_is_independent_of_batching(seed):
+    gen = torch.Generator().manual_seed(200 + seed)
+    rng = numpy.random.default_rng(200 + seed)
+    n_labels = 4
+    crf = make_crf(n_labels, gen, random_constraints(n_labels, [1, 2, 3, 4, 5, 6, 7], rng))
+    length = 4
+    sentence = torch.randn(1, length, n_labels, generator=gen, dtype=torch.float64)
+    alone = crf.decode(sentence, torch.ones(1, length, dtype=torch.bool))[0]
+    for others in ([7], [1], [2, 7, 1], [4, 4]):
+        lengths = others[:1] + [length] + others[1:]
+        emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+        emissions[1, :length] = sentence[0]
+        batched = crf.decode(emissions, mask)
+        numpy.testing.assert_array_equal(batched[1, :length], alone)
+        assert (batched[1, length:] == 0).all()
+
+
+def test_decode_single_token_and_max_len_one():
+    gen = torch.Generator().manual_seed(7)
+    crf = make_crf(3, gen)
+    emissions, mask = make_batch([1, 1], 3, gen)
+    paths = crf.decode(emissions, mask)
+    params = raw_params(crf)
+    for i in range(2):
+        assert (int(paths[i, 0]),) == brute_argmax(emissions[i, :1].numpy(), params)
+
+
+# ---------------------------------------------------------------------------
+# 3. loss
+
+
+def random_gold(rng, lengths, max_len, n_labels, p_missing=0.0, pad=MISSING, constraints=None):
+    gold = numpy.full((len(lengths), max_len), pad, dtype="int64")
+    for i, length in enumerate(lengths):
+        while True:
+            y = rng.integers(0, n_labels, size=length)
+            if is_allowed(tuple(y), constraints):
+                break
+        y[rng.random(length) < p_missing] = MISSING
+        gold[i, :length] = y
+    return torch.as_tensor(gold)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("cost", [0.0, 0.5, 2.0])
+def test_loss_fully_observed_matches_brute_force(seed, cost):
+    rng = numpy.random.default_rng(300 + seed)
+    gen = torch.Generator().manual_seed(300 + seed)
+    for n_labels in (1, 2, 3, 4):
+        lengths = random_lengths(rng, 4, max_len=5 if n_labels < 4 else 4)
+        crf = make_crf(n_labels, gen)
+        emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+        params = raw_params(crf)
+        # Padding of the gold as the tagger does it (MISSING), and with real label ids.
+        for pad in (MISSING, n_labels - 1):
+            gold = random_gold(rng, lengths, mask.shape[1], n_labels, pad=pad)
+            loss = crf.loss(emissions, gold, mask, cost)
+            assert loss.shape == (len(lengths),)
+            for i, length in enumerate(lengths):
+                em = emissions[i, :length].numpy()
+                y = tuple(int(t) for t in gold[i, :length])
+                if cost == 0.0:
+                    expected = brute_log_z(em, params) - seq_score(em, params, y)
+                else:
+                    expected = brute_loss(em, params, y, cost)
+                assert loss[i].item() == pytest.approx(expected, abs=1e-9, rel=1e-9)
+            assert (loss >= -1e-12).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_path_score_matches_brute_force(seed):
+    rng = numpy.random.default_rng(350 + seed)
+    gen = torch.Generator().manual_seed(350 + seed)
+    lengths = [1, 2, 5, 3]
+    crf = make_crf(3, gen)
+    emissions, mask = make_batch(lengths, 3, gen, extra_pad=1)
+    gold = random_gold(rng, lengths, mask.shape[1], 3, pad=2)
+    got = crf.path_score(emissions, gold, mask)
+    for i, length in enumerate(lengths):
+        y = tuple(int(t) for t in gold[i, :length])
+        assert got[i].item() == pytest.approx(seq_score(emissions[i, :length].numpy(), raw_params(crf), y), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("cost", [0.0, 1.0, 3.0])
+def test_loss_with_missing_tags_matches_brute_force(seed, cost):
+    rng = numpy.random.default_rng(400 + seed)
+    gen = torch.Generator().manual_seed(400 + seed)
+    for n_labels in (2, 3, 4):
+        lengths = random_lengths(rng, 5, max_len=5 if n_labels < 4 else 4)
+        crf = make_crf(n_labels, gen)
+        emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+        gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=0.4)
+        gold[0, 0] = MISSING  # at least one missing tag in the batch
+        loss = crf.loss(emissions, gold, mask, cost)
+        params = raw_params(crf)
+        for i, length in enumerate(lengths):
+            y = tuple(int(t) for t in gold[i, :length])
+            expected = brute_loss(emissions[i, :length].numpy(), params, y, cost)
+            assert loss[i].item() == pytest.approx(expected, abs=1e-9, rel=1e-9), (y, cost)
+        assert (loss >= -1e-12).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+@pytest.mark.parametrize("p_missing", [0.0, 0.4])
+def test_loss_with_constraints_matches_brute_force(seed, p_missing):
+    rng = numpy.random.default_rng(450 + seed)
+    gen = torch.Generator().manual_seed(450 + seed)
+    n_labels = 3
+    lengths = random_lengths(rng, 4, max_len=5)
+    constraints = random_constraints(n_labels, lengths, rng)
+    crf = make_crf(n_labels, gen, constraints)
+    emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+    gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=p_missing, constraints=constraints)
+    loss = crf.loss(emissions, gold, mask, 1.5)
+    for i, length in enumerate(lengths):
+        y = tuple(int(t) for t in gold[i, :length])
+        expected = brute_loss(emissions[i, :length].numpy(), raw_params(crf), y, 1.5, constraints)
+        assert loss[i].item() == pytest.approx(expected, abs=1e-7, rel=1e-9)
+
+
+def test_loss_is_at_least_the_margin_of_any_wrong_sequence():
+    # softmax-margin upper-bounds the cost-augmented hinge: loss >= score(y) + c*ham(y) - score(gold)
+    rng = numpy.random.default_rng(9)
+    gen = torch.Generator().manual_seed(9)
+    crf = make_crf(3, gen)
+    emissions, mask = make_batch([4], 3, gen)
+    gold = random_gold(rng, [4], 4, 3)
+    y_gold = tuple(int(t) for t in gold[0])
+    loss = crf.loss(emissions, gold, mask, 2.0)[0].item()
+    em, params = emissions[0].numpy(), raw_params(crf)
+    for y in all_seqs(3, 4):
+        assert loss >= seq_score(em, params, y) + 2.0 * hamming(y, y_gold) - seq_score(em, params, y_gold) - 1e-9
+
+
+@pytest.mark.parametrize("cost", [0.0, 1.0])
+def test_all_missing_sentence_has_zero_loss_and_gradient(cost):
+    gen = torch.Generator().manual_seed(11)
+    rng = numpy.random.default_rng(11)
+    crf = make_crf(3, gen)
+    lengths = [3, 4, 2]
+    emissions, mask = make_batch(lengths, 3, gen)
+    emissions.requires_grad_(True)
+    gold = random_gold(rng, lengths, mask.shape[1], 3)
+    gold[1] = MISSING
+    loss = crf.loss(emissions, gold, mask, cost)
+    assert loss[1].item() == pytest.approx(0.0, abs=1e-12)
+    loss[1].backward()
+    assert emissions.grad.abs().max().item() < 1e-12
+    for param in (crf.transitions, crf.start, crf.end):
+        assert param.grad is None or param.grad.abs().max().item() < 1e-12
+    # ... and the other sentences still get a loss
+    assert loss[0].item() > 0 and loss[2].item() > 0
+
+
+def test_all_missing_batch_gives_zero_loss():
+    gen = torch.Generator().manual_seed(12)
+    crf = make_crf(3, gen)
+    emissions, mask = make_batch([3, 1], 3, gen)
+    gold = torch.full(mask.shape, MISSING, dtype=torch.int64)
+    loss = crf.loss(emissions, gold, mask, 1.0)
+    torch.testing.assert_close(loss, torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# 4. gradients against central finite differences
+
+
+def _finite_difference_check(crf, emissions, gold, mask, cost, weights, eps=1e-6):
+    emissions = emissions.clone().requires_grad_(True)
+    crf.zero_grad(set_to_none=True)
+    (crf.loss(emissions, gold, mask, cost) * weights).sum().backward()
+    tensors = [
+        ("emissions", emissions, emissions.grad),
+        ("transitions", crf.transitions, crf.transitions.grad),
+        ("start", crf.start, crf.start.grad),
+        ("end", crf.end, crf.end.grad),
+    ]
+
+    def total() -> float:
+        with torch.no_grad():
+            return float((crf.loss(emissions, gold, mask, cost) * weights).sum())
+
+    for name, tensor, grad in tensors:
+        assert grad is not None, name
+        numeric = torch.zeros_like(tensor)
+        flat = tensor.data.view(-1)
+        for k in range(flat.numel()):
+            old = flat[k].item()
+            flat[k] = old + eps
+            plus = total()
+            flat[k] = old - eps
+            minus = total()
+            flat[k] = old
+            numeric.view(-1)[k] = (plus - minus) / (2 * eps)
+        torch.testing.assert_close(grad, numeric, rtol=1e-5, atol=1e-6, msg=lambda m: f"{name}: {m}")
+
+
+@pytest.mark.parametrize(
+    "seed,cost,p_missing,constrained",
+    [(0, 0.0, 0.0, False), (1, 1.5, 0.0, False), (2, 0.0, 0.4, False), (3, 2.0, 0.4, False), (4, 1.0, 0.3, True)],
+)
+def test_loss_gradient_matches_finite_differences(seed, cost, p_missing, constrained):
+    rng = numpy.random.default_rng(500 + seed)
+    gen = torch.Generator().manual_seed(500 + seed)
+    n_labels = 3
+    lengths = [3, 1, 4]
+    constraints = random_constraints(n_labels, lengths, rng) if constrained else None
+    crf = make_crf(n_labels, gen, constraints)
+    emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1, pad_value=0.5)
+    gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=p_missing, constraints=constraints)
+    weights = torch.rand(len(lengths), generator=gen, dtype=torch.float64) + 0.5
+    _finite_difference_check(crf, emissions, gold, mask, cost, weights)
+
+
+def test_loss_gradient_gradcheck():
+    gen = torch.Generator().manual_seed(600)
+    rng = numpy.random.default_rng(600)
+    n_labels = 3
+    lengths = [2, 4]
+    crf = make_crf(n_labels, gen)
+    emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
+    gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=0.3)
+    gold[1, 0] = 1  # keep at least one observed tag in the second sentence
+
+    class Loss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.crf = crf
+
+        def forward(self, em):
+            return self.crf.loss(em, gold, mask, 1.0)
+
+    wrapper = Loss()
+
+    def fn(em, trans, start, end):
+        params = {"crf.transitions": trans, "crf.start": start, "crf.end": end}
+        return torch.func.functional_call(wrapper, params, (em,))
+
+    inputs = tuple(
+        t.detach().clone().requires_grad_(True) for t in (emissions, crf.transitions, crf.start, crf.end)
+    )
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+def test_padded_emissions_get_zero_gradient():
+    gen = torch.Generator().manual_seed(700)
+    rng = numpy.random.default_rng(700)
+    crf = make_crf(3, gen)
+    lengths = [2, 5]
+    emissions, mask = make_batch(lengths, 3, gen, extra_pad=1)
+    emissions.requires_grad_(True)
+    gold = random_gold(rng, lengths, mask.shape[1], 3, p_missing=0.3)
+    crf.loss(emissions, gold, mask, 1.0).sum().backward()
+    assert emissions.grad[~mask].abs().max().item() == 0.0
+    assert emissions.grad[mask].abs().max().item() > 0.0
+
+
+# ---------------------------------------------------------------------------
+# 5. constrained decoding under the tag schemes
+
+
+def scheme_labels(scheme: str) -> List[str]:
+    prefixes = {"IOB1": "BI", "IOB2": "BI", "BIOES": "BIES", "BILUO": "BILU"}[scheme]
+    return ["O"] + [f"{p}-{kind}" for kind in ("PER", "LOC") for p in prefixes]
+
+
+def round_trips(tags: List[str], scheme: str) -> bool:
+    """A scheme-independent validity check: reading the chunks and writing them back
+    in the same scheme gives the same tags only for well-formed sequences."""
+    if scheme in ("BIOES", "BILUO"):
+        return chunks_to_tags(chunks_from_biluo(tags), len(tags), scheme) == tags
+    return chunks_to_tags(chunks_from_tags(tags), len(tags), scheme) == tags
+
+
+def path_is_allowed(path: Sequence[int], constraints: Constraints) -> bool:
+    trans, start, end = constraints
+    return bool(start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path[:-1], path[1:])))
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "BIOES", "IOB2", "IOB1"])
+def test_constrained_decoding_gives_valid_sequences(scheme):
+    labels = scheme_labels(scheme)
+    n_labels = len(labels)
+    constraints = allowed_transitions(labels, scheme)
+    trans, start, end = constraints
+    rng = numpy.random.default_rng(800)
+    gen = torch.Generator().manual_seed(800)
+    n_sents = 400
+    lengths = [int(x) for x in rng.integers(1, 11, size=n_sents)]
+    emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
+    emissions = emissions * 3.0
+    # Bias a third of the sentences towards labels that cannot open / close a sentence
+    # or cannot follow most labels, and another third towards a random label per token.
+    bad_start = torch.as_tensor(~start, dtype=torch.float64)
+    bad_end = torch.as_tensor(~end, dtype=torch.float64)
+    rarely_follows = torch.as_tensor((~trans).sum(0) > n_labels // 2, dtype=torch.float64)
+    third = n_sents // 3
+    emissions[:third] += 6.0 * (bad_start + bad_end + rarely_follows)
+    random_label = torch.randint(0, n_labels, (n_sents - 2 * third, mask.shape[1]), generator=gen)
+    emissions[2 * third :] += 8.0 * torch.nn.functional.one_hot(random_label, n_labels).double()
+    emissions = emissions.masked_fill(~mask.unsqueeze(2), 0.0)
+
+    crf = make_crf(n_labels, gen, constraints)
+    with torch.no_grad():
+        crf.transitions.mul_(3.0)
+    paths = crf.decode(emissions, mask)
+    for i, length in enumerate(lengths):
+        path = [int(t) for t in paths[i, :length]]
+        tags = [labels[t] for t in path]
+        assert path_is_allowed(path, constraints), (scheme, tags)
+        assert round_trips(tags, scheme), (scheme, tags)
+
+    # The constraints are what makes the paths valid: without them, the same scores
+    # produce invalid sequences (so the check above is not vacuous).
+    free = LinearChainCRF(4, n_labels).double()
+    free.load_state_dict(crf.state_dict())
+    free.set_constraints(
+        numpy.ones((n_labels, n_labels), dtype=bool), numpy.ones(n_labels, dtype=bool), numpy.ones(n_labels, dtype=bool)
+    )
+    free_paths = free.decode(emissions, mask)
+    n_invalid = sum(
+        not round_trips([labels[int(t)] for t in free_paths[i, :length]], scheme) for i, length in enumerate(lengths)
+    )
+    assert n_invalid > n_sents // 10
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "BIOES", "IOB2", "IOB1"])
+def test_constrained_decoding_finds_best_valid_sequence(scheme):
+    labels = scheme_labels(scheme)
+    n_labels = len(labels)
+    constraints = allowed_transitions(labels, scheme)
+    gen = torch.Generator().manual_seed(900)
+    lengths = [1, 2, 3, 3, 2]
+    crf = make_crf(n_labels, gen, constraints)
+    emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
+    emissions = emissions * 4.0
+    paths = crf.decode(emissions, mask)
+    params = raw_params(crf)
+    for i, length in enumerate(lengths):
+        em = emissions[i, :length].numpy()
+        valid = [y for y in all_seqs(n_labels, length) if round_trips([labels[t] for t in y], scheme)]
+        best = max(valid, key=lambda y: seq_score(em, params, y))
+        assert tuple(int(t) for t in paths[i, :length]) == best
+
+
+def test_forbidden_score_is_finite_and_very_low():
+    assert numpy.isfinite(FORBIDDEN) and FORBIDDEN <= -1e3

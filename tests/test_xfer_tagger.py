@@ -1,0 +1,168 @@
+import pickle
+
+import numpy
+import pytest
+import spacy
+from spacy.lang.en import English
+from spacy.tokens import Doc
+from spacy.training import Example
+
+
+from .util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
+
+UPOS_DATA = [
+    ("I like green eggs", ["PRON", "VERB", "ADJ", "NOUN"]),
+    ("Eat blue ham", ["VERB", "ADJ", "NOUN"]),
+]
+
+
+def read_target(doc: Doc, target: str):
+    if target == "tag":
+        return [t.tag_ for t in doc]
+    if target == "pos":
+        return [t.pos_ for t in doc]
+    if target == "ents":
+        return [(e.start, e.end, e.label_) for e in doc.ents]
+    if target.startswith("spans:"):
+        return [(s.start, s.end, s.label_) for s in doc.spans[target.split(":", 1)[1]]]
+    return [t._.get(target.split(":", 1)[1]) for t in doc]
+
+
+@pytest.mark.parametrize(
+    "target,data",
+    [
+        ("tag", TAG_DATA),
+        ("pos", UPOS_DATA),
+        ("ents", NER_DATA),
+        ("spans:chunks", NER_DATA),
+        ("ext:xfer_test_label", TAG_DATA),
+    ],
+)
+def test_overfit_each_target(target, data, tmp_path):
+    nlp = tiny_tagger(target)
+    examples = examples_for(nlp, data, target)
+    losses = train(nlp, examples, steps=80)
+    assert losses["xfer_tagger"] < 0.5
+    for eg in examples:
+        predicted = nlp(eg.x.text)
+        assert read_target(predicted, target) == read_target(eg.y, target)
+    scores = nlp.evaluate(examples)
+    key = "xfer_tagger_f" if target in ("ents", "spans:chunks") else "xfer_tagger_acc"
+    assert scores[key] == 1.0
+    nlp.to_disk(tmp_path)
+    nlp2 = spacy.load(tmp_path)
+    texts = [text for text, _ in data]
+    assert [read_target(d, target) for d in nlp2.pipe(texts)] == [read_target(nlp(t), target) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    nlp = tiny_tagger("tag")
+    train(nlp, examples_for(nlp, TAG_DATA, "tag"), steps=30)
+    return nlp
+
+
+TEXTS = ["I like green eggs", "", "ham", "They eat blue ham daily and eggs too", "Eat"]
+
+
+def tags(docs):
+    return [[t.tag_ for t in doc] for doc in docs]
+
+
+def test_pipe_equals_single_calls(trained):
+    assert tags(trained.pipe(TEXTS, batch_size=3)) == tags(trained(t) for t in TEXTS)
+    assert tags(trained.pipe(list(reversed(TEXTS)))) == tags(trained(t) for t in reversed(TEXTS))
+
+
+def test_serialization_round_trips(trained, tmp_path):
+    expected = tags(trained.pipe(TEXTS))
+    trained.to_disk(tmp_path / "nlp")
+    from_disk = spacy.load(tmp_path / "nlp")
+    from_bytes = English.from_config(trained.config).from_bytes(trained.to_bytes())
+    pickled = pickle.loads(pickle.dumps(trained))
+    for nlp in (from_disk, from_bytes, pickled):
+        assert tags(nlp.pipe(TEXTS)) == expected
+        assert nlp.get_pipe("xfer_tagger").labels == trained.get_pipe("xfer_tagger").labels
+
+
+def test_multiprocess_pipe(trained):
+    texts = TEXTS * 4
+    assert tags(trained.pipe(texts, n_process=2, batch_size=2)) == tags(trained.pipe(texts))
+
+
+def test_empty_one_token_long_doc_and_long_token(trained):
+    assert tags([trained("")]) == [[]]
+    assert len(trained("ham")[0].tag_) > 0
+    long_doc = trained(" ".join(["ham", "eggs", "green", "I"] * 250))
+    assert len(long_doc) == 1000 and all(t.tag_ for t in long_doc)
+    long_token = trained("I like " + "x" * 200)
+    assert long_token[2].text == "x" * 200 and long_token[2].tag_
+    docs = list(trained.pipe(["", "", ""]))
+    assert all(len(doc) == 0 for doc in docs)
+
+
+def test_missing_gold_gives_no_loss_and_no_change():
+    nlp = tiny_tagger("tag")
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    optimizer = nlp.initialize(lambda: examples)
+    tagger = nlp.get_pipe("xfer_tagger")
+    before = tagger.model.to_bytes()
+    unannotated = [Example(nlp.make_doc(t), Doc(nlp.vocab, words=t.split())) for t, _ in TAG_DATA]
+    losses = {}
+    nlp.update(unannotated, sgd=optimizer, losses=losses)
+    assert losses["xfer_tagger"] == 0.0
+    assert tagger.model.to_bytes() == before
+    # empty tags inside an annotated doc count nothing: a doc whose only gold tag is
+    # on one token gives the same loss as that token alone
+    words = ["I", "like", "ham"]
+    partial = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, tags=["PRP", "", ""]))
+    scores = tagger.model.predict([partial.x])
+    loss, d_scores = tagger.get_loss([partial], scores)
+    assert loss > 0
+    assert numpy.abs(d_scores[0]).sum() > 0
+
+
+def test_unknown_label_and_bad_target_errors():
+    nlp = tiny_tagger("tag")
+    nlp.initialize(lambda: examples_for(nlp, TAG_DATA, "tag"))
+    bad = [Example(nlp.make_doc("ham"), Doc(nlp.vocab, words=["ham"], tags=["XYZ"]))]
+    with pytest.raises(ValueError, match="E004.*XYZ.*ham"):
+        nlp.update(bad)
+    with pytest.raises(ValueError, match="E003"):
+        tiny_tagger("nonsense")
+    with pytest.raises(ValueError, match="E008"):
+        tiny_tagger("tag", constraints="XYZ")
+
+
+def test_label_map_maps_gold():
+    nlp = tiny_tagger("tag", label_map={"NOUN": "NN", "ADJ": "JJ"})
+    data = [("green ham", ["ADJ", "NOUN"]), ("blue eggs", ["JJ", "NNS"])]
+    examples = examples_for(nlp, data, "tag")
+    train(nlp, examples, steps=40)
+    assert set(nlp.get_pipe("xfer_tagger").labels) == {"JJ", "NN", "NNS"}
+    assert [t.tag_ for t in nlp("green ham")] == ["JJ", "NN"]
+    with pytest.raises(ValueError, match="E006"):
+        tiny_tagger("tag", label_map={"A": "B", "B": "C"})
+
+
+def test_constraints_reject_invalid_gold():
+    nlp = tiny_tagger("ext:xfer_iob", constraints="IOB2")
+    data = [("Anna lives here", ["I-PER", "O", "O"]), ("Bob is here", ["B-PER", "O", "O"])]
+    with pytest.raises(ValueError, match="E005.*IOB2"):
+        train(nlp, examples_for(nlp, data, "ext:xfer_iob"), steps=1)
+
+
+def test_two_heads_do_not_collide_in_scores():
+    nlp = spacy.blank("en")
+    from .util import tiny_model
+
+    nlp.add_pipe("xfer_tagger", name="pos_head", config={"target": "tag", "model": tiny_model()})
+    nlp.add_pipe("xfer_tagger", name="ner_head", config={"target": "ents", "model": tiny_model()})
+    examples = []
+    for (text, tag_labels), (_, ner_labels) in zip(TAG_DATA, NER_DATA):
+        examples.append(Example(nlp.make_doc(text), gold_doc(nlp, text, tag_labels, "tag")))
+    for text, ner_labels in NER_DATA:
+        examples.append(Example(nlp.make_doc(text), gold_doc(nlp, text, ner_labels, "ents")))
+    train(nlp, examples, steps=5)
+    scores = nlp.evaluate(examples)
+    assert "pos_head_acc" in scores and "ner_head_f" in scores and "ner_head_per_type" in scores

@@ -1,0 +1,180 @@
+from importlib.metadata import entry_points
+
+import numpy
+import pytest
+import spacy
+import torch
+from numpy.testing import assert_allclose
+from thinc.api import Config, Linear, PyTorchWrapper_v2
+
+from spacy_xfer.training.optimizer import Adagrad, create_adagrad_v1
+
+
+def lasagne_steps(weights, gradients, learn_rate, eps=1e-6, initial=0.0):
+    """Reference AdaGrad in float64: acc += g**2; w -= lr * g / sqrt(acc + eps)."""
+    weights = numpy.asarray(weights, dtype="float64").copy()
+    accumulator = numpy.full_like(weights, initial)
+    for gradient in gradients:
+        accumulator += numpy.asarray(gradient, dtype="float64") ** 2
+        weights -= learn_rate * numpy.asarray(gradient) / numpy.sqrt(accumulator + eps)
+    return weights
+
+
+def test_two_steps_by_hand():
+    # eps 0 and accumulators starting at 7 make the square roots exact: sqrt(7 + 9) = 4,
+    # sqrt(16 + 9) = 5; the element without gradient in step 1 keeps its accumulator.
+    optimizer = create_adagrad_v1(0.5, eps=0.0, initial_accumulator=7.0)
+    weights = numpy.array([1.0, 1.0], dtype="float32")
+    for gradient in ([3.0, 0.0], [3.0, 3.0]):
+        gradient = numpy.array(gradient, dtype="float32")
+        new_weights, new_gradient = optimizer((0, "W"), weights, gradient)
+        assert new_weights is weights and new_gradient is gradient
+        assert not gradient.any()
+    # step 1: w0 -= 0.5 * 3 / 4; step 2: w0 -= 0.5 * 3 / 5, w1 -= 0.5 * 3 / 4
+    assert_allclose(weights, [0.325, 0.625], rtol=1e-6)
+    assert_allclose(optimizer.accumulators[(0, "W")], [25.0, 16.0])
+    assert optimizer.nr_update[(0, "W")] == 2
+
+
+def test_defaults_follow_lasagne():
+    optimizer = create_adagrad_v1()
+    assert (optimizer.learn_rate, optimizer.eps) == (0.01, 1e-6)
+    assert optimizer.averages is None
+    weights = numpy.array([0.5, -1.0, 2.0], dtype="float32")
+    gradients = [[1e-4, -0.5, 2.0], [0.0, 0.25, -3.0], [3e-3, 1.0, 0.1]]
+    expected = lasagne_steps(weights, gradients, 0.01)
+    for gradient in gradients:
+        optimizer((1, "b"), weights, numpy.array(gradient, dtype="float32"))
+    assert_allclose(weights, expected, rtol=1e-6)
+
+
+def test_unseen_keys_start_with_the_initial_accumulator():
+    optimizer = create_adagrad_v1(0.1, initial_accumulator=1.0)
+    for key in [(0, "W"), (1, "W")]:
+        weights = numpy.zeros((2, 2), dtype="float32")
+        optimizer(key, weights, numpy.full((2, 2), 2.0, dtype="float32"))
+        expected = lasagne_steps(numpy.zeros((2, 2)), [numpy.full((2, 2), 2.0)], 0.1, initial=1.0)
+        assert_allclose(weights, expected)
+
+
+def test_zero_gradient_does_not_move_a_parameter():
+    optimizer = create_adagrad_v1(0.1, L2=0.5, L2_is_weight_decay=True, use_averages=True)
+    weights = numpy.array([1.0, -2.0], dtype="float32")
+    optimizer((0, "W"), weights, numpy.zeros(2, dtype="float32"))
+    assert_allclose(weights, [1.0, -2.0])
+    assert (0, "W") not in optimizer.accumulators
+    assert (0, "W") not in optimizer.averages
+    assert optimizer.nr_update[(0, "W")] == 0
+
+
+def test_inactive_layer_of_a_thinc_model_stays_put():
+    active, inactive = Linear(2, 3), Linear(2, 3)
+    for layer in (active, inactive):
+        layer.initialize(X=numpy.ones((1, 3), dtype="float32"))
+    before = inactive.get_param("W").copy()
+    _, backprop = active.begin_update(numpy.ones((4, 3), dtype="float32"))
+    backprop(numpy.ones((4, 2), dtype="float32"))
+    inactive.set_grad("W", numpy.zeros_like(before))
+    optimizer = create_adagrad_v1(0.1)
+    moved = active.get_param("W").copy()
+    for layer in (active, inactive):
+        layer.finish_update(optimizer)
+    assert_allclose(inactive.get_param("W"), before)
+    assert not numpy.allclose(active.get_param("W"), moved)
+
+
+def test_torch_parameters_are_stepped_through_the_pytorch_shim():
+    torch.manual_seed(0)
+    module = torch.nn.Linear(3, 2)
+    model = PyTorchWrapper_v2(module)
+    optimizer = create_adagrad_v1(0.1)
+    X = numpy.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    start = {name: p.detach().numpy().copy() for name, p in module.named_parameters()}
+    gradients = {name: [] for name in start}
+    for dY in (numpy.ones((4, 2), dtype="float32"), numpy.full((4, 2), -0.5, dtype="float32")):
+        _, backprop = model.begin_update(X)
+        backprop(dY)
+        for name, param in module.named_parameters():
+            gradients[name].append(param.grad.numpy().copy())
+        model.finish_update(optimizer)
+        assert all(not param.grad.any() for param in module.parameters())
+    for name, param in module.named_parameters():
+        expected = lasagne_steps(start[name], gradients[name], 0.1)
+        assert_allclose(param.detach().numpy(), expected, rtol=1e-5)
+    shim_id = model.shims[0].id
+    assert set(optimizer.accumulators) == {(shim_id, "weight"), (shim_id, "bias")}
+
+
+def test_learn_rate_schedule_is_stepped():
+    optimizer = create_adagrad_v1([0.5, 0.25], eps=0.0, initial_accumulator=7.0)
+    rates = []
+    for _ in range(3):
+        weights = numpy.zeros(1, dtype="float32")
+        optimizer((len(rates), "W"), weights, numpy.array([3.0], dtype="float32"))
+        rates.append(float(-weights[0] * 4 / 3))  # each key's first step: lr * 3 / 4
+        optimizer.step_schedules()
+    assert_allclose(rates, [0.5, 0.25, 0.25])  # an exhausted schedule keeps its last rate
+
+
+def test_grad_clip_and_l2():
+    clipped = create_adagrad_v1(1.0, grad_clip=1.0)
+    weights = numpy.zeros(2, dtype="float32")
+    clipped((0, "W"), weights, numpy.array([6.0, 8.0], dtype="float32"))  # norm 10 -> 1
+    assert_allclose(clipped.accumulators[(0, "W")], [0.36, 0.64], rtol=1e-6)
+    penalised = create_adagrad_v1(0.1, L2=0.5)
+    weights = numpy.array([2.0], dtype="float32")
+    penalised((0, "W"), weights, numpy.array([1.0], dtype="float32"))  # g + L2 * w = 2
+    assert_allclose(weights, lasagne_steps([2.0], [[2.0]], 0.1), rtol=1e-6)
+
+
+def test_use_averages_tracks_parameters():
+    optimizer = create_adagrad_v1(0.1, use_averages=True)
+    weights = numpy.ones(2, dtype="float32")
+    optimizer((0, "W"), weights, numpy.ones(2, dtype="float32"))
+    assert optimizer.averages[(0, "W")].shape == (2,)
+
+
+@pytest.mark.parametrize("eps,initial", [(-1e-6, 0.0), (0.0, 0.0), (1e-6, -1.0)])
+def test_invalid_eps_and_accumulator_are_rejected(eps, initial):
+    with pytest.raises(ValueError, match="Invalid AdaGrad eps"):
+        create_adagrad_v1(eps=eps, initial_accumulator=initial)
+
+
+def test_optimizer_resolves_from_a_training_config():
+    config = Config().from_str(
+        """
+        [training]
+
+        [training.optimizer]
+        @optimizers = "spacy_xfer.Adagrad.v1"
+        grad_clip = 5.0
+
+        [training.optimizer.learn_rate]
+        @schedules = "warmup_linear.v1"
+        warmup_steps = 2
+        total_steps = 10
+        initial_rate = 0.05
+        """
+    )
+    optimizer = spacy.registry.resolve(config)["training"]["optimizer"]
+    assert isinstance(optimizer, Adagrad)
+    assert optimizer.grad_clip == 5.0
+    assert "learn_rate" in optimizer.schedules
+    assert spacy.registry.optimizers.get("spacy_xfer.Adagrad.v1") is create_adagrad_v1
+
+
+@pytest.mark.parametrize(
+    "registry,name",
+    [
+        ("readers", "spacy_xfer.TaskSampler.v1"),
+        ("batchers", "spacy_xfer.batch_by_task.v1"),
+        ("optimizers", "spacy_xfer.Adagrad.v1"),
+    ],
+)
+def test_registered_names_are_declared_entry_points(registry, name):
+    # catalogue looks names up in the entry point group of the registry's namespace,
+    # so a fresh interpreter finds them without importing spacy_xfer first
+    functions = getattr(spacy.registry, registry)
+    declared = entry_points(group=functions.entry_point_namespace)
+    assert name in declared.names
+    assert declared[name].load() is functions.get(name)
