@@ -16,6 +16,7 @@ from thinc.types import Floats2d
 from ..errors import Errors
 from ..models.crf_tagger import crf_decode, crf_loss, get_crf
 from ..tags import SCHEMES, allowed_transitions
+from ..training.task_sampler import TASK_KEY
 from .targets import Target, labels_to_ids, make_target
 
 DEFAULT_CONFIG_STR = """
@@ -44,6 +45,7 @@ Gold = Optional[numpy.ndarray]
         "label_map": {},
         "cost": 5.0,
         "constraints": "auto",
+        "task": None,
     },
     default_score_weights={"xfer_tagger_acc": 1.0, "xfer_tagger_f": 1.0},
 )
@@ -55,6 +57,7 @@ def make_xfer_tagger(
     label_map: Dict[str, str],
     cost: float,
     constraints: str,
+    task: Optional[str],
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
@@ -68,9 +71,19 @@ def make_xfer_tagger(
     constraints (str): tag scheme whose invalid transitions are forbidden in training
         and decoding: "auto" (BILUO for span targets, none for token targets), "none",
         "IOB1", "IOB2", "BIOES" or "BILUO".
+    task (Optional[str]): learn from and score on only the examples of this task
+        (`user_data["xfer_task"]`, set by `spacy_xfer.TaskSampler.v1`); examples with
+        no task name are used by every head. Needed when two heads share a target.
     """
     return XferTagger(
-        nlp.vocab, model, name, target=target, label_map=label_map, cost=cost, constraints=constraints
+        nlp.vocab,
+        model,
+        name,
+        target=target,
+        label_map=label_map,
+        cost=cost,
+        constraints=constraints,
+        task=task,
     )
 
 
@@ -87,6 +100,7 @@ class XferTagger(TrainablePipe):
         label_map: Optional[Mapping[str, str]] = None,
         cost: float = 5.0,
         constraints: str = "auto",
+        task: Optional[str] = None,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -104,6 +118,7 @@ class XferTagger(TrainablePipe):
             "label_map": label_map,
             "cost": cost,
             "constraints": constraints,
+            "task": task,
         }
         self._has_gradient = False
 
@@ -152,9 +167,22 @@ class XferTagger(TrainablePipe):
         return guesses
 
     def set_annotations(self, docs: Iterable[Doc], guesses: List[numpy.ndarray]) -> None:
+        """Write the labels to the target. They are also kept in
+        `doc.user_data["xfer_tagger:NAME"]`, so that this head is scored on its own
+        predictions even when a later head writes to the same target."""
         names = numpy.array(self.crf_labels, dtype=object)
         for doc, ids in zip(docs, guesses):
-            self.target.write(doc, names[ids].tolist())
+            labels = names[ids].tolist()
+            self.target.write(doc, labels)
+            doc.user_data[self._predictions_key] = labels
+
+    @property
+    def _predictions_key(self) -> str:
+        return f"xfer_tagger:{self.name}"
+
+    def _is_own(self, eg: Example) -> bool:
+        task = self.cfg["task"]
+        return task is None or eg.y.user_data.get(TASK_KEY, task) == task
 
     # -- training -----------------------------------------------------------------
 
@@ -223,7 +251,7 @@ class XferTagger(TrainablePipe):
         constraints = self._constraints()
         gold: List[Gold] = []
         for eg in examples:
-            labels = self.target.gold(eg)
+            labels = self.target.gold(eg) if self._is_own(eg) else None
             if labels is None:
                 gold.append(None)
                 continue
@@ -295,7 +323,8 @@ class XferTagger(TrainablePipe):
         if not examples:
             raise ValueError(Errors.E001.format(name=self.name))
         if labels is None:
-            seen = {label for eg in examples for label in (self.target.gold(eg) or []) if label is not None}
+            own = [eg for eg in examples if self._is_own(eg)]
+            seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
             labels = self.target.label_data(seen)
         if not labels:
             raise ValueError(Errors.E011.format(name=self.name))
@@ -311,4 +340,14 @@ class XferTagger(TrainablePipe):
         per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
         equal conlleval's on the same spans."""
         validate_examples(examples, "XferTagger.score")
-        return self.target.score(examples)
+        own = []
+        for eg in examples:
+            if not self._is_own(eg):
+                continue
+            labels = eg.x.user_data.get(self._predictions_key)
+            if labels is not None and len(labels) == len(eg.x):
+                predicted = eg.x.copy()
+                self.target.write(predicted, labels)
+                eg = Example(predicted, eg.y)
+            own.append(eg)
+        return self.target.score(own)

@@ -60,7 +60,8 @@ FILE_TYPE = ".spacy"
 REQUIRED_SETTINGS = ("path", "prob")
 OPTIONAL_SETTINGS = ("rate",)
 
-logger = logging.getLogger("spacy_xfer")
+# A child of spaCy's logger, so `spacy train` shows its messages.
+logger = logging.getLogger("spacy.xfer")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def create_task_sampler_v1(
     rate_seed: int = 0,
     batch_size: int = 10,
     log_every: int = 100,
+    stream: bool = True,
 ) -> "TaskSampler":
     """Stream training Examples forever, one task per batch, tasks drawn at random.
 
@@ -101,7 +103,11 @@ def create_task_sampler_v1(
         so that runs with different seeds train on the same labelled subset.
     batch_size (int): Sentences per task batch (the paper uses 10).
     log_every (int): Log the realised task proportions every this many batches to the
-        "spacy_xfer" logger at INFO; 0 turns logging off.
+        "spacy.xfer" logger at INFO; 0 turns logging off.
+    stream (bool): False gives every task's kept sentences once instead, in task
+        order: the finite corpus to initialize components from
+        (`[initialize.components.NAME.corpus]`), since spaCy initializes from only
+        100 examples of a streamed corpus.
     RETURNS (TaskSampler): A callable that takes the nlp object and returns the stream.
     """
     corpora = [read_task_settings(name, settings) for name, settings in tasks.items()]
@@ -111,6 +117,7 @@ def create_task_sampler_v1(
         rate_seed=rate_seed,
         batch_size=batch_size,
         log_every=log_every,
+        streaming=stream,
     )
 
 
@@ -171,6 +178,7 @@ class TaskSampler:
         rate_seed: int = 0,
         batch_size: int = 10,
         log_every: int = 100,
+        streaming: bool = True,
     ) -> None:
         """Initialise the sampler.
 
@@ -179,6 +187,7 @@ class TaskSampler:
         rate_seed (int): Seeds which sentences a labelling rate keeps.
         batch_size (int): Sentences per task batch.
         log_every (int): Log the realised proportions every this many batches; 0: never.
+        streaming (bool): Stream forever; False yields every kept sentence once.
         """
         if not tasks:
             raise ValueError("TaskSampler needs at least one task: none configured")
@@ -193,6 +202,7 @@ class TaskSampler:
         self.rate_seed = rate_seed
         self.batch_size = batch_size
         self.log_every = log_every
+        self.streaming = streaming
         self.batch_counts: CounterT[str] = Counter()
 
     @property
@@ -217,6 +227,8 @@ class TaskSampler:
         """
         sentences = {task.name: self.read_sentences(task, vocab) for task in self.tasks}
         self.batch_counts = Counter()
+        if not self.streaming:
+            return (_example(vocab, doc, name) for name, docs in sentences.items() for doc in docs)
         return self._stream(vocab, sentences, self.batch_counts)
 
     def read_sentences(self, task: TaskCorpus, vocab: Vocab) -> List[Doc]:
@@ -273,13 +285,17 @@ class TaskSampler:
                     ", ".join(f"{n} {realised[n]:.3f}/{self.probs[n]:.3f}" for n in names),
                 )
             for reference in islice(cycles[name], self.batch_size):
-                predicted = Doc(
-                    vocab,
-                    words=[token.text for token in reference],
-                    spaces=[bool(token.whitespace_) for token in reference],
-                    user_data={TASK_KEY: name},
-                )
-                yield Example(predicted, reference)
+                yield _example(vocab, reference, name)
+
+
+def _example(vocab: Vocab, reference: Doc, task: str) -> Example:
+    predicted = Doc(
+        vocab,
+        words=[token.text for token in reference],
+        spaces=[bool(token.whitespace_) for token in reference],
+        user_data={TASK_KEY: task},
+    )
+    return Example(predicted, reference)
 
 
 def _split_sentences(doc: Doc) -> List[Doc]:

@@ -133,7 +133,7 @@ def test_probabilities_are_normalised(three_tasks):
 def test_realised_proportions_are_logged(three_tasks, caplog):
     tasks = with_probs(three_tasks, {name: 1 for name in three_tasks})
     sampler = resolve_sampler(tasks, batch_size=1, log_every=5)
-    with caplog.at_level(logging.INFO, logger="spacy_xfer"):
+    with caplog.at_level(logging.INFO, logger="spacy.xfer"):
         list(islice(sampler.stream(Vocab()), 10))
     logged = [r.getMessage() for r in caplog.records if "task proportions" in r.getMessage()]
     assert len(logged) == 2

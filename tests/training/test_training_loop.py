@@ -83,7 +83,7 @@ def test_spacy_trains_a_tagger_on_sampled_tasks(tmp_path, caplog):
     overrides = {f"paths.{name}": str(path) for name, path in paths.items()}
     config = load_config_from_str(CONFIG, overrides=overrides)
     filled = load_model_from_config(config, auto_fill=True, validate=True).config
-    with caplog.at_level(logging.INFO, logger="spacy_xfer"):
+    with caplog.at_level(logging.INFO, logger="spacy.xfer"):
         nlp = init_nlp(filled)
         train(nlp, stdout=io.StringIO(), stderr=io.StringIO())
     logged = [r.getMessage() for r in caplog.records if "task proportions" in r.getMessage()]

@@ -1,0 +1,228 @@
+"""`spacy-xfer convert`, `split` and `export`: corpora to DocBins and back to columns.
+
+    python -m spacy_xfer convert conll2003 eng.train corpus/conll03/train.spacy
+    python -m spacy_xfer convert genia train.tsv corpus/genia/train.spacy --rate 0.001 --seed 13
+    python -m spacy_xfer split twitter-pos pos.txt corpus/twpos/ --ratios 0.8 0.1 0.1 --seed 13
+    python -m spacy_xfer export corpus/conll03/train.spacy train.txt --layers tag,chunk,ner
+"""
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Dict, Iterator, Optional, Tuple
+
+import typer
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+from ..corpora.convert import convert_corpus, split_corpus
+from ..corpora.docs import annotated_layers, docs_to_lines
+from ..corpora.errors import CorpusFormatError
+from ..corpora.io import stats_path, write_atomic
+from ..corpora.mappings import mapping_names
+from ..corpora.readers import FORMATS, ReadOptions
+from ._util import app
+
+FORMAT_HELP = "The corpus format: " + "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
+SEPARATORS = {"tab": "\t", "space": " "}
+
+
+def _check_format(name: str) -> str:
+    if name not in FORMATS:
+        raise typer.BadParameter(f"{name!r}: expected one of {', '.join(FORMATS)}")
+    return name
+
+
+def _check_rate(rate: float) -> float:
+    if not 0.0 < rate <= 1.0:
+        raise typer.BadParameter(f"{rate}: expected a labelling rate in (0, 1]")
+    return rate
+
+
+FormatArg = Annotated[
+    str, typer.Argument(metavar="FORMAT", help=FORMAT_HELP, callback=_check_format)
+]
+InputArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="INPUT", help="The corpus file (a folder of files for ptb and conllu).", exists=True
+    ),
+]
+RateOpt = Annotated[
+    float,
+    typer.Option(
+        "--rate",
+        help="Labelling rate: keep this fraction of the (train) sentences, at least one; "
+        "for one seed, the sample at a lower rate is part of the sample at a higher one.",
+        callback=_check_rate,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the sample and of the split.")]
+LenientOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lenient",
+        help="Repair or skip malformed lines (and count them) instead of stopping at the first.",
+    ),
+]
+ColumnsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        help="Column spec for the 'columns' format, e.g. 'word,tag,chunk:iob1,ner:iob2' "
+        "(roles word, tag, chunk, ner, _ to skip; schemes iob1, iob2; 'upper' upper-cases).",
+    ),
+]
+ConlluTagOpt = Annotated[
+    str, typer.Option("--conllu-tag", help="The CoNLL-U field read as the tag: upos or xpos.")
+]
+MapOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--map",
+        help=f"Label mapping table for the tags: {', '.join(mapping_names())}, a JSON file, or "
+        "'none'. Default: the format's own (genia-ptb for genia, none otherwise).",
+    ),
+]
+EncodingOpt = Annotated[str, typer.Option("--encoding", help="Encoding of the input files.")]
+
+
+@contextmanager
+def _user_errors(lenient: bool = True) -> Iterator[None]:
+    """Turn errors in the user's input into a message and exit code 1."""
+    try:
+        yield
+    except CorpusFormatError as e:
+        hint = "" if lenient else "\n(--lenient repairs or skips such lines and counts them)"
+        typer.echo(f"Error: {e}{hint}", err=True)
+        raise typer.Exit(1) from e
+    except (ValueError, OSError) as e:
+        typer.echo(f"Error: {e}", err=True)
+        raise typer.Exit(1) from e
+
+
+def _report(output: Path, stats: Dict[str, Any]) -> None:
+    problems = stats["problems"]
+    typer.echo(
+        f"{output}: {stats['sentences']} sentences, {stats['tokens']} tokens "
+        f"(statistics in {stats_path(output)})"
+    )
+    if problems["touched_lines"]:
+        typer.echo(
+            f"  lenient: {problems['repaired_lines']} lines repaired, "
+            f"{problems['skipped_lines']} skipped",
+            err=True,
+        )
+
+
+@app.command("convert")
+def convert_cli(
+    fmt: FormatArg,
+    input_path: InputArg,
+    output_path: Annotated[
+        Path, typer.Argument(metavar="OUTPUT", help="The .spacy file to write.")
+    ],
+    rate: RateOpt = 1.0,
+    seed: SeedOpt = 0,
+    lenient: LenientOpt = False,
+    columns: ColumnsOpt = None,
+    conllu_tag: ConlluTagOpt = "upos",
+    label_map: MapOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Convert a corpus to a .spacy DocBin, with statistics beside it.
+
+    One Doc per sentence, words as given; POS in Token.tag_, entities in Doc.ents, chunks
+    in Doc.spans["chunks"], ids in Doc.user_data. Statistics go to OUTPUT.stats.json. Both
+    files are written atomically: a failed or interrupted run leaves no partial file.
+    """
+    with _user_errors(lenient):
+        options = ReadOptions(
+            columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
+        )
+        stats = convert_corpus(
+            fmt,
+            input_path,
+            output_path,
+            options,
+            rate=rate,
+            seed=seed,
+            lenient=lenient,
+            progress=True,
+        )
+    _report(output_path, stats)
+
+
+@app.command("split")
+def split_cli(
+    fmt: FormatArg,
+    input_path: InputArg,
+    output_dir: Annotated[
+        Path, typer.Argument(metavar="OUTPUT_DIR", help="The folder for train/dev/test.spacy.")
+    ],
+    ratios: Annotated[
+        Tuple[float, float, float],
+        typer.Option("--ratios", help="Train, dev and test ratios, summing to 1."),
+    ] = (0.8, 0.1, 0.1),
+    seed: SeedOpt = 0,
+    rate: RateOpt = 1.0,
+    lenient: LenientOpt = False,
+    columns: ColumnsOpt = None,
+    conllu_tag: ConlluTagOpt = "upos",
+    label_map: MapOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Split a corpus at random into train, dev and test DocBins.
+
+    For corpora without a standard split: a seeded random split into train.spacy,
+    dev.spacy and test.spacy in OUTPUT_DIR, each with its statistics file. --rate samples
+    the train part.
+    """
+    with _user_errors(lenient):
+        options = ReadOptions(
+            columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
+        )
+        parts = split_corpus(
+            fmt,
+            input_path,
+            output_dir,
+            options,
+            ratios=ratios,
+            seed=seed,
+            rate=rate,
+            lenient=lenient,
+            progress=True,
+        )
+    for name, stats in parts.items():
+        _report(output_dir / f"{name}.spacy", stats)
+
+
+@app.command("export")
+def export_cli(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="A .spacy file.", exists=True)
+    ],
+    output_path: Annotated[
+        Path, typer.Argument(metavar="OUTPUT", help="The column file to write.")
+    ],
+    layers: Annotated[
+        Optional[str],
+        typer.Option(
+            "--layers",
+            help="Columns after the word, e.g. 'tag,chunk,ner'. Default: the layers annotated.",
+        ),
+    ] = None,
+    sep: Annotated[str, typer.Option("--sep", help="Column separator: tab or space.")] = "tab",
+) -> None:
+    """Write a DocBin back as columns.
+
+    The word, then tags, chunks and entities (in IOB2), `_` where a label is missing; a
+    blank line after each sentence.
+    """
+    with _user_errors():
+        if sep not in SEPARATORS:
+            raise ValueError(f"Unknown separator {sep!r}: expected one of {list(SEPARATORS)}")
+        docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
+        names = layers.split(",") if layers else annotated_layers(docs)
+        lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])
+        write_atomic(output_path, "".join(f"{line}\n" for line in lines).encode("utf8"))
+    typer.echo(f"{output_path}: {len(docs)} sentences, columns word {' '.join(names)}")

@@ -1,0 +1,117 @@
+"""Convert a corpus to DocBins: the functions behind `spacy-xfer convert` and `split`."""
+
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple, Union
+
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from .docs import sentences_to_docs
+from .errors import ProblemLog
+from .io import write_docbin
+from .readers import ReadOptions, read_corpus
+from .sampling import SPLIT_NAMES, sample_rate, split_items
+from .stats import corpus_stats
+
+PathLike = Union[str, Path]
+
+
+def read_docs(
+    fmt: str,
+    input_path: PathLike,
+    options: ReadOptions = ReadOptions(),
+    *,
+    lenient: bool = False,
+    progress: bool = False,
+) -> Tuple[List[Doc], ProblemLog]:
+    """Read a corpus into annotated Docs.
+
+    fmt (str): The format, e.g. `conll2003` (see `readers.FORMATS`).
+    input_path (PathLike): The corpus file (or folder, for `ptb` and `conllu`).
+    options (ReadOptions): Column spec, CoNLL-U tag field, label mapping, encoding.
+    lenient (bool): Repair or skip malformed lines instead of raising CorpusFormatError.
+    progress (bool): Show a progress bar (on a terminal).
+    RETURNS (Tuple[List[Doc], ProblemLog]): The Docs and the log of what was touched.
+    """
+    log = ProblemLog(lenient)
+    sentences = read_corpus(input_path, fmt, options, log=log, progress=progress)
+    return list(sentences_to_docs(Vocab(), sentences)), log
+
+
+def _write(
+    docs: Sequence[Doc], output: Path, log: ProblemLog, info: Dict[str, Any], progress: bool
+) -> Dict[str, Any]:
+    stats = {**info, **corpus_stats(docs), "problems": log.to_dict()}
+    write_docbin(docs, output, stats, progress=progress)
+    return stats
+
+
+def convert_corpus(
+    fmt: str,
+    input_path: PathLike,
+    output_path: PathLike,
+    options: ReadOptions = ReadOptions(),
+    *,
+    rate: float = 1.0,
+    seed: int = 0,
+    lenient: bool = False,
+    progress: bool = False,
+) -> Dict[str, Any]:
+    """Convert a corpus to a `.spacy` DocBin, keeping a fraction `rate` of its sentences,
+    and write the statistics to `OUTPUT.stats.json` beside it. Both writes are atomic.
+
+    fmt (str): The format, e.g. `conll2003`.
+    input_path (PathLike): The corpus file (or folder, for `ptb` and `conllu`).
+    output_path (PathLike): The `.spacy` file to write.
+    options (ReadOptions): Column spec, CoNLL-U tag field, label mapping, encoding.
+    rate (float): The labelling rate in (0, 1]: the nested sample `sample_rate` keeps.
+    seed (int): The seed of the sample.
+    lenient (bool): Repair or skip malformed lines instead of raising CorpusFormatError.
+    progress (bool): Show a progress bar (on a terminal).
+    RETURNS (Dict[str, Any]): The statistics written.
+    """
+    docs, log = read_docs(fmt, input_path, options, lenient=lenient, progress=progress)
+    kept = sample_rate(docs, rate, seed)
+    info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
+    info.update(rate=rate, sentences_read=len(docs))
+    return _write(kept, Path(output_path), log, info, progress)
+
+
+def split_corpus(
+    fmt: str,
+    input_path: PathLike,
+    output_dir: PathLike,
+    options: ReadOptions = ReadOptions(),
+    *,
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    rate: float = 1.0,
+    lenient: bool = False,
+    progress: bool = False,
+) -> Dict[str, Dict[str, Any]]:
+    """Split a corpus at random into `train.spacy`, `dev.spacy` and `test.spacy` (with
+    statistics files) in `output_dir`, keeping a fraction `rate` of the train part.
+
+    fmt (str): The format, e.g. `twitter-pos`.
+    input_path (PathLike): The corpus file (or folder, for `ptb` and `conllu`).
+    output_dir (PathLike): The folder to write to (created if needed).
+    options (ReadOptions): Column spec, CoNLL-U tag field, label mapping, encoding.
+    ratios (Sequence[float]): The train, dev and test ratios, summing to 1.
+    seed (int): The seed of the split and of the train sample.
+    rate (float): The labelling rate of the train part, in (0, 1].
+    lenient (bool): Repair or skip malformed lines instead of raising CorpusFormatError.
+    progress (bool): Show a progress bar (on a terminal).
+    RETURNS (Dict[str, Dict[str, Any]]): The statistics written, per part.
+    """
+    if len(ratios) != len(SPLIT_NAMES):
+        raise ValueError(f"Expected {len(SPLIT_NAMES)} ratios ({SPLIT_NAMES}), got {list(ratios)}")
+    docs, log = read_docs(fmt, input_path, options, lenient=lenient, progress=progress)
+    parts = split_items(docs, ratios, seed)
+    parts[0] = sample_rate(parts[0], rate, seed)
+    info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
+    info.update(ratios=list(ratios), train_rate=rate)
+    stats: Dict[str, Dict[str, Any]] = {}
+    for name, part in zip(SPLIT_NAMES, parts):
+        output = Path(output_dir) / f"{name}.spacy"
+        stats[name] = _write(part, output, log, {**info, "part": name}, progress)
+    return stats

@@ -1,0 +1,100 @@
+"""Sentences to spaCy Docs with their annotations, and Docs back to column lines.
+
+Where the annotations go (what the `xfer_tagger` targets read):
+- `tag` -> `Token.tag_`; a missing tag is `""` (unset).
+- `ner` -> `Doc.ents`: the chunks `conlleval` reads from the IOB1/IOB2 labels, every other
+  token set to outside. A Doc without an `ner` layer has no entity annotation at all.
+- `chunk` -> `Doc.spans["chunks"]` (read the same way). The key is absent when the source
+  has no chunk layer, and an empty group when a sentence has no chunks.
+- `Doc.user_data`: `doc_id` (a DOCSTART ordinal `FILE#N`, a CoNLL-U newdoc id, a MEDLINE
+  id, or the file name), `sent_id` (CoNLL-U's id or `FILE:LINE`) and `line` (first line).
+"""
+
+from typing import Iterable, Iterator, List, Sequence
+
+from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
+
+from ..tags import chunks_from_tags, chunks_to_tags
+from .readers import CHUNK, MISSING_MARKS, NER, TAG, Sentence
+
+CHUNKS_KEY = "chunks"
+WRITTEN_SCHEME = "IOB2"
+MISSING_MARK = MISSING_MARKS[0]
+
+
+def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
+    """Make a Doc of one sentence: the words as given, the annotations of its layers.
+
+    vocab (Vocab): The vocab of the Doc.
+    sentence (Sentence): The sentence, as a reader yields it.
+    RETURNS (Doc): The annotated Doc.
+    """
+    user_data = {"doc_id": sentence.doc_id, "sent_id": sentence.sent_id, "line": sentence.lines[0]}
+    doc = Doc(vocab, words=sentence.words, tags=sentence.labels.get(TAG), user_data=user_data)
+    if NER in sentence.labels:
+        ents = [Span(doc, *chunk) for chunk in chunks_from_tags(sentence.labels[NER])]
+        doc.set_ents(ents, default="outside")
+    if CHUNK in sentence.labels:
+        chunks = chunks_from_tags(sentence.labels[CHUNK])
+        doc.spans[CHUNKS_KEY] = [Span(doc, *chunk) for chunk in chunks]
+    return doc
+
+
+def sentences_to_docs(vocab: Vocab, sentences: Iterable[Sentence]) -> Iterator[Doc]:
+    """Make a Doc of each sentence (see `sentence_to_doc`)."""
+    for sentence in sentences:
+        yield sentence_to_doc(vocab, sentence)
+
+
+def doc_labels(doc: Doc, layer: str) -> List[str]:
+    """The labels of one layer of a Doc, chunks and entities in IOB2; `_` where missing.
+
+    doc (Doc): The Doc.
+    layer (str): `tag`, `chunk` or `ner`.
+    RETURNS (List[str]): One label per token.
+    """
+    if layer == TAG:
+        return [token.tag_ or MISSING_MARK for token in doc]
+    if layer == NER and doc.has_annotation("ENT_IOB"):
+        spans: Sequence[Span] = doc.ents
+    elif layer == CHUNK and CHUNKS_KEY in doc.spans:
+        spans = doc.spans[CHUNKS_KEY]
+    elif layer in (NER, CHUNK):
+        return [MISSING_MARK] * len(doc)
+    else:
+        raise ValueError(f"Unknown annotation layer {layer!r}: expected one of {[TAG, CHUNK, NER]}")
+    chunks = [(span.start, span.end, span.label_) for span in spans]
+    return chunks_to_tags(chunks, len(doc), WRITTEN_SCHEME)
+
+
+def annotated_layers(docs: Iterable[Doc]) -> List[str]:
+    """The layers (`tag`, `chunk`, `ner`, in this order) that any of the Docs annotates."""
+    found = set()
+    for doc in docs:
+        found.update(
+            layer
+            for layer, annotated in (
+                (TAG, doc.has_annotation("TAG")),
+                (CHUNK, CHUNKS_KEY in doc.spans),
+                (NER, doc.has_annotation("ENT_IOB")),
+            )
+            if annotated
+        )
+    return [layer for layer in (TAG, CHUNK, NER) if layer in found]
+
+
+def docs_to_lines(docs: Iterable[Doc], layers: Sequence[str], *, sep: str = "\t") -> Iterator[str]:
+    """Write Docs in a column format: the word, then one column per layer; a blank line
+    after each Doc. Chunks and entities are written in IOB2, missing labels as `_`.
+
+    docs (Iterable[Doc]): The Docs, e.g. from a DocBin.
+    layers (Sequence[str]): The columns after the word, e.g. (`tag`, `chunk`, `ner`).
+    sep (str): The column separator.
+    YIELDS (str): The lines, without line breaks.
+    """
+    for doc in docs:
+        columns = [[token.text for token in doc]] + [doc_labels(doc, layer) for layer in layers]
+        for row in zip(*columns):
+            yield sep.join(row)
+        yield ""

@@ -1,0 +1,56 @@
+"""Check chunk and entity labels against their declared scheme (IOB1 or IOB2).
+
+IOB1 (the original CoNLL 2003 scheme): chunks start with `I-X`; `B-X` marks the first
+token of a chunk that directly follows another chunk of type X. A `B-X` elsewhere is read
+as a chunk start, exactly as `conlleval` reads it, so it is accepted.
+IOB2: every chunk starts with `B-X`; an `I-X` must continue a chunk of type X. The lenient
+repair of a stray `I-X` is `B-X`, which gives the chunks `conlleval` reads from the input.
+"""
+
+from typing import NamedTuple, Optional
+
+from ..tags import OUTSIDE, split_tag
+
+IOB_SCHEMES = ("IOB1", "IOB2")
+CHUNK_PREFIXES = ("B", "I")
+
+
+class LabelProblem(NamedTuple):
+    problem: str
+    expected: str
+    repair: str
+
+
+def check_iob_label(label: str, prev: str, scheme: str) -> Optional[LabelProblem]:
+    """Check one label given the (checked) label before it in the sentence.
+
+    label (str): The label, e.g. `B-PER`.
+    prev (str): The label of the previous token, `O` at the start of a sentence.
+    scheme (str): IOB1 or IOB2.
+    RETURNS (Optional[LabelProblem]): None if the label is valid, else what is wrong, what
+        was expected and the label to use instead.
+    """
+    prefix, kind = split_tag(label)
+    if label != OUTSIDE and (prefix not in CHUNK_PREFIXES or not kind):
+        return LabelProblem(
+            f"label {label!r} is not in the {scheme} scheme",
+            "'O' or 'B-TYPE' or 'I-TYPE'",
+            OUTSIDE,
+        )
+    if scheme == "IOB2" and prefix == "I":
+        prev_prefix, prev_kind = split_tag(prev)
+        if prev_prefix not in CHUNK_PREFIXES or prev_kind != kind:
+            return LabelProblem(
+                f"{label!r} after {prev!r} does not continue a {kind!r} chunk",
+                f"'B-{kind}' to open a chunk under IOB2",
+                f"B-{kind}",
+            )
+    return None
+
+
+def parse_scheme(name: str) -> str:
+    """Normalise a scheme name (`iob1` -> `IOB1`), raising ValueError if unsupported."""
+    scheme = name.upper()
+    if scheme not in IOB_SCHEMES:
+        raise ValueError(f"Unknown tag scheme {name!r}: expected one of {IOB_SCHEMES}")
+    return scheme

@@ -1,0 +1,74 @@
+"""Label mapping tables (data in `mappings/*.json`) that put one tagset onto another.
+
+A table maps the source labels onto the target labels for T-A transfer, where source and
+target share the CRF. Its JSON fields: `name`, `description`, `source`, `target`,
+`alternatives` (a separator such as `|`: an ambiguous label `A|B` keeps `A`; or null),
+`renames` (label -> target label; labels not listed stay as they are) and `own_labels`
+(source labels with no counterpart in the target set, kept as labels of their own).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import srsly
+
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
+NO_MAPPING = "none"
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """A label mapping table: call it on a label to get the target label."""
+
+    name: str
+    renames: Dict[str, str] = field(default_factory=dict)
+    alternatives: Optional[str] = None
+    own_labels: Tuple[str, ...] = ()
+    description: str = ""
+
+    def __call__(self, label: str) -> str:
+        if self.alternatives:
+            label = label.split(self.alternatives, 1)[0]
+        return self.renames.get(label, label)
+
+    @classmethod
+    def from_json(cls, path: Path) -> "LabelMap":
+        """Read a table from a JSON file in the format described in this module."""
+        data = srsly.read_json(path)
+        try:
+            return cls(
+                name=data.get("name", path.stem),
+                renames=dict(data.get("renames", {})),
+                alternatives=data.get("alternatives"),
+                own_labels=tuple(data.get("own_labels", ())),
+                description=data.get("description", ""),
+            )
+        except (AttributeError, TypeError, ValueError) as e:
+            raise ValueError(
+                f"{path}: not a label mapping table; expected a JSON object with "
+                "'renames' (object), 'alternatives' (string or null) and 'own_labels' (list)"
+            ) from e
+
+
+def mapping_names() -> List[str]:
+    """RETURNS (List[str]): The names of the tables shipped with the package."""
+    return sorted(path.stem for path in MAPPINGS_DIR.glob("*.json"))
+
+
+def load_label_map(name_or_path: Union[str, Path]) -> Optional[LabelMap]:
+    """Load a shipped table by name (e.g. `genia-ptb`) or a table from a JSON file.
+
+    name_or_path (Union[str, Path]): A table name, a path to a JSON table, or `none`.
+    RETURNS (Optional[LabelMap]): The table, or None for `none`.
+    """
+    if str(name_or_path) == NO_MAPPING:
+        return None
+    shipped = MAPPINGS_DIR / f"{name_or_path}.json"
+    path = shipped if shipped.is_file() else Path(name_or_path)
+    if not path.is_file():
+        raise ValueError(
+            f"Unknown label mapping {str(name_or_path)!r}: expected one of "
+            f"{mapping_names() + [NO_MAPPING]} or the path of a JSON table"
+        )
+    return LabelMap.from_json(path)

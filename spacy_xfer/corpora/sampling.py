@@ -1,0 +1,44 @@
+"""Labelling rate and seeded random splits of a corpus.
+
+`sample_rate` (the labelling rate: a nested, seeded fraction of the training sentences)
+lives in `spacy_xfer.training.labelling_rate`, which the task sampler also uses; it is
+re-exported here.
+"""
+
+import math
+from typing import List, Sequence, TypeVar
+
+import numpy
+
+from ..training.labelling_rate import sample_rate
+
+T = TypeVar("T")
+SPLIT_NAMES = ("train", "dev", "test")
+
+__all__ = ["SPLIT_NAMES", "sample_rate", "split_items"]
+
+
+def split_items(items: Sequence[T], ratios: Sequence[float], seed: int) -> List[List[T]]:
+    """Split items at random into parts of the given ratios, e.g. 80/10/10.
+
+    The items are ranked by the seeded permutation `numpy.random.default_rng(seed)
+    .permutation(len(items))`; part k takes the ranks between the rounded cumulative
+    ratios. Each part keeps the original order.
+
+    items (Sequence[T]): The items, e.g. the sentences of a corpus.
+    ratios (Sequence[float]): One non-negative ratio per part, summing to 1.
+    seed (int): The seed of the permutation.
+    RETURNS (List[List[T]]): The parts, in the order of `ratios`.
+    """
+    if any(ratio < 0 for ratio in ratios) or not math.isclose(sum(ratios), 1.0, abs_tol=1e-6):
+        raise ValueError(
+            f"Invalid split ratios {list(ratios)}: expected non-negative numbers summing to 1"
+        )
+    ranks = numpy.random.default_rng(seed).permutation(len(items))
+    bounds = [round(share * len(items)) for share in numpy.cumsum([0.0, *ratios])]
+    bounds[-1] = len(items)
+    part_of = numpy.searchsorted(bounds[1:], ranks, side="right")
+    parts: List[List[T]] = [[] for _ in ratios]
+    for item, part in zip(items, part_of):
+        parts[part].append(item)
+    return parts

@@ -1,0 +1,117 @@
+"""Sentences to Docs (where each annotation goes), Docs back to columns, statistics."""
+
+import pytest
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+from spacy_xfer.corpora import (
+    CHUNKS_KEY,
+    ReadOptions,
+    corpus_stats,
+    doc_labels,
+    docs_to_lines,
+    read_docs,
+    sentences_to_docs,
+)
+from spacy_xfer.corpora.docs import annotated_layers
+from spacy_xfer.tags import chunks_from_tags, chunks_to_tags
+
+from .test_readers import CONLL2003
+from .util import read
+
+
+def ents(doc):
+    return [(ent.start, ent.end, ent.label_) for ent in doc.ents]
+
+
+def chunks(doc):
+    return [(span.start, span.end, span.label_) for span in doc.spans[CHUNKS_KEY]]
+
+
+def test_conll2003_doc_carries_tags_chunks_and_entities(write):
+    docs, _ = read_docs("conll2003", write(CONLL2003, "eng.train"))
+    doc = docs[0]
+    assert [t.text for t in doc] == ["EU", "rejects", "German", "call"]
+    assert [t.tag_ for t in doc] == ["NNP", "VBZ", "JJ", "NN"]
+    assert ents(doc) == [(0, 1, "ORG"), (2, 3, "MISC")]
+    assert [t.ent_iob_ for t in doc] == ["B", "O", "B", "O"]
+    assert chunks(doc) == [(0, 1, "NP"), (1, 2, "VP"), (2, 4, "NP")]
+    assert doc.user_data == {"doc_id": "eng.train#1", "sent_id": "eng.train:3", "line": 3}
+    # IOB1: B-LOC starts a LOC entity right after another one
+    assert ents(docs[2]) == [(0, 1, "LOC"), (1, 3, "LOC")]
+    assert chunks(docs[2]) == [(0, 1, "NP"), (1, 3, "NP")]
+
+
+@pytest.mark.parametrize(
+    "scheme,tags",
+    [
+        ("iob1", ["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]),
+        ("iob2", ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG"]),
+    ],
+)
+def test_iob1_and_iob2_decode_to_the_same_entities(write, scheme, tags):
+    text = "".join(f"{word} {tag}\n" for word, tag in zip("abcdef", tags))
+    options = ReadOptions(columns=f"word,ner:{scheme}")
+    (doc,) = read_docs("columns", write(text), options)[0]
+    assert ents(doc) == [(0, 2, "PER"), (3, 4, "LOC"), (4, 5, "LOC"), (5, 6, "ORG")]
+    assert doc_labels(doc, "ner") == ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG"]
+
+
+def test_layers_that_a_format_lacks_stay_unannotated(write):
+    (pos_doc,) = read_docs("twitter-pos", write("a DT\nb NN\n"))[0]
+    assert not pos_doc.has_annotation("ENT_IOB")
+    assert CHUNKS_KEY not in pos_doc.spans
+    (ner_doc,) = read_docs("wnut", write("a\tO\nb\tO\n"))[0]
+    assert not ner_doc.has_annotation("TAG")
+    assert [t.ent_iob_ for t in ner_doc] == ["O", "O"]
+    (chunk_doc,) = read_docs("twitter-chunk", write("a o\n"))[0]
+    assert CHUNKS_KEY in chunk_doc.spans and len(chunk_doc.spans[CHUNKS_KEY]) == 0
+    assert annotated_layers([pos_doc, ner_doc, chunk_doc]) == ["tag", "chunk", "ner"]
+
+
+def test_missing_tags_are_unset_and_written_as_underscore(write):
+    (doc,) = read_docs("genia", write("a\tDT\nb\t_\n"))[0]
+    assert [t.tag_ for t in doc] == ["DT", ""]
+    assert doc_labels(doc, "tag") == ["DT", "_"]
+    assert doc_labels(doc, "ner") == ["_", "_"]
+    with pytest.raises(ValueError, match="layer"):
+        doc_labels(doc, "lemma")
+
+
+def test_round_trip_through_a_docbin_writes_iob2(write):
+    path = write(CONLL2003, "eng.train")
+    docs, _ = read_docs("conll2003", path)
+    data = DocBin(store_user_data=True, docs=docs).to_bytes()
+    loaded = list(DocBin().from_bytes(data).get_docs(Vocab()))
+    assert [d.user_data for d in loaded] == [d.user_data for d in docs]
+    lines = list(docs_to_lines(loaded, ["tag", "chunk", "ner"], sep=" "))
+    expected = []
+    for sent in read(path, "conll2003"):
+        n = len(sent.words)
+        iob2 = {k: chunks_to_tags(chunks_from_tags(sent.labels[k]), n) for k in ("chunk", "ner")}
+        rows = zip(sent.words, sent.labels["tag"], iob2["chunk"], iob2["ner"])
+        expected.extend([" ".join(row) for row in rows] + [""])
+    assert lines == expected
+    assert lines[:3] == ["EU NNP B-NP B-ORG", "rejects VBZ B-VP O", "German JJ B-NP B-MISC"]
+
+
+def test_written_columns_read_back_identically(write):
+    text = "x\tNN\tB-NP\tB-PER\ny\t_\tI-NP\tI-PER\nz\tVB\tO\tB-PER\n\nw\tDT\tB-NP\tO\n"
+    spec = "word,tag,chunk:iob2,ner:iob2"
+    first = read(write(text, "a.txt"), "columns", columns=spec)
+    docs = list(sentences_to_docs(Vocab(), first))
+    written = write("\n".join(docs_to_lines(docs, ["tag", "chunk", "ner"])), "b.txt")
+    again = read(written, "columns", columns=spec)
+    assert [(s.words, s.labels) for s in again] == [(s.words, s.labels) for s in first]
+
+
+def test_corpus_stats(write):
+    docs, _ = read_docs("conll2003", write(CONLL2003, "eng.train"))
+    stats = corpus_stats(docs)
+    assert stats["sentences"] == 3
+    assert stats["tokens"] == 9
+    assert stats["documents"] == 2
+    assert stats["missing_tags"] == 0
+    assert stats["labels"]["ner"] == {"LOC": 2, "ORG": 1, "MISC": 1, "PER": 1}
+    assert stats["labels"]["tag"]["NNP"] == 6
+    assert stats["labels"]["chunk"] == {"NP": 5, "VP": 1}
