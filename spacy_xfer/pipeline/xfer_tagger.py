@@ -322,15 +322,15 @@ class XferTagger(TrainablePipe):
             examples = list(get_examples())
         if not examples:
             raise ValueError(Errors.E001.format(name=self.name))
+        own = [eg for eg in examples if self._is_own(eg)]
         if labels is None:
-            own = [eg for eg in examples if self._is_own(eg)]
             seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
             labels = self.target.label_data(seen)
         if not labels:
             raise ValueError(Errors.E011.format(name=self.name))
         self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
         self.model.set_dim("nO", len(self.crf_labels), force=True)
-        self.model.initialize(X=[eg.x for eg in examples])
+        self.model.initialize(X=[eg.x for eg in own])
         constraints = self._constraints()
         if constraints is not None:
             get_crf(self.model).set_constraints(*constraints)

@@ -1,0 +1,107 @@
+"""Heads sharing an encoder through listeners (T-B, T-C): a batch with only task A's
+gold moves the shared weights with task A's gradient in the same `nlp.update`,
+whichever head comes last, and leaves task B's head untouched."""
+
+from typing import List
+
+import numpy
+import pytest
+from spacy.lang.en import English
+from spacy.training import Example
+from thinc.api import Adam
+
+from spacy_xfer.training.task_sampler import TASK_KEY
+
+from .util import NER_DATA, TAG_DATA, examples_for
+
+ENCODERS = {
+    "t_b": (
+        {"@architectures": "spacy_xfer.CharWordEncoder.v1", "char_width": 4, "char_hidden": 4,
+         "char_depth": 1, "width": 4, "hidden": 8, "depth": 1},
+        {"@architectures": "spacy.Tok2VecListener.v1", "width": 16, "upstream": "encoder"},
+    ),
+    "t_c": (
+        {"@architectures": "spacy_xfer.CharEncoder.v1", "width": 4, "hidden": 4, "depth": 1},
+        {"@architectures": "spacy_xfer.WordEncoder.v1", "width": 4, "hidden": 8, "depth": 1,
+         "char_encoder": {"@architectures": "spacy.Tok2VecListener.v1", "width": 8, "upstream": "encoder"}},
+    ),
+}
+
+
+def make_nlp(arch: str, order: List[str]) -> English:
+    encoder, head_tok2vec = ENCODERS[arch]
+    nlp = English()
+    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
+    targets = {"pos_head": "tag", "ner_head": "ents"}
+    for name in order:
+        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": head_tok2vec}
+        nlp.add_pipe("xfer_tagger", name=name, config={"target": targets[name], "model": model})
+    return nlp
+
+
+def weights(nlp: English, name: str) -> numpy.ndarray:
+    model = nlp.get_pipe(name).model
+    arrays = [node.shims[0]._model.state_dict() for node in model.walk() if node.shims]
+    return numpy.concatenate([v.detach().numpy().ravel() for a in arrays for v in a.values() if v.is_floating_point()])
+
+
+def pos_examples(nlp):
+    return examples_for(nlp, TAG_DATA, "tag")
+
+
+def all_examples(nlp):
+    return pos_examples(nlp) + examples_for(nlp, NER_DATA, "ents")
+
+
+@pytest.mark.parametrize("arch", ["t_b", "t_c"])
+def test_shared_encoder_moves_with_the_batch_task_whichever_head_is_last(arch):
+    first = make_nlp(arch, ["pos_head", "ner_head"])
+    first.initialize(lambda: all_examples(first))
+    state = first.to_bytes()
+    second = make_nlp(arch, ["ner_head", "pos_head"])
+    second.initialize(lambda: all_examples(second))
+    second.from_bytes(state)
+    alone = make_nlp(arch, ["pos_head"])
+    alone.initialize(lambda: pos_examples(alone))
+    alone.get_pipe("encoder").from_bytes(first.get_pipe("encoder").to_bytes())
+    alone.get_pipe("pos_head").from_bytes(first.get_pipe("pos_head").to_bytes())
+
+    before = weights(first, "encoder")
+    ner_before = weights(first, "ner_head")
+    after = {}
+    for key, nlp in (("first", first), ("second", second), ("alone", alone)):
+        nlp.update(pos_examples(nlp), sgd=Adam(0.01))
+        after[key] = weights(nlp, "encoder")
+    assert not numpy.allclose(after["first"], before)
+    numpy.testing.assert_allclose(after["first"], after["second"], rtol=1e-5, atol=1e-7)
+    numpy.testing.assert_allclose(after["first"], after["alone"], rtol=1e-5, atol=1e-7)
+    numpy.testing.assert_array_equal(weights(first, "ner_head"), ner_before)
+    numpy.testing.assert_array_equal(weights(second, "ner_head"), ner_before)
+
+
+def test_task_name_keeps_heads_with_the_same_target_apart():
+    nlp = English()
+    encoder, listener = ENCODERS["t_b"]
+    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
+    for name in ("source", "target"):
+        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": listener}
+        nlp.add_pipe("xfer_tagger", name=name, config={"target": "tag", "task": name, "model": model})
+    source = pos_examples(nlp)[:2]
+    target = [Example(eg.x, eg.y) for eg in pos_examples(nlp)[2:]]
+    for eg in source:
+        eg.y.user_data[TASK_KEY] = "source"
+    for eg in target:
+        eg.y.user_data[TASK_KEY] = "target"
+        for token in eg.y:
+            token.tag_ = "T-" + token.tag_
+    nlp.initialize(lambda: source + target)
+    assert all(not label.startswith("T-") for label in nlp.get_pipe("source").labels)
+    assert all(label.startswith("T-") for label in nlp.get_pipe("target").labels)
+    target_before = weights(nlp, "target")
+    losses = {}
+    nlp.update(source, sgd=Adam(0.01), losses=losses)
+    assert losses["source"] > 0 and losses["target"] == 0
+    numpy.testing.assert_array_equal(weights(nlp, "target"), target_before)
+    # each head is scored on its own task's examples and its own predictions
+    scores = nlp.evaluate(source + target)
+    assert scores["source_acc"] is not None and scores["target_acc"] is not None
