@@ -47,7 +47,7 @@ Gold = Optional[numpy.ndarray]
         "constraints": "auto",
         "task": None,
     },
-    default_score_weights={"xfer_tagger_acc": 1.0, "xfer_tagger_f": 1.0},
+    default_score_weights={"xfer_tagger_score": 1.0},
 )
 def make_xfer_tagger(
     nlp: Language,
@@ -338,7 +338,8 @@ class XferTagger(TrainablePipe):
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
         """Token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
         per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
-        equal conlleval's on the same spans."""
+        equal conlleval's on the same spans. `{name}_score` repeats the head's main
+        score (accuracy or F1), the key to weight in `[training.score_weights]`."""
         validate_examples(examples, "XferTagger.score")
         own = []
         for eg in examples:
@@ -350,4 +351,7 @@ class XferTagger(TrainablePipe):
                 self.target.write(predicted, labels)
                 eg = Example(predicted, eg.y)
             own.append(eg)
-        return self.target.score(own)
+        scores = self.target.score(own)
+        main = f"{self.name}_f" if self.target.spans else f"{self.name}_acc"
+        scores[f"{self.name}_score"] = scores.get(main)
+        return scores

@@ -228,7 +228,7 @@ class TaskSampler:
         sentences = {task.name: self.read_sentences(task, vocab) for task in self.tasks}
         self.batch_counts = Counter()
         if not self.streaming:
-            return (_example(vocab, doc, name) for name, docs in sentences.items() for doc in docs)
+            return (make_example(vocab, doc, name) for name, docs in sentences.items() for doc in docs)
         return self._stream(vocab, sentences, self.batch_counts)
 
     def read_sentences(self, task: TaskCorpus, vocab: Vocab) -> List[Doc]:
@@ -285,10 +285,13 @@ class TaskSampler:
                     ", ".join(f"{n} {realised[n]:.3f}/{self.probs[n]:.3f}" for n in names),
                 )
             for reference in islice(cycles[name], self.batch_size):
-                yield _example(vocab, reference, name)
+                yield make_example(vocab, reference, name)
 
 
-def _example(vocab: Vocab, reference: Doc, task: str) -> Example:
+def make_example(vocab: Vocab, reference: Doc, task: str) -> Example:
+    """An Example whose predicted doc has the reference's words (no re-tokenising)
+    and both docs carry the task name."""
+    reference.user_data[TASK_KEY] = task
     predicted = Doc(
         vocab,
         words=[token.text for token in reference],

@@ -1,0 +1,114 @@
+"""`spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section 4.1).
+
+For CoNLL 2003 the paper appends gazetteer features to the CRF input, as the authors'
+code does: the SENNA lists are matched greedily (longest match, left to right) over each
+sentence, and every word gets a one-hot of its position in a match of each type (`O`, then
+`B`, `I`, `E`, `S` per type; see `spacy_xfer.corpora.gazetteer`). Give the layer to a
+`spacy_xfer.CRFTagger.v1` as its `features`, which joins them to the word GRU's output just
+before the CRF:
+
+    [components.ner.model]
+    @architectures = "spacy_xfer.CRFTagger.v1"
+
+    [components.ner.model.tok2vec]
+    @architectures = "spacy_xfer.CharWordEncoder.v1"
+
+    [components.ner.model.features]
+    @architectures = "spacy_xfer.GazetteerFeatures.v1"
+    path = "gazetteers_senna"
+
+The lists are read when the model is initialized (`nlp.initialize`, i.e. `spacy train`),
+not when it is built, and the gazetteer is stored in the model's attrs: a trained pipeline
+carries its lists (`nlp.to_disk`, `to_bytes`, pickle), and `spacy.load` neither reads nor
+needs `path`, which may be gone. The width, `nO = 1 + 4 * n_types`, is set at initialize
+(and restored with the model), so it is unknown until then. The features are constant
+inputs: no weights, no gradient.
+"""
+
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Union
+
+import numpy
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, deserialize_attr, serialize_attr
+from thinc.types import Floats2d
+
+from ..corpora.gazetteer import Gazetteer, load_gazetteer
+
+logger = logging.getLogger(__name__)
+
+GazetteerPath = Union[str, Path, Sequence[Union[str, Path]]]
+
+
+@registry.architectures("spacy_xfer.GazetteerFeatures.v1")
+def build_gazetteer_features_v1(
+    path: Optional[Union[str, List[str]]] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token gazetteer features: BIOES one-hots of greedy longest matches, per type.
+
+    path (Optional[Union[str, List[str]]]): a folder of SENNA-style `ner.TYPE.lst` lists, a
+        list file, or list files; read at initialize. None: no lists are read, the model
+        keeps the gazetteer it carries (empty, 1 column, unless loaded or set in
+        `model.attrs["gazetteer"]`).
+    RETURNS (Model[List[Doc], List[Floats2d]]): float32 (n_tokens, nO) per doc.
+    """
+    return Model(
+        "xfer_gazetteer_features",
+        gazetteer_features_forward,
+        init=partial(init_gazetteer_features, path=path),
+        dims={"nO": None},
+        attrs={"gazetteer": Gazetteer()},
+    )
+
+
+def init_gazetteer_features(
+    model: Model, X: Optional[List[Doc]] = None, Y=None, *, path: Optional[GazetteerPath] = None
+) -> None:
+    """Read the lists at `path` (if given) into the model and set nO.
+
+    A missing `path` is an error, unless the model already carries a non-empty gazetteer
+    (e.g. a loaded pipeline initialized again), which is then kept.
+    """
+    if path is not None:
+        paths = [path] if isinstance(path, (str, Path)) else list(path)
+        if all(Path(p).exists() for p in paths):
+            model.attrs["gazetteer"] = load_gazetteer(path)
+        elif len(model.attrs["gazetteer"].types):
+            logger.warning("Gazetteer %s not found: keeping the model's stored gazetteer", path)
+        else:
+            raise FileNotFoundError(f"Gazetteer lists not found: {path}")
+    gazetteer: Gazetteer = model.attrs["gazetteer"]
+    model.set_dim("nO", len(gazetteer.feature_labels), force=True)
+
+
+def gazetteer_features_forward(model: Model, docs: List[Doc], is_train: bool):
+    gazetteer: Gazetteer = model.attrs["gazetteer"]
+    width = len(gazetteer.feature_labels)
+    if model.has_dim("nO") and model.get_dim("nO") != width:
+        raise ValueError(
+            f"Gazetteer features: the model's nO is {model.get_dim('nO')} but its gazetteer "
+            f"gives {width} columns; initialize the model again after changing the gazetteer"
+        )
+    per_doc = [gazetteer.token_features([token.text for token in doc]) for doc in docs]
+    lengths = [len(doc) for doc in docs]
+    flat = numpy.concatenate(per_doc) if per_doc else numpy.zeros((0, width), dtype="float32")
+    # one host -> device copy for the batch, then a view per doc
+    outputs = model.ops.unflatten(model.ops.asarray2f(flat), model.ops.asarray1i(lengths))
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        return []
+
+    return outputs, backprop
+
+
+@serialize_attr.register(Gazetteer)
+def _serialize_gazetteer(_: Any, value: Gazetteer, name: str, model: Model) -> bytes:
+    return value.to_bytes()
+
+
+@deserialize_attr.register(Gazetteer)
+def _deserialize_gazetteer(_: Any, value: bytes, name: str, model: Model) -> Gazetteer:
+    return Gazetteer().from_bytes(value)
