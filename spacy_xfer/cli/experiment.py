@@ -48,6 +48,8 @@ def train_command(
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
     overrides["xfer.rate_seed"] = seed
+    if gpu_id >= 0:  # torch and cupy share the GPU memory pool
+        overrides["system.gpu_allocator"] = "pytorch"
     for item in override:
         key, sep, value = item.partition("=")
         if not sep:
