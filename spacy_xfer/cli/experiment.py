@@ -1,6 +1,7 @@
 """`spacy-xfer prepare / train / evaluate`: the steps of an experiment on the paper's
 benchmarks, as the spaCy project runs them."""
 
+import logging
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -45,6 +46,7 @@ def train_command(
 ) -> None:
     """Train a pipeline with spaCy's training loop, the config's corpora and settings
     filled in from the benchmark names."""
+    logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
     overrides["xfer.rate_seed"] = seed

@@ -35,10 +35,12 @@ def add_vector_words(
 def project(data: numpy.ndarray, width: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """The mean and the first `width` principal directions of the vectors (estimated
     on the first 50,000 rows, which are the most frequent words in spaCy's vectors)."""
-    data = data[:50000]
+    data = data[:50000].astype("float64")
     mean = data.mean(axis=0)
-    _, _, directions = numpy.linalg.svd(data - mean, full_matrices=False)
-    return mean, directions[:width]
+    centered = data - mean
+    eigenvalues, eigenvectors = numpy.linalg.eigh(centered.T @ centered)
+    order = numpy.argsort(eigenvalues)[::-1][:width]
+    return mean.astype("float32"), eigenvectors[:, order].T.astype("float32")
 
 
 def pretrained_rows(
