@@ -11,8 +11,11 @@ For each batch size (sentences per batch) it measures
   building the data and initializing the pipeline, before the phase started.
 
 "bg cpu" is the CPU time other processes used during a phase, in cores (from
-/proc/stat): on a shared machine, numbers measured with bg cpu well above 0 are
-slowed down by the other work and should be re-run.
+/proc/stat). Numbers measured with bg cpu well above 0 are not valid: with torch's
+default of one thread per core, one other busy process on a 2-core machine slows
+training down ~10x (OpenMP threads wait for the descheduled one). On a shared machine
+use `--wait-quiet 120 --repeat 2` (wait for a quiet moment before each timed run, keep
+the fastest of two runs), or `--threads` to leave cores free.
 
 With `--profile`, it also breaks down where the time of one inference phase (default
 batch 256) and one training phase (default batch 32) goes, by timing the package's
@@ -28,6 +31,7 @@ Examples:
     python bench/speed.py --quick
     python bench/speed.py --data ../shared/corpora/ptb_nltk_sample/wsj_0001-0199.pos.conll
     python bench/speed.py --batch-sizes 32 256 --threads 1 --json speed.json --profile
+    python bench/speed.py --phases --profile --profile-batch-sizes 256 256   # profile only
 """
 
 import argparse
@@ -124,8 +128,8 @@ def read_conll(path: str, limit: Optional[int]) -> List[Sentence]:
     words: List[str] = []
     tags: List[str] = []
     with open(path, encoding="utf8") as file:
-        for line_no, line in enumerate(file, 1):
-            line = line.rstrip("\n")
+        for line_no, raw in enumerate(file, 1):
+            line = raw.rstrip("\n")
             if not line.strip():
                 if words:
                     sentences.append((words, tags))
@@ -346,7 +350,7 @@ def run_infer(args: argparse.Namespace, nlp, examples, batch_size: int) -> Dict[
     start = last = time.perf_counter()
     # nlp.pipe runs a whole batch and then yields its docs: the time from the previous
     # batch's last doc to a batch's first doc is that batch's time.
-    for i, doc in enumerate(nlp.pipe(docs, batch_size=batch_size)):
+    for i, _ in enumerate(nlp.pipe(docs, batch_size=batch_size)):
         if i % batch_size == 0:
             now = time.perf_counter()
             batch_seconds.append(now - last)
@@ -354,7 +358,7 @@ def run_infer(args: argparse.Namespace, nlp, examples, batch_size: int) -> Dict[
         last = time.perf_counter()
     seconds = time.perf_counter() - start
     words = sum(len(d) for d in docs)
-    total_rate, median_rate = rates(batch_tokens, batch_seconds)
+    _, median_rate = rates(batch_tokens, batch_seconds)
     return {
         "phase": "infer",
         "batch_size": batch_size,
@@ -429,15 +433,15 @@ def run_phase(args: argparse.Namespace, phase: str, batch_size: int, profile: bo
     nlp, examples, optimizer = build_pipeline(args, sentences)
     setup_seconds = time.perf_counter() - start
     setup_rss = peak_rss_mb()
-    profiler = Profiler() if profile else None
     if phase == "infer":
-        result = run_infer(args, nlp, examples, batch_size) if profiler is None else None
-        if profiler is not None:
-            result = profile_infer(args, nlp, examples, batch_size, profiler)
+        if profile:
+            result = profile_infer(args, nlp, examples, batch_size, Profiler())
+        else:
+            result = run_infer(args, nlp, examples, batch_size)
+    elif profile:
+        result = profile_train(args, nlp, examples, optimizer, batch_size, Profiler())
     else:
-        result = run_train(args, nlp, examples, optimizer, batch_size) if profiler is None else None
-        if profiler is not None:
-            result = profile_train(args, nlp, examples, optimizer, batch_size, profiler)
+        result = run_train(args, nlp, examples, optimizer, batch_size)
     result.update(
         {
             "model": model_info(nlp),
@@ -669,7 +673,7 @@ def worker_argv(args: argparse.Namespace, phase: str, batch_size: int, profile: 
 def run_isolated(args: argparse.Namespace, phase: str, batch_size: int, profile: bool = False) -> Dict[str, Any]:
     if args.in_process:
         return run_phase(args, phase, batch_size, profile)
-    proc = subprocess.run(worker_argv(args, phase, batch_size, profile), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(worker_argv(args, phase, batch_size, profile), check=False, stdout=subprocess.PIPE, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARKER):
             return json.loads(line[len(RESULT_MARKER):])
@@ -684,7 +688,7 @@ def print_table(hardware: Dict[str, Any], data: Dict[str, Any], results: List[Di
         f"mkldnn {hardware['mkldnn']}"
     )
     print(
-        f"data: {args.data or 'synthetic (seed %d)' % args.seed} | {data['sentences']} sentences, "
+        f"data: {args.data or f'synthetic (seed {args.seed})'} | {data['sentences']} sentences, "
         f"{data['tokens']} tokens, mean length {data['mean_len']}, max {data['max_len']}, "
         f"{data['word_types']} word types, {data['tags']} tags, {data['mean_chars_per_token']} chars/token"
     )
