@@ -586,11 +586,11 @@ class Profiler:
             self.wrap(module, "flat_to_torch", "thinc<->torch conversion")
             self.wrap(module, "torch_to_docs", "thinc<->torch conversion")
         self.wrap(encoder, "ids_to_torch", "thinc<->torch conversion")
-        self.wrap(crf_tagger, "_padded", "CRF pad/convert scores")
+        self.wrap(crf_tagger, "_flat", "CRF convert scores")
         self.wrap(xfer_tagger, "crf_loss", "CRF loss (other)")
         self.wrap(xfer_tagger, "crf_decode", "Viterbi (other)")
-        self.wrap(pytorch_crf.LinearChainCRF, "loss", "CRF forward algorithm (forward)")
-        self.wrap(pytorch_crf.LinearChainCRF, "decode", "Viterbi decode")
+        self.wrap(pytorch_crf.LinearChainCRF, "loss_flat", "CRF forward algorithm (forward)")
+        self.wrap(pytorch_crf.LinearChainCRF, "decode_flat", "Viterbi decode")
         self.wrap(torch.Tensor, "backward", "CRF forward algorithm (backward)")
         self.wrap(xfer_tagger.XferTagger, "_gold_ids", "gold label ids (python)")
         self.wrap(xfer_tagger.XferTagger, "set_annotations", "set_annotations (python)")
@@ -721,7 +721,7 @@ def print_table(hardware: Dict[str, Any], data: Dict[str, Any], results: List[Di
 
 PROFILE_LEGEND = """\
   (exclusive times. "GRU recurrence" = nn.GRU itself; "encoder module" = the rest of that torch module:
-   embedding lookup, padding/packing, index_select; "CRF forward algorithm" = LinearChainCRF.loss
+   embedding lookup, padding/packing, index_select; "CRF forward algorithm" = LinearChainCRF.loss_flat
    (log-partition and gold score) and loss.backward(); "optimizer step" = PyTorchShim.finish_update
    with the thinc optimizer; "thinc<->torch conversion" = flat_to_torch/torch_to_docs/ids_to_torch.)"""
 

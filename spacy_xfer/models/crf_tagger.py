@@ -14,9 +14,8 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
-from .pytorch_crf import MISSING, LinearChainCRF
+from .pytorch_crf import LinearChainCRF
 from .pytorch_shim import backward, flat_to_torch, make_shim, module_of, torch_to_docs
-from .pytorch_word_encoder import length_mask, pad_flat
 
 
 @registry.architectures("spacy_xfer.CRFTagger.v1")
@@ -110,13 +109,14 @@ def get_crf(model: Model) -> LinearChainCRF:
     return module_of(model.get_ref("crf").shims[0])  # type: ignore[return-value]
 
 
-def _padded(model: Model, scores: Sequence[Floats2d], *, requires_grad: bool):
-    crf = get_crf(model)
-    device = crf.transitions.device
+def _flat(
+    model: Model, scores: Sequence[Floats2d], *, requires_grad: bool
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The sentences' scores as one flat (n_tokens, n_labels) tensor on the CRF's
+    device, and their (n_sentences,) lengths on CPU."""
+    device = get_crf(model).transitions.device
     flat = xp2torch(model.ops.flatten(list(scores)), requires_grad=requires_grad, device=device)
-    lengths = torch.tensor([len(s) for s in scores], dtype=torch.int64)
-    emissions = pad_flat(flat, lengths)
-    return flat, emissions, lengths, length_mask(lengths, emissions.shape[1], device)
+    return flat, torch.tensor([len(s) for s in scores], dtype=torch.int64)
 
 
 def crf_loss(
@@ -129,11 +129,9 @@ def crf_loss(
     gold (Sequence[Ints1d]): label ids per token, MISSING (-1) where unknown.
     RETURNS (Tuple[float, List[Floats2d]]): the summed loss and d_scores.
     """
-    crf = get_crf(model)
-    flat, emissions, lengths, mask = _padded(model, scores, requires_grad=True)
+    flat, lengths = _flat(model, scores, requires_grad=True)
     gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(g, dtype="int64") for g in gold]))
-    gold_padded = pad_flat(gold_flat.to(emissions.device), lengths).masked_fill(~mask, MISSING)
-    loss = crf.loss(emissions, gold_padded, mask, cost).sum()
+    loss = get_crf(model).loss_flat(flat, gold_flat.to(flat.device), lengths, cost).sum()
     loss.backward()
     d_flat = torch2xp(flat.grad, ops=model.ops)
     return float(loss.item()), model.ops.unflatten(model.ops.asarray2f(d_flat), model.ops.asarray1i(lengths.numpy()))
@@ -141,6 +139,5 @@ def crf_loss(
 
 def crf_decode(model: Model, scores: Sequence[Floats2d]) -> List[numpy.ndarray]:
     """Viterbi label ids for each non-empty sentence's scores."""
-    _, emissions, lengths, mask = _padded(model, scores, requires_grad=False)
-    paths = get_crf(model).decode(emissions.detach(), mask)
-    return [paths[i, :n] for i, n in enumerate(lengths.tolist())]
+    flat, lengths = _flat(model, scores, requires_grad=False)
+    return get_crf(model).decode_flat(flat.detach(), lengths)

@@ -1,13 +1,17 @@
 """Linear-chain CRF: emission projection, transition/start/end scores, the forward
-algorithm in log space, Viterbi decoding and the softmax-margin loss."""
+algorithm in log space, Viterbi decoding and the softmax-margin loss.
 
-from typing import Dict
+The recursions run on the packed layout: sentences sorted longest first, and step t
+touches only the sentences still running."""
+
+from typing import Dict, List, Sequence, Tuple
 
 import numpy
 import torch
 from torch import nn
 
 from .pytorch_resizable import Resizable
+from .pytorch_word_encoder import PackedIndex, inverse_permutation, packed_index
 
 # Score added to a forbidden transition. Finite, so that nothing becomes NaN.
 FORBIDDEN = -1.0e4
@@ -17,8 +21,10 @@ MISSING = -1
 class LinearChainCRF(Resizable):
     """A linear-chain CRF over projected features.
 
-    `forward` gives the emission scores; the sequence-level functions take emissions
-    padded to (n_sentences, max_len, n_labels) and a (n_sentences, max_len) mask.
+    `forward` gives the emission scores. The sequence-level functions take emissions
+    padded to (n_sentences, max_len, n_labels) and a (n_sentences, max_len) mask of
+    each sentence's first positions; their `*_flat` forms take (n_tokens, n_labels)
+    emissions, sentences one after another, and the (n_sentences,) lengths, all > 0.
     Transitions the tag scheme forbids (see `set_constraints`) score FORBIDDEN, in
     training and decoding alike.
     """
@@ -60,7 +66,7 @@ class LinearChainCRF(Resizable):
         """(n_tokens, n_in) features -> (n_tokens, n_labels) emission scores."""
         return self.project(features)
 
-    def _scores(self):
+    def _scores(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         forbid = lambda scores, allowed: scores.masked_fill(~allowed, FORBIDDEN)  # noqa: E731
         return (
             forbid(self.transitions, self.allowed_transitions),
@@ -70,27 +76,49 @@ class LinearChainCRF(Resizable):
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log sum over all label sequences of exp(score), per sentence: (n_sentences,)."""
+        return self.log_partition_flat(emissions[mask], mask.sum(1))
+
+    def log_partition_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`log_partition` of flat emissions: (n_sentences,)."""
+        return self._log_partition_packed(emissions, packed_index(lengths))
+
+    def _log_partition_packed(self, emissions: torch.Tensor, index: PackedIndex) -> torch.Tensor:
+        """The forward algorithm on the packed layout, in log space; (n_sentences,) in
+        the input's sentence order."""
         transitions, start, end = self._scores()
-        alpha = start + emissions[:, 0]
-        for t in range(1, emissions.shape[1]):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1), dim=1)
-            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-        return torch.logsumexp(alpha + end, dim=1)
+        steps = _packed_steps(emissions, index)
+        alpha = start + steps[0]
+        finished = []
+        for step in steps[1:]:
+            running = step.shape[0]
+            if running < alpha.shape[0]:
+                finished.append(alpha[running:])
+                alpha = alpha[:running]
+            alpha = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + step
+        finished.append(alpha)
+        log_z = torch.logsumexp(torch.cat(finished[::-1]) + end, dim=1)
+        return log_z.index_select(0, inverse_permutation(index.order.to(log_z.device)))
 
     def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The score of the given label sequences (no missing tags), per sentence."""
+        return self.path_score_flat(emissions[mask], tags[mask], mask.sum(1))
+
+    def path_score_flat(
+        self, emissions: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """`path_score` of flat emissions and (n_tokens,) tags: (n_sentences,)."""
         transitions, start, end = self._scores()
-        lengths = mask.sum(1)
+        device = emissions.device
+        lengths = lengths.to(device)
         tags = tags.clamp(min=0)
-        unary = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
-        binary = transitions[tags[:, :-1], tags[:, 1:]]
-        last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)
-        return (
-            (unary * mask).sum(1)
-            + (binary * mask[:, 1:]).sum(1)
-            + start[tags[:, 0]]
-            + end[last]
-        )
+        sentence = torch.repeat_interleave(torch.arange(len(lengths), device=device), lengths)
+        within = sentence[1:] == sentence[:-1]
+        unary = emissions.gather(1, tags.unsqueeze(1)).squeeze(1)
+        binary = transitions[tags[:-1][within], tags[1:][within]]
+        last = torch.cumsum(lengths, 0) - 1
+        score = emissions.new_zeros(len(lengths))
+        score = score.index_add(0, sentence, unary).index_add(0, sentence[1:][within], binary)
+        return score + start[tags[last - lengths + 1]] + end[tags[last]]
 
     def loss(
         self,
@@ -107,39 +135,72 @@ class LinearChainCRF(Resizable):
         are unobserved: the gold term then sums over every sequence that agrees with
         the observed tags, and the Hamming cost counts observed positions only.
         """
-        observed = (gold != MISSING) & mask
-        one_hot = torch.zeros_like(emissions).scatter_(2, gold.clamp(min=0).unsqueeze(2), 1.0)
-        one_hot = one_hot * observed.unsqueeze(2)
-        hamming = cost * (observed.unsqueeze(2).float() - one_hot)
-        log_z = self.log_partition(emissions + hamming, mask)
-        if bool((observed == mask).all()):
-            gold_score = self.path_score(emissions, gold, mask)
+        return self.loss_flat(emissions[mask], gold[mask], mask.sum(1), cost)
+
+    def loss_flat(
+        self, emissions: torch.Tensor, gold: torch.Tensor, lengths: torch.Tensor, cost: float
+    ) -> torch.Tensor:
+        """`loss` of flat emissions and (n_tokens,) gold tags: (n_sentences,)."""
+        index = packed_index(lengths)
+        observed = (gold != MISSING).unsqueeze(1)
+        one_hot = torch.zeros_like(emissions).scatter_(1, gold.clamp(min=0).unsqueeze(1), 1.0)
+        one_hot = one_hot * observed
+        hamming = cost * (observed.to(emissions.dtype) - one_hot)
+        log_z = self._log_partition_packed(emissions + hamming, index)
+        if bool(observed.all()):
+            gold_score = self.path_score_flat(emissions, gold, lengths)
         else:
-            agree = (one_hot > 0) | ~observed.unsqueeze(2)
-            gold_score = self.log_partition(emissions.masked_fill(~agree, FORBIDDEN), mask)
+            agree = (one_hot > 0) | ~observed
+            gold_score = self._log_partition_packed(emissions.masked_fill(~agree, FORBIDDEN), index)
         return log_z - gold_score
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> numpy.ndarray:
         """Viterbi: the best label sequence per sentence, (n_sentences, max_len) ints
         (positions past a sentence's end are 0)."""
+        paths = numpy.zeros(mask.shape, dtype="int64")
+        for i, path in enumerate(self.decode_flat(emissions[mask], mask.sum(1))):
+            paths[i, : len(path)] = path
+        return paths
+
+    @torch.no_grad()
+    def decode_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> List[numpy.ndarray]:
+        """Viterbi on flat emissions: the best label ids of each sentence."""
         transitions, start, end = self._scores()
-        n_sents, max_len, _ = emissions.shape
-        score = start + emissions[:, 0]
-        backpointers = []
-        for t in range(1, max_len):
+        index = packed_index(lengths)
+        steps = _packed_steps(emissions, index)
+        score = start + steps[0]
+        finished, backpointers = [], []
+        for step in steps[1:]:
+            running = step.shape[0]
+            if running < score.shape[0]:
+                finished.append(score[running:])
+                score = score[:running]
             best, best_prev = (score.unsqueeze(2) + transitions).max(dim=1)
             backpointers.append(best_prev)
-            score = torch.where(mask[:, t].unsqueeze(1), best + emissions[:, t], score)
-        current = (score + end).argmax(dim=1).cpu().numpy()
-        pointers = torch.stack(backpointers, 1).cpu().numpy() if backpointers else None
-        lengths = mask.sum(1).cpu().numpy()
-        paths = numpy.zeros((n_sents, max_len), dtype="int64")
-        rows = numpy.arange(n_sents)
-        for t in range(max_len - 1, 0, -1):
-            active = lengths > t
-            paths[active, t] = current[active]
+            score = best + step
+        finished.append(score)
+        current = (torch.cat(finished[::-1]) + end).argmax(dim=1).cpu().numpy()
+        batch_sizes = index.batch_sizes.tolist()
+        pointers = torch.cat(backpointers).cpu().numpy() if backpointers else None
+        offsets = numpy.cumsum([0] + batch_sizes[1:])
+        paths = numpy.zeros((len(current), len(batch_sizes)), dtype="int64")
+        for t in range(len(batch_sizes) - 1, 0, -1):
+            running = batch_sizes[t]
+            paths[:running, t] = current[:running]
             assert pointers is not None
-            current = numpy.where(active, pointers[rows, t - 1, current], current)
+            step_pointers = pointers[offsets[t - 1] : offsets[t]]
+            current[:running] = step_pointers[numpy.arange(running), current[:running]]
         paths[:, 0] = current
-        return paths
+        sorted_lengths = lengths.cpu()[index.order].tolist()
+        by_sentence: List[numpy.ndarray] = [numpy.empty(0, dtype="int64")] * len(current)
+        for row, (sentence, length) in enumerate(zip(index.order.tolist(), sorted_lengths)):
+            by_sentence[sentence] = paths[row, :length]
+        return by_sentence
+
+
+def _packed_steps(emissions: torch.Tensor, index: PackedIndex) -> Sequence[torch.Tensor]:
+    """Flat (n_tokens, n_labels) emissions -> one (running sentences, n_labels) tensor
+    per step, rows in `index.order`."""
+    packed = emissions.index_select(0, index.flat_index.to(emissions.device))
+    return packed.split(index.batch_sizes.tolist())

@@ -1,0 +1,117 @@
+"""The packed (sorted, time-major) layouts of the word encoder and the CRF."""
+
+import numpy
+import pytest
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from spacy_xfer.models.pytorch_word_encoder import (
+    WordGRUEncoder,
+    inverse_permutation,
+    packed_gru_train,
+    packed_index,
+)
+
+
+def flat_to_padded(flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(n_tokens, width) sentences one after another -> (n_sentences, max_len, width)."""
+    return torch.nn.utils.rnn.pad_sequence(list(flat.split(lengths.tolist())), batch_first=True)
+
+
+@pytest.mark.parametrize("lengths", [[1], [3, 1, 4, 1, 5], [2, 2, 2], [1, 7, 3, 7]])
+def test_packed_index_matches_pack_padded_sequence(lengths):
+    lengths = torch.tensor(lengths)
+    flat = torch.arange(int(lengths.sum())).unsqueeze(1)
+    expected = pack_padded_sequence(
+        flat_to_padded(flat, lengths), lengths, batch_first=True, enforce_sorted=False
+    )
+    flat_index, batch_sizes, order = packed_index(lengths)
+    assert batch_sizes.tolist() == expected.batch_sizes.tolist()
+    assert flat_index.tolist() == expected.data.squeeze(1).tolist()
+    assert order.tolist() == expected.sorted_indices.tolist()
+    inverse = inverse_permutation(flat_index)
+    assert torch.equal(flat.index_select(0, flat_index).index_select(0, inverse), flat)
+
+
+def reference_word_forward(encoder: WordGRUEncoder, chars, word_ids, lengths):
+    """The word encoder's forward pass through pad / pack / unpack / unpad."""
+    inputs = torch.cat([chars, encoder.embed(word_ids)], dim=-1)
+    padded = flat_to_padded(inputs, lengths)
+    packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+    output, _ = pad_packed_sequence(encoder.gru(packed)[0], batch_first=True)
+    return torch.cat([output[i, :n] for i, n in enumerate(lengths.tolist())])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_word_encoder_matches_padded_reference(seed):
+    torch.manual_seed(seed)
+    rng = numpy.random.default_rng(seed)
+    encoder = WordGRUEncoder(20, 5, 4, 6, 2, 0.0).eval()
+    lengths = torch.tensor(rng.integers(1, 9, size=6))
+    n_tokens = int(lengths.sum())
+    chars = torch.randn(n_tokens, 4, requires_grad=True)
+    word_ids = torch.randint(0, 20, (n_tokens,))
+    weights = torch.randn(n_tokens, 12)
+    got = encoder(chars, word_ids, lengths)
+    (d_chars,) = torch.autograd.grad((got * weights).sum(), chars)
+    expected = reference_word_forward(encoder, chars, word_ids, lengths)
+    (d_expected,) = torch.autograd.grad((expected * weights).sum(), chars)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.allclose(d_chars, d_expected, atol=1e-6)
+
+
+def test_word_encoder_sentence_output_is_independent_of_its_batch():
+    torch.manual_seed(0)
+    encoder = WordGRUEncoder(20, 5, 4, 6, 1, 0.0).eval()
+    lengths = torch.tensor([3, 6, 1, 4])
+    n_tokens = int(lengths.sum())
+    chars = torch.randn(n_tokens, 4)
+    word_ids = torch.randint(0, 20, (n_tokens,))
+    batched = encoder(chars, word_ids, lengths).split(lengths.tolist())
+    starts = (torch.cumsum(lengths, 0) - lengths).tolist()
+    for i, (start, n) in enumerate(zip(starts, lengths.tolist())):
+        alone = encoder(chars[start : start + n], word_ids[start : start + n], lengths[i : i + 1])
+        assert torch.allclose(alone, batched[i], atol=1e-6)
+
+
+@pytest.mark.parametrize("seed,depth", [(0, 1), (1, 2), (2, 3)])
+def test_packed_gru_train_matches_nn_gru(seed, depth):
+    torch.manual_seed(seed)
+    rng = numpy.random.default_rng(seed)
+    gru = torch.nn.GRU(5, 7, num_layers=depth, bidirectional=True, batch_first=True).double()
+    lengths = torch.tensor(rng.integers(1, 12, size=9))
+    data = torch.randn(int(lengths.sum()), 5, dtype=torch.float64, requires_grad=True)
+    flat_index, batch_sizes, _ = packed_index(lengths)
+    weights = torch.randn(len(data), 14, dtype=torch.float64)
+    inputs = [data, *gru.parameters()]
+    expected = gru(PackedSequence(data.index_select(0, flat_index), batch_sizes))[0].data
+    d_expected = torch.autograd.grad((expected * weights).sum(), inputs)
+    got = packed_gru_train(gru, data.index_select(0, flat_index), batch_sizes)
+    d_got = torch.autograd.grad((got * weights).sum(), inputs)
+    assert torch.allclose(got, expected, atol=1e-10)
+    for d_a, d_b in zip(d_got, d_expected):
+        assert torch.allclose(d_a, d_b, atol=1e-10)
+
+
+def test_packed_gru_train_honours_dropout_between_layers():
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(4, 6, num_layers=2, bidirectional=True, dropout=0.5).double()
+    lengths = torch.tensor([3, 5, 2])
+    data = torch.randn(int(lengths.sum()), 4, dtype=torch.float64)
+    batch_sizes = packed_index(lengths).batch_sizes
+    runs = [packed_gru_train(gru, data, batch_sizes) for _ in range(2)]
+    assert not torch.allclose(runs[0], runs[1])
+    gru.eval()
+    expected = gru(PackedSequence(data, batch_sizes))[0].data
+    assert torch.allclose(packed_gru_train(gru, data, batch_sizes), expected)
+
+
+def test_word_encoder_training_step_keeps_the_state_dict():
+    encoder = WordGRUEncoder(20, 5, 4, 6, 2, 0.1)
+    keys = set(encoder.state_dict())
+    encoder.train()
+    lengths = torch.tensor([2, 4])
+    output = encoder(torch.randn(6, 4), torch.randint(0, 20, (6,)), lengths)
+    output.sum().backward()
+    assert set(encoder.state_dict()) == keys
+    assert all(p.grad is not None for p in encoder.gru.parameters())
