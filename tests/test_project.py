@@ -8,7 +8,6 @@ import venv
 from pathlib import Path
 
 import pytest
-import spacy
 from weasel.cli.run import project_run
 
 from .util import TAG_DATA, examples_for, tiny_tagger, train

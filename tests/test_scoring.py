@@ -7,7 +7,6 @@ mean. Gold and guessed tags below are IOB1 (CoNLL 2003 style) and read as conlle
 reads them (`chunks_from_tags`)."""
 
 import pytest
-import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
