@@ -145,10 +145,19 @@ def test_label_map_maps_gold():
         tiny_tagger("tag", label_map={"A": "B", "B": "C"})
 
 
-def test_constraints_reject_invalid_gold():
-    nlp = tiny_tagger("ext:xfer_iob", constraints="IOB2")
-    data = [("Anna lives here", ["I-PER", "O", "O"]), ("Bob is here", ["B-PER", "O", "O"])]
-    with pytest.raises(ValueError, match="E005.*IOB2"):
+@pytest.mark.parametrize(
+    "scheme,bad,message",
+    [
+        ("IOB2", ["I-PER", "O", "O"], "token 0.*'<s>' -> 'I-PER'"),
+        ("IOB2", ["B-PER", "O", "I-PER"], "token 2.*'O' -> 'I-PER'"),
+        ("BILUO", ["O", "U-PER", "B-PER"], "token 2.*'B-PER' -> '</s>'"),
+    ],
+)
+def test_constraints_reject_invalid_gold(scheme, bad, message):
+    nlp = tiny_tagger("ext:xfer_iob", constraints=scheme)
+    good = ["B-PER", "O", "O"] if scheme == "IOB2" else ["U-PER", "O", "O"]
+    data = [("Anna lives here", bad), ("Bob is here", good), ("Al and Bo", ["B-PER", "I-PER", "L-PER"] if scheme == "BILUO" else good)]
+    with pytest.raises(ValueError, match=f"E005.*{scheme}.*{message}"):
         train(nlp, examples_for(nlp, data, "ext:xfer_iob"), steps=1)
 
 

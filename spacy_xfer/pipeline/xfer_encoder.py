@@ -12,12 +12,12 @@ from typing import Callable, Dict, Iterable, List, Optional
 
 from spacy.language import Language
 from spacy.pipeline.tok2vec import Tok2Vec
-from spacy.training import Example, validate_get_examples
+from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d
 
-from ..errors import Errors
+from .initialization import initialization_examples
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -96,13 +96,6 @@ class XferEncoder(Tok2Vec):
             read the examples from instead; needed when training streams its corpus
             (`max_epochs = -1`), where spaCy shows components only 100 examples.
         """
-        validate_get_examples(get_examples, "XferEncoder.initialize")
-        if corpus is not None:
-            if nlp is None:
-                raise ValueError(Errors.E002.format(name=self.name))
-            docs = [eg.x for eg in corpus(nlp)]
-        else:
-            docs = [eg.x for eg in get_examples()]
-        if not docs:
-            raise ValueError(Errors.E001.format(name=self.name))
+        examples = initialization_examples(self.name, get_examples, nlp, corpus)
+        docs = [eg.x for eg in examples]
         self.model.initialize(X=docs)

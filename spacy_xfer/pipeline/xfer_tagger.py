@@ -1,14 +1,14 @@
 """`xfer_tagger`: a CRF sequence tagger head (paper section 3.1) that can share its
 encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.pipeline.tok2vec import Tok2VecListener
 from spacy.tokens import Doc
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
@@ -17,6 +17,7 @@ from ..errors import Errors
 from ..models.crf_tagger import crf_decode, crf_loss, get_crf
 from ..tags import SCHEMES, allowed_transitions
 from ..training.task_sampler import TASK_KEY
+from .initialization import initialization_examples
 from .targets import Target, labels_to_ids, make_target
 
 DEFAULT_CONFIG_STR = """
@@ -35,6 +36,16 @@ dropout = 0.0
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 Gold = Optional[numpy.ndarray]
+Constraints = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+
+
+class LabelSetup(NamedTuple):
+    """What the CRF's label set implies, derived once per (labels, scheme)."""
+
+    key: Tuple[Tuple[str, ...], Optional[str]]
+    names: numpy.ndarray  # the CRF's labels, as an object array for fancy indexing
+    index: Dict[str, int]
+    constraints: Optional[Constraints]
 
 
 @Language.factory(
@@ -121,6 +132,7 @@ class XferTagger(TrainablePipe):
             "task": task,
         }
         self._has_gradient = False
+        self._setup: Optional[LabelSetup] = None
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -170,7 +182,7 @@ class XferTagger(TrainablePipe):
         """Write the labels to the target. They are also kept in
         `doc.user_data["xfer_tagger:NAME"]`, so that this head is scored on its own
         predictions even when a later head writes to the same target."""
-        names = numpy.array(self.crf_labels, dtype=object)
+        names = self._label_setup().names
         for doc, ids in zip(docs, guesses):
             labels = names[ids].tolist()
             self.target.write(doc, labels)
@@ -246,9 +258,22 @@ class XferTagger(TrainablePipe):
                 outputs, backprop = node.begin_update(docs)
                 backprop([node.ops.alloc2f(*output.shape) for output in outputs])
 
+    def _label_setup(self) -> LabelSetup:
+        """The label index and constraints, recomputed only when the labels change."""
+        key = (self.labels, self.scheme)
+        if self._setup is None or self._setup.key != key:
+            names = self.crf_labels
+            scheme = self.scheme
+            self._setup = LabelSetup(
+                key=key,
+                names=numpy.array(names, dtype=object),
+                index={label: i for i, label in enumerate(names)},
+                constraints=None if scheme is None else allowed_transitions(names, scheme),
+            )
+        return self._setup
+
     def _gold_ids(self, examples: Sequence[Example]) -> List[Gold]:
-        index = {label: i for i, label in enumerate(self.crf_labels)}
-        constraints = self._constraints()
+        setup = self._label_setup()
         gold: List[Gold] = []
         for eg in examples:
             labels = self.target.gold(eg) if self._is_own(eg) else None
@@ -256,46 +281,43 @@ class XferTagger(TrainablePipe):
                 gold.append(None)
                 continue
             for i, label in enumerate(labels):
-                if label is not None and label not in index:
+                if label is not None and label not in setup.index:
                     raise ValueError(
                         Errors.E004.format(
-                            label=label, i=i, text=eg.x[i].text, doc=eg.x.text[:80], name=self.name, n=len(index)
+                            label=label, i=i, text=eg.x[i].text, doc=eg.x.text[:80], name=self.name, n=len(setup.index)
                         )
                     )
-            ids = labels_to_ids(labels, index)
-            if constraints is not None:
-                self._check_scheme(eg.x, ids, constraints)
+            ids = labels_to_ids(labels, setup.index)
+            if setup.constraints is not None:
+                self._check_scheme(eg.x, ids, setup.constraints)
             gold.append(ids)
         return gold
 
-    def _constraints(self) -> Optional[Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]]:
-        scheme = self.scheme
-        return None if scheme is None else allowed_transitions(self.crf_labels, scheme)
-
-    def _check_scheme(
-        self, doc: Doc, ids: numpy.ndarray, constraints: Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
-    ) -> None:
+    def _check_scheme(self, doc: Doc, ids: numpy.ndarray, constraints: Constraints) -> None:
+        """Raise E005 at the first gold transition the scheme forbids (a sentence start
+        or end counts as a transition; unknown tags break no transition)."""
         transitions, start, end = constraints
-        labels = self.crf_labels
-        for i in range(len(ids)):
-            prev = ids[i - 1] if i > 0 else -2
-            cur = ids[i]
-            if cur < 0 or prev == -1:
-                continue
-            bad = (not start[cur]) if prev == -2 else (not transitions[prev, cur])
-            if not bad and i == len(ids) - 1:
-                bad, prev = (not end[cur]), cur
-                cur_label = "</s>"
-            else:
-                cur_label = labels[cur]
-            if bad:
-                prev_label = "<s>" if prev == -2 else labels[prev]
-                raise ValueError(
-                    Errors.E005.format(
-                        doc=doc.text[:80], scheme=self.scheme, i=i, text=doc[i].text,
-                        prev=prev_label, label=cur_label, name=self.name,
-                    )
-                )
+        if not len(ids):
+            return
+        known = ids >= 0
+        pairs = numpy.nonzero(known[:-1] & known[1:])[0]
+        bad_pairs = pairs[~transitions[ids[pairs], ids[pairs + 1]]]
+        names = self._label_setup().names
+        if known[0] and not start[ids[0]]:
+            i, prev, label = 0, "<s>", names[ids[0]]
+        elif len(bad_pairs):
+            i = int(bad_pairs[0]) + 1
+            prev, label = names[ids[i - 1]], names[ids[i]]
+        elif known[-1] and not end[ids[-1]]:
+            i, prev, label = len(ids) - 1, names[ids[-1]], "</s>"
+        else:
+            return
+        raise ValueError(
+            Errors.E005.format(
+                doc=doc.text[:80], scheme=self.scheme, i=i, text=doc[i].text,
+                prev=prev, label=label, name=self.name,
+            )
+        )
 
     def initialize(
         self,
@@ -313,15 +335,7 @@ class XferTagger(TrainablePipe):
             initialize from instead of `get_examples`; needed when training streams
             its corpus (`max_epochs = -1`), where spaCy shows only 100 examples.
         """
-        validate_get_examples(get_examples, "XferTagger.initialize")
-        if corpus is not None:
-            if nlp is None:
-                raise ValueError(Errors.E002.format(name=self.name))
-            examples = list(corpus(nlp))
-        else:
-            examples = list(get_examples())
-        if not examples:
-            raise ValueError(Errors.E001.format(name=self.name))
+        examples = initialization_examples(self.name, get_examples, nlp, corpus)
         own = [eg for eg in examples if self._is_own(eg)]
         if labels is None:
             seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
@@ -331,7 +345,7 @@ class XferTagger(TrainablePipe):
         self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
         self.model.set_dim("nO", len(self.crf_labels), force=True)
         self.model.initialize(X=[eg.x for eg in own])
-        constraints = self._constraints()
+        constraints = self._label_setup().constraints
         if constraints is not None:
             get_crf(self.model).set_constraints(*constraints)
 
