@@ -12,6 +12,8 @@ from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
 
 from ..experiments import BENCHMARKS, evaluate_pipeline, prepare_benchmark, train_overrides, write_json
+from ..experiments.schedule import schedule_overrides
+from ..training.budget import TrainingBudgetSpent
 from ._util import app
 
 BENCHMARK_HELP = f"A benchmark corpus: {', '.join(sorted(BENCHMARKS))}."
@@ -42,14 +44,20 @@ def train_command(
     seed: int = typer.Option(0, "--seed", help="Seed of training and of the labelled sample."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for [initialize] vectors."),
+    max_seconds: float = typer.Option(0, "--max-seconds", help="Wall-time budget of the updates in seconds (0: none); training stops at patience or at the budget, whichever comes first."),
     override: List[str] = typer.Option([], "--set", help="Extra config settings, e.g. --set training.max_steps=2000."),
 ) -> None:
     """Train a pipeline with spaCy's training loop, the config's corpora and settings
-    filled in from the benchmark names."""
+    filled in from the benchmark names, until the target's dev score has not improved
+    for `patience` steps (sized to the target: see spacy_xfer/experiments/schedule.py)
+    or the wall-time budget is spent."""
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
     overrides["xfer.rate_seed"] = seed
+    overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate))
+    if max_seconds > 0:
+        overrides["training.before_update"] = {"@callbacks": "spacy_xfer.wall_time_budget.v1", "seconds": max_seconds}
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"
     for item in override:
@@ -57,7 +65,14 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = load_config_value(value)
-    spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
+    typer.echo(
+        f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
+        f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
+    )
+    try:
+        spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
+    except TrainingBudgetSpent as spent:
+        typer.echo(str(spent))
 
 
 def load_config_value(value: str) -> Any:

@@ -33,18 +33,20 @@ def build_char_encoder_v1(
     width (int): character embedding width (paper: 25).
     hidden (int): GRU units per direction (paper: 80); output width is 2 * hidden.
     depth (int): GRU layers (paper: 2).
-    dropout (float): dropout between GRU layers.
+    dropout (float): dropout between GRU layers in training; the model's
+        `dropout_rate` attr, which spaCy's training sets from `[training] dropout`
+        at every update (as for Thinc's own Dropout layer).
     RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
     """
     table = StringTable()
-    module = CharGRUEncoder(len(table), width, hidden, depth, dropout)
+    module = CharGRUEncoder(len(table), width, hidden, depth, 0.0)
     return Model(
         "xfer_char_encoder",
         char_encoder_forward,
         init=init_char_encoder,
         shims=[make_shim(module)],
         dims={"nO": 2 * hidden},
-        attrs={"table": table, "featurizer": CharFeaturizer()},
+        attrs={"table": table, "featurizer": CharFeaturizer(), "dropout_rate": dropout},
     )
 
 
@@ -66,7 +68,7 @@ def char_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
     chars, word_lengths, inverse = model.attrs["featurizer"](docs, model.attrs["table"])
     inputs = ArgsKwargs(
         args=(ids_to_torch(chars, shim), torch.from_numpy(word_lengths), ids_to_torch(inverse, shim)),
-        kwargs={},
+        kwargs={"dropout": model.attrs["dropout_rate"]},
     )
     output, shim_backprop = shim(inputs, is_train)
 
@@ -88,6 +90,7 @@ def build_word_encoder_v1(
     min_freq: int = 1,
     use_vectors: bool = True,
     max_vectors: int = 100000,
+    word_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Word embeddings joined with char vectors -> bidirectional GRU over the sentence.
 
@@ -96,17 +99,24 @@ def build_word_encoder_v1(
     width (int): word embedding width (paper: 50).
     hidden (int): GRU units per direction (paper: 300); output width is 2 * hidden.
     depth (int): GRU layers (paper: 2).
-    dropout (float): dropout on the GRU input, between its layers and on its output.
+    dropout (float): in training, locked (variational) dropout on the GRU's input
+        ([char vector ; word embedding]) and output, and dropout between its layers.
+        It is the model's `dropout_rate` attr, which spaCy's training sets from
+        `[training] dropout` at every update (as for Thinc's own Dropout layer).
     normalize (bool): look words up lowercased with digits mapped to 0 (paper).
     min_freq (int): training words seen fewer times share the unknown row.
     use_vectors (bool): initialise rows from the pipeline's vectors when it has some.
     max_vectors (int): at most this many words from the vectors get rows of their
         own beyond the training words (the first rows of the vectors table).
+    word_dropout (float): in training, the probability that a token's word embedding
+        is replaced by the unknown word's row (its char vector is kept).
     RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
     """
+    if not 0 <= dropout < 1 or not 0 <= word_dropout < 1:
+        raise ValueError(f"Invalid dropout {dropout} or word_dropout {word_dropout}: expected 0 <= p < 1")
     char_width = char_encoder.get_dim("nO")
     table = StringTable()
-    module = WordGRUEncoder(len(table), width, char_width, hidden, depth, dropout)
+    module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0)
     return Model(
         "xfer_word_encoder",
         word_encoder_forward,
@@ -120,6 +130,8 @@ def build_word_encoder_v1(
             "min_freq": min_freq,
             "use_vectors": use_vectors,
             "max_vectors": max_vectors,
+            "dropout_rate": dropout,
+            "word_dropout": word_dropout,
         },
     )
 
@@ -164,7 +176,7 @@ def word_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
     word_ids = model.attrs["featurizer"](docs, model.attrs["table"])
     inputs = ArgsKwargs(
         args=(chars_t, ids_to_torch(word_ids, shim), torch.from_numpy(lengths[lengths > 0])),
-        kwargs={},
+        kwargs={"dropout": model.attrs["dropout_rate"], "word_dropout": model.attrs["word_dropout"]},
     )
     output, shim_backprop = shim(inputs, is_train)
 
@@ -188,6 +200,7 @@ def build_char_word_encoder_v1(
     min_freq: int = 1,
     use_vectors: bool = True,
     max_vectors: int = 100000,
+    word_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """The paper's whole encoder (char GRU, word embedding, word GRU) as one tok2vec.
     The arguments are those of CharEncoder.v1 (prefixed `char_`) and WordEncoder.v1.
@@ -203,4 +216,5 @@ def build_char_word_encoder_v1(
         min_freq=min_freq,
         use_vectors=use_vectors,
         max_vectors=max_vectors,
+        word_dropout=word_dropout,
     )

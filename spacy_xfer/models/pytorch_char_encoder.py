@@ -34,14 +34,18 @@ class CharGRUEncoder(Resizable):
     def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
         self.resize(state["embed.weight"].shape[0])
 
-    def forward(self, chars: torch.Tensor, lengths: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, chars: torch.Tensor, lengths: torch.Tensor, inverse: torch.Tensor, dropout: float = 0.0
+    ) -> torch.Tensor:
         """Encode distinct words once, then scatter the vectors back to tokens.
 
         chars (Tensor): (n_distinct, max_len) character ids, 0-padded.
         lengths (Tensor): (n_distinct,) word lengths in characters, on CPU.
         inverse (Tensor): (n_tokens,) the distinct-word row of each token.
+        dropout (float): in training mode, the dropout rate between GRU layers.
         RETURNS (Tensor): (n_tokens, 2 * hidden) token vectors.
         """
+        self.gru.dropout = dropout if self.gru.num_layers > 1 else 0.0
         packed = pack_padded_sequence(
             self.embed(chars), lengths, batch_first=True, enforce_sorted=False
         )

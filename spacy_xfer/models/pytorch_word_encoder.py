@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from .pytorch_resizable import Resizable, resized_embedding
+from .string_table import UNKNOWN_ROW
 
 
 class WordGRUEncoder(Resizable):
@@ -26,7 +27,6 @@ class WordGRUEncoder(Resizable):
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(n_words, word_width, padding_idx=0)
-        self.dropout = nn.Dropout(dropout)
         self.gru = nn.GRU(
             char_width + word_width,
             hidden,
@@ -44,25 +44,59 @@ class WordGRUEncoder(Resizable):
         self.resize(state["embed.weight"].shape[0])
 
     def forward(
-        self, char_vectors: torch.Tensor, word_ids: torch.Tensor, lengths: torch.Tensor
+        self,
+        char_vectors: torch.Tensor,
+        word_ids: torch.Tensor,
+        lengths: torch.Tensor,
+        dropout: float = 0.0,
+        word_dropout: float = 0.0,
     ) -> torch.Tensor:
         """Encode a batch of sentences given as one flat run of tokens.
 
         char_vectors (Tensor): (n_tokens, char_width), sentences one after another.
         word_ids (Tensor): (n_tokens,) word table rows.
         lengths (Tensor): (n_sentences,) sentence lengths, all > 0, on CPU.
+        dropout (float): in training mode, the rate of locked (variational) dropout on
+            the GRU's input and output (one mask per sentence, shared by its tokens:
+            Gal & Ghahramani 2016; Reimers & Gurevych 2017) and of dropout between GRU
+            layers.
+        word_dropout (float): in training mode, the probability that a token's word
+            row is replaced by the unknown row (its char vector is kept), so that the
+            unknown row is trained and rare words lean on their characters.
         RETURNS (Tensor): (n_tokens, 2 * hidden), in the input's order.
         """
+        if self.training and word_dropout > 0:
+            dropped = torch.rand(word_ids.shape, device=word_ids.device) < word_dropout
+            word_ids = word_ids.masked_fill(dropped, UNKNOWN_ROW)
+        if not self.training:
+            dropout = 0.0
         inputs = torch.cat([char_vectors, self.embed(word_ids)], dim=-1)
-        inputs = self.dropout(inputs)
+        inputs = locked_dropout(inputs, lengths, dropout)
         index = packed_index(lengths)
         flat_index = index.flat_index.to(inputs.device)
         packed = PackedSequence(inputs.index_select(0, flat_index), index.batch_sizes)
+        self.gru.dropout = dropout if self.gru.num_layers > 1 else 0.0
         if self.training:
             output = packed_gru_train(self.gru, packed.data, index.batch_sizes)
         else:
             output = self.gru(packed)[0].data
-        return self.dropout(output.index_select(0, inverse_permutation(flat_index)))
+        return locked_dropout(output.index_select(0, inverse_permutation(flat_index)), lengths, dropout)
+
+
+def locked_dropout(flat: torch.Tensor, lengths: torch.Tensor, rate: float) -> torch.Tensor:
+    """Dropout with one mask per sentence, shared by all its tokens (variational or
+    locked dropout, Gal & Ghahramani 2016), on sentences given as one flat run.
+
+    flat (Tensor): (n_tokens, width), sentences one after another.
+    lengths (Tensor): (n_sentences,) their lengths, summing to n_tokens.
+    rate (float): the probability of dropping a feature; kept ones are scaled by
+        1 / (1 - rate). 0 returns `flat` itself.
+    RETURNS (Tensor): (n_tokens, width).
+    """
+    if rate <= 0:
+        return flat
+    keep = flat.new_empty(len(lengths), flat.shape[1]).bernoulli_(1 - rate) / (1 - rate)
+    return flat * keep.repeat_interleave(lengths.to(flat.device), dim=0)
 
 
 class PackedIndex(NamedTuple):

@@ -1,4 +1,10 @@
-"""AdaGrad for Thinc and spaCy: the paper's optimiser (section 3.3, initial learning rate 0.01).
+"""Optimizers for task-sampled training: AdaGrad, the paper's optimiser (section 3.3,
+initial learning rate 0.01), and Thinc's Adam and SGD.
+
+All three leave a parameter whose gradient is all zero alone (no step, no momentum, no
+weight decay, no change to its statistics): with one task per batch, the heads of the
+other tasks get zero gradients, and must not drift. Thinc's own Adam would keep moving
+them with its momentum.
 
 The update follows Lasagne's `adagrad`, which the authors' code used:
 `acc += g ** 2; param -= lr * g / sqrt(acc + eps)` with `eps = 1e-6` inside the square
@@ -49,6 +55,93 @@ def create_adagrad_v1(
         L2_is_weight_decay=L2_is_weight_decay,
         use_averages=use_averages,
     )
+
+
+def untouched(gradient: FloatsXd) -> bool:
+    """Whether a parameter got no gradient at all this step."""
+    return gradient.size == 0 or not get_array_module(gradient).any(gradient)
+
+
+@registry.optimizers("spacy_xfer.Adam.v1")
+def create_adam_v1(
+    learn_rate: FloatOrSeq = 0.001,
+    *,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    grad_clip: float = 5.0,
+    L2: float = 0.0,
+    L2_is_weight_decay: bool = True,
+    use_averages: bool = False,
+) -> "TaskOptimizer":
+    """Thinc's Adam (Kingma & Ba 2015), leaving parameters without gradient alone.
+
+    The arguments are those of Thinc's `Adam.v1`; `grad_clip` bounds each parameter's
+    gradient L2 norm (0: off).
+    RETURNS (TaskOptimizer): The optimizer.
+    """
+    return TaskOptimizer(
+        learn_rate,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        grad_clip=grad_clip,
+        L2=L2,
+        L2_is_weight_decay=L2_is_weight_decay,
+        use_averages=use_averages,
+    )
+
+
+@registry.optimizers("spacy_xfer.SGD.v1")
+def create_sgd_v1(
+    learn_rate: FloatOrSeq = 0.015,
+    *,
+    grad_clip: float = 5.0,
+    L2: float = 0.0,
+    L2_is_weight_decay: bool = False,
+    use_averages: bool = False,
+) -> "TaskOptimizer":
+    """Plain SGD (Thinc's Optimizer with no momentum), as the field's BiLSTM-CRF
+    taggers train (Lample et al. 2016: lr 0.015 with decay, gradient clipping 5),
+    leaving parameters without gradient alone. `learn_rate` may be a schedule
+    (e.g. `thinc.api.decaying`).
+    RETURNS (TaskOptimizer): The optimizer.
+    """
+    return TaskOptimizer(
+        learn_rate,
+        beta1=0.0,
+        beta2=0.0,
+        eps=1e-8,
+        grad_clip=grad_clip,
+        L2=L2,
+        L2_is_weight_decay=L2_is_weight_decay,
+        use_averages=use_averages,
+    )
+
+
+class TaskOptimizer(Optimizer):
+    """Thinc's Optimizer (Adam when beta1 and beta2 > 0, else SGD) that skips
+    parameters whose gradient is all zero."""
+
+    def __call__(
+        self,
+        key: KeyT,
+        weights: FloatsXd,
+        gradient: FloatsXd,
+        *,
+        lr_scale: float = 1.0,
+    ) -> Tuple[FloatsXd, FloatsXd]:
+        """Step a parameter in place, unless its gradient is all zero.
+
+        key (Tuple[int, str]): The parameter's identifier: node or shim ID and name.
+        weights (FloatsXd): The parameter (numpy or cupy), updated in place.
+        gradient (FloatsXd): Its gradient, zeroed in place.
+        lr_scale (float): Multiplies the learning rate for this step.
+        RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
+        """
+        if untouched(gradient):
+            return weights, gradient
+        return super().__call__(key, weights, gradient, lr_scale=lr_scale)
 
 
 class Adagrad(Optimizer):
@@ -111,7 +204,7 @@ class Adagrad(Optimizer):
         RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
         """
         xp = get_array_module(weights)
-        if gradient.size == 0 or not xp.any(gradient):
+        if untouched(gradient):
             return weights, gradient
         ops = get_array_ops(weights)
         self.nr_update[key] += 1

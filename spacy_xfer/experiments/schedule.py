@@ -1,0 +1,51 @@
+"""How long and how often to evaluate: the training schedule, sized to the target.
+
+spaCy's loop counts steps; what converges is passes over the target's (labelled)
+training data. `python -m spacy_xfer train` therefore sets `[training]
+eval_frequency` and `patience` from the number of steps one pass over the target
+takes, so that small targets are evaluated at least once per pass (never more often
+than every `MIN_EVAL_FREQUENCY` steps, as a dev evaluation costs more than a few steps)
+and large targets get several passes of patience.
+"""
+
+import math
+from pathlib import Path
+from typing import Any, Dict
+
+from spacy.tokens import DocBin
+
+MIN_EVAL_FREQUENCY = 20
+PATIENCE_PASSES = 5
+
+
+def steps_per_pass(n_sentences: int, rate: float, batch_size: int, target_share: float) -> int:
+    """Steps of task-sampled training that draw the target's labelled sentences once.
+
+    n_sentences (int): sentences in the target's training file.
+    rate (float): the labelling rate (the kept share, at least one sentence).
+    batch_size (int): sentences per batch.
+    target_share (float): the probability that a step draws the target, in (0, 1].
+    RETURNS (int): steps, >= 1.
+    """
+    kept = max(1, round(rate * n_sentences))
+    return max(1, math.ceil(kept / batch_size / target_share))
+
+
+def schedule_overrides(config: Dict[str, Any], target_train: Path, rate: float) -> Dict[str, Any]:
+    """`[training]` eval_frequency and patience for a config (not interpolated) and
+    its target's training DocBin.
+
+    The config's own values are the bounds: eval_frequency at most the config's and at
+    most one pass (but >= MIN_EVAL_FREQUENCY), patience at least the config's and at
+    least PATIENCE_PASSES passes.
+    RETURNS (Dict[str, Any]): overrides for `training.eval_frequency` and `training.patience`.
+    """
+    n_sentences = len(DocBin().from_disk(target_train))
+    weights = {key: float(value) for key, value in config["xfer"].items() if key.endswith("_weight")}
+    share = weights.get("target_weight", 1.0) / sum(weights.values()) if weights else 1.0
+    batch_size = int(config["training"]["batcher"]["size"])
+    per_pass = steps_per_pass(n_sentences, rate, batch_size, share)
+    training = config["training"]
+    eval_frequency = max(MIN_EVAL_FREQUENCY, min(int(training["eval_frequency"]), per_pass))
+    patience = max(int(training["patience"]), PATIENCE_PASSES * per_pass)
+    return {"training.eval_frequency": eval_frequency, "training.patience": patience}

@@ -1,0 +1,51 @@
+"""A wall-time budget for spaCy's training loop, which has none of its own.
+
+`spacy_xfer.wall_time_budget.v1` is a `[training] before_update` callback: once the
+budget is spent it raises `TrainingBudgetSpent` before the next update. spaCy's loop
+then saves `model-last` and re-raises; `model-best` is already on disk, the best dev
+checkpoint seen, so nothing is lost. `python -m spacy_xfer train --max-seconds N`
+sets the callback and turns the exception into a one-line report; under plain
+`spacy train` it ends the run with the exception's message.
+"""
+
+import time
+from typing import Any, Callable, Dict, Optional
+
+from spacy.language import Language
+from spacy.util import registry
+
+
+class TrainingBudgetSpent(Exception):
+    """Raised before an update once the wall-time budget is spent."""
+
+    def __init__(self, seconds: float, step: int) -> None:
+        super().__init__(
+            f"Wall-time budget of {seconds:g} s spent at step {step}: training stopped; "
+            "model-best holds the best dev checkpoint"
+        )
+        self.seconds = seconds
+        self.step = step
+
+
+@registry.callbacks("spacy_xfer.wall_time_budget.v1")
+def create_wall_time_budget_v1(seconds: float) -> Callable[[Language, Dict[str, Any]], None]:
+    """Stop training once `seconds` of wall time have passed since the first update
+    (initialization and the corpus reading before it are not counted).
+
+    seconds (float): The budget, > 0.
+    RETURNS (Callable[[Language, Dict[str, Any]], None]): A `before_update` callback
+        that raises `TrainingBudgetSpent` when the budget is spent.
+    """
+    if seconds <= 0:
+        raise ValueError(f"Invalid wall-time budget {seconds!r}: expected seconds > 0")
+    start: Optional[float] = None
+
+    def before_update(nlp: Language, info: Dict[str, Any]) -> None:
+        nonlocal start
+        now = time.monotonic()
+        if start is None:
+            start = now
+        elif now - start >= seconds:
+            raise TrainingBudgetSpent(seconds, info["step"])
+
+    return before_update

@@ -1,0 +1,137 @@
+"""The training recipe's pieces: dropout reaching torch, word dropout, the optimizers
+that leave untouched parameters alone, the wall-time budget and the target-sized
+schedule."""
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc, DocBin
+from thinc.api import set_dropout_rate
+
+from spacy_xfer.experiments.schedule import MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
+from spacy_xfer.models.encoder import build_char_word_encoder_v1
+from spacy_xfer.models.pytorch_shim import module_of
+from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
+from spacy_xfer.models.string_table import UNKNOWN_ROW
+from spacy_xfer.training import budget
+from spacy_xfer.training.budget import TrainingBudgetSpent, create_wall_time_budget_v1
+from spacy_xfer.training.optimizer import create_adam_v1, create_sgd_v1
+
+
+def test_locked_dropout_shares_one_mask_per_sentence():
+    torch.manual_seed(0)
+    flat = torch.ones(7, 50)
+    out = locked_dropout(flat, torch.tensor([3, 4]), 0.5)
+    first, second = out[:3], out[3:]
+    assert torch.equal(first, first[:1].expand_as(first))  # every token of a sentence
+    assert torch.equal(second, second[:1].expand_as(second))
+    assert set(out.unique().tolist()) == {0.0, 2.0}  # dropped or scaled by 1 / (1 - p)
+    assert not torch.equal(first[0], second[0])
+    assert locked_dropout(flat, torch.tensor([3, 4]), 0.0) is flat
+
+
+def tiny_docs():
+    vocab = spacy.blank("en").vocab
+    return [Doc(vocab, words=["a", "b", "c", "a"]), Doc(vocab, words=["d", "e"])]
+
+
+def tiny_encoder(**settings):
+    model = build_char_word_encoder_v1(
+        char_width=4, char_hidden=4, char_depth=2, width=4, hidden=6, depth=2, **settings
+    )
+    model.initialize(X=tiny_docs())
+    return model
+
+
+def test_training_dropout_reaches_torch_and_prediction_has_none():
+    model = tiny_encoder()
+    docs = tiny_docs()
+    assert model.attrs["dropout_rate"] == 0.0
+    set_dropout_rate(model, 0.5)  # what spaCy's update does with [training] dropout
+    assert model.attrs["dropout_rate"] == 0.5 and model.layers[0].attrs["dropout_rate"] == 0.5
+    torch.manual_seed(0)
+    train_a = numpy.concatenate(model(docs, is_train=True)[0])
+    torch.manual_seed(1)
+    train_b = numpy.concatenate(model(docs, is_train=True)[0])
+    assert not numpy.allclose(train_a, train_b)
+    assert (train_a == 0).any()
+    predict_a = numpy.concatenate(model.predict(docs))
+    predict_b = numpy.concatenate(model.predict(docs))
+    numpy.testing.assert_array_equal(predict_a, predict_b)
+    set_dropout_rate(model, 0.0)
+    numpy.testing.assert_allclose(numpy.concatenate(model(docs, is_train=True)[0]), predict_a, atol=1e-6)
+
+
+def test_word_dropout_uses_the_unknown_row_in_training_only():
+    module = WordGRUEncoder(n_words=10, word_width=3, char_width=2, hidden=4, depth=1, dropout=0.0)
+    seen = []
+    module.embed.register_forward_hook(lambda mod, inputs, output: seen.append(inputs[0].clone()))
+    ids = torch.full((2000,), 5, dtype=torch.int64)
+    chars = torch.zeros(2000, 2)
+    lengths = torch.tensor([1000, 1000])
+    torch.manual_seed(0)
+    module.train()
+    module(chars, ids, lengths, word_dropout=0.25)
+    dropped = (seen[-1] == UNKNOWN_ROW).float().mean().item()
+    assert 0.2 < dropped < 0.3 and set(seen[-1].unique().tolist()) == {UNKNOWN_ROW, 5}
+    module.eval()
+    module(chars, ids, lengths, word_dropout=0.25)
+    assert torch.equal(seen[-1], ids)
+
+
+def test_encoder_rejects_invalid_rates():
+    with pytest.raises(ValueError, match="word_dropout"):
+        build_char_word_encoder_v1(word_dropout=1.0)
+
+
+@pytest.mark.parametrize("optimizer", [create_adam_v1(0.1), create_sgd_v1(0.1)], ids=["adam", "sgd"])
+def test_optimizers_leave_untouched_parameters_alone(optimizer):
+    weights = numpy.ones(3, dtype="float32")
+    optimizer((0, "W"), weights, numpy.array([1.0, 0.0, -1.0], dtype="float32"))
+    moved = weights.copy()
+    assert moved[0] < 1.0 and moved[1] == 1.0 and moved[2] > 1.0
+    # a step in which this parameter's task was not drawn: no momentum carries it on
+    optimizer((0, "W"), weights, numpy.zeros(3, dtype="float32"))
+    numpy.testing.assert_array_equal(weights, moved)
+    assert optimizer.nr_update[(0, "W")] == 1
+
+
+def test_optimizers_are_registered():
+    for name in ("spacy_xfer.Adam.v1", "spacy_xfer.SGD.v1"):
+        assert spacy.util.registry.optimizers.get(name)
+    assert spacy.util.registry.callbacks.get("spacy_xfer.wall_time_budget.v1")
+
+
+def test_wall_time_budget_stops_after_the_budget(monkeypatch):
+    clock = iter([100.0, 105.0, 110.5])
+    monkeypatch.setattr(budget.time, "monotonic", lambda: next(clock))
+    before_update = create_wall_time_budget_v1(10)
+    before_update(None, {"step": 0})  # the clock starts at the first update
+    before_update(None, {"step": 1})
+    with pytest.raises(TrainingBudgetSpent, match="10 s spent at step 2"):
+        before_update(None, {"step": 2})
+    with pytest.raises(ValueError, match="budget"):
+        create_wall_time_budget_v1(0)
+
+
+def test_steps_per_pass():
+    # 630 sentences at rate 0.1 = 63 kept; batches of 10; the target drawn 2 steps in 3
+    assert steps_per_pass(630, 0.1, 10, 2 / 3) == 10
+    assert steps_per_pass(5, 0.001, 10, 1.0) == 1  # at least one sentence, one step
+
+
+def test_schedule_is_sized_to_the_target(tmp_path):
+    vocab = spacy.blank("en").vocab
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[Doc(vocab, words=["w"]) for _ in range(30000)]).to_disk(path)
+    config = {
+        "xfer": {"source_weight": 1.0, "target_weight": 2.0},
+        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 3000},
+    }
+    big = schedule_overrides(config, path, 1.0)  # 4,500 steps a pass
+    assert big == {"training.eval_frequency": 200, "training.patience": PATIENCE_PASSES * 4500}
+    small = schedule_overrides(config, path, 0.01)  # 300 kept: 45 steps a pass
+    assert small == {"training.eval_frequency": 45, "training.patience": 3000}
+    tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
+    assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
