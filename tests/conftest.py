@@ -16,5 +16,7 @@ def corpora_dir() -> Path:
 def corpora() -> Path:
     path = corpora_dir()
     if not path.is_dir():
+        if os.environ.get("CI") == "true":  # CI has the corpora: a missing one is a failure
+            pytest.fail(f"corpora folder {path} not found (set XFER_CORPORA_DIR)")
         pytest.skip(f"corpora folder {path} not found (set XFER_CORPORA_DIR)")
     return path

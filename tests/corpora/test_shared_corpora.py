@@ -2,6 +2,7 @@
 the round trip Docs -> column lines against the input's own lines."""
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -83,9 +84,12 @@ CASES = [
 
 
 def corpus_path(corpora: Path, relative: str) -> Path:
-    """A file or folder of the corpora folder; the test is skipped if it is not there."""
+    """A file or folder of the corpora folder; the test is skipped if it is not there
+    (and fails under CI=true, where the corpora are all there)."""
     path = corpora / relative
     if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is not in this corpora folder")
         pytest.skip(f"{path} is not in this corpora folder")
     return path
 
