@@ -36,3 +36,24 @@ class Errors:
     )
     E010 = "[E010] Component '{name}' cannot add label {label!r} after initialize."
     E011 = "[E011] Component '{name}' found no labels in its training examples."
+    E012 = (
+        "[E012] Components '{name}' and '{other}' both write {target!r}, so the later one "
+        "overwrites the earlier one's predictions. Set `primary = false` on all but one "
+        "of them (in [components.NAME] of the config): a head that is not primary writes "
+        "its predictions to its own key ({own})."
+    )
+    E013 = (
+        "[E013] None of the weighted keys of [training.score_weights] ({weighted}) is a "
+        "score this pipeline reports, so every evaluation would score 0 and model-best "
+        "would be the last checkpoint. The pipeline's heads report: {reported}. Give one "
+        "of them a weight, e.g. `{example} = 1.0` under [training.score_weights]."
+    )
+    E014 = (
+        "[E014] Cannot load component '{name}': {file} is missing. Save the pipeline "
+        "again with `nlp.to_disk`, or restore the file from the saved pipeline."
+    )
+    E015 = (
+        "[E015] Cannot load component '{name}': {file} is corrupt or does not belong to "
+        "this component ({error}). Save the pipeline again with `nlp.to_disk`, or "
+        "restore the file from the saved pipeline."
+    )

@@ -85,7 +85,8 @@ def test_task_name_keeps_heads_with_the_same_target_apart():
     nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
     for name in ("source", "target"):
         model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": listener}
-        nlp.add_pipe("xfer_tagger", name=name, config={"target": "tag", "task": name, "model": model})
+        config = {"target": "tag", "task": name, "model": model, "primary": name == "target"}
+        nlp.add_pipe("xfer_tagger", name=name, config=config)
     source = pos_examples(nlp)[:2]
     target = [Example(eg.x, eg.y) for eg in pos_examples(nlp)[2:]]
     for eg in source:
@@ -102,6 +103,11 @@ def test_task_name_keeps_heads_with_the_same_target_apart():
     nlp.update(source, sgd=Adam(0.01), losses=losses)
     assert losses["source"] > 0 and losses["target"] == 0
     numpy.testing.assert_array_equal(weights(nlp, "target"), target_before)
+    # the target head writes Token.tag_, the source head its own Token._.source
+    doc = nlp("I like ham")
+    assert all(token.tag_.startswith("T-") for token in doc)
+    assert all(not token._.source.startswith("T-") for token in doc)
     # each head is scored on its own task's examples and its own predictions
     scores = nlp.evaluate(source + target)
     assert scores["source_acc"] is not None and scores["target_acc"] is not None
+    assert scores["tag_acc"] == scores["target_acc"]

@@ -1,28 +1,38 @@
 """Where an `xfer_tagger` head reads its gold labels and writes its predictions.
 
-| target      | gold and predictions      | labels the CRF sees     | score keys              |
-| ----------- | ------------------------- | ----------------------- | ----------------------- |
-| `tag`       | `Token.tag_`              | the tags                | `{name}_acc`            |
-| `pos`       | `Token.pos_`              | Universal POS tags      | `{name}_acc`            |
-| `ext:NAME`  | `Token._.NAME`            | the values (strings)    | `{name}_acc`            |
-| `ents`      | `Doc.ents`                | BILUO tags of the types | `{name}_p/r/f/per_type` |
-| `spans:KEY` | `Doc.spans[KEY]`          | BILUO tags of the types | `{name}_p/r/f/per_type` |
+| target      | gold and predictions      | labels the CRF sees     | score keys              | spaCy's keys (primary)   |
+| ----------- | ------------------------- | ----------------------- | ----------------------- | ------------------------ |
+| `tag`       | `Token.tag_`              | the tags                | `{name}_acc`            | `tag_acc`                |
+| `pos`       | `Token.pos_`              | Universal POS tags      | `{name}_acc`            | `pos_acc`                |
+| `ext:NAME`  | `Token._.NAME`            | the values (strings)    | `{name}_acc`            | none                     |
+| `ents`      | `Doc.ents`                | BILUO tags of the types | `{name}_p/r/f/per_type` | `ents_p/r/f/per_type`    |
+| `spans:KEY` | `Doc.spans[KEY]`          | BILUO tags of the types | `{name}_p/r/f/per_type` | `spans_KEY_p/r/f/per_type` |
 
 A gold label is a string or None (missing); a doc without this target's annotation
 gives None for the whole doc.
+
+Whitespace-only tokens (`Token.is_space`, e.g. the " " of `["Ann", " ", "sings"]`)
+follow spaCy's convention for spans: no span starts or ends on one. Gold spans are
+trimmed of leading and trailing whitespace tokens (a span of whitespace only is
+dropped) in training and scoring alike, and predicted spans are trimmed the same way
+when written, so a whitespace token is only ever inside a span or outside all spans.
+Token targets tag a whitespace token like any other token and score it like any other
+token, on both the gold and the predicted side (spaCy's `Scorer.score_token_attr`
+skips whitespace tokens on the predicted side only, which is why the token accuracy
+below is counted here).
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import ORTH
 from spacy.parts_of_speech import IDS as UPOS_IDS
-from spacy.scorer import Scorer
+from spacy.scorer import PRFScore, Scorer
 from spacy.tokens import Doc, Span, Token
 from spacy.training import Example, offsets_to_biluo_tags
 
 from ..errors import Errors
-from ..tags import OUTSIDE, chunks_from_biluo, split_tag
+from ..tags import OUTSIDE, Chunk, chunks_from_biluo, chunks_to_tags, split_tag
 
 Gold = Optional[List[Optional[str]]]
 MISSING_VALUES = {None, ""}
@@ -32,6 +42,8 @@ class Target:
     """Reads gold labels from Examples, writes predicted labels to Docs, scores."""
 
     spans = False
+    # the attribute of spaCy's standard score keys (`tag` -> `tag_acc`), if any
+    standard_attr: Optional[str] = None
 
     def __init__(self, name: str, label_map: Mapping[str, str]) -> None:
         self.name = name
@@ -48,6 +60,18 @@ class Target:
     def write(self, doc: Doc, labels: Sequence[str]) -> None:
         raise NotImplementedError
 
+    def read(self, doc: Doc) -> List[Optional[str]]:
+        """The labels `write` would have written to give the doc's annotation (None
+        where a token target has no value)."""
+        raise NotImplementedError
+
+    def has_annotation(self, doc: Doc) -> bool:
+        raise NotImplementedError
+
+    def score_keys(self, attr: str) -> List[str]:
+        """The keys `score(examples, attr)` returns."""
+        raise NotImplementedError
+
     def crf_labels(self, label_data: Sequence[str]) -> List[str]:
         """The CRF's label set for the component's label data."""
         return sorted(label_data)
@@ -56,7 +80,8 @@ class Target:
         """The component's label data from the gold labels seen in training."""
         return sorted(set(gold_labels))
 
-    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
+    def score(self, examples: Iterable[Example], attr: str) -> Dict[str, Any]:
+        """Scores under keys `{attr}_...` (see `score_keys`)."""
         raise NotImplementedError
 
 
@@ -71,8 +96,8 @@ class TokenTarget(Target):
     def value(self, token: Token) -> Optional[str]:
         raise NotImplementedError
 
-    def has_annotation(self, doc: Doc) -> bool:
-        raise NotImplementedError
+    def read(self, doc: Doc) -> List[Optional[str]]:
+        return [self.value(token) for token in doc]
 
     def gold(self, eg: Example) -> Gold:
         if not self.has_annotation(eg.y):
@@ -88,14 +113,34 @@ class TokenTarget(Target):
                 aligned[i] = targets.pop()
         return aligned
 
-    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
-        def getter(token: Token, attr: str) -> Optional[str]:
-            return self.map_label(self.value(token))
+    def score_keys(self, attr: str) -> List[str]:
+        return [f"{attr}_acc"]
 
-        return Scorer.score_token_attr(examples, self.name, getter=getter, missing_values={None})
+    def score(self, examples: Iterable[Example], attr: str) -> Dict[str, Any]:
+        """Accuracy over the gold tokens with a value: a predicted token counts when it
+        aligns one-to-one with such a gold token. This is `Scorer.score_token_attr`
+        except that whitespace tokens count on both sides (spaCy drops them from the
+        predictions only, so a doc with one scores below 1 even when all is right)."""
+        score = PRFScore()
+        for eg in examples:
+            gold = {
+                (i, label)
+                for i, label in enumerate(self.map_label(self.value(token)) for token in eg.y)
+                if label is not None
+            }
+            known = {i for i, _ in gold}
+            x2y = eg.alignment.x2y
+            predicted = set()
+            for token in eg.x:
+                if x2y.lengths[token.i] == 1 and x2y[token.i][0] in known:
+                    predicted.add((int(x2y[token.i][0]), self.value(token)))
+            score.score_set(predicted, gold)
+        return {f"{attr}_acc": score.fscore if len(score) else None}
 
 
 class TagTarget(TokenTarget):
+    standard_attr = "tag"
+
     def value(self, token: Token) -> Optional[str]:
         return token.tag_
 
@@ -108,6 +153,8 @@ class TagTarget(TokenTarget):
 
 
 class PosTarget(TokenTarget):
+    standard_attr = "pos"
+
     def value(self, token: Token) -> Optional[str]:
         return token.pos_
 
@@ -154,16 +201,13 @@ class SpanTarget(Target):
     def get_spans(self, doc: Doc) -> Iterable[Span]:
         raise NotImplementedError
 
-    def has_annotation(self, doc: Doc) -> bool:
-        raise NotImplementedError
-
     def set_spans(self, doc: Doc, spans: List[Span]) -> None:
         raise NotImplementedError
 
     def gold(self, eg: Example) -> Gold:
         if not self.has_annotation(eg.y):
             return None
-        return [self._map_tag(tag) for tag in self.biluo(eg)]
+        return trim_whitespace_tags(eg.x, [self._map_tag(tag) for tag in self.biluo(eg)])
 
     def biluo(self, eg: Example) -> List[Optional[str]]:
         spans = eg.get_aligned_spans_y2x(list(self.get_spans(eg.y)), allow_overlap=True)
@@ -191,19 +235,27 @@ class SpanTarget(Target):
         return sorted({split_tag(tag)[1] for tag in gold_labels} - {""})
 
     def write(self, doc: Doc, labels: Sequence[str]) -> None:
-        spans = [Span(doc, start, end, label=kind) for start, end, kind in chunks_from_biluo(labels)]
-        self.set_spans(doc, spans)
+        """Write the chunks of BILUO labels, trimmed of whitespace tokens."""
+        chunks = trim_whitespace_chunks(doc, chunks_from_biluo(labels))
+        self.set_spans(doc, [Span(doc, start, end, label=kind) for start, end, kind in chunks])
+
+    def read(self, doc: Doc) -> List[Optional[str]]:
+        chunks = [(span.start, span.end, span.label_) for span in self.get_spans(doc)]
+        return chunks_to_tags(chunks, len(doc), "BILUO")
 
     def _mapped_spans(self, doc: Doc, attr: str) -> List[Span]:
-        return [
-            Span(doc, span.start, span.end, label=self.map_label(span.label_) or span.label_)
-            for span in self.get_spans(doc)
-        ]
+        chunks = [(span.start, span.end, self.map_label(span.label_) or span.label_) for span in self.get_spans(doc)]
+        return [Span(doc, start, end, label=kind) for start, end, kind in trim_whitespace_chunks(doc, chunks)]
 
-    def score(self, examples: Iterable[Example]) -> Dict[str, Any]:
+    def score_keys(self, attr: str) -> List[str]:
+        return [f"{attr}_{key}" for key in ("p", "r", "f", "per_type")]
+
+    def score(self, examples: Iterable[Example], attr: str) -> Dict[str, Any]:
+        """spaCy's `Scorer.score_spans` on the spans (gold labels mapped), trimmed of
+        whitespace tokens on both sides."""
         return Scorer.score_spans(
             examples,
-            self.name,
+            attr,
             getter=self._mapped_spans,
             has_annotation=self.has_annotation,
             labeled=True,
@@ -212,6 +264,8 @@ class SpanTarget(Target):
 
 
 class EntsTarget(SpanTarget):
+    standard_attr = "ents"
+
     def get_spans(self, doc: Doc) -> Iterable[Span]:
         return doc.ents
 
@@ -221,7 +275,7 @@ class EntsTarget(SpanTarget):
     def gold(self, eg: Example) -> Gold:
         if not self.has_annotation(eg.y):
             return None
-        return [self._map_tag(tag) for tag in eg.get_aligned_ner()]
+        return trim_whitespace_tags(eg.x, [self._map_tag(tag) for tag in eg.get_aligned_ner()])
 
     def set_spans(self, doc: Doc, spans: List[Span]) -> None:
         doc.set_ents(spans, default="outside")
@@ -233,6 +287,7 @@ class SpanGroupTarget(SpanTarget):
     def __init__(self, name: str, label_map: Mapping[str, str], key: str) -> None:
         super().__init__(name, label_map)
         self.key = key
+        self.standard_attr = f"spans_{key}"
 
     def get_spans(self, doc: Doc) -> Iterable[Span]:
         return doc.spans[self.key] if self.key in doc.spans else []
@@ -262,6 +317,46 @@ def make_target(target: str, name: str, label_map: Mapping[str, str]) -> Target:
     if kind == "ext" and arg:
         return ExtensionTarget(name, label_map, arg)
     raise ValueError(Errors.E003.format(target=target, name=name))
+
+
+def own_output(target: Target, name: str) -> Target:
+    """Where a head that is not its target's primary writer puts its predictions:
+    `Doc.spans[NAME]` for span targets, `Token._.NAME` for token targets (NAME: the
+    component's name)."""
+    if target.spans:
+        return SpanGroupTarget(name, {}, name)
+    return ExtensionTarget(name, {}, name)
+
+
+def _trim(doc: Doc, start: int, end: int) -> Tuple[int, int]:
+    while start < end and doc[start].is_space:
+        start += 1
+    while end > start and doc[end - 1].is_space:
+        end -= 1
+    return start, end
+
+
+def trim_whitespace_chunks(doc: Doc, chunks: Iterable[Chunk]) -> List[Chunk]:
+    """The chunks without leading or trailing whitespace tokens; whitespace-only
+    chunks are dropped."""
+    trimmed = (_trim(doc, start, end) + (kind,) for start, end, kind in chunks)
+    return [chunk for chunk in trimmed if chunk[0] < chunk[1]]
+
+
+def trim_whitespace_tags(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
+    """BILUO gold tags (None: missing) whose chunks are trimmed of whitespace tokens;
+    a whitespace token cut from a chunk becomes `O`."""
+    if not any(token.is_space for token in doc):
+        return tags
+    tags = list(tags)
+    for start, end, kind in chunks_from_biluo([OUTSIDE if tag is None else tag for tag in tags]):
+        new_start, new_end = _trim(doc, start, end)
+        if (new_start, new_end) == (start, end):
+            continue
+        tags[start:end] = [OUTSIDE] * (end - start)
+        if new_start < new_end:
+            tags[new_start:new_end] = chunks_to_tags([(0, new_end - new_start, kind)], new_end - new_start, "BILUO")
+    return tags
 
 
 def labels_to_ids(labels: Sequence[Optional[str]], index: Mapping[str, int]) -> numpy.ndarray:

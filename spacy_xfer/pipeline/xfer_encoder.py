@@ -18,6 +18,7 @@ from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d
 
 from .initialization import initialization_examples
+from .serialization import CheckedLoad
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -33,8 +34,9 @@ def make_xfer_encoder(nlp: Language, name: str, model: Model) -> "XferEncoder":
     return XferEncoder(nlp.vocab, model, name)
 
 
-class XferEncoder(Tok2Vec):
-    """A `tok2vec` whose optimizer step waits for its last listener's backprop."""
+class XferEncoder(CheckedLoad, Tok2Vec):
+    """A `tok2vec` whose optimizer step waits for its last listener's backprop; a
+    missing or corrupt saved part fails at load (E014, E015)."""
 
     def __init__(self, vocab: Vocab, model: Model, name: str = "xfer_encoder") -> None:
         super().__init__(vocab, model, name)

@@ -5,12 +5,13 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Opt
 
 import numpy
 from spacy.language import Language
+from spacy.util import dot_to_object
 from spacy.pipeline import TrainablePipe
 from spacy.pipeline.tok2vec import Tok2VecListener
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..errors import Errors
@@ -18,7 +19,8 @@ from ..models.crf_tagger import crf_decode, crf_loss, get_crf
 from ..tags import SCHEMES, allowed_transitions
 from ..training.task_sampler import TASK_KEY
 from .initialization import initialization_examples
-from .targets import Target, labels_to_ids, make_target
+from .serialization import CheckedLoad
+from .targets import Target, labels_to_ids, make_target, own_output
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -37,6 +39,18 @@ dropout = 0.0
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 Gold = Optional[numpy.ndarray]
 Constraints = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+# Scores `nlp.evaluate` reports whatever the pipeline.
+EVALUATE_KEYS = ("token_acc", "token_p", "token_r", "token_f", "speed")
+# spaCy's standard keys a primary head reports (see targets.py); per factory, so the
+# filled `[training.score_weights]` select on them whatever the heads are called.
+DEFAULT_SCORE_WEIGHTS = {
+    "tag_acc": 1.0,
+    "pos_acc": 1.0,
+    "ents_f": 1.0,
+    "ents_p": 0.0,
+    "ents_r": 0.0,
+    "ents_per_type": None,
+}
 
 
 class LabelSetup(NamedTuple):
@@ -57,8 +71,9 @@ class LabelSetup(NamedTuple):
         "cost": 5.0,
         "constraints": "auto",
         "task": None,
+        "primary": True,
     },
-    default_score_weights={"xfer_tagger_score": 1.0},
+    default_score_weights=DEFAULT_SCORE_WEIGHTS,
 )
 def make_xfer_tagger(
     nlp: Language,
@@ -69,6 +84,7 @@ def make_xfer_tagger(
     cost: float,
     constraints: str,
     task: Optional[str],
+    primary: bool,
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
@@ -85,6 +101,30 @@ def make_xfer_tagger(
     task (Optional[str]): learn from and score on only the examples of this task
         (`user_data["xfer_task"]`, set by `spacy_xfer.TaskSampler.v1`); examples with
         no task name are used by every head. Needed when two heads share a target.
+    primary (bool): whether this head writes its predictions to `target`. One head
+        per target may be primary; the others (e.g. the source head of a T-B pipeline
+        whose target head writes the same target) write to their own key,
+        `Doc.spans[NAME]` for span targets and `Token._.NAME` for token targets (NAME:
+        the component's name), so no head overwrites another and each is scored on
+        its own predictions. Two primary heads of one target (or a primary head and
+        another component that reports the same spaCy score keys) stop `initialize`
+        with E012.
+
+    Scores: every head reports `{NAME}_score` (its main score: accuracy, or span F1)
+    and `{NAME}_acc` or `{NAME}_p/r/f/per_type`. A primary head also reports spaCy's
+    standard keys for its target: `tag_acc`, `pos_acc`, `ents_p/r/f/per_type` or
+    `spans_KEY_p/r/f/per_type`, which `spacy evaluate` prints in its table (for
+    `spans:KEY`, with `--spans-key KEY`). `ext:NAME` targets and heads that are not
+    primary have no standard key: their scores are in `spacy evaluate`'s JSON
+    output (`--output`). The factory's default score weights are `tag_acc`,
+    `pos_acc` and `ents_f`, so a filled config selects on the primary heads' scores
+    whatever they are called; when training with none of the weighted keys among the
+    scores the pipeline reports (e.g. only `ext:` or `spans:` targets), `initialize`
+    stops with E013 naming the keys to weight.
+
+    Whitespace-only tokens: a token target tags them like any token and scores them
+    like any token (in gold and predictions alike); span targets never start or end a
+    span on one, in gold (trimmed), predictions (trimmed) and scores (see targets.py).
     """
     return XferTagger(
         nlp.vocab,
@@ -95,10 +135,11 @@ def make_xfer_tagger(
         cost=cost,
         constraints=constraints,
         task=task,
+        primary=primary,
     )
 
 
-class XferTagger(TrainablePipe):
+class XferTagger(CheckedLoad, TrainablePipe):
     """A CRF sequence tagger writing to a configurable target."""
 
     def __init__(
@@ -112,6 +153,7 @@ class XferTagger(TrainablePipe):
         cost: float = 5.0,
         constraints: str = "auto",
         task: Optional[str] = None,
+        primary: bool = True,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -123,6 +165,8 @@ class XferTagger(TrainablePipe):
         if constraints not in ("auto", "none") + SCHEMES:
             raise ValueError(Errors.E008.format(name=name, value=constraints))
         self.target: Target = make_target(target, name, label_map)
+        # where predictions are written: the target, or this head's own key
+        self.output: Target = self.target if primary else own_output(self.target, name)
         self.cfg: Dict[str, Any] = {
             "labels": [],
             "target": target,
@@ -130,6 +174,7 @@ class XferTagger(TrainablePipe):
             "cost": cost,
             "constraints": constraints,
             "task": task,
+            "primary": primary,
         }
         self._has_gradient = False
         self._setup: Optional[LabelSetup] = None
@@ -179,18 +224,11 @@ class XferTagger(TrainablePipe):
         return guesses
 
     def set_annotations(self, docs: Iterable[Doc], guesses: List[numpy.ndarray]) -> None:
-        """Write the labels to the target. They are also kept in
-        `doc.user_data["xfer_tagger:NAME"]`, so that this head is scored on its own
-        predictions even when a later head writes to the same target."""
+        """Write the labels to the target if this head is primary, else to its own key
+        (see the factory's `primary`)."""
         names = self._label_setup().names
         for doc, ids in zip(docs, guesses):
-            labels = names[ids].tolist()
-            self.target.write(doc, labels)
-            doc.user_data[self._predictions_key] = labels
-
-    @property
-    def _predictions_key(self) -> str:
-        return f"xfer_tagger:{self.name}"
+            self.output.write(doc, names[ids].tolist())
 
     def _is_own(self, eg: Example) -> bool:
         task = self.cfg["task"]
@@ -348,24 +386,99 @@ class XferTagger(TrainablePipe):
         constraints = self._label_setup().constraints
         if constraints is not None:
             get_crf(self.model).set_constraints(*constraints)
+        if nlp is not None:
+            self._check_single_writer(nlp)
+            self._check_score_weights(nlp)
+
+    @property
+    def score_keys(self) -> List[str]:
+        """The keys `score` reports (see the factory's docstring)."""
+        keys = [f"{self.name}_score"] + self.target.score_keys(self.name)
+        return keys + [standard for _, standard in self._standard_keys()]
+
+    def _standard_keys(self) -> List[Tuple[str, str]]:
+        """(own key, spaCy's standard key) pairs this head reports: a primary head's."""
+        attr = self.target.standard_attr
+        if not self.cfg["primary"] or attr is None:
+            return []
+        return list(zip(self.target.score_keys(self.name), self.target.score_keys(attr)))
+
+    def _check_single_writer(self, nlp: Language) -> None:
+        """E012 if another component writes this primary head's target."""
+        if not self.cfg["primary"]:
+            return
+        standard = {key for _, key in self._standard_keys()}
+        for name, pipe in nlp.components:
+            if name == self.name:
+                continue
+            if isinstance(pipe, XferTagger):
+                clash = pipe.cfg["primary"] and pipe.cfg["target"] == self.cfg["target"]
+            else:
+                clash = bool(standard & set(nlp.get_pipe_meta(name).default_score_weights))
+            if clash:
+                own = "Doc.spans[NAME]" if self.target.spans else "Token._.NAME"
+                raise ValueError(Errors.E012.format(name=self.name, other=name, target=self.cfg["target"], own=own))
+
+    def _check_score_weights(self, nlp: Language) -> None:
+        """E013 if the pipeline is set up for `spacy train` (its config names a dev
+        corpus) and no weighted score key is one that it reports."""
+        if not _has_dev_corpus(nlp):
+            return
+        training = nlp.config["training"]
+        weighted = sorted(key for key, value in training.get("score_weights", {}).items() if value)
+        heads = [pipe for _, pipe in nlp.components if isinstance(pipe, XferTagger)]
+        reported = set(EVALUATE_KEYS)
+        for name, pipe in nlp.components:
+            keys = pipe.score_keys if isinstance(pipe, XferTagger) else nlp.get_pipe_meta(name).default_score_weights
+            reported.update(keys)
+        if not reported & set(weighted):
+            ours = sorted(key for head in heads for key in head.score_keys if not key.endswith("_per_type"))
+            raise ValueError(
+                Errors.E013.format(weighted=", ".join(weighted) or "none", reported=", ".join(ours), example=f"{heads[-1].name}_score")
+            )
+
+    def check_loaded(self) -> Optional[str]:
+        labels = self.cfg.get("labels")
+        if not isinstance(labels, list) or not labels:
+            return f"expected a non-empty list of labels under 'labels', found {labels!r}"
+        n_labels = len(self.crf_labels)
+        if self.model.has_dim("nO") and self.model.get_dim("nO") != n_labels:
+            return f"its {len(labels)} labels give {n_labels} CRF labels but the model has {self.model.get_dim('nO')} outputs"
+        return None
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
         """Token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
         per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
         equal conlleval's on the same spans. `{name}_score` repeats the head's main
-        score (accuracy or F1), the key to weight in `[training.score_weights]`."""
+        score (accuracy or F1), the key to weight in `[training.score_weights]`. A
+        primary head repeats them under spaCy's standard keys (`tag_acc`, `ents_f`,
+        ...). Only the examples of this head's task count; a head that is not primary
+        is scored on the predictions in its own key."""
         validate_examples(examples, "XferTagger.score")
-        own = []
-        for eg in examples:
-            if not self._is_own(eg):
-                continue
-            labels = eg.x.user_data.get(self._predictions_key)
-            if labels is not None and len(labels) == len(eg.x):
-                predicted = eg.x.copy()
-                self.target.write(predicted, labels)
-                eg = Example(predicted, eg.y)
-            own.append(eg)
-        scores = self.target.score(own)
+        own = [self._scored_example(eg) for eg in examples if self._is_own(eg)]
+        scores = self.target.score(own, self.name)
         main = f"{self.name}_f" if self.target.spans else f"{self.name}_acc"
         scores[f"{self.name}_score"] = scores.get(main)
+        for key, standard in self._standard_keys():
+            scores[standard] = scores[key]
         return scores
+
+    def _scored_example(self, eg: Example) -> Example:
+        """The example with this head's predictions on the target: as is for a primary
+        head; a copy with the predictions moved from its own key otherwise."""
+        if self.output is self.target:
+            return eg
+        predicted = eg.x.copy()
+        self.target.write(predicted, ["" if label is None else label for label in self.output.read(eg.x)])
+        return Example(predicted, eg.y)
+
+
+def _has_dev_corpus(nlp: Language) -> bool:
+    """Whether `[training] dev_corpus` names a reader with data, as `spacy train`
+    needs (a blank pipeline's default is `spacy.Corpus.v1` with path null)."""
+    try:
+        config = nlp.config.interpolate()
+        reader = dot_to_object(config, config["training"]["dev_corpus"])
+    except (KeyError, ConfigValidationError):
+        return False
+    return reader.get("path", True) is not None

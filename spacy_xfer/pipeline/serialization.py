@@ -1,0 +1,86 @@
+"""Loading a saved component so that a missing or corrupt part fails at load.
+
+spaCy's `TrainablePipe.from_disk` skips a missing `cfg` (an `xfer_tagger` then loads
+without its labels and fails at its first doc) and reports a corrupt `model` without
+naming the file. `CheckedLoad` loads each part itself: a missing part raises E014 and
+one that cannot be read, or does not fit the other parts, raises E015, both naming the
+file (or, from bytes, the field).
+"""
+
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Optional, Union
+
+import srsly
+
+from ..errors import Errors
+
+PARTS = ("cfg", "model")
+
+
+class CheckedLoad:
+    """Mixin for a `TrainablePipe` with `cfg` and `model` parts."""
+
+    name: str
+    cfg: Dict[str, Any]
+    model: Any
+    vocab: Any
+
+    def check_loaded(self) -> Optional[str]:
+        """What is inconsistent between the loaded `cfg` and `model`, or None."""
+        return None
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> Any:
+        """Load from a directory; E014 if `cfg` or `model` is missing, E015 if one
+        cannot be read or they do not fit together (both name the file)."""
+        path = Path(path)
+        exclude = set(exclude)
+        if "vocab" not in exclude and (path / "vocab").exists():
+            self.vocab.from_disk(path / "vocab", exclude=exclude)
+        readers = {"cfg": lambda p: srsly.read_json(p), "model": lambda p: p.read_bytes()}
+        parts = {}
+        for part in PARTS:
+            if part in exclude:
+                continue
+            file = path / part
+            if not file.is_file():
+                raise ValueError(Errors.E014.format(name=self.name, file=file))
+            parts[part] = self._load_part(str(file), lambda: readers[part](file))
+        self._apply(parts, lambda part: str(path / part))
+        return self
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> Any:
+        """Load from `to_bytes` output; E014/E015 name the missing or bad field."""
+        exclude = set(exclude)
+        data = self._load_part("the bytes data", lambda: srsly.msgpack_loads(bytes_data))
+        if not isinstance(data, dict):
+            raise ValueError(Errors.E015.format(name=self.name, file="the bytes data", error="not a mapping"))
+        if "vocab" not in exclude and "vocab" in data:
+            self.vocab.from_bytes(data["vocab"], exclude=exclude)
+        parts = {}
+        for part in PARTS:
+            if part in exclude:
+                continue
+            if part not in data:
+                raise ValueError(Errors.E014.format(name=self.name, file=f"field {part!r} of the bytes data"))
+            raw = data[part]
+            where = f"field {part!r} of the bytes data"
+            parts[part] = self._load_part(where, lambda: srsly.json_loads(raw)) if part == "cfg" else raw
+        self._apply(parts, lambda part: f"field {part!r} of the bytes data")
+        return self
+
+    def _load_part(self, where: str, load: Callable[[], Any]) -> Any:
+        try:
+            return load()
+        except Exception as err:  # any parse failure, re-raised naming the file
+            raise ValueError(Errors.E015.format(name=self.name, file=where, error=err)) from err
+
+    def _apply(self, parts: Dict[str, Any], where: Callable[[str], str]) -> None:
+        if "cfg" in parts:
+            if not isinstance(parts["cfg"], dict):
+                raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error="not a JSON object"))
+            self.cfg.update(parts["cfg"])
+        if "model" in parts:
+            self._load_part(where("model"), lambda: self.model.from_bytes(parts["model"]))
+        problem = self.check_loaded()
+        if problem is not None:
+            raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error=problem))

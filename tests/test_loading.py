@@ -1,0 +1,78 @@
+"""A missing or corrupt part of a saved `xfer_tagger` or `xfer_encoder` fails at load,
+naming the file (from disk) or the field (from bytes), never at the first doc."""
+
+import re
+import shutil
+
+import pytest
+import spacy
+import srsly
+from spacy.lang.en import English
+
+from .util import TAG_DATA, examples_for, tiny_tagger, train
+from .test_sharing import make_nlp, pos_examples
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A trained tagger and a trained shared-encoder pipeline, saved."""
+    tagger = tiny_tagger("tag")
+    train(tagger, examples_for(tagger, TAG_DATA, "tag"), steps=2)
+    shared = make_nlp("t_b", ["pos_head"])
+    shared.initialize(lambda: pos_examples(shared))
+    root = tmp_path_factory.mktemp("saved")
+    tagger.to_disk(root / "tagger")
+    shared.to_disk(root / "shared")
+    return root
+
+
+def copy_of(saved, name, tmp_path):
+    path = tmp_path / name
+    shutil.copytree(saved / name, path)
+    return path
+
+
+@pytest.mark.parametrize("pipeline,component,part", [
+    ("tagger", "xfer_tagger", "cfg"),
+    ("tagger", "xfer_tagger", "model"),
+    ("shared", "encoder", "cfg"),
+    ("shared", "encoder", "model"),
+])
+def test_missing_part_fails_at_load_naming_the_file(saved, tmp_path, pipeline, component, part):
+    path = copy_of(saved, pipeline, tmp_path)
+    (path / component / part).unlink()
+    with pytest.raises(ValueError, match=f"E014.*'{component}'.*{re.escape(str(path / component / part))}"):
+        spacy.load(path)
+
+
+@pytest.mark.parametrize("pipeline,component,part,content", [
+    ("tagger", "xfer_tagger", "cfg", b"{"),
+    ("tagger", "xfer_tagger", "cfg", b"[1, 2]"),
+    ("tagger", "xfer_tagger", "model", b"\x00 not a model"),
+    ("shared", "encoder", "model", b"\x93garbage"),
+])
+def test_corrupt_part_fails_at_load_naming_the_file(saved, tmp_path, pipeline, component, part, content):
+    path = copy_of(saved, pipeline, tmp_path)
+    (path / component / part).write_bytes(content)
+    with pytest.raises(ValueError, match=f"E015.*'{component}'.*{re.escape(str(path / component / part))}"):
+        spacy.load(path)
+
+
+def test_labels_that_do_not_fit_the_model_fail_at_load(saved, tmp_path):
+    path = copy_of(saved, "tagger", tmp_path)
+    cfg = srsly.read_json(path / "xfer_tagger" / "cfg")
+    cfg["labels"] = cfg["labels"][:-1]
+    srsly.write_json(path / "xfer_tagger" / "cfg", cfg)
+    with pytest.raises(ValueError, match="E015.*cfg.*labels give"):
+        spacy.load(path)
+
+
+@pytest.mark.parametrize("pipeline,component", [("tagger", "xfer_tagger"), ("shared", "encoder")])
+@pytest.mark.parametrize("part", ["cfg", "model"])
+def test_missing_field_fails_from_bytes(saved, pipeline, component, part):
+    nlp = spacy.load(saved / pipeline)
+    data = srsly.msgpack_loads(nlp.get_pipe(component).to_bytes())
+    del data[part]
+    fresh = English.from_config(nlp.config)
+    with pytest.raises(ValueError, match=f"E014.*'{component}'.*field '{part}'"):
+        fresh.get_pipe(component).from_bytes(srsly.msgpack_dumps(data))
