@@ -1,5 +1,5 @@
 """The spaCy project and the packaged pipeline (slow group: real corpora, a wheel
-installed into a fresh virtual environment)."""
+installed into a fresh virtual environment; the others are fast)."""
 
 import shutil
 import subprocess
@@ -8,7 +8,14 @@ import venv
 from pathlib import Path
 
 import pytest
+import spacy
+from spacy.cli import app as spacy_app
+from typer.testing import CliRunner
 from weasel.cli.run import project_run
+from weasel.util import load_project_config, split_command
+
+from spacy_xfer.device import gpu_problems
+from spacy_xfer.experiments import BENCHMARKS
 
 from .util import TAG_DATA, examples_for, tiny_tagger, train
 
@@ -69,3 +76,49 @@ def test_packaged_wheel_installs_in_a_fresh_venv_and_tags(tmp_path):
         check=True, capture_output=True, text=True,
     )
     assert "spacy-xfer" in metadata.stdout
+
+
+def project_command(root: Path, name: str, overrides=None) -> dict:
+    """A command of the project, its variables filled in."""
+    config = load_project_config(root, overrides=overrides or {})
+    return next(command for command in config["commands"] if command["name"] == name)
+
+
+def test_default_lang_is_the_default_targets():
+    config = load_project_config(REPO, interpolate=False)
+    assert config["vars"]["lang"] == BENCHMARKS[config["vars"]["target"]]["lang"]
+
+
+@pytest.mark.parametrize("target", ["twitter_pos", "spanish", "dutch"])
+def test_package_outputs_are_the_paths_spacy_package_creates(tmp_path, monkeypatch, target):
+    root = copy_project(tmp_path)
+    lang = BENCHMARKS[target]["lang"]
+    command = project_command(root, "package", {"vars.target": target, "vars.lang": lang})
+    (script,) = command["script"]
+    args = split_command(script)
+    assert args[:4] == ["python", "-m", "spacy", "package"]
+    (model,) = command["deps"]
+    assert args[4] == model
+    (root / model).parent.mkdir(parents=True)
+    spacy.blank(lang).to_disk(root / model)  # a pipeline of the target's language
+    args[args.index("--build") + 1] = "none"  # the same folders, without building a wheel
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(spacy_app, args[3:])
+    assert result.exit_code == 0, result.output
+    created = sorted(str(path.relative_to(root)) for path in (root / "packages").iterdir())
+    assert created == sorted(command["outputs"])
+
+
+@pytest.mark.skipif(not gpu_problems(0), reason="this machine has a usable GPU")
+def test_project_train_on_a_missing_gpu_fails_in_one_line_and_creates_nothing(tmp_path, capfd):
+    root = copy_project(tmp_path)
+    overrides = {"vars.gpu_id": 0, "vars.max_steps": 1}
+    for dep in project_command(root, "train", overrides)["deps"]:
+        (root / dep).parent.mkdir(parents=True, exist_ok=True)
+        (root / dep).touch()
+    with pytest.raises(SystemExit) as info:
+        project_run(root, "train", overrides=overrides)
+    assert info.value.code == 1
+    errors = capfd.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("Error: GPU 0 was requested, but ")
+    assert list((root / "training").iterdir()) == []

@@ -6,9 +6,8 @@
     python -m spacy_xfer export corpus/conll03/train.spacy train.txt --layers tag,chunk,ner
 """
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Dict, Iterator, Optional, Tuple
+from typing import Annotated, Any, Dict, Optional, Tuple
 
 import typer
 from spacy.tokens import DocBin
@@ -16,7 +15,6 @@ from spacy.vocab import Vocab
 
 from ..corpora.convert import convert_corpus, split_corpus
 from ..corpora.docs import annotated_layers, docs_to_lines
-from ..corpora.errors import CorpusFormatError
 from ..corpora.io import stats_path, write_atomic
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
@@ -86,20 +84,6 @@ MapOpt = Annotated[
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Encoding of the input files.")]
 
 
-@contextmanager
-def _user_errors(lenient: bool = True) -> Iterator[None]:
-    """Turn errors in the user's input into a message and exit code 1."""
-    try:
-        yield
-    except CorpusFormatError as e:
-        hint = "" if lenient else "\n(--lenient repairs or skips such lines and counts them)"
-        typer.echo(f"Error: {e}{hint}", err=True)
-        raise typer.Exit(1) from e
-    except (ValueError, OSError) as e:
-        typer.echo(f"Error: {e}", err=True)
-        raise typer.Exit(1) from e
-
-
 def _report(output: Path, stats: Dict[str, Any]) -> None:
     problems = stats["problems"]
     typer.echo(
@@ -109,7 +93,8 @@ def _report(output: Path, stats: Dict[str, Any]) -> None:
     if problems["touched_lines"]:
         typer.echo(
             f"  lenient: {problems['repaired_lines']} lines repaired, "
-            f"{problems['skipped_lines']} skipped",
+            f"{problems['skipped_lines']} skipped, "
+            f"{problems['skipped_sentences']} sentences left out",
             err=True,
         )
 
@@ -135,20 +120,19 @@ def convert_cli(
     in Doc.spans["chunks"], ids in Doc.user_data. Statistics go to OUTPUT.stats.json. Both
     files are written atomically: a failed or interrupted run leaves no partial file.
     """
-    with _user_errors(lenient):
-        options = ReadOptions(
-            columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
-        )
-        stats = convert_corpus(
-            fmt,
-            input_path,
-            output_path,
-            options,
-            rate=rate,
-            seed=seed,
-            lenient=lenient,
-            progress=True,
-        )
+    options = ReadOptions(
+        columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
+    )
+    stats = convert_corpus(
+        fmt,
+        input_path,
+        output_path,
+        options,
+        rate=rate,
+        seed=seed,
+        lenient=lenient,
+        progress=True,
+    )
     _report(output_path, stats)
 
 
@@ -177,21 +161,20 @@ def split_cli(
     dev.spacy and test.spacy in OUTPUT_DIR, each with its statistics file. --rate samples
     the train part.
     """
-    with _user_errors(lenient):
-        options = ReadOptions(
-            columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
-        )
-        parts = split_corpus(
-            fmt,
-            input_path,
-            output_dir,
-            options,
-            ratios=ratios,
-            seed=seed,
-            rate=rate,
-            lenient=lenient,
-            progress=True,
-        )
+    options = ReadOptions(
+        columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
+    )
+    parts = split_corpus(
+        fmt,
+        input_path,
+        output_dir,
+        options,
+        ratios=ratios,
+        seed=seed,
+        rate=rate,
+        lenient=lenient,
+        progress=True,
+    )
     for name, stats in parts.items():
         _report(output_dir / f"{name}.spacy", stats)
 
@@ -218,11 +201,10 @@ def export_cli(
     The word, then tags, chunks and entities (in IOB2), `_` where a label is missing; a
     blank line after each sentence.
     """
-    with _user_errors():
-        if sep not in SEPARATORS:
-            raise ValueError(f"Unknown separator {sep!r}: expected one of {list(SEPARATORS)}")
-        docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
-        names = layers.split(",") if layers else annotated_layers(docs)
-        lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])
-        write_atomic(output_path, "".join(f"{line}\n" for line in lines).encode("utf8"))
+    if sep not in SEPARATORS:
+        raise ValueError(f"Unknown separator {sep!r}: expected one of {list(SEPARATORS)}")
+    docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
+    names = layers.split(",") if layers else annotated_layers(docs)
+    lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])
+    write_atomic(output_path, "".join(f"{line}\n" for line in lines).encode("utf8"))
     typer.echo(f"{output_path}: {len(docs)} sentences, columns word {' '.join(names)}")

@@ -11,6 +11,7 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
 
+from ..device import use_device
 from ..experiments import BENCHMARKS, evaluate_pipeline, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
 from ..training.budget import TrainingBudgetSpent
@@ -51,6 +52,7 @@ def train_command(
     filled in from the benchmark names, until the target's dev score has not improved
     for `patience` steps (sized to the target: see spacy_xfer/experiments/schedule.py)
     or the wall-time budget is spent."""
+    use_device(gpu_id)  # before spaCy creates the output folder
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
@@ -94,8 +96,7 @@ def evaluate_command(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
 ) -> None:
     """Score each head on its own task's test set and write the scores as JSON."""
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
+    use_device(gpu_id)
     nlp = spacy.load(model)
     names = {"source": source, "target": target}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items() if name}

@@ -4,7 +4,7 @@ label mapping tables and gazetteers. The CLI (`spacy-xfer convert/split/export`)
 
 from .convert import convert_corpus, read_docs, split_corpus
 from .docs import CHUNKS_KEY, doc_labels, docs_to_lines, sentence_to_doc, sentences_to_docs
-from .errors import CorpusFormatError, ProblemLog
+from .errors import CorpusContentError, CorpusFormatError, ProblemLog
 from .gazetteer import Gazetteer, load_gazetteer
 from .io import stats_path, write_atomic, write_docbin
 from .mappings import LabelMap, load_label_map, mapping_names
@@ -16,6 +16,7 @@ __all__ = [
     "CHUNKS_KEY",
     "FORMATS",
     "SPLIT_NAMES",
+    "CorpusContentError",
     "CorpusFormatError",
     "Gazetteer",
     "LabelMap",

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .docs import sentences_to_docs
+from .docs import annotated_layers, sentences_to_docs
 from .errors import ProblemLog
 from .io import write_docbin
 from .readers import ReadOptions, read_corpus
@@ -39,9 +39,14 @@ def read_docs(
 
 
 def _write(
-    docs: Sequence[Doc], output: Path, log: ProblemLog, info: Dict[str, Any], progress: bool
+    docs: Sequence[Doc],
+    output: Path,
+    log: ProblemLog,
+    info: Dict[str, Any],
+    layers: Sequence[str],
+    progress: bool,
 ) -> Dict[str, Any]:
-    stats = {**info, **corpus_stats(docs), "problems": log.to_dict()}
+    stats = {**info, **corpus_stats(docs, layers), "problems": log.to_dict()}
     write_docbin(docs, output, stats, progress=progress)
     return stats
 
@@ -74,7 +79,7 @@ def convert_corpus(
     kept = sample_rate(docs, rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(rate=rate, sentences_read=len(docs))
-    return _write(kept, Path(output_path), log, info, progress)
+    return _write(kept, Path(output_path), log, info, annotated_layers(docs), progress)
 
 
 def split_corpus(
@@ -110,8 +115,9 @@ def split_corpus(
     parts[0] = sample_rate(parts[0], rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(ratios=list(ratios), train_rate=rate)
+    layers = annotated_layers(docs)
     stats: Dict[str, Dict[str, Any]] = {}
     for name, part in zip(SPLIT_NAMES, parts):
         output = Path(output_dir) / f"{name}.spacy"
-        stats[name] = _write(part, output, log, {**info, "part": name}, progress)
+        stats[name] = _write(part, output, log, {**info, "part": name}, layers, progress)
     return stats

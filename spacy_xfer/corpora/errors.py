@@ -1,4 +1,5 @@
-"""Malformed corpus lines: stop at the first one, or (lenient) repair or skip and count."""
+"""Malformed corpus lines: stop at the first one, or (lenient) repair or skip and count;
+and inputs that hold nothing to convert."""
 
 from collections import Counter
 from pathlib import Path
@@ -22,6 +23,20 @@ class CorpusFormatError(ValueError):
         super().__init__(f"{self.path}:{line}: {problem}; expected {expected}")
 
 
+class CorpusContentError(ValueError):
+    """An input (a corpus file or folder) as a whole does not hold what was asked for: no
+    sentences, or no label in a layer its format reads.
+
+    The message reads `PATH: what was wrong; expected WHAT`.
+    """
+
+    def __init__(self, path: Union[str, Path], problem: str, expected: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{self.path}: {problem}; expected {expected}")
+
+
 class ProblemLog:
     """Decide what happens to a malformed line, and keep count.
 
@@ -35,6 +50,7 @@ class ProblemLog:
         self.lines: Dict[Action, Set[Tuple[str, int]]] = {"repaired": set(), "skipped": set()}
         self.examples: List[str] = []
         self.notes: Counter = Counter()
+        self.skipped_sentences = 0
 
     def report(
         self, path: Union[str, Path], line: int, problem: str, expected: str, *, action: Action
@@ -54,6 +70,10 @@ class ProblemLog:
         if len(self.examples) < N_EXAMPLES:
             self.examples.append(f"{error} ({action})")
 
+    def skip_sentence(self) -> None:
+        """Count a sentence left out because one of its lines was skipped (lenient)."""
+        self.skipped_sentences += 1
+
     def note(self, quirk: str, count: int = 1) -> None:
         """Count a known quirk of a format that the reader handled as documented."""
         self.notes[quirk] += count
@@ -70,6 +90,7 @@ class ProblemLog:
             "repaired_lines": len(self.lines["repaired"]),
             "skipped_lines": len(self.lines["skipped"]),
             "touched_lines": self.n_touched,
+            "skipped_sentences": self.skipped_sentences,
             "examples": list(self.examples),
             "notes": dict(sorted(self.notes.items())),
         }

@@ -20,7 +20,10 @@ Where each column goes (`tag` -> `Token.tag_`, `ner` -> `Doc.ents`, `chunk` ->
 Shared rules: a line that is empty after stripping (also a TAB-only line) ends a sentence;
 a line whose first field is `-DOCSTART-` ends the sentence and starts a document, with or
 without a blank line after it; a tag `_` (or an empty tag) is missing. Columns are split
-on TABs when the line has one, else on runs of spaces.
+on TABs when the line has one, else on runs of spaces. A word spaCy cannot hold (empty, or
+with a character UTF-8 cannot encode) is an error naming its line; lenient, its sentence
+is skipped and counted. An input that yields no sentences, or no label at all in a layer
+its format reads (a CoNLL-U field that is `_` everywhere), is a `CorpusContentError`.
 """
 
 import itertools
@@ -30,9 +33,9 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from ..tags import OUTSIDE
-from .errors import ProblemLog
+from .errors import CorpusContentError, ProblemLog
 from .iob import check_iob_label, parse_scheme
-from .mappings import NO_MAPPING, load_label_map
+from .mappings import NO_MAPPING, LabelMap, load_label_map
 from .textfile import read_lines
 
 WORD, TAG, CHUNK, NER, SKIP = "word", "tag", "chunk", "ner", "_"
@@ -138,6 +141,30 @@ def describe_columns(columns: Tuple[Column, ...]) -> str:
     return " ".join(f"{c.role}:{c.scheme}" if c.scheme else c.role for c in columns)
 
 
+def _token_problem(word: str, labels: Mapping[str, str]) -> Optional[Tuple[str, str]]:
+    """Why a word and its labels cannot become a spaCy token, or None if they can.
+
+    `Doc(vocab, words=...)` rejects exactly two kinds of string: the empty string ([E031])
+    and one that UTF-8 cannot encode (a lone surrogate, which some decoders produce), as
+    the StringStore holds UTF-8. Labels go through the same StringStore; an empty label is
+    missing. Whitespace is accepted: a word " " becomes a whitespace token, as spaCy's
+    tokenizer makes them.
+
+    RETURNS (Optional[Tuple[str, str]]): What is wrong and what was expected, or None.
+    """
+    if not word:
+        return "empty word", "a word of at least one character (spaCy has no empty tokens)"
+    for what, text in [("word", word), *((f"{layer} label", v) for layer, v in labels.items())]:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return (
+                f"{what} {text!r} holds {text[e.start:e.end]!r}, which UTF-8 cannot encode",
+                "text that UTF-8 can encode (spaCy stores strings as UTF-8; check the encoding)",
+            )
+    return None
+
+
 class SentenceBuilder:
     """Collect the words of a sentence, checking chunk and entity labels as they come."""
 
@@ -154,6 +181,7 @@ class SentenceBuilder:
         self.words: List[str] = []
         self.lines: List[int] = []
         self.labels: Dict[str, List[str]] = {}
+        self.broken = False
 
     def new_doc(self, doc_id: Optional[str] = None) -> None:
         """Start a document: its id is given, or `FILE#N` for the N-th document."""
@@ -161,7 +189,18 @@ class SentenceBuilder:
         self.doc_id = doc_id or f"{self.path.name}#{self.n_docs}"
 
     def add(self, line: int, word: str, labels: Mapping[str, str]) -> None:
-        """Add a word with its label per layer, read from line number `line`."""
+        """Add a word with its label per layer, read from line number `line`.
+
+        A word or label that cannot become a spaCy token or label (see `_token_problem`) is
+        reported; when lenient, the whole sentence is left out (and counted).
+        """
+        if self.broken:
+            return
+        problem = _token_problem(word, labels)
+        if problem is not None:
+            self.log.report(self.path, line, *problem, action="skipped")
+            self.broken = True
+            return
         for layer, label in labels.items():
             column = self.labels.setdefault(layer, [])
             scheme = self.schemes.get(layer)
@@ -177,8 +216,11 @@ class SentenceBuilder:
         self.lines.append(line)
 
     def flush(self) -> Iterator[Sentence]:
-        """Yield the sentence collected so far, if any, and start a new one."""
-        if self.words:
+        """Yield the sentence collected so far, if any, and start a new one. A sentence
+        with a word spaCy cannot hold is counted as skipped instead."""
+        if self.broken:
+            self.log.skip_sentence()
+        elif self.words:
             sent_id = self.sent_id or f"{self.path.name}:{self.lines[0]}"
             yield Sentence(self.words, self.labels, self.lines, self.doc_id, sent_id)
         self.sent_id = None
@@ -458,6 +500,50 @@ def input_files(path: Path, fmt: str) -> List[Path]:
     return files
 
 
+def _label_source(fmt: str, layer: str, options: ReadOptions) -> str:
+    """Where a format reads a layer from, for messages: `the CoNLL-U XPOS field`."""
+    if fmt == "conllu":
+        return f"the CoNLL-U {options.conllu_tag.upper()} field (--conllu-tag)"
+    return f"the {layer} column"
+
+
+def _check_content(
+    path: Path, fmt: str, options: ReadOptions, log: ProblemLog, sentences: Iterable[Sentence]
+) -> Iterator[Sentence]:
+    """Pass the sentences on; at the end, raise CorpusContentError if there were none, or
+    if a layer the format read has no label at all (every one missing)."""
+    n_sentences = n_tokens = 0
+    n_labels: Dict[str, int] = {}
+    for sentence in sentences:
+        n_sentences += 1
+        n_tokens += len(sentence.words)
+        for layer, labels in sentence.labels.items():
+            n_labels[layer] = n_labels.get(layer, 0) + sum(label != MISSING for label in labels)
+        yield sentence
+    if not n_sentences:
+        skipped = log.to_dict()
+        detail = (
+            f" (lenient: {skipped['skipped_lines']} lines skipped, "
+            f"{skipped['skipped_sentences']} sentences left out)"
+            if log.lenient
+            else ""
+        )
+        raise CorpusContentError(
+            path,
+            f"no sentences read{detail}",
+            f"at least one sentence in the {fmt!r} format ({get_format(fmt).help})",
+        )
+    for layer, count in n_labels.items():
+        if not count:
+            source = _label_source(fmt, layer, options)
+            raise CorpusContentError(
+                path,
+                f"no {layer} labels: {source} is missing ('_' or empty) on all {n_tokens} tokens",
+                f"at least one {layer} label; read another field or column, or a format "
+                f"without a {layer} layer",
+            )
+
+
 def read_corpus(
     path: Union[str, Path],
     fmt: str,
@@ -474,13 +560,28 @@ def read_corpus(
     log (Optional[ProblemLog]): Decides on malformed lines and counts them; strict if None.
     progress (bool): Show a progress bar per file (on a terminal).
     YIELDS (Sentence): The sentences, in file order, tags mapped if a mapping applies.
+    RAISES CorpusFormatError: A malformed line (strict). CorpusContentError (after the
+        last sentence): the input held no sentence, or no label of a layer it reads.
     """
     corpus_format = get_format(fmt)
     if options.columns and corpus_format.read is not _read_user_columns:
         raise ValueError(f"A column spec is for the 'columns' format only, not {fmt!r}")
     label_map = load_label_map(options.label_map or corpus_format.label_map)
     log = log if log is not None else ProblemLog()
-    for file in input_files(Path(path), fmt):
+    files = input_files(Path(path), fmt)
+    sentences = _read_files(files, corpus_format, label_map, log, options, progress)
+    yield from _check_content(Path(path), fmt, options, log, sentences)
+
+
+def _read_files(
+    files: List[Path],
+    corpus_format: Format,
+    label_map: Optional[LabelMap],
+    log: ProblemLog,
+    options: ReadOptions,
+    progress: bool,
+) -> Iterator[Sentence]:
+    for file in files:
         lines = read_lines(file, log, encoding=options.encoding, progress=progress)
         for sentence in corpus_format.read(file, lines, log, options):
             if label_map is not None and TAG in sentence.labels:

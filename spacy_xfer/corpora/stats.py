@@ -1,40 +1,43 @@
 """Statistics of a converted corpus: sentences, tokens, documents and label counts."""
 
 from collections import Counter
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from spacy.tokens import Doc
 
-from .docs import CHUNKS_KEY
+from .docs import CHUNKS_KEY, annotated_layers
+from .readers import TAG
 
 
-def corpus_stats(docs: Sequence[Doc]) -> Dict[str, Any]:
+def corpus_stats(docs: Sequence[Doc], layers: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Count what a list of Docs holds.
 
     docs (Sequence[Doc]): The Docs of one output file.
+    layers (Optional[Sequence[str]]): The layers the input was read with (`tag`, `chunk`,
+        `ner`), e.g. `annotated_layers` of every Doc read before a sample or split; None:
+        the layers annotated in `docs`.
     RETURNS (Dict[str, Any]): `sentences`, `tokens`, `documents` (distinct doc ids),
-        `missing_tags` (tokens without a tag, in Docs that have tags) and `labels`: per
-        layer (`tag`, `chunk`, `ner`) the count of each tag, chunk type or entity type.
+        `layers`, `missing_tags` (tokens without a tag, in every Doc, when the input has a
+        tag layer) and `labels`: per layer the count of each tag, chunk type or entity type.
     """
+    layers = list(annotated_layers(docs) if layers is None else layers)
     tags: Counter = Counter()
     chunks: Counter = Counter()
     ents: Counter = Counter()
-    missing_tags = 0
     for doc in docs:
-        if doc.has_annotation("TAG"):
-            doc_tags = [token.tag_ for token in doc]
-            tags.update(doc_tags)
-            missing_tags += doc_tags.count("")
+        if TAG in layers:
+            tags.update(token.tag_ for token in doc)
         if doc.has_annotation("ENT_IOB"):
             ents.update(ent.label_ for ent in doc.ents)
         if CHUNKS_KEY in doc.spans:
             chunks.update(span.label_ for span in doc.spans[CHUNKS_KEY])
-    tags.pop("", None)
+    missing_tags = tags.pop("", 0)
     labels = {"tag": tags, "chunk": chunks, "ner": ents}
     return {
         "sentences": len(docs),
         "tokens": sum(len(doc) for doc in docs),
         "documents": len({doc.user_data.get("doc_id") for doc in docs}),
+        "layers": layers,
         "missing_tags": missing_tags,
         "labels": {layer: dict(count.most_common()) for layer, count in labels.items() if count},
     }

@@ -76,7 +76,8 @@ def train_overrides(
     vectors: Optional[str],
 ) -> Dict[str, Any]:
     """The settings of a config (`single`, `t_a`, `t_b`, `t_c`) for a source and target
-    benchmark prepared under `corpus_dir/NAME/`."""
+    benchmark prepared under `corpus_dir/NAME/`; FileNotFoundError if a corpus the config
+    reads is not there."""
     names = {"source": source, "target": target}
     overrides: Dict[str, Any] = {"xfer.rate": rate, "system.seed": seed, "paths.vectors": vectors}
     overrides["nlp.lang"] = get_benchmark(target)["lang"]
@@ -86,7 +87,14 @@ def train_overrides(
             if key in config["paths"]:
                 if name is None:
                     raise ValueError(f"This config needs a {role} corpus: pass --{role}")
-                overrides[f"paths.{key}"] = str(Path(corpus_dir) / name / f"{part}.spacy")
+                path = Path(corpus_dir) / name / f"{part}.spacy"
+                if not path.exists():
+                    get_benchmark(name)  # an unknown name is the clearer error
+                    raise FileNotFoundError(
+                        f"{path} not found: expected the output of `python -m spacy_xfer "
+                        f"prepare {name} CORPORA_DIR {Path(corpus_dir) / name}` (or --corpus-dir)"
+                    )
+                overrides[f"paths.{key}"] = str(path)
         if f"{role}_target" in config["xfer"] and name is not None:
             overrides[f"xfer.{role}_target"] = get_benchmark(name)["target"]
     if "label_map" in config["xfer"] and source is not None:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from spacy.tokens import DocBin
@@ -10,8 +11,10 @@ from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
+from spacy_xfer.cli import experiment as experiment_cli
 from spacy_xfer.corpora import io as corpora_io
 from spacy_xfer.corpora import SPLIT_NAMES, write_atomic
+from spacy_xfer.device import DeviceError, gpu_problems, use_device
 
 from .test_readers import CONLL2003
 
@@ -118,3 +121,111 @@ def test_export_writes_columns_back(write, tmp_path):
     assert lines[:3] == ["EU NNP B-NP B-ORG", "rejects VBZ B-VP O", "German JJ B-NP B-MISC"]
     run("export", tmp_path / "c.spacy", tmp_path / "n.txt", "--layers", "ner")
     assert (tmp_path / "n.txt").read_text().startswith("EU\tB-ORG\nrejects\tO\n")
+
+
+def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, tmp_path):
+    row = "{}\t{}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
+    path = write(row.format(1, "a") + row.format(2, "") + "\n" + row.format(1, "b"), "e.conllu")
+    output = tmp_path / "out" / "e.spacy"
+    result = run("convert", "conllu", path, output)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}:2: empty word; expected ")
+    assert "--lenient" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+    result = run("convert", "conllu", path, output, "--lenient")
+    assert result.exit_code == 0, result.output
+    assert "1 sentences left out" in result.stderr
+    assert [doc.text for doc in load(output)] == ["b "]
+    stats = json.loads((tmp_path / "out" / "e.stats.json").read_text())
+    assert (stats["sentences"], stats["problems"]["skipped_sentences"]) == (1, 1)
+
+
+@pytest.mark.parametrize("command", ["convert", "split"])
+def test_input_that_yields_nothing_is_an_error_and_writes_nothing(write, tmp_path, command):
+    output = tmp_path / "out" / ("x.spacy" if command == "convert" else "parts")
+    empty = write("", "empty.txt")
+    result = run(command, "conll2003", empty, output)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {empty}: no sentences read; expected at least one")
+    row = "{}\t{}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
+    no_xpos = write(row.format(1, "a") + row.format(2, "b"), "ewt.conllu")
+    result = run(command, "conllu", no_xpos, output, "--conllu-tag", "xpos")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {no_xpos}: no tag labels: the CoNLL-U XPOS field")
+    assert "--lenient" not in result.stderr  # lenient reading would not help
+    assert not (tmp_path / "out").exists()
+
+
+REPO = Path(__file__).resolve().parents[2]
+SINGLE_CFG = REPO / "configs" / "single.cfg"
+NO_GPU = bool(gpu_problems(0))
+
+
+TRAIN = ("train", SINGLE_CFG, "OUT")
+EXPERIMENT_ERRORS = [
+    # (arguments, start of the message); OUT, TMP and MISSING stand for paths in tmp_path
+    (("prepare", "nope", "MISSING", "OUT"), "Unknown benchmark 'nope': expected one of"),
+    (("prepare", "ptb", "MISSING", "OUT"), "Benchmark 'ptb': all file not found"),
+    (TRAIN + ("--target", "nope"), "Unknown benchmark 'nope'"),
+    (
+        TRAIN + ("--target", "twitter_pos", "--corpus-dir", "MISSING"),
+        "MISSING/twitter_pos/train.spacy not found: expected the output of",
+    ),
+    (
+        ("train", REPO / "configs" / "t_a.cfg", "OUT", "--target", "twitter_pos"),
+        "This config needs a source corpus: pass --source",
+    ),
+    (("evaluate", "TMP", "OUT/m.json", "--target", "twitter_pos"), "[E053] Could not read meta"),
+]
+
+
+@pytest.mark.parametrize("args,message", EXPERIMENT_ERRORS)
+def test_experiment_commands_report_user_errors_in_one_line(tmp_path, args, message):
+    def fill(text):
+        text = str(text).replace("OUT", str(tmp_path / "out")).replace("TMP", str(tmp_path))
+        return text.replace("MISSING", str(tmp_path / "x"))
+
+    result = run(*map(fill, args))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {fill(message)}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_bugs_keep_their_traceback(monkeypatch):
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(experiment_cli, "prepare_benchmark", bug)
+    result = run("prepare", "ptb", "x", "y")
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a usable GPU")
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_gpu_without_cupy_or_cuda_fails_first_in_one_line(tmp_path, command):
+    out = tmp_path / "out"
+    if command == "train":
+        args = ("train", SINGLE_CFG, out, "--target", "twitter_pos", "--corpus-dir", tmp_path)
+    else:
+        args = ("evaluate", tmp_path, out / "m.json", "--target", "twitter_pos")
+    result = run(*args, "--gpu-id", "0")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: GPU 0 was requested, but ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a usable GPU")
+def test_gpu_error_of_the_real_command_is_one_line(tmp_path):
+    # the command the project runs with --vars.gpu_id 0
+    out = tmp_path / "training"
+    args = ["train", str(SINGLE_CFG), str(out), "--target", "twitter_pos", "--gpu-id", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy_xfer", *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    with pytest.raises(DeviceError) as info:
+        use_device(0)
+    assert result.stderr.splitlines() == [f"Error: {info.value}"]
+    assert result.stdout == "" and not out.exists()

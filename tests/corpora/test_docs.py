@@ -7,11 +7,13 @@ from spacy.vocab import Vocab
 from spacy_xfer.corpora import (
     CHUNKS_KEY,
     ReadOptions,
+    convert_corpus,
     corpus_stats,
     doc_labels,
     docs_to_lines,
     read_docs,
     sentences_to_docs,
+    split_corpus,
 )
 from spacy_xfer.corpora.docs import annotated_layers
 from spacy_xfer.tags import chunks_from_tags, chunks_to_tags
@@ -115,3 +117,22 @@ def test_corpus_stats(write):
     assert stats["labels"]["ner"] == {"LOC": 2, "ORG": 1, "MISC": 1, "PER": 1}
     assert stats["labels"]["tag"]["NNP"] == 6
     assert stats["labels"]["chunk"] == {"NP": 5, "VP": 1}
+
+
+def test_stats_count_every_missing_tag(write, tmp_path):
+    path = write("a DT\nb _\n\nc _\nd _\n")
+    docs, _ = read_docs("twitter-pos", path)
+    assert not docs[1].has_annotation("TAG")  # spaCy sees no tags in the second Doc
+    assert corpus_stats(docs)["missing_tags"] == 3
+    # a sample or split part keeps the layers of the whole input
+    assert corpus_stats(docs[1:], ["tag"])["missing_tags"] == 2
+    stats = convert_corpus("twitter-pos", path, tmp_path / "out.spacy")
+    assert (stats["missing_tags"], stats["layers"], stats["labels"]) == (3, ["tag"], {"tag": {"DT": 1}})
+    parts = split_corpus("twitter-pos", path, tmp_path / "parts", ratios=(0.5, 0.5, 0.0))
+    assert sorted(part["missing_tags"] for part in parts.values()) == [0, 1, 2]
+
+
+def test_stats_of_a_format_without_tags_count_none_missing(write):
+    docs, _ = read_docs("wnut", write("a\tO\nb\tB-person\n"))
+    stats = corpus_stats(docs)
+    assert (stats["missing_tags"], stats["layers"]) == (0, ["ner"])

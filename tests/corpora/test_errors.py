@@ -3,10 +3,19 @@
 import re
 
 import pytest
+from spacy.vocab import Vocab
 
-from spacy_xfer.corpora import CorpusFormatError, ProblemLog
+from spacy_xfer.corpora import (
+    FORMATS,
+    CorpusContentError,
+    CorpusFormatError,
+    ProblemLog,
+    sentences_to_docs,
+)
 
 from .util import read
+
+CONLLU_WORD = "2\tb\tb\tX\t_\t_\t0\troot\t_\t_\n"
 
 CASES = [
     # (format, text, line, problem pattern, expected pattern)
@@ -16,8 +25,8 @@ CASES = [
     ("wnut", "a\tO\nb\tI-person\n", 2, "'I-person' after 'O' does not continue", "'B-person'"),
     ("conll2002", "a N B-PER\nb N I-LOC\n", 2, "'I-LOC' after 'B-PER'", "'B-LOC' to open"),
     ("twitter-pos", b"caf\xe9 NN\n", 1, r"undecodable bytes b'\\xe9'", "utf-8 text"),
-    ("conllu", "1\ta\ta\tX\n", 1, "4 TAB-separated fields", "10 \\(CoNLL-U\\)"),
-    ("conllu", "x\ta\ta\tX\t_\t_\t0\troot\t_\t_\n", 1, "ID 'x'", "a word index"),
+    ("conllu", "1\ta\ta\tX\n" + CONLLU_WORD, 1, "4 TAB-separated fields", "10 \\(CoNLL-U\\)"),
+    ("conllu", "x\ta\ta\tX\t_\t_\t0\troot\t_\t_\n" + CONLLU_WORD, 1, "ID 'x'", "a word index"),
     ("ptb", "[ a/DT ]\nbroken\n", 2, "item 'broken'", "word/TAG"),
     ("genia", "a/DT b/NN\nc/DT d-\n", 2, "'d-' has no /TAG", "word/TAG"),
 ]
@@ -79,3 +88,88 @@ def test_two_problems_on_one_line_count_once(write):
     log = ProblemLog(lenient=True)
     read(write(b"\xff B-X E-Y\n"), "columns", log=log, columns="word,chunk,ner")
     assert log.n_touched == 1
+
+
+# Words spaCy cannot hold: `Doc(vocab, words=...)` rejects the empty string (E031) and a
+# string UTF-8 cannot encode (a lone surrogate, here from the UTF-7 decoder). Each case:
+# a bad sentence, then a good one with the single word "z".
+CONLLU_Z = b"1\tz\t_\tX\t_\t_\t0\troot\t_\t_\n"
+CONLLU_BAD = b"1\tok\t_\tX\t_\t_\t0\troot\t_\t_\n2\t\t_\tX\t_\t_\t1\tdep\t_\t_\n"
+UNSTORABLE = [
+    # (format, options, text, line, problem pattern)
+    ("conllu", {}, CONLLU_BAD + b"\n" + CONLLU_Z, 2, "^empty word$"),
+    ("columns", {"columns": "_,word,tag"}, b"1\ta\tDT\n2\t \tNN\n\n1\tz\tNN\n", 2, "^empty"),
+    ("genia", {}, b"a/DT /NN\nz/NN\n", 1, "^empty word$"),
+    ("twitter-pos", {"encoding": "utf-7"}, b"a DT\nb+2AA- NN\n\nz NN\n", 2, r"word 'b\\ud800'"),
+    ("twitter-pos", {"encoding": "utf-7"}, b"a DT+2AA-\n\nz NN\n", 1, r"tag label 'DT\\ud800'"),
+]
+
+
+@pytest.mark.parametrize("fmt,options,text,line,problem", UNSTORABLE)
+def test_word_spacy_cannot_hold_is_a_file_line_error(write, fmt, options, text, line, problem):
+    path = write(text, "bad.txt")
+    with pytest.raises(CorpusFormatError) as info:
+        read(path, fmt, **options)
+    assert (info.value.path, info.value.line) == (str(path), line)
+    assert re.search(problem, info.value.problem)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+@pytest.mark.parametrize("fmt,options,text,line,problem", UNSTORABLE)
+def test_lenient_skips_and_counts_the_sentence(write, fmt, options, text, line, problem):
+    log = ProblemLog(lenient=True)
+    sents = read(write(text, "bad.txt"), fmt, log=log, **options)
+    assert [s.words for s in sents] == [["z"]]
+    assert (log.to_dict()["skipped_sentences"], log.to_dict()["skipped_lines"]) == (1, 1)
+    assert f"bad.txt:{line}:" in log.examples[0]
+    (doc,) = sentences_to_docs(Vocab(), sents)
+    assert [t.text for t in doc] == ["z"]
+
+
+def test_whitespace_words_are_tokens_as_spacy_accepts_them(write):
+    # spaCy accepts whitespace-only words (its tokenizer makes such tokens): a CoNLL-U
+    # FORM keeps its spaces, so " " is a word (column files strip their fields)
+    text = "1\tA\t_\tX\t_\t_\t0\troot\t_\t_\n2\t \t_\t_SP\t_\t_\t1\tdep\t_\t_\n"
+    (sent,) = read(write(text), "conllu")
+    (doc,) = sentences_to_docs(Vocab(), [sent])
+    assert [t.text for t in doc] == ["A", " "]
+
+
+NOTHING = [(fmt, text) for fmt in sorted(FORMATS) for text in ("", "\n \n\t\n")] + [
+    ("conll2003", "-DOCSTART- -X- O O\n\n"),
+    ("conllu", "# newdoc id = a\n# sent_id = 1\n"),
+]
+
+
+@pytest.mark.parametrize("fmt,text", NOTHING)
+def test_input_without_sentences_is_an_error_naming_it(write, fmt, text):
+    path = write(text, "empty.txt")
+    options = {"columns": "word,tag"} if fmt == "columns" else {}
+    with pytest.raises(CorpusContentError) as info:
+        read(path, fmt, **options)
+    assert str(info.value).startswith(f"{path}: no sentences read; expected at least one")
+    assert repr(fmt) in info.value.expected
+
+
+def test_input_whose_sentences_were_all_skipped_says_so(write):
+    with pytest.raises(CorpusContentError, match=r"no sentences read \(lenient: 1 lines skipped, 1 sentences left out\)"):
+        read(write(b"a/DT /NN\n"), "genia", log=ProblemLog(lenient=True))
+
+
+def test_tag_field_missing_everywhere_is_an_error(write):
+    # XPOS `_` on every word: --conllu-tag xpos on a treebank without XPOS
+    text = "1\tA\ta\tDET\t_\t_\t0\troot\t_\t_\n2\tb\tb\tNOUN\t_\t_\t1\tdep\t_\t_\n"
+    path = write(text, "ewt.conllu")
+    with pytest.raises(CorpusContentError) as info:
+        read(path, "conllu", conllu_tag="xpos")
+    assert str(info.value).startswith(f"{path}: no tag labels: the CoNLL-U XPOS field")
+    assert "all 2 tokens" in info.value.problem
+    assert [s.labels["tag"] for s in read(path, "conllu")] == [["DET", "NOUN"]]
+
+
+def test_column_missing_everywhere_is_an_error(write):
+    with pytest.raises(CorpusContentError, match="no tag labels: the tag column"):
+        read(write("a _ B-NP O\nb _ I-NP B-PER\n"), "conll2003")
+    # one tag in the whole input is enough
+    (sent,) = read(write("a _ B-NP O\nb NN I-NP B-PER\n"), "conll2003")
+    assert sent.labels["tag"] == ["", "NN"]
