@@ -1,0 +1,112 @@
+"""`spacy-xfer grid` and `report`: run the experiment grid, and turn its results into the
+README's tables and the Figure 2 plots.
+
+    python -m spacy_xfer grid --rows table2 --seeds 3
+    python -m spacy_xfer report --readme README.md
+    python -m spacy_xfer report --readme README.md --check
+    python -m spacy_xfer report --rows figure2 --figures figures/
+"""
+
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..corpora.io import write_atomic
+from ..experiments.grid import KINDS, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
+from ._util import app
+
+RESULTS_HELP = "The folder of results files (one JSON per run)."
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("grid")
+def grid_command(
+    rows: str = typer.Option("table2", "--rows", help="Row sets (table2, extra, figure2) or row ids of spacy_xfer/experiments/rows.json, comma-separated."),
+    seeds: int = typer.Option(3, "--seeds", help="Run the first N seeds: 13, 14, 15, ..."),
+    seed: List[int] = typer.Option([], "--seed", help="Run this seed (repeatable); overrides --seeds."),
+    only: str = typer.Option(",".join(KINDS), "--only", help="Kinds of run, comma-separated: transfer, none (the same model without transfer), spacy (spaCy's built-in tagger or NER)."),
+    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
+    work_dir: Path = typer.Option(Path("grid"), "--work-dir", help="Prepared corpora and training outputs."),
+    corpora_dir: Path = typer.Option(Path("../shared/corpora"), "--corpora-dir", help="The raw corpora (the layout of ../shared/corpora)."),
+    configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of single.cfg, t_a.cfg, t_b.cfg, t_c.cfg."),
+    max_seconds: int = typer.Option(1800, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
+    vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every kind of run (default: none)."),
+    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, budget, vectors)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the runs and the commands they would run."),
+) -> None:
+    """Train and evaluate every run of the selected rows that has no results file yet.
+
+    Per row and seed: with transfer (configs/ARCH.cfg), without (configs/single.cfg) and
+    spaCy's built-in tagger or NER (efficiency config) on the same labelled sentences.
+    Each finished run writes RESULTS/<row>-<kind>-s<seed>.json; finished runs are
+    skipped, so an interrupted grid resumes where it stopped. Exits with 1 if a run
+    failed or a stale run was not rerun.
+    """
+    try:
+        selected = select_rows(rows)
+        runs = plan_runs(selected, seed_list(seeds, seed), [k.strip() for k in only.split(",") if k.strip()])
+    except ValueError as e:
+        _fail(str(e))
+    grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir, max_seconds=max_seconds, vectors=vectors or None)
+    summary = run_grid(
+        runs,
+        grid,
+        rerun_stale=rerun_stale,
+        dry_run=dry_run,
+        grid_command=shlex.join([Path(sys.executable).name, "-m", "spacy_xfer", *sys.argv[1:]]),
+        echo=typer.echo,
+    )
+    typer.echo(
+        f"{len(runs)} runs: {len(summary.done)} done before, {len(summary.ran)} ran, "
+        f"{len(summary.stale)} stale, {len(summary.failed)} failed"
+    )
+    if summary.failed or summary.stale:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
+    rows: str = typer.Option("table2", "--rows", help="The row set to print or plot (without --readme)."),
+    readme: Optional[Path] = typer.Option(None, "--readme", exists=True, dir_okay=False, help="Rewrite the tables between the <!-- results:SET --> markers of this file."),
+    check: bool = typer.Option(False, "--check", help="With --readme: change nothing, exit with 1 if a table differs from the results."),
+    figures: Optional[Path] = typer.Option(None, "--figures", help="Write the Figure 2 plots of --rows as PNGs into this folder (needs matplotlib)."),
+) -> None:
+    """Markdown tables (mean ± std over seeds beside the paper's numbers) and Figure 2
+    plots from the results files.
+
+    Without --readme or --figures, print the table of --rows.
+    """
+    _, sets = load_rows()
+    try:
+        loaded = load_results(results)
+        if rows not in sets:
+            raise ValueError(f"Unknown row set {rows!r}: expected one of {sorted(sets)}")
+        if readme is not None:
+            text = readme.read_text(encoding="utf8")
+            new = rewrite_readme(text, sets, loaded)
+    except ValueError as e:
+        _fail(str(e))
+    if readme is not None:
+        if check:
+            if new != text:
+                _fail(f"{readme}: the results tables differ from {results}/*.json; run `python -m spacy_xfer report --readme {readme}`")
+            typer.echo(f"{readme}: results tables up to date")
+        elif new != text:
+            write_atomic(readme, new.encode("utf8"))
+            typer.echo(f"{readme}: results tables rewritten")
+        else:
+            typer.echo(f"{readme}: results tables up to date")
+    if figures is not None:
+        for path in draw_figures(sets[rows], loaded, figures):
+            typer.echo(f"wrote {path}")
+    if readme is None and figures is None:
+        typer.echo(results_table(sets[rows], loaded))

@@ -1,0 +1,201 @@
+"""Tables and plots from the grid's results files.
+
+`results_table` gives a row set's Markdown table (mean ± std over seeds beside the
+paper's numbers, with notes); `rewrite_readme` puts each table between its markers in the
+README,
+
+    <!-- results:table2 -->
+    ...generated, rewritten by `python -m spacy_xfer report --readme README.md`...
+    <!-- /results:table2 -->
+
+and `draw_figures` plots the paper's Figure 2 (score against labelling rate) as PNGs.
+"""
+
+import io
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import srsly
+
+from ..corpora.io import write_atomic
+from .grid import KINDS, Row, RowSet
+
+KIND_TITLES = {"transfer": "transfer", "none": "no transfer", "spacy": "spaCy built-in"}
+MARKER = re.compile(r"<!-- results:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /results:(?P=name) -->", re.S)
+OPENING = re.compile(r"<!-- results:([\w-]+) -->")
+
+Results = Dict[Tuple[str, str], List[Dict[str, Any]]]
+
+
+def load_results(results_dir: Path) -> Results:
+    """The results files of a folder, grouped by (row id, kind), sorted by seed; a
+    missing folder holds none.
+
+    RAISES (ValueError): For a file without the keys the grid writes, naming it.
+    """
+    grouped: Results = defaultdict(list)
+    for path in sorted(Path(results_dir).glob("*.json")):
+        data = srsly.read_json(path)
+        missing = [key for key in ("row", "kind", "seed", "test_score", "training") if key not in data]
+        if missing:
+            raise ValueError(f"{path}: not a grid results file, missing {missing}")
+        grouped[(data["row"], data["kind"])].append(data)
+    for runs in grouped.values():
+        runs.sort(key=lambda data: data["seed"])
+    return dict(grouped)
+
+
+def percent_scores(runs: Sequence[Dict[str, Any]]) -> List[float]:
+    """The runs' test scores in %."""
+    return [100 * run["test_score"] for run in runs if run["test_score"] is not None]
+
+
+def mean_std(values: Sequence[float]) -> Optional[Tuple[float, Optional[float], int]]:
+    """(mean, sample standard deviation or None for one value, n); None for no values."""
+    if not values:
+        return None
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return statistics.fmean(values), std, len(values)
+
+
+def format_cell(values: Sequence[float]) -> str:
+    """"75.92 ± 1.20 (n=3)", "75.92 (n=1)" or "-"."""
+    stats = mean_std(values)
+    if stats is None:
+        return "-"
+    mean, std, n = stats
+    spread = f" ± {std:.2f}" if std is not None else ""
+    return f"{mean:.2f}{spread} (n={n})"
+
+
+def format_paper(row: Row) -> str:
+    if not row.paper:
+        return "-"
+    return f"{row.paper['transfer']:.2f} / {row.paper['none']:.2f}"
+
+
+def results_table(row_set: RowSet, results: Results) -> str:
+    """A row set's Markdown table with its notes: per row, mean ± std over seeds of the
+    test score of each kind of run beside the paper's numbers; the runs that hit the
+    time cap; the commits the results came from; how our data differs from the paper's.
+    """
+    lines = [
+        f"| source -> target (rate, model), metric | {' | '.join(KIND_TITLES[k] for k in KINDS)} | paper (transfer / none) |",
+        "| --- |" + " --- |" * (len(KINDS) + 1),
+    ]
+    runs_of_set = []
+    for row in row_set.rows:
+        cells = []
+        for kind in KINDS:
+            runs = results.get((row.id, kind), [])
+            runs_of_set.extend(runs)
+            cells.append(format_cell(percent_scores(runs)))
+        lines.append(f"| {row.title}, {row.metric} | {' | '.join(cells)} | {format_paper(row)} |")
+    lines.append("")
+    lines.append(
+        f"Test scores (%) of the model selected on dev, scored once; mean ± sample standard "
+        f"deviation over n seeds (the seed also draws the split of corpora without a standard "
+        f"one). The paper reports its best test score seen during training, with dev merged "
+        f"into train. Regenerate: `python -m spacy_xfer grid --rows {row_set.name} --seeds 3`, "
+        f"then `python -m spacy_xfer report --readme README.md`."
+    )
+    lines.append("")
+    if not runs_of_set:
+        lines.append("No runs yet.")
+    else:
+        capped = sorted(run["run"] for run in runs_of_set if run["training"].get("hit_cap"))
+        lines.append(f"Runs that hit the time cap: {', '.join(capped) if capped else 'none'}.")
+        commits = defaultdict(int)
+        for run in runs_of_set:
+            git = run.get("git") or {}
+            commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
+            commits[commit] += 1
+        lines.append("Commits: " + ", ".join(f"{commit} ({n} runs)" for commit, n in sorted(commits.items())) + ".")
+    lines.append("")
+    lines.append("Where our data differs from the paper's:")
+    lines.extend(f"- {row.title}: {row.data}." for row in row_set.rows)
+    lines.extend(f"- Left out: {reason}." for reason in row_set.skipped)
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_readme(text: str, sets: Dict[str, RowSet], results: Results) -> str:
+    """The README text with the table of each `<!-- results:NAME -->` block rebuilt.
+
+    RAISES (ValueError): For a block naming an unknown set, or an opening marker
+        without its closing one, naming the line.
+    """
+    closed = {match.start() for match in MARKER.finditer(text)}
+    for match in OPENING.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        if match.start() not in closed:
+            raise ValueError(f"README line {line}: {match.group(0)} has no closing <!-- /results:{match.group(1)} --> after it")
+        if match.group(1) not in sets:
+            raise ValueError(f"README line {line}: unknown row set {match.group(1)!r}: expected one of {sorted(sets)}")
+
+    def table(match: "re.Match[str]") -> str:
+        name = match.group("name")
+        return f"<!-- results:{name} -->\n{results_table(sets[name], results)}<!-- /results:{name} -->"
+
+    return MARKER.sub(table, text)
+
+
+def pair_series(rows: Sequence[Row], results: Results, kind: str) -> List[Tuple[float, List[float]]]:
+    """(rate, test scores in %) of one kind of run over rows of one pair, by rate;
+    rates without results left out."""
+    series = [(row.rate, percent_scores(results.get((row.id, kind), []))) for row in rows]
+    return sorted((rate, scores) for rate, scores in series if scores)
+
+
+def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Path]:
+    """Figure 2: one PNG per source -> target pair (and architecture) of the set: test
+    score against labelling rate (log scale), a line through the mean over seeds and a
+    band from the lowest to the highest seed, per kind of run. Pairs without results
+    are left out.
+
+    RETURNS (List[Path]): The PNG files written.
+    RAISES (ImportError): Without matplotlib (`pip install spacy-xfer[plots]`).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise ImportError("Plots need matplotlib: pip install 'spacy-xfer[plots]'") from e
+    pairs: Dict[Tuple[str, str, str], List[Row]] = defaultdict(list)
+    for row in row_set.rows:
+        pairs[(row.source, row.target, row.arch)].append(row)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (source, target, arch), rows in pairs.items():
+        series = {kind: pair_series(rows, results, kind) for kind in KINDS}
+        if not any(series.values()):
+            continue
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        for kind, points in series.items():
+            if not points:
+                continue
+            rates = [rate for rate, _ in points]
+            means = [statistics.fmean(scores) for _, scores in points]
+            line, = ax.plot(rates, means, marker="o", label=KIND_TITLES[kind])
+            lows = [min(scores) for _, scores in points]
+            highs = [max(scores) for _, scores in points]
+            ax.fill_between(rates, lows, highs, color=line.get_color(), alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_xticks([row.rate for row in rows], [str(row.rate) for row in rows])
+        ax.set_xlabel("labelling rate of the target")
+        ax.set_ylabel(f"test {rows[0].metric} (%)")
+        ax.set_title(f"{source} -> {target} ({arch.replace('_', '-').upper()}), mean and min-max over seeds", fontsize=9)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = output_dir / f"{row_set.name}-{source}-{target}-{arch}.png"
+        image = io.BytesIO()
+        fig.savefig(image, format="png", dpi=120)
+        write_atomic(path, image.getvalue())
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,177 @@
+import json
+from pathlib import Path
+
+import pytest
+import srsly
+
+from spacy_xfer.experiments.grid import (
+    BUDGET_CALLBACK,
+    Grid,
+    RunFailed,
+    load_rows,
+    plan_runs,
+    run_grid,
+    run_status,
+    seed_list,
+    select_rows,
+    stop_reason,
+)
+
+from .util import FakeRunner
+
+REPO = Path(__file__).resolve().parents[2]
+ROW = "ptb-twitter_pos-t_a-0.1"
+
+
+def make_grid(tmp_path: Path, **settings) -> Grid:
+    return Grid(
+        corpora_dir=tmp_path / "raw",
+        work_dir=tmp_path / "work",
+        results_dir=tmp_path / "results",
+        configs_dir=REPO / "configs",
+        python="python",
+        **{"max_seconds": 60, **settings},
+    )
+
+
+def runs_of(kinds=("transfer", "none", "spacy"), seeds=(13,)):
+    return plan_runs(select_rows(ROW), list(seeds), list(kinds))
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_each_kind_of_run_builds_its_commands_and_writes_its_results(tmp_path):
+    grid, runner = make_grid(tmp_path), FakeRunner()
+    summary = run_grid(runs_of(), grid, runner=runner, echo=quiet, grid_command="grid --rows x")
+    assert summary.ran == [f"{ROW}-{kind}-s13" for kind in ("transfer", "none", "spacy")]
+    # each benchmark is prepared once per seed, then two commands per run
+    assert runner.steps() == [
+        "spacy_xfer prepare", "spacy_xfer prepare", "spacy_xfer train", "spacy_xfer evaluate",
+        "spacy_xfer train", "spacy_xfer evaluate",
+        "spacy train", "spacy evaluate",
+    ]
+    prepare_ptb, prepare_twitter, transfer, _, none, _, spacy_train, spacy_eval = runner.commands
+    assert prepare_ptb[4:] == ["ptb", str(tmp_path / "raw"), str(tmp_path / "work/corpus/s13/ptb"), "--seed", "13"]
+    assert prepare_twitter[4] == "twitter_pos"
+    assert transfer[4] == str(REPO / "configs/t_a.cfg")
+    for flag, value in [("--source", "ptb"), ("--target", "twitter_pos"), ("--rate", "0.1"), ("--seed", "13"), ("--max-seconds", "60")]:
+        assert transfer[transfer.index(flag) + 1] == value
+    assert none[4] == str(REPO / "configs/single.cfg") and "--source" not in none
+    budget = json.loads(spacy_train[spacy_train.index("--training.before_update") + 1])
+    assert budget == {"@callbacks": BUDGET_CALLBACK, "seconds": 60}
+    assert spacy_train[spacy_train.index("--system.seed") + 1] == "13"
+    assert "--gold-preproc" in spacy_eval
+
+    results = srsly.read_json(tmp_path / "results" / f"{ROW}-transfer-s13.json")
+    assert results["dev_score"] == pytest.approx(0.7) and results["test_score"] == pytest.approx(0.65)
+    assert results["training"]["best_step"] == 200 and results["training"]["last_eval_step"] == 400
+    assert results["settings"]["config"] == str(REPO / "configs/t_a.cfg")
+    assert results["config"]["training"]["patience"] > 0  # the filled config of model-best
+    assert [c["command"].split()[3] for c in results["commands"]] == ["prepare", "prepare", "train", "evaluate"]
+    assert results["grid_command"] == "grid --rows x"
+    assert set(results["git"]) == {"commit", "dirty"} and results["machine"]["cores"] >= 1
+    spacy_results = srsly.read_json(tmp_path / "results" / f"{ROW}-spacy-s13.json")
+    assert spacy_results["score_key"] == "tag_acc"
+    assert spacy_results["baseline_sentences"] == {"train": 2, "dev": 20, "test": 20}
+    steps = [c["command"].split()[3] for c in spacy_results["commands"]]
+    assert steps == ["prepare", "=", "train", "evaluate"]  # prepared before, then in process
+    assert spacy_results["commands"][0]["note"] == "prepared before"
+
+
+def test_a_finished_run_is_not_run_again(tmp_path):
+    grid = make_grid(tmp_path)
+    run_grid(runs_of(), grid, runner=FakeRunner(), echo=quiet)
+    again = FakeRunner()
+    summary = run_grid(runs_of(seeds=(13, 14)), grid, runner=again, echo=quiet)
+    assert len(summary.done) == 3 and len(summary.ran) == 3
+    assert all(command[command.index("--seed") + 1] == "14" for command in again.commands if "--seed" in command)
+
+
+def test_a_changed_setting_is_flagged_and_rerun_only_when_asked(tmp_path):
+    run = runs_of(kinds=("none",))
+    run_grid(run, make_grid(tmp_path), runner=FakeRunner(), echo=quiet)
+    longer = make_grid(tmp_path, max_seconds=120)
+    status, changes = run_status(run[0], longer)
+    assert status == "stale" and changes == ["max_seconds: 60 -> 120"]
+    runner, lines = FakeRunner(test_score=0.8), []
+    summary = run_grid(run, longer, runner=runner, echo=lines.append)
+    assert summary.stale == [run[0].name] and runner.commands == []
+    assert "STALE" in lines[0] and "max_seconds: 60 -> 120" in lines[0]
+    summary = run_grid(run, longer, runner=runner, rerun_stale=True, echo=quiet)
+    assert summary.ran == [run[0].name]
+    results = srsly.read_json(run[0].results_path(longer))
+    assert results["test_score"] == pytest.approx(0.8) and results["settings"]["max_seconds"] == 120
+    assert run_status(run[0], longer) == ("done", [])
+
+
+def test_an_interrupted_run_leaves_no_results_and_restarts_from_scratch(tmp_path):
+    grid, runner = make_grid(tmp_path), FakeRunner()
+    run = runs_of(kinds=("none",))
+    runner.fail_on = "train"
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(run, grid, runner=runner, echo=quiet)
+    assert not run[0].results_path(grid).exists()
+    leftover = run[0].run_dir(grid) / "train_log.jsonl"
+    assert leftover.exists()
+    srsly.write_jsonl(leftover, [{"step": 9999, "score": 1.0}])  # a stale log must not be read
+    runner.fail_on = None
+    summary = run_grid(run, grid, runner=runner, echo=quiet)
+    assert summary.ran == [run[0].name]
+    assert srsly.read_json(run[0].results_path(grid))["training"]["last_eval_step"] == 400
+
+
+def test_a_failed_command_is_reported_and_the_grid_goes_on(tmp_path):
+    grid, runner = make_grid(tmp_path), FakeRunner()
+    runner.fail_on, runner.error = "train", RunFailed("exit code 1")
+    lines = []
+    summary = run_grid(runs_of(kinds=("none", "spacy")), grid, runner=runner, echo=lines.append)
+    assert summary.failed == [f"{ROW}-none-s13", f"{ROW}-spacy-s13"]
+    assert not list((tmp_path / "results").glob("*.json"))
+    assert any("FAILED: exit code 1" in line for line in lines)
+
+
+def test_dry_run_lists_commands_and_runs_nothing(tmp_path):
+    grid, runner, lines = make_grid(tmp_path), FakeRunner(), []
+    run_grid(runs_of(kinds=("transfer",)), grid, runner=runner, dry_run=True, echo=lines.append)
+    assert runner.commands == []
+    assert any("spacy_xfer prepare ptb" in line for line in lines)
+    assert any("spacy_xfer train" in line and "--max-seconds 60" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "evaluations,seconds,expected",
+    [
+        ([(0, 0.1), (200, 0.5), (400, 0.4), (600, 0.5)], 10, "patience"),  # first best 200 + 500 < 800
+        ([(0, 0.1), (200, 0.2), (400, 0.3)], 10, "max_steps"),
+        ([(0, 0.1), (200, 0.2)], 60, "time budget"),
+        ([(0, 0.1), (200, 0.2)], 10, "unknown"),
+    ],
+)
+def test_stop_reason(evaluations, seconds, expected):
+    training = {"patience": 500, "max_steps": 400, "eval_frequency": 200}
+    assert stop_reason(evaluations, training, seconds, max_seconds=60) == expected
+
+
+def test_rows_are_selected_by_set_or_id_once_each_and_unknown_names_fail():
+    rows, sets = load_rows()
+    ids = [row.id for row in select_rows(f"table2,{ROW},extra")]
+    assert ids == [row.id for row in sets["table2"].rows + sets["extra"].rows]
+    assert [row.id for row in select_rows(ROW)] == [ROW]
+    with pytest.raises(ValueError, match="Unknown row set or row 'tabel2'"):
+        select_rows("tabel2")
+    assert seed_list(3) == [13, 14, 15] and seed_list(3, [7]) == [7]
+    with pytest.raises(ValueError, match="Unknown kinds"):
+        plan_runs(rows.values(), [13], ["transfer", "spacey"])
+
+
+def test_a_rows_file_naming_an_unknown_row_or_benchmark_fails_with_its_path(tmp_path):
+    path = tmp_path / "rows.json"
+    row = {"source": "ptb", "target": "twitter_pos", "arch": "t_a", "rate": 0.1, "paper": None, "data": "ours"}
+    path.write_text(json.dumps({"sets": {"s": {"description": "", "rows": ["a", "b"]}}, "rows": {"a": row}}))
+    with pytest.raises(ValueError, match=r"rows.json: set 's' names unknown rows \['b'\]"):
+        load_rows(path)
+    path.write_text(json.dumps({"sets": {}, "rows": {"a": {**row, "target": "wnut17"}}}))
+    with pytest.raises(ValueError, match="row 'a'.*Unknown benchmark 'wnut17'"):
+        load_rows(path)

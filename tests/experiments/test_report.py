@@ -1,0 +1,113 @@
+from pathlib import Path
+
+import pytest
+import srsly
+from typer.testing import CliRunner
+
+from spacy_xfer.cli import app
+from spacy_xfer.experiments.grid import RowSet, load_rows
+from spacy_xfer.experiments.report import (
+    draw_figures,
+    format_cell,
+    load_results,
+    results_table,
+    rewrite_readme,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS, SETS = load_rows()
+ROW = ROWS["ptb-twitter_pos-t_a-0.1"]
+
+
+def write_result(results_dir: Path, row: str, kind: str, seed: int, score: float, hit_cap: bool = False) -> None:
+    name = f"{row}-{kind}-s{seed}"
+    srsly.write_json(results_dir / f"{name}.json", {
+        "run": name, "row": row, "kind": kind, "seed": seed, "test_score": score,
+        "training": {"hit_cap": hit_cap}, "git": {"commit": "0123456789abcdef", "dirty": False},
+    })
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    path = tmp_path / "results"
+    path.mkdir()
+    for seed, score in zip((13, 14, 15), (0.70, 0.72, 0.74)):
+        write_result(path, ROW.id, "transfer", seed, score)
+    write_result(path, ROW.id, "none", 13, 0.6, hit_cap=True)
+    return path
+
+
+def test_cells_give_mean_sample_std_and_n():
+    assert format_cell([70.0, 72.0, 74.0]) == "72.00 ± 2.00 (n=3)"
+    assert format_cell([60.0]) == "60.00 (n=1)"
+    assert format_cell([]) == "-"
+
+
+def test_table_has_mean_std_per_kind_beside_the_paper_and_lists_capped_runs(results_dir):
+    table = results_table(RowSet("t", "", [ROW], []), load_results(results_dir))
+    assert f"| {ROW.title}, accuracy | 72.00 ± 2.00 (n=3) | 60.00 (n=1) | - | 83.65 / 74.80 |" in table
+    assert f"Runs that hit the time cap: {ROW.id}-none-s13." in table
+    assert "Commits: 0123456789 (4 runs)." in table
+    assert ROW.data in table
+
+
+def test_table_without_results_says_no_runs_yet(tmp_path):
+    table = results_table(SETS["table2"], load_results(tmp_path / "missing"))
+    assert "No runs yet." in table
+    assert table.count("| - | - | - |") == len(SETS["table2"].rows)
+
+
+def test_readme_rewrite_changes_only_the_marked_blocks(results_dir):
+    sets = {"one": RowSet("one", "", [ROW], ["rate 0.001: 1 sentence"])}
+    text = "# Title\n\nbefore\n<!-- results:one -->\nold table\n<!-- /results:one -->\nafter\n"
+    new = rewrite_readme(text, sets, load_results(results_dir))
+    assert new.startswith("# Title\n\nbefore\n<!-- results:one -->\n| source -> target")
+    assert new.endswith("- Left out: rate 0.001: 1 sentence.\n<!-- /results:one -->\nafter\n")
+    assert "old table" not in new and "72.00 ± 2.00 (n=3)" in new
+    assert rewrite_readme(new, sets, load_results(results_dir)) == new
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("<!-- results:one -->\nno end\n", "line 1: <!-- results:one --> has no closing"),
+        ("x\n<!-- results:two -->\n<!-- /results:two -->\n", "line 2: unknown row set 'two'"),
+    ],
+)
+def test_readme_markers_that_cannot_be_rewritten_are_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        rewrite_readme(text, {"one": RowSet("one", "", [ROW], [])}, {})
+
+
+def test_report_check_fails_on_a_stale_readme_until_it_is_rewritten(tmp_path, results_dir):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:table2 -->\n<!-- /results:table2 -->\n")
+    cli = CliRunner()
+    args = ["report", "--results", str(results_dir), "--readme", str(readme)]
+    checked = cli.invoke(app, [*args, "--check"])
+    assert checked.exit_code == 1 and "differ" in checked.output
+    assert readme.read_text() == "intro\n<!-- results:table2 -->\n<!-- /results:table2 -->\n"
+    assert cli.invoke(app, args).exit_code == 0
+    assert "72.00 ± 2.00 (n=3)" in readme.read_text()
+    assert cli.invoke(app, [*args, "--check"]).exit_code == 0
+
+
+def test_figures_are_written_as_png_per_pair(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = tmp_path / "results"
+    results.mkdir()
+    pair = [row for row in SETS["figure2"].rows if row.target == "twitter_pos"]
+    for row in pair:
+        for seed in (13, 14):
+            write_result(results, row.id, "transfer", seed, 0.5 + row.rate / 4 + seed / 1000)
+            write_result(results, row.id, "none", seed, 0.4 + row.rate / 2)
+    written = draw_figures(SETS["figure2"], load_results(results), tmp_path / "figures")
+    assert written == [tmp_path / "figures" / "figure2-ptb-twitter_pos-t_a.png"]  # pairs without results left out
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and written[0].stat().st_size > 1000
+
+
+def test_readme_results_tables_match_the_committed_results():
+    readme = (REPO / "README.md").read_text(encoding="utf8")
+    assert "<!-- results:table2 -->" in readme
+    rebuilt = rewrite_readme(readme, SETS, load_results(REPO / "results"))
+    assert rebuilt == readme, "README results tables are stale: run `python -m spacy_xfer report --readme README.md`"
