@@ -6,15 +6,15 @@ each row is run per seed as three kinds of run:
 - `transfer`: `configs/ARCH.cfg` through `python -m spacy_xfer train`;
 - `none`: the same model on the target alone, `configs/single.cfg`;
 - `spacy`: spaCy's built-in tagger or NER (efficiency config, `baseline.py`) through
-  `python -m spacy train`, on the same labelled sentences, dev and test.
+  `python -m spacy_xfer spacy-train` (spaCy's `spacy train` with the budget), on the
+  same labelled sentences, dev and test.
 
 Each run is a few subprocesses (train, then score the dev-selected `model-best` on test
 once) and ends by writing `RESULTS/<row>-<kind>-s<seed>.json` atomically. A run whose
 results file exists with the same settings is skipped; one whose settings changed is
 flagged as stale and rerun only when asked; an interrupted run starts again from
-scratch. Every training run gets the same wall-time budget: `--max-seconds` for
-`spacy_xfer train`, the `spacy_xfer.wall_time_budget.v1` callback as `[training]
-before_update` for `spacy train`.
+scratch. Every training run gets the same wall-time budget (`--max-seconds`: the
+`spacy_xfer.wall_time_budget.v1` callback as `[training] before_update`).
 """
 
 import hashlib
@@ -40,7 +40,6 @@ from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corp
 ROWS_FILE = Path(__file__).parent / "rows.json"
 KINDS = ("transfer", "none", "spacy")
 FIRST_SEED = 13  # the seed of the project's default experiment
-BUDGET_CALLBACK = "spacy_xfer.wall_time_budget.v1"
 TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 
@@ -257,14 +256,13 @@ def run_commands(run: Run, grid: Grid) -> List[List[str]]:
     test_json = run_dir / "test.json"
     if run.kind == "spacy":
         data = run_dir / "corpus"
-        budget = json.dumps({"@callbacks": BUDGET_CALLBACK, "seconds": grid.max_seconds})
         train = [
-            grid.python, "-m", "spacy", "train", str(run_dir / "config.cfg"),
+            grid.python, "-m", "spacy_xfer", "spacy-train", str(run_dir / "config.cfg"),
             "--output", str(training),
+            "--max-seconds", str(grid.max_seconds),
             "--paths.train", str(data / "train.spacy"),
             "--paths.dev", str(data / "dev.spacy"),
             "--system.seed", str(run.seed),
-            "--training.before_update", budget,
             "--training.logger.@loggers", "spacy.ConsoleLogger.v2",
             "--training.logger.output_file", str(log),
         ]

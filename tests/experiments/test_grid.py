@@ -5,7 +5,6 @@ import pytest
 import srsly
 
 from spacy_xfer.experiments.grid import (
-    BUDGET_CALLBACK,
     Grid,
     RunFailed,
     load_rows,
@@ -50,7 +49,7 @@ def test_each_kind_of_run_builds_its_commands_and_writes_its_results(tmp_path):
     assert runner.steps() == [
         "spacy_xfer prepare", "spacy_xfer prepare", "spacy_xfer train", "spacy_xfer evaluate",
         "spacy_xfer train", "spacy_xfer evaluate",
-        "spacy train", "spacy evaluate",
+        "spacy_xfer spacy-train", "spacy evaluate",
     ]
     prepare_ptb, prepare_twitter, transfer, _, none, _, spacy_train, spacy_eval = runner.commands
     assert prepare_ptb[4:] == ["ptb", str(tmp_path / "raw"), str(tmp_path / "work/corpus/s13/ptb"), "--seed", "13"]
@@ -59,8 +58,7 @@ def test_each_kind_of_run_builds_its_commands_and_writes_its_results(tmp_path):
     for flag, value in [("--source", "ptb"), ("--target", "twitter_pos"), ("--rate", "0.1"), ("--seed", "13"), ("--max-seconds", "60")]:
         assert transfer[transfer.index(flag) + 1] == value
     assert none[4] == str(REPO / "configs/single.cfg") and "--source" not in none
-    budget = json.loads(spacy_train[spacy_train.index("--training.before_update") + 1])
-    assert budget == {"@callbacks": BUDGET_CALLBACK, "seconds": 60}
+    assert spacy_train[spacy_train.index("--max-seconds") + 1] == "60"
     assert spacy_train[spacy_train.index("--system.seed") + 1] == "13"
     assert "--gold-preproc" in spacy_eval
 
@@ -76,7 +74,7 @@ def test_each_kind_of_run_builds_its_commands_and_writes_its_results(tmp_path):
     assert spacy_results["score_key"] == "tag_acc"
     assert spacy_results["baseline_sentences"] == {"train": 2, "dev": 20, "test": 20}
     steps = [c["command"].split()[3] for c in spacy_results["commands"]]
-    assert steps == ["prepare", "=", "train", "evaluate"]  # prepared before, then in process
+    assert steps == ["prepare", "=", "spacy-train", "evaluate"]  # prepared before, then in process
     assert spacy_results["commands"][0]["note"] == "prepared before"
 
 

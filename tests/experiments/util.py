@@ -59,6 +59,8 @@ class FakeRunner:
                 write_docs(Path(command[6]) / f"{part}.spacy", tiny_docs(20, prefix=part))
         elif step == "train":
             self.train(command, tool)
+        elif step == "spacy-train":  # spaCy's own training, through our budget wrapper
+            self.train(command, "spacy")
         elif step == "evaluate":
             self.evaluate(command, tool)
 

@@ -135,3 +135,22 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     assert small == {"training.eval_frequency": 45, "training.patience": 3000}
     tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
+
+
+def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
+    from spacy.cli.init_config import init_config
+    from typer.testing import CliRunner
+
+    from spacy_xfer.cli import app
+
+    nlp = spacy.blank("en")
+    docs = [Doc(nlp.vocab, words=["Eat", "blue", "ham"], tags=["VB", "JJ", "NN"]) for _ in range(4)]
+    DocBin(docs=docs).to_disk(tmp_path / "data.spacy")
+    init_config(lang="en", pipeline=["tagger"], optimize="efficiency").to_disk(tmp_path / "config.cfg")
+    result = CliRunner().invoke(app, [
+        "spacy-train", str(tmp_path / "config.cfg"), "--output", str(tmp_path / "out"), "--max-seconds", "0.001",
+        "--paths.train", str(tmp_path / "data.spacy"), "--paths.dev", str(tmp_path / "data.spacy"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Wall-time budget of 0.001 s spent at step 1" in result.output
+    assert spacy.load(tmp_path / "out" / "model-best")("Eat ham")  # the step-0 checkpoint
