@@ -4,8 +4,9 @@ from typing import Dict
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import PackedSequence
 
+from .packing import inverse_permutation, packed_index
 from .pytorch_resizable import Resizable, resized_embedding
 
 
@@ -35,16 +36,19 @@ class CharGRUEncoder(Resizable):
         self.resize(state["embed.weight"].shape[0])
 
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
-        """Encode distinct words once, then scatter the vectors back to tokens.
+        """Encode distinct words once, then scatter the vectors back to tokens. Memory
+        grows with the number of characters (the words are packed by index, never
+        padded to the longest word).
 
-        chars (Tensor): (n_distinct, max_len) character ids, 0-padded.
-        lengths (Tensor): (n_distinct,) word lengths in characters, on CPU.
+        chars (Tensor): (n_chars,) character ids of the distinct words, one word after
+            another.
+        lengths (Tensor): (n_distinct,) word lengths in characters, all > 0, on CPU.
         inverse (Tensor): (n_tokens,) the distinct-word row of each token.
         RETURNS (Tensor): (n_tokens, 2 * hidden) token vectors.
         """
-        packed = pack_padded_sequence(
-            self.embed(chars), lengths, batch_first=True, enforce_sorted=False
-        )
-        _, final = self.gru(packed)
-        words = torch.cat([final[-2], final[-1]], dim=-1)
-        return words.index_select(0, inverse)
+        index = packed_index(lengths)
+        packed_chars = chars.index_select(0, index.flat_index.to(chars.device))
+        _, final = self.gru(PackedSequence(self.embed(packed_chars), index.batch_sizes))
+        words = torch.cat([final[-2], final[-1]], dim=-1)  # rows in `index.order`
+        rank = inverse_permutation(index.order).to(inverse.device)
+        return words.index_select(0, rank.index_select(0, inverse))

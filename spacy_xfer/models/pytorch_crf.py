@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .pytorch_resizable import Resizable
-from .pytorch_word_encoder import PackedIndex, inverse_permutation, packed_index
+from .packing import PackedIndex, inverse_permutation, packed_index
 
 # Score added to a forbidden transition. Finite, so that nothing becomes NaN.
 FORBIDDEN = -1.0e4

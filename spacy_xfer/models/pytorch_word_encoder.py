@@ -1,11 +1,12 @@
 """Word-level encoder: [char vector ; word embedding] -> bidirectional GRU."""
 
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from .packing import inverse_permutation, packed_index
 from .pytorch_resizable import Resizable, resized_embedding
 
 
@@ -63,41 +64,6 @@ class WordGRUEncoder(Resizable):
         else:
             output = self.gru(packed)[0].data
         return self.dropout(output.index_select(0, inverse_permutation(flat_index)))
-
-
-class PackedIndex(NamedTuple):
-    """The packed (time-major, longest sentence first) layout of a flat run of tokens.
-
-    flat_index (Tensor): (n_tokens,) the flat position of each row of the packed data,
-        so that `flat.index_select(0, flat_index)` packs.
-    batch_sizes (Tensor): (max_len,) the number of sentences longer than t, as
-        `PackedSequence` takes them.
-    order (Tensor): (n_sentences,) the sentences, longest first (stable), the row order
-        of every packed step.
-    """
-
-    flat_index: torch.Tensor
-    batch_sizes: torch.Tensor
-    order: torch.Tensor
-
-
-def packed_index(lengths: torch.Tensor) -> PackedIndex:
-    """The packed layout of sentences of these lengths (all > 0), on CPU."""
-    lengths = lengths.to("cpu", torch.int64)
-    order = torch.argsort(lengths, descending=True, stable=True)
-    sorted_lengths = lengths[order]
-    starts = (torch.cumsum(lengths, 0) - lengths)[order]
-    steps = torch.arange(int(sorted_lengths[0]))
-    running = steps[:, None] < sorted_lengths[None, :]
-    flat_index = (starts[None, :] + steps[:, None])[running]
-    return PackedIndex(flat_index, running.sum(1), order)
-
-
-def inverse_permutation(index: torch.Tensor) -> torch.Tensor:
-    """The index that undoes `index_select(0, index)` for a permutation `index`."""
-    inverse = torch.empty_like(index)
-    inverse[index] = torch.arange(len(index), device=index.device)
-    return inverse
 
 
 _DIRECTIONS = ("", "_reverse")  # nn.GRU's parameter name suffixes

@@ -1,0 +1,55 @@
+"""The packed layout (time-major, longest sequence first) of a flat run of sequences,
+as `torch.nn.utils.rnn.PackedSequence` takes it, built by index: the word encoder
+packs sentences of token vectors, the char encoder words of characters, and the CRF
+runs its recursions over packed sentences.
+
+Everything here is linear in the number of items (tokens, characters) plus the number
+of sequences and the longest length: no (n_sequences, max_len) array is built, so one
+very long sequence among many short ones costs only its own length.
+"""
+
+from typing import NamedTuple
+
+import torch
+
+
+class PackedIndex(NamedTuple):
+    """The packed (time-major, longest sequence first) layout of a flat run of items.
+
+    flat_index (Tensor): (n_items,) the flat position of each row of the packed data,
+        so that `flat.index_select(0, flat_index)` packs.
+    batch_sizes (Tensor): (max_len,) the number of sequences longer than t, as
+        `PackedSequence` takes them.
+    order (Tensor): (n_sequences,) the sequences, longest first (stable), the row order
+        of every packed step.
+    """
+
+    flat_index: torch.Tensor
+    batch_sizes: torch.Tensor
+    order: torch.Tensor
+
+
+def packed_index(lengths: torch.Tensor) -> PackedIndex:
+    """The packed layout of sequences of these lengths (all > 0), on CPU.
+
+    Time and memory: O(n_items + n_sequences + max_len), n_items = lengths.sum().
+    """
+    lengths = lengths.to("cpu", torch.int64)
+    order = torch.argsort(lengths, descending=True, stable=True)
+    counts = torch.bincount(lengths, minlength=int(lengths.max()) + 1)
+    batch_sizes = counts.flip(0).cumsum(0).flip(0)[1:]
+    n_items = int(lengths.sum())
+    sequence = torch.repeat_interleave(torch.arange(len(lengths)), lengths, output_size=n_items)
+    position = torch.arange(n_items) - (torch.cumsum(lengths, 0) - lengths)[sequence]
+    # Step t holds the batch_sizes[t] longest sequences, in `order`: item (s, t) is
+    # packed row (rows of the steps before t) + (rank of s in `order`).
+    step_offsets = torch.cumsum(batch_sizes, 0) - batch_sizes
+    packed_row = step_offsets[position] + inverse_permutation(order)[sequence]
+    return PackedIndex(inverse_permutation(packed_row), batch_sizes, order)
+
+
+def inverse_permutation(index: torch.Tensor) -> torch.Tensor:
+    """The index that undoes `index_select(0, index)` for a permutation `index`."""
+    inverse = torch.empty_like(index)
+    inverse[index] = torch.arange(len(index), device=index.device)
+    return inverse
