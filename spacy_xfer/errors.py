@@ -36,3 +36,8 @@ class Errors:
     )
     E010 = "[E010] Component '{name}' cannot add label {label!r} after initialize."
     E011 = "[E011] Component '{name}' found no labels in its training examples."
+    E012 = (
+        "[E012] No label sequence that the tag scheme allows agrees with the observed "
+        "gold tags of sentence(s) {sentences} (positions in the CRF loss's batch); e.g. `B-PER ? I-LOC` under BIOES has no allowed tag for `?`. Fix the "
+        "gold tags, or set `constraints` to 'none'."
+    )
