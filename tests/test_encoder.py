@@ -1,6 +1,6 @@
 """The encoder's featurisation and its initialisation from a pipeline's vectors."""
 
-from typing import List
+from typing import List, Tuple
 
 import numpy
 import pytest
@@ -92,30 +92,51 @@ class LargestTensor(TorchDispatchMode):
         return out
 
 
-def largest_tensor(forward, long_word: int) -> int:
-    """The largest tensor built by a forward and backward pass over 50 distinct
-    3-character words and one word of `long_word` characters."""
+def memory_use(forward, long_word: int) -> Tuple[int, int, int]:
+    """A training forward and backward pass over 50 distinct 3-character words and one
+    word of `long_word` characters: the largest tensor built (bytes), and the number
+    and total size (bytes) of the tensors autograd keeps for the backward pass."""
     lengths = torch.tensor([3] * 50 + [long_word])
     chars = torch.randint(1, 30, (int(lengths.sum()),), generator=torch.Generator().manual_seed(0))
+    saved = [0, 0]
+
+    def keep(tensor: torch.Tensor) -> torch.Tensor:
+        saved[0] += 1
+        saved[1] += tensor.numel() * tensor.element_size()
+        return tensor
+
     with LargestTensor() as recorder:
-        forward(chars, lengths, torch.arange(len(lengths))).sum().backward()
-    return recorder.nbytes
+        with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+            output = forward(chars, lengths, torch.arange(len(lengths)))
+        output.sum().backward()
+    return recorder.nbytes, saved[0], saved[1]
 
 
 def test_char_encoder_memory_grows_with_characters():
     torch.manual_seed(0)
-    width, hidden = 25, 8
-    encoder = CharGRUEncoder(30, width, hidden, 2, 0.0)
-    # Per character, the widest tensors hold a few rows of gate values (3 * hidden
-    # floats per direction) or an embedding: bound the growth per added character.
-    per_char = 4 * max(width, 2 * 3 * hidden)
-    growth = largest_tensor(encoder, 200) - largest_tensor(encoder, 50)
-    assert 0 < growth <= 150 * per_char
-    # The padded layout grows with (distinct words x longest word), so the same
-    # measure catches it.
+    width, hidden, depth = 25, 8, 2
+    encoder = CharGRUEncoder(30, width, hidden, depth, 0.0).train()
+    added = 150  # characters, from a 50- to a 200-character word
+    # Per character, the widest tensor holds the 3 gates of both directions, and the
+    # backward pass keeps the embedding and, per layer and direction, at most 10 *
+    # hidden floats (input projections, gates, states).
+    widest, kept = 4 * max(width, 2 * 3 * hidden), 4 * (width + depth * 2 * 10 * hidden)
+    (largest_short, n_short, saved_short), (largest_long, n_long, saved_long) = (
+        memory_use(encoder, 50),
+        memory_use(encoder, 200),
+    )
+    assert 0 < largest_long - largest_short <= added * widest
+    assert 0 < saved_long - saved_short <= added * kept
+    assert n_long == n_short  # no autograd state per time step
+    # The padded layout through nn.GRU grows with (distinct words x longest word),
+    # and keeps tensors per step: the same measures catch it.
     reference = lambda *args: padded_reference(encoder, *args)  # noqa: E731
-    padded_growth = largest_tensor(reference, 200) - largest_tensor(reference, 50)
-    assert padded_growth > 5 * 150 * per_char
+    (ref_largest_short, ref_n_short, _), (ref_largest_long, ref_n_long, _) = (
+        memory_use(reference, 50),
+        memory_use(reference, 200),
+    )
+    assert ref_largest_long - ref_largest_short > 5 * added * widest
+    assert ref_n_long > ref_n_short + added
 
 
 def test_char_encoder_model_reads_a_very_long_token():

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from spacy_xfer.models.packing import inverse_permutation, packed_index
-from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, packed_gru_train
+from spacy_xfer.models.packing import inverse_permutation, packed_gru_train, packed_index
+from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
 
 
 def flat_to_padded(flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .packing import inverse_permutation, packed_index
+from .packing import inverse_permutation, packed_gru_train, packed_index
 from .pytorch_resizable import Resizable, resized_embedding
 
 
@@ -37,8 +37,10 @@ class CharGRUEncoder(Resizable):
 
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
         """Encode distinct words once, then scatter the vectors back to tokens. Memory
-        grows with the number of characters (the words are packed by index, never
-        padded to the longest word).
+        grows with the number of characters: the words are packed by index, never
+        padded to the longest word, and training runs `packed_gru_train`, which keeps
+        a few rows per character for the backward pass rather than an autograd graph
+        per time step (nn.GRU's, some 80 KB per step of the longest word on CPU).
 
         chars (Tensor): (n_chars,) character ids of the distinct words, one word after
             another.
@@ -47,8 +49,20 @@ class CharGRUEncoder(Resizable):
         RETURNS (Tensor): (n_tokens, 2 * hidden) token vectors.
         """
         index = packed_index(lengths)
-        packed_chars = chars.index_select(0, index.flat_index.to(chars.device))
-        _, final = self.gru(PackedSequence(self.embed(packed_chars), index.batch_sizes))
-        words = torch.cat([final[-2], final[-1]], dim=-1)  # rows in `index.order`
+        data = self.embed(chars.index_select(0, index.flat_index.to(chars.device)))
+        if self.training:
+            # The last layer's final states: forward at each word's last character,
+            # backward at its first (packed step 0 holds every word's first character).
+            output = packed_gru_train(self.gru, data, index.batch_sizes)
+            step_offsets = torch.cumsum(index.batch_sizes, 0) - index.batch_sizes
+            last = step_offsets[lengths[index.order] - 1] + torch.arange(len(lengths))
+            hidden = self.gru.hidden_size
+            words = torch.cat(
+                [output.index_select(0, last.to(output.device))[:, :hidden], output[: len(lengths), hidden:]], dim=-1
+            )
+        else:
+            _, final = self.gru(PackedSequence(data, index.batch_sizes))
+            words = torch.cat([final[-2], final[-1]], dim=-1)
+        # Rows of `words` are in `index.order`.
         rank = inverse_permutation(index.order).to(inverse.device)
         return words.index_select(0, rank.index_select(0, inverse))
