@@ -57,3 +57,8 @@ class Errors:
         "this component ({error}). Save the pipeline again with `nlp.to_disk`, or "
         "restore the file from the saved pipeline."
     )
+    E016 = (
+        "[E016] No label sequence that the tag scheme allows agrees with the observed "
+        "gold tags of sentence(s) {sentences} (positions in the CRF loss's batch); e.g. `B-PER ? I-LOC` under BIOES has no allowed tag for `?`. Fix the "
+        "gold tags, or set `constraints` to 'none'."
+    )

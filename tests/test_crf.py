@@ -7,7 +7,7 @@ import numpy
 import pytest
 import torch
 
-from spacy_xfer.models.pytorch_crf import FORBIDDEN, MISSING, LinearChainCRF
+from spacy_xfer.models.pytorch_crf import MISSING, LinearChainCRF, floor
 from spacy_xfer.tags import allowed_transitions, chunks_from_biluo, chunks_from_tags, chunks_to_tags
 
 SEEDS = [0, 1, 2, 3, 4, 5]
@@ -561,5 +561,141 @@ def test_constrained_decoding_finds_best_valid_sequence(scheme):
         assert tuple(int(t) for t in paths[i, :length]) == best
 
 
-def test_forbidden_score_is_finite_and_very_low():
-    assert numpy.isfinite(FORBIDDEN) and FORBIDDEN <= -1e3
+
+# ---------------------------------------------------------------------------
+# 6. constraints are absolute: no score scale makes a forbidden sequence win
+
+
+BILUO_PER = ["O", "B-PER", "I-PER", "L-PER", "U-PER"]
+
+
+@pytest.mark.parametrize("scale", [2e4, 1e7, 1e30])
+def test_issue_example_one_token_decode_is_valid(scale):
+    # Issue 8: a 20,000 emission on L-PER (which can neither open nor be alone) beat
+    # the finite penalty for forbidden starts and returned `L-PER`.
+    crf = LinearChainCRF(4, len(BILUO_PER))
+    crf.set_constraints(*allowed_transitions(BILUO_PER, "BILUO"))
+    lengths = torch.tensor([1])
+    tie = crf.decode_flat(torch.tensor([[0.0, 0.0, 0.0, scale, 0.0]]), lengths)[0]
+    # O and U-PER are the allowed one-token sequences; they score 0 each here.
+    assert BILUO_PER[int(tie[0])] in ("O", "U-PER")
+    best = crf.decode_flat(torch.tensor([[0.0, 0.0, 0.0, scale, 1.0]]), lengths)[0]
+    assert [BILUO_PER[int(t)] for t in best] == ["U-PER"]
+
+
+def scheme_gold(crf: LinearChainCRF, lengths: Sequence[int], n_labels: int, gen: torch.Generator, p_missing: float):
+    """Allowed gold sequences (Viterbi of unit-scale random scores), some tags MISSING."""
+    emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
+    gold = torch.as_tensor(crf.decode(emissions.to(crf.transitions.dtype), mask))
+    dropped = torch.rand(gold.shape, generator=gen, dtype=torch.float64) < p_missing
+    return gold.masked_fill(dropped | ~mask, MISSING)
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "BIOES", "IOB2", "IOB1"])
+@pytest.mark.parametrize("scale", [1.0, 1e4, 2e4, 1e5, 1e7])
+def test_constraints_hold_at_any_emission_scale(scheme, scale):
+    """float32, as in training: every decode is allowed, loss and gradients finite."""
+    labels = scheme_labels(scheme)
+    n_labels = len(labels)
+    constraints = allowed_transitions(labels, scheme)
+    gen = torch.Generator().manual_seed(int(scale) % 1000 + len(scheme))
+    crf = LinearChainCRF(4, n_labels)
+    with torch.no_grad():
+        for param in (crf.transitions, crf.start, crf.end):
+            param.copy_(torch.randn(param.shape, generator=gen))
+    crf.set_constraints(*constraints)
+    lengths = [1, 1, 2, 3, 5, 8, 13] * 6
+    emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
+    emissions = (emissions * scale).float()
+    # Push a third of the sentences towards labels that cannot open, close or follow.
+    trans, start, end = constraints
+    bad = torch.as_tensor(~start | ~end | ((~trans).sum(0) > n_labels // 2), dtype=torch.float32)
+    emissions[::3] += 2.0 * scale * bad
+    emissions = emissions.masked_fill(~mask.unsqueeze(2), 0.0)
+    paths = crf.decode(emissions, mask)
+    for i, length in enumerate(lengths):
+        path = [int(t) for t in paths[i, :length]]
+        assert path_is_allowed(path, constraints), (scheme, scale, [labels[t] for t in path])
+        assert round_trips([labels[t] for t in path], scheme)
+    for p_missing, cost in ((0.0, 0.0), (0.0, 1.0), (0.4, 0.0), (0.4, 2.0), (1.0, 1.0)):
+        gold = scheme_gold(crf, lengths, n_labels, gen, p_missing)
+        em = emissions.clone().requires_grad_(True)
+        crf.zero_grad(set_to_none=True)
+        loss = crf.loss(em, gold, mask, cost)
+        assert torch.isfinite(loss).all() and (loss >= -1e-3 * scale).all(), (p_missing, cost)
+        loss.sum().backward()
+        for name, grad in (("emissions", em.grad), ("transitions", crf.transitions.grad),
+                           ("start", crf.start.grad), ("end", crf.end.grad)):
+            assert torch.isfinite(grad).all(), (name, p_missing, cost)
+        # Gradients are probabilities: forbidden entries get none.
+        assert (crf.transitions.grad[~torch.as_tensor(trans)] == 0).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+@pytest.mark.parametrize("scale", [1e5, 1e7])
+def test_large_scale_matches_brute_force_over_allowed_sequences(seed, scale):
+    """With emission gaps far beyond any finite penalty, log Z, the loss (with missing
+    tags) and the decode still range over allowed sequences only."""
+    rng = numpy.random.default_rng(1000 + seed)
+    gen = torch.Generator().manual_seed(1000 + seed)
+    n_labels = 3
+    lengths = random_lengths(rng, 4, max_len=5)
+    constraints = random_constraints(n_labels, lengths, rng)
+    crf = make_crf(n_labels, gen, constraints)
+    emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
+    emissions = emissions * scale
+    params = raw_params(crf)
+    gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=0.4, constraints=constraints)
+    log_z = crf.log_partition(emissions, mask)
+    loss = crf.loss(emissions, gold, mask, 1.5)
+    paths = crf.decode(emissions, mask)
+    for i, length in enumerate(lengths):
+        em = emissions[i, :length].numpy()
+        y = tuple(int(t) for t in gold[i, :length])
+        assert log_z[i].item() == pytest.approx(brute_log_z(em, params, constraints), rel=1e-12)
+        assert loss[i].item() == pytest.approx(brute_loss(em, params, y, 1.5, constraints), abs=1e-9 * scale)
+        assert tuple(int(t) for t in paths[i, :length]) == brute_argmax(em, params, constraints)
+
+
+def test_path_score_of_a_forbidden_sequence_is_the_floor():
+    gen = torch.Generator().manual_seed(13)
+    crf = make_crf(len(BILUO_PER), gen, allowed_transitions(BILUO_PER, "BILUO"))
+    emissions = torch.randn(1, 2, len(BILUO_PER), dtype=torch.float64, generator=gen) * 1e6
+    mask = torch.ones(1, 2, dtype=torch.bool)
+    allowed, forbidden = torch.tensor([[1, 3]]), torch.tensor([[1, 4]])  # B L, B U
+    assert crf.path_score(emissions, allowed, mask).item() == pytest.approx(
+        seq_score(emissions[0].numpy(), raw_params(crf), (1, 3))
+    )
+    assert crf.path_score(emissions, forbidden, mask).item() == floor(torch.float64)
+
+
+def test_gold_that_no_allowed_sequence_agrees_with_is_an_error():
+    labels = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    crf = LinearChainCRF(4, len(labels))
+    crf.set_constraints(*allowed_transitions(labels, "BIOES"))
+    ids = {label: i for i, label in enumerate(labels)}
+    emissions = torch.zeros(2, 3, len(labels))
+    mask = torch.ones(2, 3, dtype=torch.bool)
+    # Sentence 1: B-PER ? E-LOC (no adjacent pair is forbidden, yet no tag fits `?`).
+    gold = torch.tensor([[ids["O"], MISSING, ids["S-PER"]], [ids["B-PER"], MISSING, ids["E-LOC"]]])
+    with pytest.raises(ValueError, match=r"E016.*\[1\]"):
+        crf.loss(emissions, gold, mask, 1.0)
+    # ... and a fully observed forbidden sequence.
+    gold = torch.tensor([[ids["O"], ids["O"], ids["S-PER"]], [ids["O"], ids["I-PER"], ids["E-PER"]]])
+    with pytest.raises(ValueError, match=r"E016.*\[1\]"):
+        crf.loss(emissions, gold, mask, 0.0)
+
+
+def test_no_allowed_sequence_at_all_stays_finite():
+    # A label set that cannot open a sentence (only continuations): log Z is the
+    # floor, never NaN, and so are its gradients; decoding still answers.
+    labels = ["I-PER", "L-PER"]
+    crf = make_crf(2, torch.Generator().manual_seed(14), allowed_transitions(labels, "BILUO"))
+    emissions = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    log_z = crf.log_partition(emissions, mask)
+    assert (log_z == floor(torch.float64)).all()
+    log_z.sum().backward()
+    for grad in (emissions.grad, crf.transitions.grad, crf.start.grad, crf.end.grad):
+        assert torch.isfinite(grad).all()
+    assert crf.decode(emissions.detach(), mask).shape == (2, 3)

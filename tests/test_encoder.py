@@ -1,13 +1,24 @@
 """The encoder's featurisation and its initialisation from a pipeline's vectors."""
 
+from typing import List, Tuple
+
 import numpy
 import pytest
 import spacy
+import torch
 from spacy.tokens import Doc
+from torch.nn.utils.rnn import pack_padded_sequence
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
-from spacy_xfer.models.encoder import build_char_word_encoder_v1
+from spacy_xfer.models.encoder import build_char_encoder_v1, build_char_word_encoder_v1
 from spacy_xfer.models.featurize import CharFeaturizer, normalize_word
+from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.models.string_table import UNKNOWN_ROW, StringTable
+
+
+def split_words(chars: numpy.ndarray, lengths: numpy.ndarray) -> List[numpy.ndarray]:
+    return numpy.split(chars, numpy.cumsum(lengths)[:-1])
 
 
 def test_distinct_words_are_encoded_once():
@@ -15,11 +26,129 @@ def test_distinct_words_are_encoded_once():
     docs = [Doc(vocab, words=["the", "cat", "the"]), Doc(vocab, words=["cat", "sat"])]
     table = StringTable(sorted(set("thecatsa")))
     chars, lengths, inverse = CharFeaturizer()(docs, table)
-    assert chars.shape[0] == 3  # the, cat, sat
-    assert lengths.tolist() == [3] * 3
+    assert lengths.tolist() == [3] * 3  # the, cat, sat
+    assert chars.shape == (9,)
     words = ["the", "cat", "the", "cat", "sat"]
-    decoded = ["".join(table.strings[i - 2] for i in chars[row][: lengths[row]]) for row in inverse]
+    rows = split_words(chars, lengths)
+    decoded = ["".join(table.strings[i - 2] for i in rows[row]) for row in inverse]
     assert decoded == words
+
+
+def test_char_features_grow_with_characters_not_longest_word():
+    # One 8,000-character token among 400 short words: no padding to the longest word.
+    vocab = spacy.blank("en").vocab
+    short = [f"w{i}" for i in range(400)]
+    long_word = "x" * 8000
+    docs = [Doc(vocab, words=short[:200] + [long_word]), Doc(vocab, words=short[200:])]
+    table = StringTable(sorted(set("".join(short) + "x")))
+    chars, lengths, inverse = CharFeaturizer()(docs, table)
+    assert chars.shape == (sum(len(w) for w in short) + 8000,)
+    assert sorted(lengths.tolist()) == sorted([len(w) for w in short] + [8000])
+    assert len(split_words(chars, lengths)[inverse[200]]) == 8000
+
+
+def padded_reference(encoder: CharGRUEncoder, chars, lengths, inverse) -> torch.Tensor:
+    """The char encoder as it was: embed a (n_distinct, longest word) 0-padded matrix,
+    pack_padded_sequence, GRU."""
+    padded = torch.zeros(len(lengths), int(lengths.max()), dtype=torch.int64)
+    for row, word in enumerate(chars.split(lengths.tolist())):
+        padded[row, : len(word)] = word
+    packed = pack_padded_sequence(encoder.embed(padded), lengths, batch_first=True, enforce_sorted=False)
+    _, final = encoder.gru(packed)
+    return torch.cat([final[-2], final[-1]], dim=-1).index_select(0, inverse)
+
+
+@pytest.mark.parametrize("seed,depth,train", [(0, 1, False), (1, 2, False), (2, 2, True)])
+def test_char_encoder_matches_padded_reference(seed, depth, train):
+    torch.manual_seed(seed)
+    rng = numpy.random.default_rng(seed)
+    encoder = CharGRUEncoder(30, 5, 6, depth, 0.0).train(train)
+    lengths = torch.tensor(rng.integers(1, 12, size=9).tolist() + [1, 25])
+    chars = torch.randint(1, 30, (int(lengths.sum()),))
+    inverse = torch.tensor(rng.integers(0, len(lengths), size=20))
+    weights = torch.randn(len(inverse), 12)
+    got = encoder(chars, lengths, inverse)
+    d_got = torch.autograd.grad((got * weights).sum(), list(encoder.parameters()))
+    expected = padded_reference(encoder, chars, lengths, inverse)
+    d_expected = torch.autograd.grad((expected * weights).sum(), list(encoder.parameters()))
+    assert got.shape == (20, 12)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    for d_a, d_b in zip(d_got, d_expected):
+        torch.testing.assert_close(d_a, d_b, rtol=1e-5, atol=1e-6)
+
+
+class LargestTensor(TorchDispatchMode):
+    """Records the largest tensor storage (bytes) any torch operation creates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nbytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for value in tree_flatten(out)[0]:
+            if isinstance(value, torch.Tensor):
+                self.nbytes = max(self.nbytes, value.untyped_storage().nbytes())
+        return out
+
+
+def memory_use(forward, long_word: int) -> Tuple[int, int, int]:
+    """A training forward and backward pass over 50 distinct 3-character words and one
+    word of `long_word` characters: the largest tensor built (bytes), and the number
+    and total size (bytes) of the tensors autograd keeps for the backward pass."""
+    lengths = torch.tensor([3] * 50 + [long_word])
+    chars = torch.randint(1, 30, (int(lengths.sum()),), generator=torch.Generator().manual_seed(0))
+    saved = [0, 0]
+
+    def keep(tensor: torch.Tensor) -> torch.Tensor:
+        saved[0] += 1
+        saved[1] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with LargestTensor() as recorder:
+        with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+            output = forward(chars, lengths, torch.arange(len(lengths)))
+        output.sum().backward()
+    return recorder.nbytes, saved[0], saved[1]
+
+
+def test_char_encoder_memory_grows_with_characters():
+    torch.manual_seed(0)
+    width, hidden, depth = 25, 8, 2
+    encoder = CharGRUEncoder(30, width, hidden, depth, 0.0).train()
+    added = 150  # characters, from a 50- to a 200-character word
+    # Per character, the widest tensor holds the 3 gates of both directions, and the
+    # backward pass keeps the embedding and, per layer and direction, at most 10 *
+    # hidden floats (input projections, gates, states).
+    widest, kept = 4 * max(width, 2 * 3 * hidden), 4 * (width + depth * 2 * 10 * hidden)
+    (largest_short, n_short, saved_short), (largest_long, n_long, saved_long) = (
+        memory_use(encoder, 50),
+        memory_use(encoder, 200),
+    )
+    assert 0 < largest_long - largest_short <= added * widest
+    assert 0 < saved_long - saved_short <= added * kept
+    assert n_long == n_short  # no autograd state per time step
+    # The padded layout through nn.GRU grows with (distinct words x longest word),
+    # and keeps tensors per step: the same measures catch it.
+    reference = lambda *args: padded_reference(encoder, *args)  # noqa: E731
+    (ref_largest_short, ref_n_short, _), (ref_largest_long, ref_n_long, _) = (
+        memory_use(reference, 50),
+        memory_use(reference, 200),
+    )
+    assert ref_largest_long - ref_largest_short > 5 * added * widest
+    assert ref_n_long > ref_n_short + added
+
+
+def test_char_encoder_model_reads_a_very_long_token():
+    vocab = spacy.blank("en").vocab
+    long_word = "ab" * 4000
+    docs = [Doc(vocab, words=["a", long_word, "b"]), Doc(vocab, words=["ba", "a"])]
+    model = build_char_encoder_v1(width=4, hidden=3, depth=1)
+    model.initialize(X=docs)
+    batched = model.predict(docs)
+    assert [v.shape for v in batched] == [(3, 6), (2, 6)]
+    alone = model.predict([Doc(vocab, words=[long_word])])[0]
+    numpy.testing.assert_allclose(batched[0][1], alone[0], rtol=1e-5, atol=1e-6)
 
 
 def test_normalisation():

@@ -5,12 +5,8 @@ import pytest
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from spacy_xfer.models.pytorch_word_encoder import (
-    WordGRUEncoder,
-    inverse_permutation,
-    packed_gru_train,
-    packed_index,
-)
+from spacy_xfer.models.packing import inverse_permutation, packed_gru_train, packed_index
+from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
 
 
 def flat_to_padded(flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -31,6 +27,19 @@ def test_packed_index_matches_pack_padded_sequence(lengths):
     assert order.tolist() == expected.sorted_indices.tolist()
     inverse = inverse_permutation(flat_index)
     assert torch.equal(flat.index_select(0, flat_index).index_select(0, inverse), flat)
+
+
+@pytest.mark.parametrize("lengths", [[2] * 30 + [90] + [1] * 5, [3] * 400 + [800], [5, 5, 1, 5]])
+def test_packed_index_is_time_major_longest_first_stable(lengths):
+    # The definition, written out (pack_padded_sequence may order equal lengths
+    # differently: it does not sort stably).
+    flat_index, batch_sizes, order = packed_index(torch.tensor(lengths))
+    starts = numpy.cumsum([0] + lengths[:-1])
+    expected_order = sorted(range(len(lengths)), key=lambda s: -lengths[s])
+    expected = [starts[s] + t for t in range(max(lengths)) for s in expected_order if lengths[s] > t]
+    assert order.tolist() == expected_order
+    assert flat_index.tolist() == expected
+    assert batch_sizes.tolist() == [sum(n > t for n in lengths) for t in range(max(lengths))]
 
 
 def reference_word_forward(encoder: WordGRUEncoder, chars, word_ids, lengths):

@@ -12,7 +12,7 @@ import numpy
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
 
-from .string_table import PADDING_ROW, StringTable
+from .string_table import StringTable
 
 _DIGIT = re.compile(r"\d")
 _CACHE_LIMIT = 1_000_000
@@ -53,7 +53,9 @@ class _Cache(Dict[int, object]):
 
 
 class CharFeaturizer:
-    """Character ids of the distinct words of a batch."""
+    """Character ids of the distinct words of a batch, one word after another (no
+    padding: the arrays grow with the batch's characters, whatever the longest word).
+    Words are not truncated."""
 
     def __init__(self) -> None:
         self._cache = _Cache()
@@ -61,17 +63,17 @@ class CharFeaturizer:
     def __call__(
         self, docs: List[Doc], table: StringTable
     ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """RETURNS: chars (n_distinct, max_len) int64, lengths (n_distinct,) int64,
-        inverse (n_tokens,) int64 (the distinct-word row of every token)."""
+        """RETURNS: chars (n_chars,) int64, the characters of the distinct words one
+        word after another; lengths (n_distinct,) int64, each word's length (> 0: an
+        empty word is read as one space); inverse (n_tokens,) int64, the distinct-word
+        row of every token."""
         self._cache.bind(table)
         orths = batch_orths(docs)
         distinct, inverse = numpy.unique(orths, return_inverse=True)
         strings = docs[0].vocab.strings if docs else None
         encoded = [self._encode(int(orth), strings) for orth in distinct]
         lengths = numpy.array([len(ids) for ids in encoded], dtype="int64")
-        chars = numpy.full((len(encoded), int(lengths.max(initial=1))), PADDING_ROW, dtype="int64")
-        for i, ids in enumerate(encoded):
-            chars[i, : len(ids)] = ids
+        chars = numpy.concatenate(encoded) if encoded else numpy.zeros((0,), dtype="int64")
         return chars, lengths, inverse.reshape(-1).astype("int64")
 
     def _encode(self, orth: int, strings) -> numpy.ndarray:

@@ -2,20 +2,49 @@
 algorithm in log space, Viterbi decoding and the softmax-margin loss.
 
 The recursions run on the packed layout: sentences sorted longest first, and step t
-touches only the sentences still running."""
+touches only the sentences still running.
 
-from typing import Dict, List, Sequence, Tuple
+Constraints are absolute. A transition, start or end that the tag scheme forbids is
+never *added* as a finite penalty (which a large enough emission gap would beat);
+instead each step's summed scores are masked:
+
+- Viterbi (no gradient) masks with -inf, so a forbidden sequence never wins over an
+  allowed one, whatever the (finite) scores. Only `max` and `+` touch the -inf, so
+  nothing becomes NaN.
+- The forward algorithm (log Z, the loss) needs finite values: log-sum-exp over a
+  row of -inf is -inf with a NaN gradient (-inf - -inf). So after each step's scores
+  are summed (previous step + transition, start + first emissions, last step + end),
+  `masked_fill` *replaces* every forbidden entry, and every label a token may not
+  take (missing gold), with `floor(dtype)`: half the most negative finite float
+  (-1.7e38 in float32). Adding a score to `floor` leaves it unchanged unless the score
+  exceeds half the spacing of floats there (1e31 in float32), so a partial sequence
+  through a forbidden entry stays exactly at `floor`; `exp(floor - log Z)` is 0, so
+  it adds nothing to log Z and gets a zero gradient (masked entries get none from
+  `masked_fill` either). This holds for any emissions below 1e31 (float32), far
+  beyond the 1e7 the tests use.
+
+A sentence with no allowed sequence at all (a label set that cannot open or close one,
+e.g. only `I-PER` under IOB2) decodes to some forbidden sequence and has
+log Z = `floor`; the loss refuses gold that no allowed sequence agrees with (E016).
+"""
+
+from typing import Dict, List, Optional, Sequence
 
 import numpy
 import torch
 from torch import nn
 
+from ..errors import Errors
+from .packing import PackedIndex, inverse_permutation, packed_index
 from .pytorch_resizable import Resizable
-from .pytorch_word_encoder import PackedIndex, inverse_permutation, packed_index
 
-# Score added to a forbidden transition. Finite, so that nothing becomes NaN.
-FORBIDDEN = -1.0e4
 MISSING = -1
+
+
+def floor(dtype: torch.dtype) -> float:
+    """The score the forward algorithm gives forbidden entries: half the most negative
+    finite number of `dtype` (so that adding one step's scores cannot overflow)."""
+    return torch.finfo(dtype).min / 2
 
 
 class LinearChainCRF(Resizable):
@@ -25,8 +54,8 @@ class LinearChainCRF(Resizable):
     padded to (n_sentences, max_len, n_labels) and a (n_sentences, max_len) mask of
     each sentence's first positions; their `*_flat` forms take (n_tokens, n_labels)
     emissions, sentences one after another, and the (n_sentences,) lengths, all > 0.
-    Transitions the tag scheme forbids (see `set_constraints`) score FORBIDDEN, in
-    training and decoding alike.
+    Sequences the tag scheme forbids (see `set_constraints`) are excluded, in training
+    and decoding alike, at any score scale (see the module docstring for how).
     """
 
     def __init__(self, n_in: int, n_labels: int) -> None:
@@ -66,59 +95,74 @@ class LinearChainCRF(Resizable):
         """(n_tokens, n_in) features -> (n_tokens, n_labels) emission scores."""
         return self.project(features)
 
-    def _scores(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        forbid = lambda scores, allowed: scores.masked_fill(~allowed, FORBIDDEN)  # noqa: E731
-        return (
-            forbid(self.transitions, self.allowed_transitions),
-            forbid(self.start, self.allowed_start),
-            forbid(self.end, self.allowed_end),
-        )
-
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log sum over all label sequences of exp(score), per sentence: (n_sentences,)."""
+        """log sum over all allowed label sequences of exp(score), per sentence:
+        (n_sentences,); `floor(dtype)` for a sentence with no allowed sequence."""
         return self.log_partition_flat(emissions[mask], mask.sum(1))
 
     def log_partition_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`log_partition` of flat emissions: (n_sentences,)."""
         return self._log_partition_packed(emissions, packed_index(lengths))
 
-    def _log_partition_packed(self, emissions: torch.Tensor, index: PackedIndex) -> torch.Tensor:
+    def _log_partition_packed(
+        self, emissions: torch.Tensor, index: PackedIndex, allowed: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """The forward algorithm on the packed layout, in log space; (n_sentences,) in
-        the input's sentence order."""
-        transitions, start, end = self._scores()
+        the input's sentence order. Forbidden entries are replaced by `floor` after the
+        scores are summed (module docstring).
+
+        allowed (Optional[Tensor]): (n_tokens, n_labels) bool, flat like `emissions`:
+            the labels each token may take (all when None).
+        """
+        low = floor(emissions.dtype)
+        forbidden = ~self.allowed_transitions
         steps = _packed_steps(emissions, index)
-        alpha = start + steps[0]
+        barred = _packed_steps(~allowed, index) if allowed is not None else None
+        alpha = (self.start + steps[0]).masked_fill(~self.allowed_start, low)
+        if barred is not None:
+            alpha = alpha.masked_fill(barred[0], low)
         finished = []
-        for step in steps[1:]:
-            running = step.shape[0]
+        for t in range(1, len(steps)):
+            running = steps[t].shape[0]
             if running < alpha.shape[0]:
                 finished.append(alpha[running:])
                 alpha = alpha[:running]
-            alpha = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + step
+            scores = (alpha.unsqueeze(2) + self.transitions).masked_fill(forbidden, low)
+            alpha = torch.logsumexp(scores, dim=1) + steps[t]
+            if barred is not None:
+                alpha = alpha.masked_fill(barred[t], low)
         finished.append(alpha)
-        log_z = torch.logsumexp(torch.cat(finished[::-1]) + end, dim=1)
+        last = (torch.cat(finished[::-1]) + self.end).masked_fill(~self.allowed_end, low)
+        log_z = torch.logsumexp(last, dim=1)
         return log_z.index_select(0, inverse_permutation(index.order.to(log_z.device)))
 
     def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The score of the given label sequences (no missing tags), per sentence."""
+        """The score of the given label sequences (no missing tags), per sentence;
+        `floor(dtype)` for a sequence the constraints forbid."""
         return self.path_score_flat(emissions[mask], tags[mask], mask.sum(1))
 
     def path_score_flat(
         self, emissions: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor:
         """`path_score` of flat emissions and (n_tokens,) tags: (n_sentences,)."""
-        transitions, start, end = self._scores()
         device = emissions.device
         lengths = lengths.to(device)
         tags = tags.clamp(min=0)
         sentence = torch.repeat_interleave(torch.arange(len(lengths), device=device), lengths)
         within = sentence[1:] == sentence[:-1]
+        prev, cur = tags[:-1][within], tags[1:][within]
         unary = emissions.gather(1, tags.unsqueeze(1)).squeeze(1)
-        binary = transitions[tags[:-1][within], tags[1:][within]]
         last = torch.cumsum(lengths, 0) - 1
+        first_tags, last_tags = tags[last - lengths + 1], tags[last]
         score = emissions.new_zeros(len(lengths))
-        score = score.index_add(0, sentence, unary).index_add(0, sentence[1:][within], binary)
-        return score + start[tags[last - lengths + 1]] + end[tags[last]]
+        score = score.index_add(0, sentence, unary)
+        score = score.index_add(0, sentence[1:][within], self.transitions[prev, cur])
+        score = score + self.start[first_tags] + self.end[last_tags]
+        n_forbidden = torch.zeros(len(lengths), dtype=torch.int64, device=device).index_add(
+            0, sentence[1:][within], (~self.allowed_transitions[prev, cur]).long()
+        )
+        allowed = (n_forbidden == 0) & self.allowed_start[first_tags] & self.allowed_end[last_tags]
+        return score.masked_fill(~allowed, floor(emissions.dtype))
 
     def loss(
         self,
@@ -132,8 +176,13 @@ class LinearChainCRF(Resizable):
             log sum_y exp(score(y) + cost * hamming(y, gold)) - score(gold)
 
         `cost = 0` gives the CRF negative log-likelihood. Tags equal to MISSING (-1)
-        are unobserved: the gold term then sums over every sequence that agrees with
-        the observed tags, and the Hamming cost counts observed positions only.
+        are unobserved: the gold term then sums over every allowed sequence that
+        agrees with the observed tags, and the Hamming cost counts observed positions
+        only. Both sums run over allowed sequences only (module docstring), so the loss
+        and its gradient are finite at any score scale.
+
+        RAISES: ValueError (E016) when no allowed sequence agrees with a sentence's
+            observed tags (e.g. `B-PER ? I-LOC` under BIOES).
         """
         return self.loss_flat(emissions[mask], gold[mask], mask.sum(1), cost)
 
@@ -151,7 +200,11 @@ class LinearChainCRF(Resizable):
             gold_score = self.path_score_flat(emissions, gold, lengths)
         else:
             agree = (one_hot > 0) | ~observed
-            gold_score = self._log_partition_packed(emissions.masked_fill(~agree, FORBIDDEN), index)
+            gold_score = self._log_partition_packed(emissions, index, allowed=agree)
+        # An impossible gold sequence scores `floor` (plus nothing a float can hold).
+        impossible = gold_score <= floor(emissions.dtype) / 2
+        if bool(impossible.any()):
+            raise ValueError(Errors.E016.format(sentences=impossible.nonzero().flatten().tolist()))
         return log_z - gold_score
 
     @torch.no_grad()
@@ -165,8 +218,13 @@ class LinearChainCRF(Resizable):
 
     @torch.no_grad()
     def decode_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> List[numpy.ndarray]:
-        """Viterbi on flat emissions: the best label ids of each sentence."""
-        transitions, start, end = self._scores()
+        """Viterbi on flat emissions: the best label ids of each sentence. Forbidden
+        transitions, starts and ends score -inf, so the best allowed sequence wins
+        whatever the scores."""
+        never = float("-inf")
+        transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
+        start = self.start.masked_fill(~self.allowed_start, never)
+        end = self.end.masked_fill(~self.allowed_end, never)
         index = packed_index(lengths)
         steps = _packed_steps(emissions, index)
         score = start + steps[0]
