@@ -127,12 +127,12 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     DocBin(docs=[Doc(vocab, words=["w"]) for _ in range(30000)]).to_disk(path)
     config = {
         "xfer": {"source_weight": 1.0, "target_weight": 2.0},
-        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 3000},
+        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 2000},
     }
     big = schedule_overrides(config, path, 1.0)  # 4,500 steps a pass
     assert big == {"training.eval_frequency": 200, "training.patience": PATIENCE_PASSES * 4500}
     small = schedule_overrides(config, path, 0.01)  # 300 kept: 45 steps a pass
-    assert small == {"training.eval_frequency": 45, "training.patience": 3000}
+    assert small == {"training.eval_frequency": 45, "training.patience": 2000}
     tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
 
