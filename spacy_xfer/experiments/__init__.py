@@ -217,7 +217,8 @@ def find_file(name: str, part: str, corpora_dir: Optional[Path], paths: Union[st
     """The first of a benchmark part's candidate paths that exists (relative ones under
     corpora_dir)."""
     candidates = [Path(path) for path in ([paths] if isinstance(paths, str) else paths)]
-    if corpora_dir is None and not all(path.is_absolute() for path in candidates):
+    relative = not all(path.is_absolute() for path in candidates)
+    if corpora_dir is None and relative:
         raise ValueError(
             f"Benchmark {name!r} reads its {part} file from a corpora folder "
             f"({', '.join(map(str, candidates))}): pass CORPORA_DIR"
@@ -228,7 +229,7 @@ def find_file(name: str, part: str, corpora_dir: Optional[Path], paths: Union[st
             return path
     raise FileNotFoundError(
         f"Benchmark {name!r}: {part} file not found (looked for {', '.join(map(str, candidates))})"
-        + ("" if corpora_dir is None else ": expected the folder layout of ../shared/corpora under CORPORA_DIR")
+        + (": expected the folder layout of ../shared/corpora under CORPORA_DIR" if relative else "")
     )
 
 
