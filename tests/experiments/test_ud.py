@@ -5,7 +5,7 @@ import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from spacy_xfer.experiments import BENCHMARKS, prepare_benchmark
+from spacy_xfer.experiments import BENCHMARKS
 
 from .util import CONLLU, run
 
@@ -22,7 +22,8 @@ def test_built_in_ud_benchmarks_read_xpos_or_upos(name, field, tmp_path):
     for path in BENCHMARKS[name]["files"].values():  # the layout of ../shared/corpora
         (corpora / path).parent.mkdir(parents=True, exist_ok=True)
         (corpora / path).write_text(CONLLU, encoding="utf8")
-    prepare_benchmark(name, corpora, tmp_path / name, 0)
+    result = run("prepare", name, corpora, tmp_path / name)  # CORPORA_DIR OUTPUT_DIR
+    assert result.exit_code == 0, result.output
     for part in ("train", "dev", "test"):
         assert tags_of(tmp_path / name / f"{part}.spacy") == TAGS[field]
 
