@@ -159,15 +159,16 @@ def evaluate_command(
     part: str = typer.Option("test", "--part", help="The part to score: test or dev."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
 ) -> None:
-    """Score each head on its own task's test set and write the scores as JSON."""
+    """Score each head on its own task's test set and write the scores (with each
+    benchmark's definition) as JSON."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
     results = evaluate_pipeline(spacy.load(model), files, {role: bench["target"] for role, bench in benches.items()})
-    scores = {role: {"benchmark": names[role], "definition": benches[role], **r} for role, r in results.items()}
-    write_json(output, {"model": str(model), "part": part, **scores})
+    per_task = {role: {"benchmark": names[role], "definition": benches[role], **r} for role, r in results.items()}
+    write_json(output, {"model": str(model), "part": part, **per_task})
     for role, result in results.items():
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items() if isinstance(v, float))
         typer.echo(f"{role} ({names[role]}, {part}): {scores}")
