@@ -3,6 +3,7 @@
     python -m spacy_xfer convert conll2003 eng.train corpus/conll03/train.spacy
     python -m spacy_xfer convert genia train.tsv corpus/genia/train.spacy --rate 0.001 --seed 13
     python -m spacy_xfer split twitter-pos pos.txt corpus/twpos/ --ratios 0.8 0.1 0.1 --seed 13
+    python -m spacy_xfer split twitter-pos pos.txt corpus/twpos/ --order file
     python -m spacy_xfer export corpus/conll03/train.spacy train.txt --layers tag,chunk,ner
 """
 
@@ -18,6 +19,7 @@ from ..corpora.docs import annotated_layers, docs_to_lines
 from ..corpora.io import stats_path, write_atomic
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
+from ..corpora.sampling import SPLIT_ORDERS
 from ._util import app
 
 FORMAT_HELP = "The corpus format: " + "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
@@ -34,6 +36,12 @@ def _check_rate(rate: float) -> float:
     if not 0.0 < rate <= 1.0:
         raise typer.BadParameter(f"{rate}: expected a labelling rate in (0, 1]")
     return rate
+
+
+def _check_order(order: str) -> str:
+    if order not in SPLIT_ORDERS:
+        raise typer.BadParameter(f"{order!r}: expected one of {', '.join(SPLIT_ORDERS)}")
+    return order
 
 
 FormatArg = Annotated[
@@ -148,6 +156,15 @@ def split_cli(
         typer.Option("--ratios", help="Train, dev and test ratios, summing to 1."),
     ] = (0.8, 0.1, 0.1),
     seed: SeedOpt = 0,
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order",
+            help="random: a seeded random split; file: in file order (train the first "
+            "sentences, then dev, then test).",
+            callback=_check_order,
+        ),
+    ] = "random",
     rate: RateOpt = 1.0,
     lenient: LenientOpt = False,
     columns: ColumnsOpt = None,
@@ -155,11 +172,10 @@ def split_cli(
     label_map: MapOpt = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
-    """Split a corpus at random into train, dev and test DocBins.
+    """Split a corpus into train, dev and test DocBins, at random or in file order.
 
-    For corpora without a standard split: a seeded random split into train.spacy,
-    dev.spacy and test.spacy in OUTPUT_DIR, each with its statistics file. --rate samples
-    the train part.
+    For corpora without a standard split: train.spacy, dev.spacy and test.spacy in
+    OUTPUT_DIR, each with its statistics file. --rate samples the train part.
     """
     options = ReadOptions(
         columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
@@ -171,6 +187,7 @@ def split_cli(
         options,
         ratios=ratios,
         seed=seed,
+        order=order,
         rate=rate,
         lenient=lenient,
         progress=True,

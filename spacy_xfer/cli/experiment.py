@@ -1,5 +1,13 @@
 """`spacy-xfer prepare / train / evaluate`: the steps of an experiment on the paper's
-benchmarks, as the spaCy project runs them."""
+benchmarks or on a corpus of one's own, as the spaCy project runs them.
+
+    python -m spacy_xfer prepare conll03 ../shared/corpora corpus/conll03
+    python -m spacy_xfer prepare mine corpus/mine --format wnut --train train.txt \
+        --dev dev.txt --test test.txt --lang en --target ents
+    python -m spacy_xfer prepare mine corpus/mine --benchmarks my_benchmarks.json
+    python -m spacy_xfer train configs/t_b.cfg training/mine --source conll03 --target mine
+    python -m spacy_xfer evaluate training/mine/model-best metrics/mine.json --target mine
+"""
 
 import logging
 from pathlib import Path
@@ -12,27 +20,100 @@ from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
 
+from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
-from ..experiments import BENCHMARKS, evaluate_pipeline, prepare_benchmark, train_overrides, write_json
+from ..experiments import (
+    BENCHMARKS,
+    DEFINITION_FILE,
+    TARGET_LAYERS,
+    check_benchmark,
+    evaluate_pipeline,
+    load_benchmarks,
+    prepare_benchmark,
+    prepared_benchmark,
+    train_overrides,
+    write_json,
+)
 from ..experiments.schedule import schedule_overrides
 from ..training.budget import TrainingBudgetSpent
 from ._util import app
 
-BENCHMARK_HELP = f"A benchmark corpus: {', '.join(sorted(BENCHMARKS))}."
+BENCHMARK_HELP = (
+    f"A benchmark: built in ({', '.join(sorted(BENCHMARKS))}), or one of your own prepared "
+    f"with its definition (CORPUS_DIR/NAME/{DEFINITION_FILE}, written by `prepare`)."
+)
+OWN = "Your own corpus, defined on the fly (--format --train --test --lang --target)"
 
 
 @app.command("prepare")
 def prepare_command(
-    name: str = typer.Argument(..., help=BENCHMARK_HELP),
-    corpora_dir: Path = typer.Argument(..., help="The folder of the raw corpora (the layout of ../shared/corpora)."),
-    output_dir: Path = typer.Argument(..., help="Where train.spacy, dev.spacy and test.spacy go."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="A built-in benchmark, one in --benchmarks, or a new name to define with --format etc."
+    ),
+    dirs: List[Path] = typer.Argument(
+        ...,
+        metavar="[CORPORA_DIR] OUTPUT_DIR",
+        help="The folder of the raw corpora (the layout of ../shared/corpora; not needed when "
+        "the benchmark's paths are absolute, as for --benchmarks and --format), and where "
+        f"train.spacy, dev.spacy, test.spacy and {DEFINITION_FILE} go (CORPUS_DIR/NAME, e.g. corpus/NAME).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the random splits."),
+    benchmarks_file: Optional[Path] = typer.Option(
+        None,
+        "--benchmarks",
+        exists=True,
+        dir_okay=False,
+        help="A JSON file of benchmarks of your own, the schema of spacy_xfer/experiments/benchmarks.json "
+        "(paths absolute or relative to the file), merged over the built-in ones.",
+    ),
+    fmt: Optional[str] = typer.Option(None, "--format", help="The corpus format, as for `convert`.", rich_help_panel=OWN),
+    train: Optional[Path] = typer.Option(None, "--train", exists=True, help="The train file.", rich_help_panel=OWN),
+    dev: Optional[Path] = typer.Option(
+        None, "--dev", exists=True, help="The dev file (or --dev-from-train).", rich_help_panel=OWN
+    ),
+    test: Optional[Path] = typer.Option(None, "--test", exists=True, help="The test file.", rich_help_panel=OWN),
+    dev_from_train: Optional[float] = typer.Option(
+        None, "--dev-from-train", help="Without --dev: this share of train becomes dev.", rich_help_panel=OWN
+    ),
+    split_order: Optional[str] = typer.Option(
+        None,
+        "--split-order",
+        help=f"How --dev-from-train picks dev: {' or '.join(SPLIT_ORDERS)} (the last share of train). Default: random.",
+        rich_help_panel=OWN,
+    ),
+    lang: Optional[str] = typer.Option(None, "--lang", help="The spaCy language code, e.g. en.", rich_help_panel=OWN),
+    target: Optional[str] = typer.Option(
+        None, "--target", help=f"What the target head tags: {', '.join(TARGET_LAYERS)}.", rich_help_panel=OWN
+    ),
+    conllu_tag: Optional[str] = typer.Option(
+        None, "--conllu-tag", help="For conllu: the tag field, upos or xpos (default upos).", rich_help_panel=OWN
+    ),
+    columns: Optional[str] = typer.Option(
+        None, "--columns", help="For the columns format: the column spec, as for `convert`.", rich_help_panel=OWN
+    ),
+    lenient: bool = typer.Option(False, "--lenient", help="Repair or skip malformed lines.", rich_help_panel=OWN),
 ) -> None:
     """Convert a benchmark corpus to train/dev/test DocBins (splitting it if it has no
-    standard split)."""
-    stats = prepare_benchmark(name, corpora_dir, output_dir, seed)
+    standard split), and write its definition beside them for `train` and `evaluate`."""
+    if not 1 <= len(dirs) <= 2:
+        raise typer.BadParameter(f"expected [CORPORA_DIR] OUTPUT_DIR, got {len(dirs)} paths", param_hint="dirs")
+    corpora_dir, output_dir = (None, dirs[0]) if len(dirs) == 1 else dirs
+    files = {part: str(path.resolve()) for part, path in (("train", train), ("dev", dev), ("test", test)) if path}
+    own = {"lang": lang, "target": target, "files": files, "dev_from_train": dev_from_train}
+    own.update(split_order=split_order, conllu_tag=conllu_tag, columns=columns, lenient=lenient or None)
+    if fmt is None and any(own.values()):
+        raise typer.BadParameter("--train, --dev, --test, --lang, --target etc. define a benchmark with --format")
+    if fmt is not None and benchmarks_file is not None:
+        raise typer.BadParameter("define the benchmark with --benchmarks or with --format etc., not both")
+    benchmarks = load_benchmarks(benchmarks_file)
+    if fmt is not None:
+        benchmarks[name] = {key: value for key, value in {"format": fmt, **own}.items() if value is not None}
+        check_benchmark(name, benchmarks[name], "prepare --format etc.")
+    stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks)
     for part, info in stats.items():
         typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens")
+    bench = benchmarks[name]
+    typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
 
 
 @app.command("train")
@@ -50,14 +131,14 @@ def train_command(
     override: List[str] = typer.Option([], "--set", help="Extra config settings, e.g. --set training.max_steps=2000."),
 ) -> None:
     """Train a pipeline with spaCy's training loop, the config's corpora and settings
-    filled in from the benchmark names, until the target's dev score has not improved
+    (language, each head's target, labelling rate and its seed) filled in from the
+    prepared benchmarks' definitions, until the target's dev score has not improved
     for `patience` steps (sized to the target: see spacy_xfer/experiments/schedule.py)
     or the wall-time budget is spent."""
     use_device(gpu_id)  # before spaCy creates the output folder
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
-    overrides["xfer.rate_seed"] = seed
     overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
@@ -125,13 +206,15 @@ def evaluate_command(
     part: str = typer.Option("test", "--part", help="The part to score: test or dev."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
 ) -> None:
-    """Score each head on its own task's test set and write the scores as JSON."""
+    """Score each head on its own task's test set and write the scores (with each
+    benchmark's definition) as JSON."""
     use_device(gpu_id)
-    nlp = spacy.load(model)
-    names = {"source": source, "target": target}
-    files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items() if name}
-    results = evaluate_pipeline(nlp, files)
-    write_json(output, {"model": str(model), "part": part, **{role: {"benchmark": names[role], **r} for role, r in results.items()}})
+    names = {role: name for role, name in {"source": source, "target": target}.items() if name}
+    benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
+    files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
+    results = evaluate_pipeline(spacy.load(model), files, {role: bench["target"] for role, bench in benches.items()})
+    per_task = {role: {"benchmark": names[role], "definition": benches[role], **r} for role, r in results.items()}
+    write_json(output, {"model": str(model), "part": part, **per_task})
     for role, result in results.items():
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items() if isinstance(v, float))
         typer.echo(f"{role} ({names[role]}, {part}): {scores}")

@@ -9,7 +9,7 @@ from .gazetteer import Gazetteer, load_gazetteer
 from .io import stats_path, write_atomic, write_docbin
 from .mappings import LabelMap, load_label_map, mapping_names
 from .readers import FORMATS, ReadOptions, Sentence, parse_columns, read_corpus
-from .sampling import SPLIT_NAMES, sample_rate, split_items
+from .sampling import SPLIT_NAMES, SPLIT_ORDERS, sample_rate, split_items
 from .stats import corpus_stats
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "FORMATS",
     "SPLIT_NAMES",
     "CorpusContentError",
+    "SPLIT_ORDERS",
     "CorpusFormatError",
     "Gazetteer",
     "LabelMap",

@@ -90,19 +90,22 @@ def split_corpus(
     *,
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
+    order: str = "random",
     rate: float = 1.0,
     lenient: bool = False,
     progress: bool = False,
 ) -> Dict[str, Dict[str, Any]]:
-    """Split a corpus at random into `train.spacy`, `dev.spacy` and `test.spacy` (with
-    statistics files) in `output_dir`, keeping a fraction `rate` of the train part.
+    """Split a corpus (at random or in file order, see `split_items`) into `train.spacy`,
+    `dev.spacy` and `test.spacy` (with statistics files) in `output_dir`, keeping a
+    fraction `rate` of the train part.
 
     fmt (str): The format, e.g. `twitter-pos`.
     input_path (PathLike): The corpus file (or folder, for `ptb` and `conllu`).
     output_dir (PathLike): The folder to write to (created if needed).
     options (ReadOptions): Column spec, CoNLL-U tag field, label mapping, encoding.
     ratios (Sequence[float]): The train, dev and test ratios, summing to 1.
-    seed (int): The seed of the split and of the train sample.
+    seed (int): The seed of the split (in random order) and of the train sample.
+    order (str): `random` (seeded) or `file` (train first, then dev, then test).
     rate (float): The labelling rate of the train part, in (0, 1].
     lenient (bool): Repair or skip malformed lines instead of raising CorpusFormatError.
     progress (bool): Show a progress bar (on a terminal).
@@ -111,10 +114,10 @@ def split_corpus(
     if len(ratios) != len(SPLIT_NAMES):
         raise ValueError(f"Expected {len(SPLIT_NAMES)} ratios ({SPLIT_NAMES}), got {list(ratios)}")
     docs, log = read_docs(fmt, input_path, options, lenient=lenient, progress=progress)
-    parts = split_items(docs, ratios, seed)
+    parts = split_items(docs, ratios, seed, order)
     parts[0] = sample_rate(parts[0], rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
-    info.update(ratios=list(ratios), train_rate=rate)
+    info.update(ratios=list(ratios), order=order, train_rate=rate)
     layers = annotated_layers(docs)
     stats: Dict[str, Dict[str, Any]] = {}
     for name, part in zip(SPLIT_NAMES, parts):

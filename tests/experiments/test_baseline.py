@@ -6,7 +6,7 @@ from spacy.vocab import Vocab
 from spacy_xfer.experiments.baseline import baseline_config, baseline_task, write_baseline_corpus
 from spacy_xfer.training.labelling_rate import sample_rate
 
-from .util import tiny_docs, write_docs
+from .fake_runner import tiny_docs, write_docs
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from spacy_xfer.experiments.grid import (
     stop_reason,
 )
 
-from .util import FakeRunner
+from .fake_runner import FakeRunner
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = "ptb-twitter_pos-t_a-0.1"

@@ -1,0 +1,110 @@
+"""Benchmark definitions: the built-in ones, user benchmark files, and their checks."""
+
+import copy
+import re
+import pytest
+
+from spacy_xfer.experiments import (
+    BENCHMARKS,
+    check_benchmark,
+    find_file,
+    get_benchmark,
+    load_benchmarks,
+    prepare_benchmark,
+    read_benchmarks,
+)
+
+MINE = {
+    "format": "wnut",
+    "lang": "en",
+    "target": "ents",
+    "files": {"train": "train.txt", "dev": "dev.txt", "test": "test.txt"},
+}
+
+
+def test_built_in_benchmarks_pass_the_schema_and_ud_en_comes_as_xpos_and_upos():
+    for name, bench in BENCHMARKS.items():
+        check_benchmark(name, bench, "benchmarks.json")
+    xpos, upos = BENCHMARKS["ud_en"], BENCHMARKS["ud_en_upos"]
+    assert (xpos["conllu_tag"], upos["conllu_tag"]) == ("xpos", "upos")
+    assert xpos["files"] == upos["files"] and xpos["target"] == upos["target"] == "tag"
+
+
+def test_user_file_paths_are_relative_to_it_and_its_entries_replace_built_in_ones(write_benchmarks, tmp_path):
+    conll03 = {**MINE, "format": "conll2003", "files": {**MINE["files"], "test": "/abs/test.txt"}}
+    path = write_benchmarks({"mine": MINE, "conll03": conll03})
+    benchmarks = load_benchmarks(path)
+    assert benchmarks["mine"]["files"]["train"] == str((tmp_path / "data" / "train.txt").resolve())
+    assert benchmarks["conll03"]["files"]["test"] == "/abs/test.txt"
+    assert benchmarks["conll03"]["format"] == "conll2003" and benchmarks["ptb"] == BENCHMARKS["ptb"]
+    assert BENCHMARKS["conll03"]["files"]["train"] == "conll2003/eng.train"  # built-ins untouched
+    assert get_benchmark("mine", benchmarks)["lang"] == "en"
+    with pytest.raises(ValueError, match="Unknown benchmark 'wnut17'.*--benchmarks FILE"):
+        get_benchmark("wnut17", benchmarks)
+
+
+def changed(**settings):
+    bench = copy.deepcopy(MINE)
+    for key, value in settings.items():
+        if value is None:
+            del bench[key]
+        else:
+            bench[key] = value
+    return bench
+
+
+@pytest.mark.parametrize(
+    "bench,message",
+    [
+        (changed(format="wnut17"), "unknown format 'wnut17': expected one of .*'wnut'"),
+        (changed(target="pos"), "target 'pos': expected one of \\['tag', 'ents', 'spans:chunks'\\]"),
+        (changed(target="spans:np"), "target 'spans:np'"),
+        (changed(lang="english"), "unknown language code 'english'"),
+        (changed(lang=None), "missing setting\\(s\\) \\['lang'\\]"),
+        (changed(taget="ents"), "unknown setting\\(s\\) \\['taget'\\]"),
+        (changed(lenient="yes"), "lenient is 'yes': expected a JSON boolean"),
+        (changed(dev_from_train=0.1), "expected files.dev or dev_from_train"),
+        (changed(files={"train": "a", "dev": "b"}), "expected train and test"),
+        (changed(files={"train": "a", "tests": "b"}), "files has parts \\['tests', 'train'\\]"),
+        (changed(files={"train": "a", "dev": [], "test": "c"}), "files.dev is \\[\\]"),
+        (changed(files={"all": "a"}), "files.all .* with split"),
+        (changed(files={"all": "a"}, split=[0.8, 0.1, 0.2]), "summing to 1"),
+        (changed(split=[0.8, 0.1, 0.1]), "split is for files.all only"),
+        (changed(split_order="sorted"), "split_order 'sorted': expected one of \\['random', 'file'\\]"),
+        (changed(conllu_tag="xpos"), "conllu_tag 'xpos': .* with format 'conllu'"),
+        (changed(format="conllu", conllu_tag="lemma"), "conllu_tag 'lemma'"),
+        (changed(format="columns"), "needs a 'columns' spec"),
+        (changed(t_a_label_maps={"conll03": ["PER"]}), "t_a_label_maps\\['conll03'\\]"),
+        ("ents", "expected an object of settings"),
+    ],
+)
+def test_schema_errors_name_the_file_the_benchmark_and_what_was_expected(bench, message, write_benchmarks):
+    path = write_benchmarks({"mine": bench})
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: benchmark 'mine': .*{message}"):
+        read_benchmarks(path)
+
+
+def test_a_file_that_is_not_json_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "benchmarks.json"
+    path.write_text('{\n  "mine": {"format": "wnut",}\n}')
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}:2: .*expected a JSON benchmarks file"):
+        read_benchmarks(path)
+
+
+def test_missing_files_and_a_missing_corpora_folder_are_named(write_benchmarks, tmp_path):
+    benchmarks = load_benchmarks(write_benchmarks({"mine": MINE}))
+    with pytest.raises(FileNotFoundError, match=f"'mine': train file not found .*{re.escape(str(tmp_path / 'data' / 'train.txt'))}"):
+        prepare_benchmark("mine", None, tmp_path / "out", 0, benchmarks=benchmarks)
+    with pytest.raises(ValueError, match="'conll03' reads its train file from a corpora folder .*pass CORPORA_DIR"):
+        prepare_benchmark("conll03", None, tmp_path / "out", 0)
+    with pytest.raises(FileNotFoundError, match="layout of ../shared/corpora"):
+        find_file("conll03", "train", tmp_path, "conll2003/eng.train")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_target_the_corpus_does_not_annotate_stops_prepare(write_benchmarks, wnut_files, tmp_path):
+    path = write_benchmarks({"mine": {**MINE, "target": "tag"}})
+    out = tmp_path / "corpus" / "mine"
+    with pytest.raises(ValueError, match="target 'tag', but its wnut train part .* has no tag labels .*\\['ents'\\]"):
+        prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
+    assert not (out / "benchmark.json").exists()

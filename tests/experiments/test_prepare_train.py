@@ -1,0 +1,158 @@
+"""A corpus of one's own, end to end: `prepare` defines it (on the fly or from a user
+benchmarks file) and writes the definition beside the DocBins; `train` and `evaluate`
+read it from there."""
+
+import json
+import shutil
+
+import pytest
+from spacy.util import load_config
+
+from spacy_xfer.experiments import evaluate_pipeline, prepared_benchmark, train_overrides
+
+from ..util import tiny_tagger
+from .util import CONFIGS, WNUT, WNUT_OPTIONS, failure, run, words_of
+
+
+def overrides(config, source, target, corpus_dir, seed=7):
+    config = load_config(CONFIGS / f"{config}.cfg", interpolate=False)
+    return train_overrides(config, source, target, corpus_dir, rate=0.5, seed=seed, vectors=None)
+
+
+def prepare_on_the_fly(wnut_files, out, name="mine"):
+    files = [f"--{part}" for part in ("train", "dev", "test")]
+    paths = [wnut_files[part] for part in ("train", "dev", "test")]
+    return run("prepare", name, out, *WNUT_OPTIONS, *sum(zip(files, paths), ()))
+
+
+def test_prepare_on_the_fly_writes_docbins_and_the_definition(wnut_files, tmp_path):
+    out = tmp_path / "corpus" / "mine"
+    result = prepare_on_the_fly(wnut_files, out)
+    assert result.exit_code == 0, result.output
+    assert "mine train: 12 sentences" in result.output
+    assert words_of(out / "test.spacy")[0] == ["P0", "visits", "L0", "."]
+    definition = json.loads((out / "benchmark.json").read_text())
+    assert definition == {
+        "mine": {
+            "format": "wnut",
+            "lang": "nl",
+            "target": "ents",
+            "files": {part: str(path.resolve()) for part, path in wnut_files.items()},
+        }
+    }
+    assert prepared_benchmark("mine", tmp_path / "corpus") == definition["mine"]
+
+
+def prepared_without_definition(corpus, name):
+    """A built-in benchmark's folder as prepared before definitions were written (its
+    DocBins copied from `mine`)."""
+    (corpus / name).mkdir()
+    for part in ("train", "dev"):
+        shutil.copy(corpus / "mine" / f"{part}.spacy", corpus / name / f"{part}.spacy")
+
+
+@pytest.mark.parametrize("config", ["t_b", "t_c"])
+def test_train_takes_lang_targets_and_rate_seed_from_the_prepared_folders(config, wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    prepared_without_definition(corpus, "ptb")
+    settings = overrides(config, "ptb", "mine", corpus)  # ptb's definition: the built-in one
+    assert settings["nlp.lang"] == "nl"
+    assert settings["xfer.source_target"] == "tag" and settings["xfer.target_target"] == "ents"
+    assert settings["xfer.rate_seed"] == settings["system.seed"] == 7 and settings["xfer.rate"] == 0.5
+    assert settings["paths.target_dev"] == str(corpus / "mine" / "dev.spacy")
+    assert settings["paths.source_train"] == str(corpus / "ptb" / "train.spacy")
+    assert overrides(config, "mine", "ptb", corpus)["xfer.source_target"] == "ents"
+    shutil.rmtree(corpus / "ptb")
+    with pytest.raises(FileNotFoundError, match="ptb/train.spacy not found: expected the output of `python -m spacy_xfer prepare ptb"):
+        overrides(config, "ptb", "mine", corpus)
+
+
+def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_benchmarks):
+    label_map = {"PER": "person", "LOC": "location"}
+    mine = {"format": "wnut", "lang": "de", "target": "ents", "t_a_label_maps": {"conll03": label_map}}
+    path = write_benchmarks({"mine": {**mine, "files": {p: f.name for p, f in wnut_files.items()}}})
+    corpus = tmp_path / "corpus"
+    result = run("prepare", "mine", corpus / "mine", "--benchmarks", path)
+    assert result.exit_code == 0, result.output
+    single = overrides("single", None, "mine", corpus)
+    assert (single["nlp.lang"], single["xfer.target_target"], single["xfer.rate_seed"]) == ("de", "ents", 7)
+    prepared_without_definition(corpus, "conll03")
+    t_a = overrides("t_a", "conll03", "mine", corpus)
+    assert t_a["xfer.label_map"] == label_map and t_a["nlp.lang"] == "de"
+    with pytest.raises(ValueError, match="needs a source corpus: pass --source"):
+        overrides("t_a", None, "mine", corpus)
+
+
+def test_the_prepared_definition_wins_over_the_built_in_one(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    result = prepare_on_the_fly(wnut_files, corpus / "conll03", name="conll03")
+    assert result.exit_code == 0, result.output
+    assert overrides("single", None, "conll03", corpus)["nlp.lang"] == "nl"  # built in: en
+    assert prepare_on_the_fly(wnut_files, corpus / "other").exit_code == 0
+    with pytest.raises(ValueError, match="benchmark 'other' .* found \\['mine'\\]: prepare NAME writes"):
+        overrides("single", None, "other", corpus)
+
+
+def test_an_unknown_name_says_how_to_define_it(tmp_path):
+    with pytest.raises(ValueError, match="Unknown benchmark 'wnut17': .*benchmark.json not found .*prepare wnut17"):
+        overrides("t_b", "conll03", "wnut17", tmp_path)
+
+
+FILES = ("--train", "{train}", "--dev", "{dev}", "--test", "{test}")
+WNUT_EN = ("--format", "wnut", "--lang", "en")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--format", "wnut17", "--lang", "en", "--target", "ents", *FILES), "unknown format 'wnut17'"),
+        ((*WNUT_EN, "--target", "pos", *FILES), "target 'pos': expected one of"),
+        (("--format", "wnut", "--lang", "english", "--target", "ents", *FILES), "unknown language code 'english'"),
+        ((*WNUT_EN, *FILES), "missing setting(s) ['target']"),
+        ((*WNUT_EN, "--target", "ents", "--train", "{train}", "--test", "{test}"), "files.dev or dev_from_train"),
+        ((*WNUT_EN, "--target", "ents", *FILES, "--dev-from-train", "0.1"), "files.dev or dev_from_train"),
+        ((*WNUT_EN, "--target", "ents", "--train", "{missing}", "--dev", "{dev}", "--test", "{test}"), "does not exist"),
+        ((*WNUT_EN, "--target", "ents", *FILES, "--benchmarks", "{train}"), "not both"),
+        (("--train", "{train}"), "define a benchmark with --format"),
+    ],
+)
+def test_prepare_rejects_bad_definitions(args, message, wnut_files, tmp_path):
+    args = [arg.format(missing=tmp_path / "missing.txt", **wnut_files) for arg in args]
+    result = run("prepare", "mine", tmp_path / "out", *args)
+    assert message in failure(result)
+    assert not (tmp_path / "out" / "benchmark.json").exists()
+
+
+def test_prepare_takes_one_or_two_folders(wnut_files, tmp_path):
+    assert "expected [CORPORA_DIR] OUTPUT_DIR" in failure(run("prepare", "ptb", tmp_path, tmp_path, tmp_path))
+
+
+def test_evaluate_checks_each_head_against_its_benchmark_target(wnut_files, tmp_path):
+    nlp = tiny_tagger("tag")
+    with pytest.raises(ValueError, match="predicts 'tag', but .*test.txt is scored on 'ents'"):
+        evaluate_pipeline(nlp, {"target": wnut_files["test"]}, {"target": "ents"})
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    source = tmp_path / "source.txt"
+    source.write_text(WNUT.replace("person", "PER").replace("location", "LOC"), encoding="utf8")
+    result = run("prepare", "src", corpus / "src", "--format", "wnut", "--train", source, "--dev", source,
+                 "--test", source, "--lang", "en", "--target", "ents")
+    assert result.exit_code == 0, result.output
+    tiny = ["--set", "components.encoder.model.hidden=8", "--set", "components.encoder.model.width=8",
+            "--set", "components.source.model.tok2vec.width=16", "--set", "components.target.model.tok2vec.width=16"]
+    result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
+                 "--corpus-dir", corpus, "--set", "training.max_steps=2", "--set", "training.eval_frequency=2", *tiny)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "training" / "model-best" / "meta.json").read_text())["lang"] == "nl"
+    metrics = tmp_path / "metrics.json"
+    result = run("evaluate", tmp_path / "training" / "model-best", metrics, "--source", "src", "--target", "mine",
+                 "--corpus-dir", corpus)
+    assert result.exit_code == 0, result.output
+    scores = json.loads(metrics.read_text())
+    assert scores["target"]["definition"]["lang"] == "nl" and scores["target"]["sentences"] == 12
+    assert "target_f" in scores["target"]["scores"] and "source_f" in scores["source"]["scores"]
