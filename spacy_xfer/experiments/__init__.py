@@ -24,6 +24,7 @@ from spacy.util import get_lang_class
 from ..corpora import CHUNKS_KEY, FORMATS, SPLIT_ORDERS, ReadOptions, convert_corpus, split_corpus
 from ..corpora.io import write_atomic
 from ..corpora.readers import CONLLU_TAG_FIELDS
+from ..docbin import read_docs
 from ..pipeline.xfer_tagger import XferTagger
 from ..training.task_sampler import make_example
 
@@ -333,7 +334,7 @@ def train_overrides(
 
 def task_examples(nlp: Language, path: Path, task: str) -> List[Example]:
     """A DocBin's docs as Examples tagged with their task, words as given."""
-    return [make_example(nlp.vocab, doc, task) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+    return [make_example(nlp.vocab, doc, task) for doc in read_docs(path, nlp.vocab)]
 
 
 def evaluate_pipeline(

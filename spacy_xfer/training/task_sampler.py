@@ -44,12 +44,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List
 
 import numpy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.training.corpus import walk_corpus
 from spacy.util import registry
 from spacy.vocab import Vocab
 
+from ..docbin import read_docs
 from .labelling_rate import sample_rate
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ class TaskSampler:
         sentences = [
             sentence
             for loc in task.files
-            for doc in DocBin().from_disk(loc).get_docs(vocab)
+            for doc in read_docs(loc, vocab)
             for sentence in _split_sentences(doc)
         ]
         kept = sample_rate(sentences, task.rate, self.rate_seed)

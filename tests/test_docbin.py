@@ -1,0 +1,37 @@
+"""Reading DocBins with srsly's decoders resolved once gives what spaCy's reader gives."""
+
+import pytest
+import spacy
+import srsly.msgpack
+from spacy.tokens import Doc, DocBin, Span
+
+from spacy_xfer.docbin import msgpack_decoders_resolved_once, read_docs
+
+
+def test_read_docs_equals_spacys_reader(tmp_path):
+    nlp = spacy.blank("en")
+    doc = Doc(nlp.vocab, words=["Anna", "sings", "in", "Rome"], tags=["NNP", "VBZ", "IN", "NNP"])
+    doc.ents = [Span(doc, 0, 1, label="PER"), Span(doc, 3, 4, label="LOC")]
+    doc.spans["chunks"] = [Span(doc, 0, 1, label="NP")]
+    doc.user_data["xfer_task"] = "target"
+    path = tmp_path / "docs.spacy"
+    DocBin(docs=[doc, Doc(nlp.vocab, words=["Hi"])], store_user_data=True).to_disk(path)
+    ours = read_docs(path, nlp.vocab)
+    theirs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    assert [d.to_json() for d in ours] == [d.to_json() for d in theirs]
+    assert [d.user_data for d in ours] == [d.user_data for d in theirs]
+    assert ours[0].spans["chunks"][0].label_ == "NP"
+
+
+def test_srsly_looks_decoders_up_again_after_the_block():
+    registry = srsly.msgpack.msgpack_decoders
+    with pytest.raises(RuntimeError):
+        with msgpack_decoders_resolved_once():
+            assert "get_all" in vars(registry)
+            raise RuntimeError
+    assert "get_all" not in vars(registry)
+
+
+def test_missing_file_is_an_error(tmp_path):
+    with pytest.raises((OSError, ValueError)):
+        read_docs(tmp_path / "missing.spacy", spacy.blank("en").vocab)
