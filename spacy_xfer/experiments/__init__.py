@@ -17,7 +17,6 @@ from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
 
 import srsly
 from spacy.language import Language
-from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import get_lang_class
 
