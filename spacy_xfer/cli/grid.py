@@ -16,6 +16,7 @@ import typer
 
 from ..corpora.io import write_atomic
 from ..experiments.grid import KINDS, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.ablation import ablation_table, load_ablation, run_ablation
 from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
 
@@ -92,7 +93,7 @@ def report_command(
             raise ValueError(f"Unknown row set {rows!r}: expected one of {sorted(sets)}")
         if readme is not None:
             text = readme.read_text(encoding="utf8")
-            new = rewrite_readme(text, sets, loaded)
+            new = rewrite_readme(text, sets, loaded, {"ablation": ablation_table(results)})
     except ValueError as e:
         _fail(str(e))
     if readme is not None:
@@ -110,3 +111,27 @@ def report_command(
             typer.echo(f"wrote {path}")
     if readme is None and figures is None:
         typer.echo(results_table(sets[rows], loaded))
+
+
+@app.command("ablate")
+def ablate_command(
+    variants: str = typer.Option(",".join(load_ablation()["variants"]), "--variants", help="Variants of spacy_xfer/experiments/ablation.json, comma-separated."),
+    pairs: str = typer.Option(",".join(load_ablation()["pairs"]), "--pairs", help="Pairs of ablation.json (pos, ner, chunk), comma-separated."),
+    seed: int = typer.Option(13, "--seed", help="Seed of the split, the labelled sample and training."),
+    max_steps: int = typer.Option(1500, "--max-steps", min=1, help="Steps of every run (the same budget for every variant)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Runs at a time (each on one thread)."),
+    vectors: Optional[str] = typer.Option(None, "--vectors", help="The vectors of the vectors variants (a pipeline or vectors folder, e.g. en_core_web_md's)."),
+    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
+    work_dir: Path = typer.Option(Path("grid"), "--work-dir", help="Prepared corpora and training outputs."),
+    corpora_dir: Path = typer.Option(Path("../shared/corpora"), "--corpora-dir", help="The raw corpora (the layout of ../shared/corpora)."),
+    configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of t_a.cfg, t_b.cfg."),
+) -> None:
+    """The recipe ablation: each variant (one setting changed) trained for the same
+    number of steps on each pair; dev scores into RESULTS/ablation/*.json (finished
+    runs skipped), shown by `report --readme`."""
+    grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir)
+    run_ablation(
+        [v for v in variants.split(",") if v], [p for p in pairs.split(",") if p], seed, grid,
+        max_steps=max_steps, vectors=vectors, workers=workers, echo=typer.echo,
+    )
+    typer.echo(ablation_table(results))

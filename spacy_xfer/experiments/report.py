@@ -121,23 +121,29 @@ def results_table(row_set: RowSet, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rewrite_readme(text: str, sets: Dict[str, RowSet], results: Results) -> str:
+def rewrite_readme(
+    text: str, sets: Dict[str, RowSet], results: Results, tables: Optional[Dict[str, str]] = None
+) -> str:
     """The README text with the table of each `<!-- results:NAME -->` block rebuilt.
 
+    tables (Optional[Dict[str, str]]): more blocks by name, already written (e.g. the
+        ablation's table).
     RAISES (ValueError): For a block naming an unknown set, or an opening marker
         without its closing one, naming the line.
     """
+    tables = tables or {}
     closed = {match.start() for match in MARKER.finditer(text)}
     for match in OPENING.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
         if match.start() not in closed:
             raise ValueError(f"README line {line}: {match.group(0)} has no closing <!-- /results:{match.group(1)} --> after it")
-        if match.group(1) not in sets:
-            raise ValueError(f"README line {line}: unknown row set {match.group(1)!r}: expected one of {sorted(sets)}")
+        if match.group(1) not in sets and match.group(1) not in tables:
+            raise ValueError(f"README line {line}: unknown row set {match.group(1)!r}: expected one of {sorted(sets) + sorted(tables)}")
 
     def table(match: "re.Match[str]") -> str:
         name = match.group("name")
-        return f"<!-- results:{name} -->\n{results_table(sets[name], results)}<!-- /results:{name} -->"
+        body = tables[name] if name in tables else results_table(sets[name], results)
+        return f"<!-- results:{name} -->\n{body}<!-- /results:{name} -->"
 
     return MARKER.sub(table, text)
 

@@ -1,0 +1,155 @@
+"""The recipe ablation: one setting changed at a time, the transfer model's dev score on
+three pairs of different tasks, the same step budget for every run.
+
+Variants and pairs are data (`ablation.json`). Each run trains with
+`python -m spacy_xfer train` for `max_steps` steps (evaluating every 100; the same
+budget in steps for every variant, so that a busy machine slows runs down but changes
+no comparison) and writes `RESULTS/ablation/<variant>-<pair>-s<seed>.json` with its
+command, commit, wall time and the dev score of model-best. Finished runs are skipped.
+Defaults are chosen on the mean dev score over the pairs; test data is never read.
+"""
+
+import json
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import srsly
+
+from . import write_json
+from .grid import Grid, git_state, is_prepared, prepare_command
+
+ABLATION_FILE = Path(__file__).parent / "ablation.json"
+EVAL_FREQUENCY = 100
+STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
+
+
+def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
+    """The pairs and variants of the ablation."""
+    return json.loads(Path(path).read_text(encoding="utf8"))
+
+
+@dataclass(frozen=True)
+class AblationRun:
+    variant: str
+    pair: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}-{self.pair}-s{self.seed}"
+
+
+def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> List[str]:
+    """The `spacy_xfer train` command of an ablation run.
+
+    RAISES (ValueError): For a variant that needs vectors when none are given.
+    """
+    pair, variant = spec["pairs"][run.pair], spec["variants"][run.variant]
+    command = [
+        grid.python, "-m", "spacy_xfer", "train", str(grid.configs_dir / f"{pair['arch']}.cfg"),
+        str(grid.work_dir / "ablation" / run.name),
+        "--source", pair["source"], "--target", pair["target"], "--rate", str(pair["rate"]), "--seed", str(run.seed),
+        "--corpus-dir", str(grid.corpus_dir(run.seed)),
+        "--set", f"training.max_steps={max_steps}", "--set", f"training.eval_frequency={EVAL_FREQUENCY}",
+    ]
+    if pair["arch"] == "t_b":  # a quarter of the source's dev set: the source score is shown, not selected on
+        command += ["--set", "corpora.dev.tasks.source.rate=0.25"]
+    for key, value in variant["set"].items():
+        command += ["--set", f"{key}={json.dumps(value)}"]
+    if variant.get("vectors"):
+        if not vectors:
+            raise ValueError(f"Ablation variant {run.variant!r} needs --vectors (e.g. the en_core_web_md folder)")
+        command += ["--vectors", vectors]
+    if "word_width" in variant:
+        encoder = "components.encoder.model" if pair["arch"] == "t_b" else "components.target.model.tok2vec"
+        command += ["--set", f"{encoder}.width={variant['word_width']}"]
+    return command
+
+
+def execute(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> Dict[str, Any]:
+    """Train one ablation run and write its results file."""
+    command = train_command(run, spec, grid, max_steps, vectors)
+    out = Path(command[5])
+    log_path = grid.work_dir / "ablation" / f"{run.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with log_path.open("w", encoding="utf8") as log:
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    wall = time.time() - start
+    if returncode != 0:
+        raise RuntimeError(f"Ablation run {run.name} failed (exit {returncode}): see {log_path}")
+    steps = [int(step) for step in STEP_LINE.findall(log_path.read_text(encoding="utf8"))]
+    meta = srsly.read_json(out / "model-best" / "meta.json")
+    pair = spec["pairs"][run.pair]
+    results = {
+        "variant": run.variant, "pair": run.pair, **pair, "seed": run.seed,
+        "command": " ".join(command[1:]), "commit": git_state(Path.cwd())["commit"], "returncode": returncode,
+        "wall_seconds": round(wall, 1), "max_steps": max_steps, "last_step": max(steps) if steps else None,
+        "dev_score": meta["performance"].get("target_score"),
+    }
+    write_json(grid.results_dir / "ablation" / f"{run.name}.json", results)
+    return results
+
+
+def run_ablation(
+    variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
+    max_steps: int = 1500, vectors: Optional[str] = None, workers: int = 2, echo=print,
+) -> List[Dict[str, Any]]:
+    """Run the variants on the pairs (skipping finished runs), `workers` at a time."""
+    spec = load_ablation()
+    unknown = sorted(set(variants) - set(spec["variants"])) + sorted(set(pairs) - set(spec["pairs"]))
+    if unknown:
+        raise ValueError(f"Unknown ablation variants or pairs {unknown}: see {ABLATION_FILE}")
+    for name in sorted({spec["pairs"][p][role] for p in pairs for role in ("source", "target")}):
+        if not is_prepared(name, seed, grid):
+            subprocess.run(prepare_command(name, seed, grid), check=True)
+    runs = [AblationRun(v, p, seed) for v in variants for p in pairs]
+    todo = [run for run in runs if not (grid.results_dir / "ablation" / f"{run.name}.json").exists()]
+    echo(f"Ablation: {len(runs) - len(todo)} of {len(runs)} runs done, {len(todo)} to run")
+
+    def one(run: AblationRun) -> Dict[str, Any]:
+        results = execute(run, spec, grid, max_steps, vectors)
+        echo(f"{run.name}: dev {results['dev_score']:.4f} ({results['wall_seconds']:.0f} s)")
+        return results
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, todo))
+
+
+def ablation_table(results_dir: Path, path: Path = ABLATION_FILE) -> str:
+    """The ablation's Markdown table: a line per variant, dev scores (%) per pair and
+    their mean; variants without all their runs show what they have."""
+    spec = load_ablation(path)
+    found: Dict[tuple, float] = {}
+    runs: List[Dict[str, Any]] = []
+    for file in sorted((Path(results_dir) / "ablation").glob("*.json")):
+        data = srsly.read_json(file)
+        found[(data["variant"], data["pair"])] = 100 * data["dev_score"]
+        runs.append(data)
+    pairs = list(spec["pairs"])
+    head = [f"{p['source']} -> {p['target']} ({p['rate']}, {p['arch'].upper().replace('_', '-')})" for p in spec["pairs"].values()]
+    lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
+    for name, variant in spec["variants"].items():
+        scores = [found.get((name, pair)) for pair in pairs]
+        if all(score is None for score in scores):
+            continue
+        mean = f"{sum(scores) / len(scores):.2f}" if None not in scores else "-"
+        cells = " | ".join("-" if s is None else f"{s:.2f}" for s in scores)
+        lines.append(f"| {variant['description']} | {cells} | {mean} |")
+    if not runs:
+        return "No ablation runs yet.\n"
+    steps = sorted({run["max_steps"] for run in runs})
+    seeds = sorted({run["seed"] for run in runs})
+    lines += [
+        "",
+        f"Dev scores (%) of model-best, {'/'.join(map(str, steps))} steps of 10 sentences, "
+        f"seed {'/'.join(map(str, seeds))}, one run each. Regenerate: `python -m spacy_xfer "
+        "ablate`, then `python -m spacy_xfer report --readme README.md`.",
+    ]
+    return "\n".join(lines) + "\n"
