@@ -36,3 +36,8 @@ class Errors:
     )
     E010 = "[E010] Component '{name}' cannot add label {label!r} after initialize."
     E011 = "[E011] Component '{name}' found no labels in its training examples."
+    E012 = (
+        "[E012] Cannot size the CRF input: layer {layer!r} has no `nO` set and the "
+        "examples given at initialize have no non-empty doc to measure its output on. "
+        "Set the layer's width, or initialize on examples with tokens."
+    )
