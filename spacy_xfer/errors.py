@@ -41,3 +41,7 @@ class Errors:
         "examples given at initialize have no non-empty doc to measure its output on. "
         "Set the layer's width, or initialize on examples with tokens."
     )
+    E013 = (
+        "[E013] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
+        "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
+    )
