@@ -24,7 +24,8 @@ def save_bert(path: Path, sentences: Iterable[str], vocab_size: int = 300, **con
     """Save a BERT of random weights and its fast tokenizer to `path` (created).
 
     sentences (Iterable[str]): the text to train the WordPiece vocabulary on.
-    vocab_size (int): the largest vocabulary (smaller if the text has fewer pieces).
+    vocab_size (int): the model's vocabulary rows; the WordPiece vocabulary trained on
+        the text has at most as many pieces (BERT-base: 30522).
     config: `BertConfig` settings; none gives BERT-base's (12 layers of width 768).
     RETURNS (Path): `path`, a `name` for `spacy-transformers.TransformerModel.v3`.
     """
@@ -37,7 +38,7 @@ def save_bert(path: Path, sentences: Iterable[str], vocab_size: int = 300, **con
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
     )
     path.mkdir(parents=True, exist_ok=True)
-    bert_config = BertConfig(vocab_size=tokenizer.get_vocab_size(), **config)
+    bert_config = BertConfig(vocab_size=max(vocab_size, tokenizer.get_vocab_size()), **config)
     BertTokenizerFast(
         tokenizer_object=tokenizer, do_lower_case=True, model_max_length=bert_config.max_position_embeddings
     ).save_pretrained(path)
