@@ -62,3 +62,12 @@ class Errors:
         "gold tags of sentence(s) {sentences} (positions in the CRF loss's batch); e.g. `B-PER ? I-LOC` under BIOES has no allowed tag for `?`. Fix the "
         "gold tags, or set `constraints` to 'none'."
     )
+    E017 = (
+        "[E017] Cannot size the CRF input: layer {layer!r} has no `nO` set and the "
+        "examples given at initialize have no non-empty doc to measure its output on. "
+        "Set the layer's width, or initialize on examples with tokens."
+    )
+    E018 = (
+        "[E018] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
+        "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
+    )

@@ -1,7 +1,11 @@
 """Tiny training data and pipelines built in the tests."""
 
+import importlib
+import os
+from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import pytest
 import spacy
 from thinc.api import Adam
 from spacy.language import Language
@@ -33,6 +37,15 @@ NER_DATA: List[Tuple[str, List[str]]] = [
     ("Paris loves Anna", ["B-LOC", "O", "B-PER"]),
     ("New York is big", ["B-LOC", "I-LOC", "O", "O"]),
 ]
+
+
+def import_extra(module: str) -> ModuleType:
+    """Import a module of an optional extra (e.g. `spacy_transformers` of the
+    `transformers` extra). Without it the calling test module is skipped, except under
+    CI=true (CI installs every extra), where the import error fails it."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
 
 
 def tiny_model(tok2vec: Optional[dict] = None) -> dict:

@@ -14,6 +14,7 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
+from ..errors import Errors
 from .pytorch_crf import LinearChainCRF
 from .pytorch_shim import backward, flat_to_torch, make_shim, module_of, torch_to_docs
 
@@ -26,9 +27,12 @@ def build_crf_tagger_v1(
 ) -> Model[List[Doc], List[Floats2d]]:
     """A linear-chain CRF over a tok2vec's vectors.
 
-    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener.
+    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener
+        (`spacy.Tok2VecListener.v1`, `spacy-transformers.TransformerListener.v1`), or
+        any other such model, e.g. spaCy's `spacy.HashEmbedCNN.v2`. Its width is its
+        `nO` if set, else measured on the data at initialize.
     features (Optional[Model[List[Doc], List[Floats2d]]]): extra per-token features
-        (e.g. gazetteer one-hots) appended to the CRF input.
+        (e.g. gazetteer one-hots) appended to the CRF input; sized like `tok2vec`.
     nO (Optional[int]): the number of labels; set by the component at initialize.
     RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per token.
     """
@@ -56,15 +60,33 @@ def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None
     *inputs, crf = model.layers
     for layer in inputs:
         layer.initialize(X=X)
-    crf.set_dim("nI", sum(layer.get_dim("nO") for layer in inputs), force=True)
+    crf.set_dim("nI", sum(input_width(layer, X) for layer in inputs), force=True)
     crf.set_dim("nO", model.get_dim("nO"), force=True)
     crf.initialize()
+
+
+def input_width(layer: Model, docs: Optional[List[Doc]]) -> int:
+    """The width of a CRF input layer's vectors: its `nO` if set, else measured on the
+    first non-empty doc of `docs`, which also sets an `nO` dimension left unset (as
+    spaCy's tagger sizes its softmax from the data).
+
+    RETURNS (int): the width.
+    RAISES (ValueError): E017 when the width is unset and there is no non-empty doc.
+    """
+    if layer.has_dim("nO"):
+        return layer.get_dim("nO")
+    sample = next(([doc] for doc in docs or () if len(doc)), None)
+    if sample is None:
+        raise ValueError(Errors.E017.format(layer=layer.name))
+    width = layer.predict(sample)[0].shape[1]
+    if layer.has_dim("nO") is None:
+        layer.set_dim("nO", width)
+    return width
 
 
 def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     *inputs, crf = model.layers
     outputs, backprops = zip(*(layer(docs, is_train) for layer in inputs))
-    widths = [layer.get_dim("nO") for layer in inputs]
     if len(inputs) == 1:
         joined = list(outputs[0])
     else:
@@ -73,7 +95,10 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool):
 
     def backprop(d_scores: List[Floats2d]) -> List[Doc]:
         d_joined = backprop_crf(d_scores)
-        offsets = numpy.cumsum([0] + widths)
+        if len(inputs) == 1:
+            backprops[0](d_joined)
+            return []
+        offsets = numpy.cumsum([0] + [layer.get_dim("nO") for layer in inputs])
         for i, layer_backprop in enumerate(backprops):
             layer_backprop([d[:, offsets[i] : offsets[i + 1]] for d in d_joined])
         return []

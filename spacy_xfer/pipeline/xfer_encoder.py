@@ -3,20 +3,19 @@
 spaCy's `Language.update` steps each component right after its own `update`, so a
 shared `tok2vec` is stepped before the heads listening to it have backpropagated: its
 gradient lands one batch late, where it mixes with another task's batch. This
-subclass defers its step until the last listener has backpropagated, so each
-`nlp.update` moves the shared weights with that batch's gradient. It also builds its
-encoder's vocabularies from every training example, not a sample of 10.
+subclass defers its step until the last listener has backpropagated (`DeferredStep`),
+so each `nlp.update` moves the shared weights with that batch's gradient. It also
+builds its encoder's vocabularies from every training example, not a sample of 10.
 """
 
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Iterable, Optional
 
 from spacy.language import Language
 from spacy.pipeline.tok2vec import Tok2Vec
 from spacy.training import Example
-from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer
-from thinc.types import Floats2d
+from thinc.api import Config, Model
 
+from .deferred_step import DeferredStep
 from .initialization import initialization_examples
 from .serialization import CheckedLoad
 
@@ -34,56 +33,9 @@ def make_xfer_encoder(nlp: Language, name: str, model: Model) -> "XferEncoder":
     return XferEncoder(nlp.vocab, model, name)
 
 
-class XferEncoder(CheckedLoad, Tok2Vec):
+class XferEncoder(CheckedLoad, DeferredStep, Tok2Vec):
     """A `tok2vec` whose optimizer step waits for its last listener's backprop; a
     missing or corrupt saved part fails at load (E014, E015)."""
-
-    def __init__(self, vocab: Vocab, model: Model, name: str = "xfer_encoder") -> None:
-        super().__init__(vocab, model, name)
-        self._awaiting_backprop = False
-        self._deferred_sgd: Optional[Optimizer] = None
-
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Forward the batch and hand it to the listeners (see spaCy's Tok2Vec.update);
-        the step is taken once the last listener has backpropagated."""
-        if self._deferred_sgd is not None:  # a listener never backpropagated
-            self._step(self._deferred_sgd)
-        losses = super().update(examples, drop=drop, sgd=None, losses=losses)
-        if not self.listeners:
-            return losses
-        last = self.listeners[-1]
-        listener_backprop = last._backprop
-        step_sgd = sgd
-
-        def backprop_then_step(d_outputs: List[Floats2d]):
-            d_docs = listener_backprop(d_outputs)
-            self._awaiting_backprop = False
-            sgd_now = self._deferred_sgd if self._deferred_sgd is not None else step_sgd
-            if sgd_now is not None:
-                self._step(sgd_now)
-            return d_docs
-
-        last._backprop = backprop_then_step
-        self._awaiting_backprop = True
-        return losses
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Step now, or once the pending backprop from the listeners has arrived."""
-        if self._awaiting_backprop:
-            self._deferred_sgd = sgd
-        else:
-            self._step(sgd)
-
-    def _step(self, sgd: Optimizer) -> None:
-        self._deferred_sgd = None
-        self.model.finish_update(sgd)
 
     def initialize(
         self,

@@ -7,7 +7,6 @@ import numpy
 from spacy.language import Language
 from spacy.util import dot_to_object
 from spacy.pipeline import TrainablePipe
-from spacy.pipeline.tok2vec import Tok2VecListener
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
@@ -19,6 +18,7 @@ from ..models.crf_tagger import crf_decode, crf_loss, get_crf
 from ..tags import SCHEMES, allowed_transitions
 from ..training.task_sampler import TASK_KEY
 from .initialization import initialization_examples
+from .listeners import pass_zero_gradient
 from .serialization import CheckedLoad
 from .targets import Target, labels_to_ids, make_target, own_output
 
@@ -256,7 +256,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         gold = self._gold_ids(examples)
         self._has_gradient = any(g is not None and (g >= 0).any() for g in gold)
         if not self._has_gradient:
-            self._pass_zero_gradient(docs)
+            pass_zero_gradient(self.model, docs)
             return losses
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update(docs)
@@ -289,12 +289,6 @@ class XferTagger(CheckedLoad, TrainablePipe):
         for i, d in zip(active, d_active):
             d_scores[i] = d
         return loss, d_scores
-
-    def _pass_zero_gradient(self, docs: List[Doc]) -> None:
-        for node in self.model.walk():
-            if isinstance(node, Tok2VecListener):
-                outputs, backprop = node.begin_update(docs)
-                backprop([node.ops.alloc2f(*output.shape) for output in outputs])
 
     def _label_setup(self) -> LabelSetup:
         """The label index and constraints, recomputed only when the labels change."""

@@ -1,0 +1,49 @@
+"""Answering a shared encoder for a head that has nothing to learn from a batch.
+
+A shared encoder (`xfer_encoder`, `xfer_transformer`) backpropagates when the last of
+its listeners does. A head with no gold in a batch must still answer, with a zero
+gradient, or the other heads' gradient never reaches the encoder when this head's
+listener is the last one.
+"""
+
+from typing import List
+
+from spacy.pipeline.tok2vec import Tok2VecListener
+from spacy.tokens import Doc
+from thinc.api import Model
+
+try:  # the `transformers` extra
+    from spacy_transformers.data_classes import TransformerData
+    from spacy_transformers.layers import TransformerListener
+    from transformers.file_utils import ModelOutput
+except ImportError:  # without it, a model holds no TransformerListener
+    TransformerListener = None
+
+
+def pass_zero_gradient(model: Model, docs: List[Doc]) -> None:
+    """Backpropagate a zero gradient through every listener in `model`.
+
+    Handles spaCy's `Tok2VecListener` and spacy-transformers' `TransformerListener`
+    (whose gradient has the shape of the transformer's output for each doc, as its
+    `trfs2arrays` layer passes it). A `TransformerListener` that was handed no batch
+    (its transformer got only empty docs, or is frozen) has nothing to answer.
+    """
+    for node in model.walk():
+        if isinstance(node, Tok2VecListener):
+            outputs, backprop = node.begin_update(docs)
+            backprop([node.ops.alloc2f(*output.shape) for output in outputs])
+        elif TransformerListener is not None and isinstance(node, TransformerListener):
+            if node._batch_id is None:
+                continue
+            outputs, backprop = node.begin_update(docs)
+            backprop([_zero_gradient(node, data) for data in outputs if "last_hidden_state" in data.model_output])
+
+
+def _zero_gradient(node: Model, data: "TransformerData") -> "TransformerData":
+    """A zero gradient for one doc's transformer output."""
+    hidden = data.model_output.last_hidden_state
+    return TransformerData(
+        model_output=ModelOutput(last_hidden_state=node.ops.alloc(hidden.shape, dtype=hidden.dtype)),
+        wordpieces=data.wordpieces,
+        align=data.align,
+    )

@@ -1,0 +1,62 @@
+"""`xfer_transformer`: spacy-transformers' `transformer` component, made safe for
+task-sampled training.
+
+Like spaCy's `tok2vec` (see `xfer_encoder`), spacy-transformers' `transformer` is
+stepped by `Language.update` as soon as its own `update` returns, before the heads
+listening to it (`spacy-transformers.TransformerListener.v1`) backpropagate. This
+subclass defers its step until the last listener has backpropagated (`DeferredStep`),
+so a batch holding only task A's annotations moves the transformer with task A's
+gradient in that same `nlp.update`. Its settings are those of `transformer`.
+
+The module imports without the `transformers` extra (spaCy imports every declared
+component factory when it builds a pipeline); the component then raises E018.
+"""
+
+from typing import Callable, List
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from thinc.api import Model
+
+from ..errors import Errors
+from .deferred_step import DeferredStep
+
+try:  # the `transformers` extra
+    from spacy_transformers.data_classes import FullTransformerBatch
+    from spacy_transformers.pipeline_component import DEFAULT_CONFIG, DOC_EXT_ATTR, Transformer
+except ImportError:
+    Transformer = None
+
+if Transformer is not None:
+
+    class XferTransformer(DeferredStep, Transformer):  # type: ignore[misc,valid-type]
+        """A spacy-transformers `Transformer` whose optimizer step waits for its last
+        listener's backprop."""
+
+    @Language.factory(
+        "xfer_transformer",
+        assigns=[f"doc._.{DOC_EXT_ATTR}"],
+        default_config=DEFAULT_CONFIG["transformer"],
+    )
+    def make_xfer_transformer(
+        nlp: Language,
+        name: str,
+        model: Model[List[Doc], FullTransformerBatch],
+        set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
+        max_batch_items: int,
+    ) -> XferTransformer:
+        """A shared transformer that `spacy-transformers.TransformerListener.v1` layers
+        in `xfer_tagger` heads listen to. The arguments are those of spacy-transformers'
+        `transformer` factory: `model` is usually a
+        `spacy-transformers.TransformerModel.v3` (its `name` a Hugging Face model name
+        or a local folder; `mixed_precision` for GPUs)."""
+        return XferTransformer(
+            nlp.vocab, model, set_extra_annotations, max_batch_items=max_batch_items, name=name
+        )
+
+else:
+
+    @Language.factory("xfer_transformer")
+    def make_xfer_transformer(nlp: Language, name: str) -> None:
+        """Without spacy-transformers: raise E018, naming the extra to install."""
+        raise ImportError(Errors.E018.format(name=name))
