@@ -141,10 +141,14 @@ class TaskOptimizer(Optimizer):
         """
         if untouched(gradient):
             return weights, gradient
-        return super().__call__(key, weights, gradient, lr_scale=lr_scale)
+        return self._step(key, weights, gradient, lr_scale)
+
+    def _step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
+        """The step of a parameter with a gradient: Thinc's."""
+        return Optimizer.__call__(self, key, weights, gradient, lr_scale=lr_scale)
 
 
-class Adagrad(Optimizer):
+class Adagrad(TaskOptimizer):
     """Thinc Optimizer that does AdaGrad: a per-element learning rate that shrinks with
     the sum of the squared gradients seen so far.
 
@@ -187,25 +191,9 @@ class Adagrad(Optimizer):
         self.accumulators: Dict[KeyT, FloatsXd] = {}
         self.initial_accumulator = initial_accumulator
 
-    def __call__(
-        self,
-        key: KeyT,
-        weights: FloatsXd,
-        gradient: FloatsXd,
-        *,
-        lr_scale: float = 1.0,
-    ) -> Tuple[FloatsXd, FloatsXd]:
-        """Do one AdaGrad step on a parameter, in place.
-
-        key (Tuple[int, str]): The parameter's identifier: node or shim ID and name.
-        weights (FloatsXd): The parameter (numpy or cupy), updated in place.
-        gradient (FloatsXd): Its gradient, zeroed in place.
-        lr_scale (float): Multiplies the learning rate for this step.
-        RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
-        """
+    def _step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
+        """One AdaGrad step on a parameter with a gradient, in place."""
         xp = get_array_module(weights)
-        if untouched(gradient):
-            return weights, gradient
         ops = get_array_ops(weights)
         self.nr_update[key] += 1
         if self.L2 != 0 and not self.L2_is_weight_decay:
