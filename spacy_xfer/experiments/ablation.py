@@ -54,7 +54,8 @@ def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps:
     command = [
         grid.python, "-m", "spacy_xfer", "train", str(grid.configs_dir / f"{pair['arch']}.cfg"),
         str(grid.work_dir / "ablation" / run.name),
-        "--source", pair["source"], "--target", pair["target"], "--rate", str(pair["rate"]), "--seed", str(run.seed),
+        *(["--source", pair["source"]] if pair["source"] else []),
+        "--target", pair["target"], "--rate", str(pair["rate"]), "--seed", str(run.seed),
         "--corpus-dir", str(grid.corpus_dir(run.seed)),
         "--set", f"training.max_steps={max_steps}", "--set", f"training.eval_frequency={EVAL_FREQUENCY}",
     ]
@@ -106,7 +107,7 @@ def run_ablation(
     unknown = sorted(set(variants) - set(spec["variants"])) + sorted(set(pairs) - set(spec["pairs"]))
     if unknown:
         raise ValueError(f"Unknown ablation variants or pairs {unknown}: see {ABLATION_FILE}")
-    for name in sorted({spec["pairs"][p][role] for p in pairs for role in ("source", "target")}):
+    for name in sorted({spec["pairs"][p][role] for p in pairs for role in ("source", "target")} - {None}):
         if not is_prepared(name, seed, grid):
             subprocess.run(prepare_command(name, seed, grid), check=True)
     runs = [AblationRun(v, p, seed) for v in variants for p in pairs]
@@ -133,7 +134,11 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE) -> str:
         found[(data["variant"], data["pair"])] = 100 * data["dev_score"]
         runs.append(data)
     pairs = list(spec["pairs"])
-    head = [f"{p['source']} -> {p['target']} ({p['rate']}, {p['arch'].upper().replace('_', '-')})" for p in spec["pairs"].values()]
+    head = [
+        f"{p['source']} -> {p['target']} ({p['rate']}, {p['arch'].upper().replace('_', '-')})" if p["source"]
+        else f"{p['target']} ({p['rate']}, no transfer)"
+        for p in spec["pairs"].values()
+    ]
     lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
     for name, variant in spec["variants"].items():
         scores = [found.get((name, pair)) for pair in pairs]

@@ -1,0 +1,50 @@
+"""The recipe ablation: the commands its runs train with, and its README table."""
+
+import json
+
+import pytest
+import srsly
+
+from spacy_xfer.experiments.ablation import AblationRun, ablation_table, load_ablation, train_command
+from spacy_xfer.experiments.grid import Grid
+
+
+def option_values(command, flag):
+    return [command[i + 1] for i, item in enumerate(command) if item == flag]
+
+
+def test_each_variant_changes_its_settings_and_nothing_else(tmp_path):
+    spec = load_ablation()
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
+    base = train_command(AblationRun("base", "chunk", 13), spec, grid, 1500, None)
+    assert base[4].endswith("t_b.cfg") and option_values(base, "--source") == ["ptb"]
+    assert "training.max_steps=1500" in option_values(base, "--set")
+    adam = train_command(AblationRun("adam", "pos", 13), spec, grid, 1500, None)
+    optimizer = [s for s in option_values(adam, "--set") if s.startswith("training.optimizer=")]
+    assert json.loads(optimizer[0].split("=", 1)[1])["@optimizers"] == "spacy_xfer.Adam.v1"
+    none = train_command(AblationRun("base", "pos_none", 13), spec, grid, 10, None)
+    assert none[4].endswith("single.cfg") and "--source" not in none
+    wide = train_command(AblationRun("vec300", "pos", 13), spec, grid, 10, "/vectors")
+    assert option_values(wide, "--vectors") == ["/vectors"]
+    assert "components.target.model.tok2vec.width=300" in option_values(wide, "--set")
+    with pytest.raises(ValueError, match="needs --vectors"):
+        train_command(AblationRun("vec50", "pos", 13), spec, grid, 10, None)
+
+
+def test_table_has_a_line_per_measured_variant_and_the_mean(tmp_path):
+    spec = load_ablation()
+    pairs = list(spec["pairs"])
+    (tmp_path / "ablation").mkdir()
+    for i, pair in enumerate(pairs):
+        srsly.write_json(tmp_path / "ablation" / f"base-{pair}-s13.json",
+                         {"variant": "base", "pair": pair, "seed": 13, "max_steps": 1500, "dev_score": 0.5 + i / 100})
+    srsly.write_json(tmp_path / "ablation" / f"adam-{pairs[0]}-s13.json",
+                     {"variant": "adam", "pair": pairs[0], "seed": 13, "max_steps": 1500, "dev_score": 0.7})
+    table = ablation_table(tmp_path)
+    base_line = next(line for line in table.splitlines() if line.startswith(f"| {spec['variants']['base']['description']}"))
+    mean = sum(50 + i for i in range(len(pairs))) / len(pairs)
+    assert base_line.endswith(f"| {mean:.2f} |")
+    adam_line = next(line for line in table.splitlines() if line.startswith(f"| {spec['variants']['adam']['description']}"))
+    assert "| 70.00 |" in adam_line and adam_line.endswith("| - |")
+    assert "1500 steps" in table and len([l for l in table.splitlines() if l.startswith("| ")]) == 4
+    assert ablation_table(tmp_path / "none") == "No ablation runs yet.\n"
