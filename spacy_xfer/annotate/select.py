@@ -24,7 +24,6 @@ from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
 import numpy
 from spacy.language import Language
-from spacy.tokens import Doc
 from spacy.util import minibatch
 from tqdm import tqdm
 
