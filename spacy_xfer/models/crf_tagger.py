@@ -1,11 +1,13 @@
 """`spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> linear-chain CRF.
 
 The model's output is the CRF's emission scores, one row per token. The sequence-level
-parts (transition scores, the softmax-margin loss, Viterbi) are reached through
-`crf_loss` and `crf_decode`, which the `xfer_tagger` component calls.
+parts (transition scores, the softmax-margin loss, Viterbi; for confidence the
+forward-backward marginals, k-best Viterbi and the sequence entropy) are reached
+through `crf_loss`, `crf_decode`, `crf_path_probs`, `crf_nbest` and `crf_entropy`,
+which the `xfer_tagger` component calls.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -166,3 +168,70 @@ def crf_decode(model: Model, scores: Sequence[Floats2d]) -> List[numpy.ndarray]:
     """Viterbi label ids for each non-empty sentence's scores."""
     flat, lengths = _flat(model, scores, requires_grad=False)
     return get_crf(model).decode_flat(flat.detach(), lengths)
+
+
+class PathProbs(NamedTuple):
+    """How sure the CRF is of one sentence's predicted path y (float64, from the
+    forward-backward pass).
+
+    token_probs (ndarray): (n_tokens,) the marginal p(y_t) of each predicted label.
+    prefix (ndarray): (n_tokens,) log alpha_t(y_t) - log Z: the allowed prefixes ending
+        in y_t, its emission included.
+    links (ndarray): (n_tokens,) cumulative transition + emission scores along y from
+        token 1 (links[0] = 0).
+    suffix (ndarray): (n_tokens,) log beta_t(y_t): the allowed suffixes after y_t.
+    """
+
+    token_probs: numpy.ndarray
+    prefix: numpy.ndarray
+    links: numpy.ndarray
+    suffix: numpy.ndarray
+
+    def segment_prob(self, start: int, end: int) -> float:
+        """p(tokens start..end-1 take exactly their predicted labels), e.g. a span's
+        `B-X I-X L-X`, summed over everything outside the segment (end exclusive)."""
+        last = end - 1
+        return float(numpy.exp(self.prefix[start] + self.links[last] - self.links[start] + self.suffix[last]))
+
+
+class NBest(NamedTuple):
+    """A sentence's k best label sequences (CRF labels: BILUO tags for span targets),
+    best first, with their log-probabilities, and the sequence entropy (nats) if asked."""
+
+    labels: List[List[str]]
+    log_probs: List[float]
+    entropy: Optional[float]
+
+
+def crf_path_probs(model: Model, scores: Sequence[Floats2d], paths: Sequence[numpy.ndarray]) -> List[PathProbs]:
+    """The `PathProbs` of each non-empty sentence's predicted label ids `paths`."""
+    flat, lengths = _flat(model, scores, requires_grad=False)
+    crf = get_crf(model)
+    flat = flat.detach().double()
+    log_alpha, log_beta, log_z = (t.cpu().numpy() for t in crf.forward_backward_flat(flat, lengths))
+    emissions = flat.cpu().numpy()
+    transitions = crf.transitions.detach().double().cpu().numpy()
+    probs = []
+    start = 0
+    for path, n_log_z in zip(paths, log_z):
+        rows = numpy.arange(start, start + len(path))
+        prefix = log_alpha[rows, path] - n_log_z
+        suffix = log_beta[rows, path]
+        steps = transitions[path[:-1], path[1:]] + emissions[rows[1:], path[1:]]
+        links = numpy.concatenate([[0.0], numpy.cumsum(steps)])
+        probs.append(PathProbs(numpy.exp(prefix + suffix), prefix, links, suffix))
+        start += len(path)
+    return probs
+
+
+def crf_nbest(model: Model, scores: Sequence[Floats2d], k: int) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
+    """k-best Viterbi of each non-empty sentence: (paths (n_best, length) label ids,
+    log-probabilities (n_best,)), best first, in float64."""
+    flat, lengths = _flat(model, scores, requires_grad=False)
+    return get_crf(model).nbest_flat(flat.detach().double(), lengths, k)
+
+
+def crf_entropy(model: Model, scores: Sequence[Floats2d]) -> numpy.ndarray:
+    """The sequence entropy (nats) of each non-empty sentence, in float64."""
+    flat, lengths = _flat(model, scores, requires_grad=False)
+    return get_crf(model).entropy_flat(flat.detach().double(), lengths).cpu().numpy()

@@ -1,5 +1,6 @@
 """Linear-chain CRF: emission projection, transition/start/end scores, the forward
-algorithm in log space, Viterbi decoding and the softmax-margin loss.
+algorithm in log space, Viterbi decoding and the softmax-margin loss; for confidence,
+the forward-backward marginals, the sequence entropy and k-best Viterbi.
 
 The recursions run on the packed layout: sentences sorted longest first, and step t
 touches only the sentences still running.
@@ -23,12 +24,17 @@ instead each step's summed scores are masked:
   `masked_fill` either). This holds for any emissions below 1e31 (float32), far
   beyond the 1e7 the tests use.
 
+The forward-backward pass (marginals, entropy) uses the same `floor` masking, so a
+forbidden label or transition gets probability exactly 0; k-best Viterbi masks with
+-inf like Viterbi and returns only sequences of finite score (fewer than k when fewer
+are allowed).
+
 A sentence with no allowed sequence at all (a label set that cannot open or close one,
 e.g. only `I-PER` under IOB2) decodes to some forbidden sequence and has
 log Z = `floor`; the loss refuses gold that no allowed sequence agrees with (E016).
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -255,6 +261,156 @@ class LinearChainCRF(Resizable):
         for row, (sentence, length) in enumerate(zip(index.order.tolist(), sorted_lengths)):
             by_sentence[sentence] = paths[row, :length]
         return by_sentence
+
+    @torch.no_grad()
+    def forward_backward_flat(
+        self, emissions: torch.Tensor, lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The forward and backward log scores of flat emissions, on the packed layout
+        (one vectorised step per position, like the forward algorithm).
+
+        RETURNS (Tuple[Tensor, Tensor, Tensor]): `log_alpha` and `log_beta`, both
+            (n_tokens, n_labels) flat like `emissions`, and `log_z` (n_sentences,).
+            `log_alpha[t, j]` sums the allowed prefixes ending in label j at token t
+            (its emission included), `log_beta[t, j]` the allowed suffixes after it,
+            so `log_alpha + log_beta - log_z[sentence]` is the log marginal. Forbidden
+            entries hold `floor(dtype)`-scale values whose exp is 0.
+        """
+        index = packed_index(lengths)
+        alphas, betas, log_z = self._forward_backward_packed(emissions, index)
+        unpack = inverse_permutation(index.flat_index).to(emissions.device)
+        order = inverse_permutation(index.order).to(emissions.device)
+        return (
+            torch.cat(alphas).index_select(0, unpack),
+            torch.cat(betas).index_select(0, unpack),
+            log_z.index_select(0, order),
+        )
+
+    def _forward_backward_packed(
+        self, emissions: torch.Tensor, index: PackedIndex
+    ) -> Tuple[List[torch.Tensor], List[torch.Tensor], torch.Tensor]:
+        """Per-step (running, n_labels) log alphas and betas, and log Z per packed row."""
+        low = floor(emissions.dtype)
+        forbidden = ~self.allowed_transitions
+        steps = _packed_steps(emissions, index)
+        alphas = [(self.start + steps[0]).masked_fill(~self.allowed_start, low)]
+        for step in steps[1:]:
+            previous = alphas[-1][: step.shape[0]].unsqueeze(2)
+            scores = (previous + self.transitions).masked_fill(forbidden, low)
+            alphas.append(torch.logsumexp(scores, dim=1) + step)
+        end = self.end.to(emissions.dtype).masked_fill(~self.allowed_end, low)
+        betas: List[torch.Tensor] = [end.expand(steps[-1].shape)]
+        for t in range(len(steps) - 2, -1, -1):
+            after = (steps[t + 1] + betas[0]).unsqueeze(1)
+            scores = (self.transitions + after).masked_fill(forbidden, low)
+            ending = end.expand(steps[t].shape[0] - after.shape[0], -1)
+            betas.insert(0, torch.cat([torch.logsumexp(scores, dim=2), ending]))
+        log_z = torch.logsumexp(alphas[0] + betas[0], dim=1)
+        return alphas, betas, log_z
+
+    @torch.no_grad()
+    def marginals_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """p(label j at token t) under the CRF's distribution over allowed sequences:
+        (n_tokens, n_labels), each row summing to 1 (0 for labels no allowed sequence
+        gives the token)."""
+        log_alpha, log_beta, log_z = self.forward_backward_flat(emissions, lengths)
+        sentence = _sentence_of_tokens(lengths, emissions.device)
+        return torch.exp(log_alpha + log_beta - log_z[sentence].unsqueeze(1))
+
+    @torch.no_grad()
+    def entropy_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The entropy (nats) of the CRF's distribution over each sentence's allowed
+        label sequences, exactly: H = log Z - E[score(y)], the expectation taken with
+        the forward-backward marginals of tokens and of adjacent pairs (n_sentences,).
+        Compute in float64 when H is small next to log Z (float32 keeps ~7 digits of
+        log Z)."""
+        index = packed_index(lengths)
+        alphas, betas, log_z = self._forward_backward_packed(emissions, index)
+        forbidden = ~self.allowed_transitions
+        steps = _packed_steps(emissions, index)
+        expected = (torch.exp(alphas[0] + betas[0] - log_z.unsqueeze(1)) * self.start).sum(1)
+        for t, step in enumerate(steps):
+            running = step.shape[0]
+            marginal = torch.exp(alphas[t] + betas[t] - log_z[:running].unsqueeze(1))
+            gained = (marginal * step).sum(1)
+            continuing = steps[t + 1].shape[0] if t + 1 < len(steps) else 0
+            if continuing < running:  # rows whose sentence ends here
+                ends = (marginal[continuing:] * self.end).sum(1)
+                gained = torch.cat([gained[:continuing], gained[continuing:] + ends])
+            if t > 0:
+                log_pair = (
+                    alphas[t - 1][:running].unsqueeze(2)
+                    + self.transitions
+                    + (step + betas[t]).unsqueeze(1)
+                    - log_z[:running, None, None]
+                )
+                pair = torch.exp(log_pair).masked_fill(forbidden, 0.0)
+                gained = gained + (pair * self.transitions).sum((1, 2))
+            expected = torch.cat([expected[:running] + gained, expected[running:]])
+        entropy = log_z - expected
+        return entropy.index_select(0, inverse_permutation(index.order).to(entropy.device))
+
+    @torch.no_grad()
+    def nbest_flat(
+        self, emissions: torch.Tensor, lengths: torch.Tensor, k: int
+    ) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
+        """k-best Viterbi on flat emissions: per sentence, its min(k, n_allowed) best
+        allowed label sequences, best first, as (paths (n_best, length) ints, their
+        log-probabilities (n_best,) = score - log Z). Each step keeps the k best
+        partial paths ending in each label; forbidden transitions score -inf like
+        `decode_flat`, so `k = 1` gives its path.
+
+        RAISES: ValueError when k < 1.
+        """
+        if k < 1:
+            raise ValueError(f"k-best Viterbi needs k >= 1, got {k}")
+        never = float("-inf")
+        n_labels = self.n_labels
+        transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
+        start = self.start.masked_fill(~self.allowed_start, never)
+        end = self.end.masked_fill(~self.allowed_end, never)
+        index = packed_index(lengths)
+        steps = _packed_steps(emissions, index)
+        # score[r, j, rank]: the rank-th best partial path of row r ending in label j
+        score = emissions.new_full((steps[0].shape[0], n_labels, k), never)
+        score[:, :, 0] = start + steps[0]
+        finished, backpointers = [], []
+        for step in steps[1:]:
+            running = step.shape[0]
+            if running < score.shape[0]:
+                finished.append(score[running:])
+                score = score[:running]
+            extended = (score.unsqueeze(3) + transitions[:, None, :]).reshape(running, n_labels * k, n_labels)
+            best, best_prev = extended.topk(k, dim=1)  # (running, k, n_labels): prev label * k + prev rank
+            backpointers.append(best_prev.cpu().numpy())
+            score = best.transpose(1, 2) + step.unsqueeze(2)
+        finished.append(score)
+        closed = (torch.cat(finished[::-1]) + end[None, :, None]).reshape(len(lengths), n_labels * k)
+        top, top_arg = closed.topk(k, dim=1)
+        labels, ranks = (top_arg // k).cpu().numpy(), (top_arg % k).cpu().numpy()
+        batch_sizes = index.batch_sizes.tolist()
+        paths = numpy.zeros((len(lengths), k, len(batch_sizes)), dtype="int64")
+        for t in range(len(batch_sizes) - 1, 0, -1):
+            running = batch_sizes[t]
+            paths[:running, :, t] = labels[:running]
+            rows = numpy.arange(running)[:, None]
+            previous = backpointers[t - 1][rows, ranks[:running], labels[:running]]
+            labels[:running], ranks[:running] = previous // k, previous % k
+        paths[:, :, 0] = labels
+        log_probs = (top - self._log_partition_packed(emissions, index)[index.order].unsqueeze(1)).cpu().numpy()
+        finite = numpy.isfinite(top.cpu().numpy())
+        by_sentence: List[Tuple[numpy.ndarray, numpy.ndarray]] = [None] * len(lengths)  # type: ignore[list-item]
+        sorted_lengths = lengths.cpu()[index.order].tolist()
+        for row, (sentence, length) in enumerate(zip(index.order.tolist(), sorted_lengths)):
+            keep = finite[row]
+            by_sentence[sentence] = (paths[row, keep, :length], log_probs[row, keep])
+        return by_sentence
+
+
+def _sentence_of_tokens(lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(n_tokens,) the sentence index of each flat token."""
+    lengths = lengths.to(device)
+    return torch.repeat_interleave(torch.arange(len(lengths), device=device), lengths)
 
 
 def _packed_steps(emissions: torch.Tensor, index: PackedIndex) -> Sequence[torch.Tensor]:

@@ -236,8 +236,18 @@ class SpanTarget(Target):
 
     def write(self, doc: Doc, labels: Sequence[str]) -> None:
         """Write the chunks of BILUO labels, trimmed of whitespace tokens."""
-        chunks = trim_whitespace_chunks(doc, chunks_from_biluo(labels))
-        self.set_spans(doc, [Span(doc, start, end, label=kind) for start, end, kind in chunks])
+        self.set_spans(doc, [span for _, span in self.spans_of_labels(doc, labels)])
+
+    def spans_of_labels(self, doc: Doc, labels: Sequence[str]) -> List[Tuple[Chunk, Span]]:
+        """The spans `write` writes for BILUO labels, each with the chunk of the labels
+        it comes from (the span is the chunk trimmed of whitespace tokens; a chunk of
+        whitespace only gives no span)."""
+        pairs = []
+        for chunk in chunks_from_biluo(labels):
+            start, end = _trim(doc, chunk[0], chunk[1])
+            if start < end:
+                pairs.append((chunk, Span(doc, start, end, label=chunk[2])))
+        return pairs
 
     def read(self, doc: Doc) -> List[Optional[str]]:
         chunks = [(span.start, span.end, span.label_) for span in self.get_spans(doc)]

@@ -1,26 +1,26 @@
 """`xfer_tagger`: a CRF sequence tagger head (paper section 3.1) that can share its
 encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
 from spacy.util import dot_to_object
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..errors import Errors
-from ..models.crf_tagger import crf_decode, crf_loss, get_crf
+from ..models.crf_tagger import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
 from ..tags import SCHEMES, allowed_transitions
 from ..training.task_sampler import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient
 from .serialization import CheckedLoad
-from .targets import Target, labels_to_ids, make_target, own_output
+from .targets import SpanGroupTarget, Target, labels_to_ids, make_target, own_output
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -53,6 +53,18 @@ DEFAULT_SCORE_WEIGHTS = {
 }
 
 
+class ScoredGuesses(NamedTuple):
+    """What `predict` returns when `confidence` is on: the label ids of each doc and how
+    sure the CRF is of them."""
+
+    ids: List[numpy.ndarray]
+    probs: List[PathProbs]
+
+
+Guesses = Union[List[numpy.ndarray], ScoredGuesses]
+NO_PROBS = PathProbs(*(numpy.zeros(0),) * len(PathProbs._fields))
+
+
 class LabelSetup(NamedTuple):
     """What the CRF's label set implies, derived once per (labels, scheme)."""
 
@@ -72,6 +84,7 @@ class LabelSetup(NamedTuple):
         "constraints": "auto",
         "task": None,
         "primary": True,
+        "confidence": False,
     },
     default_score_weights=DEFAULT_SCORE_WEIGHTS,
 )
@@ -85,6 +98,7 @@ def make_xfer_tagger(
     constraints: str,
     task: Optional[str],
     primary: bool,
+    confidence: bool,
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
@@ -109,6 +123,18 @@ def make_xfer_tagger(
         its own predictions. Two primary heads of one target (or a primary head and
         another component that reports the same spaCy score keys) stop `initialize`
         with E012.
+    confidence (bool): also write how sure the CRF is of its predictions (a
+        forward-backward pass per batch; off, tagging pays nothing for it):
+        `Token._.NAME_confidence`, the marginal probability of each token's predicted
+        label (for span targets, its BILUO tag), and for span targets the probability
+        of each predicted span (that its tokens are tagged exactly `B-X I-X... L-X`, or
+        `U-X`) in `doc.spans[KEY].attrs["scores"]`, one float per span in span order,
+        as spaCy's spancat stores them: KEY is the span group the head writes
+        (`spans:KEY`, or NAME for a head that is not primary); a primary `ents` head
+        also writes its entities with their scores to `doc.spans[NAME]`, since
+        `Doc.ents` holds no scores. Not saved with the weights: switch it on when
+        loading, e.g. `spacy.load(path, config={"components": {NAME: {"confidence":
+        true}}})`, or set the component's `confidence` attribute.
 
     Scores: every head reports `{NAME}_score` (its main score: accuracy, or span F1)
     and `{NAME}_acc` or `{NAME}_p/r/f/per_type`. A primary head also reports spaCy's
@@ -136,6 +162,7 @@ def make_xfer_tagger(
         constraints=constraints,
         task=task,
         primary=primary,
+        confidence=confidence,
     )
 
 
@@ -154,6 +181,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         constraints: str = "auto",
         task: Optional[str] = None,
         primary: bool = True,
+        confidence: bool = False,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -176,6 +204,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
             "task": task,
             "primary": primary,
         }
+        self.confidence = confidence
         self._has_gradient = False
         self._setup: Optional[LabelSetup] = None
 
@@ -211,24 +240,84 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     # -- prediction ---------------------------------------------------------------
 
-    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
-        """The Viterbi label ids of each doc (an empty array for an empty doc)."""
+    @property
+    def confidence_attr(self) -> str:
+        """The Token extension holding each token's confidence (`confidence` on)."""
+        return f"{self.name}_confidence"
+
+    def predict(self, docs: Iterable[Doc]) -> Guesses:
+        """The Viterbi label ids of each doc (an empty array for an empty doc); with
+        `confidence` on, a `ScoredGuesses` of the ids and their probabilities."""
         docs = list(docs)
         guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
-        if not any(len(doc) for doc in docs):
-            return guesses
-        scores = self.model.predict(docs)
-        filled = [i for i, s in enumerate(scores) if len(s)]
-        for i, path in zip(filled, crf_decode(self.model, [scores[i] for i in filled])):
-            guesses[i] = path
-        return guesses
+        probs = [NO_PROBS] * len(docs)
+        if any(len(doc) for doc in docs):
+            scores = self.model.predict(docs)
+            filled = [i for i, s in enumerate(scores) if len(s)]
+            filled_scores = [scores[i] for i in filled]
+            paths = crf_decode(self.model, filled_scores)
+            for i, path in zip(filled, paths):
+                guesses[i] = path
+            if self.confidence:
+                for i, path_probs in zip(filled, crf_path_probs(self.model, filled_scores, paths)):
+                    probs[i] = path_probs
+        return ScoredGuesses(guesses, probs) if self.confidence else guesses
 
-    def set_annotations(self, docs: Iterable[Doc], guesses: List[numpy.ndarray]) -> None:
+    def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
-        (see the factory's `primary`)."""
+        (see the factory's `primary`), and with `ScoredGuesses` their confidence (see
+        the factory's `confidence`)."""
         names = self._label_setup().names
-        for doc, ids in zip(docs, guesses):
-            self.output.write(doc, names[ids].tolist())
+        if not isinstance(guesses, ScoredGuesses):
+            for doc, ids in zip(docs, guesses):
+                self.output.write(doc, names[ids].tolist())
+            return
+        if not Token.has_extension(self.confidence_attr):
+            Token.set_extension(self.confidence_attr, default=None)
+        for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
+            self._write_scored(doc, names[ids].tolist(), probs)
+
+    def _write_scored(self, doc: Doc, labels: List[str], probs: PathProbs) -> None:
+        for token, prob in zip(doc, probs.token_probs.tolist()):
+            token._.set(self.confidence_attr, prob)
+        if not self.output.spans:
+            self.output.write(doc, labels)
+            return
+        pairs = self.output.spans_of_labels(doc, labels)  # type: ignore[attr-defined]
+        spans = [span for _, span in pairs]
+        self.output.set_spans(doc, spans)  # type: ignore[attr-defined]
+        if isinstance(self.output, SpanGroupTarget):
+            key = self.output.key
+        else:  # Doc.ents, which holds no scores: the same spans in the head's own group
+            key = self.name
+            doc.spans[key] = spans
+        scores = [probs.segment_prob(start, end) for (start, end, _), _ in pairs]
+        doc.spans[key].attrs["scores"] = numpy.asarray(scores, dtype="float32")
+
+    def nbest(self, docs: Iterable[Doc], k: int, *, entropy: bool = False) -> List[NBest]:
+        """The k best label sequences of each doc (k-best Viterbi under the tag
+        scheme's constraints; fewer when fewer are allowed), best first, with their
+        log-probabilities under the CRF, and with `entropy` the sequence entropy of
+        the CRF's distribution (nats; exact, from the forward-backward pass). The
+        labels are the CRF's: BILUO tags for span targets. An empty doc has one empty
+        sequence of log-probability 0 and entropy 0.
+
+        RAISES: ValueError when k < 1.
+        """
+        if k < 1:
+            raise ValueError(f"Component '{self.name}': n-best needs k >= 1, got {k}")
+        docs = list(docs)
+        names = self._label_setup().names
+        results = [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
+        if any(len(doc) for doc in docs):
+            scores = self.model.predict(docs)
+            filled = [i for i, s in enumerate(scores) if len(s)]
+            filled_scores = [scores[i] for i in filled]
+            best = crf_nbest(self.model, filled_scores, k)
+            entropies = crf_entropy(self.model, filled_scores).tolist() if entropy else [None] * len(filled)
+            for i, (paths, log_probs), doc_entropy in zip(filled, best, entropies):
+                results[i] = NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
+        return results
 
     def _is_own(self, eg: Example) -> bool:
         task = self.cfg["task"]

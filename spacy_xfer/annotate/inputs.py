@@ -1,0 +1,129 @@
+"""What `annotate` and `select` read: plain text, pre-tokenized text, JSONL or DocBins,
+one sentence (doc) per line or per doc, streamed.
+
+| format   | one item is                                                              |
+| -------- | ------------------------------------------------------------------------ |
+| `text`   | a line of text, tokenized by the pipeline's tokenizer                    |
+| `tokens` | a line of tokens separated by spaces                                     |
+| `jsonl`  | a JSON object with `text` (tokenized by the pipeline) or `tokens` (a     |
+|          | list of strings, or of Prodigy token objects with `text` and `ws`)       |
+| `docbin` | a doc of a `.spacy` file (its tokens; its annotations are not kept)      |
+
+An empty line of `text` or `tokens` is an empty doc, so output line i is input line i.
+INPUT is a file, or a folder whose files (not hidden, sorted by name) are read as one
+stream.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+from ..docbin import msgpack_decoders_resolved_once
+
+INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
+
+
+class Item(NamedTuple):
+    """One doc to annotate: its text (to tokenize) or its tokens, and where it is."""
+
+    source: str  # "file:line" or "file:doc N", for error messages
+    text: Optional[str] = None
+    words: Optional[List[str]] = None
+    spaces: Optional[List[bool]] = None
+
+    def make_doc(self, nlp: Language) -> Doc:
+        """The item's doc, tokenized by the pipeline if given as text.
+
+        RAISES (ValueError): naming the item's file and line, when spaCy refuses it.
+        """
+        try:
+            if self.words is None:
+                return nlp.make_doc(self.text or "")
+            return Doc(nlp.vocab, words=self.words, spaces=self.spaces)
+        except ValueError as e:
+            raise ValueError(f"{self.source}: cannot make a doc of this input ({e})") from e
+
+
+def input_files(path: Path) -> List[Path]:
+    """The files of INPUT: itself, or a folder's non-hidden files sorted by name.
+
+    RAISES (OSError): for a missing path or an empty folder.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"Input {path} does not exist")
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise FileNotFoundError(f"Input folder {path} has no files")
+    return files
+
+
+def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
+    """Stream the items of the files, in order.
+
+    RAISES (ValueError): for an unknown format, or a malformed line (naming file and
+        line and what was expected).
+    """
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"Unknown input format {input_format!r}: expected one of {', '.join(INPUT_FORMATS)}")
+    for path in paths:
+        if input_format == "docbin":
+            yield from _docbin_items(path)
+            continue
+        with path.open(encoding="utf8") as file:
+            for number, line in enumerate(file, 1):
+                line = line.rstrip("\r\n")
+                source = f"{path}:{number}"
+                if input_format == "text":
+                    yield Item(source, text=line)
+                elif input_format == "tokens":
+                    words = line.split()
+                    yield Item(source, words=words, spaces=_spaces(len(words)))
+                else:
+                    yield _jsonl_item(source, line)
+
+
+def _spaces(n: int) -> List[bool]:
+    return [True] * (n - 1) + [False] if n else []
+
+
+def _jsonl_item(source: str, line: str) -> Item:
+    expected = 'expected a JSON object with "text" (a string) or "tokens" (a list of strings or of {"text", "ws"} objects)'
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{source}: invalid JSON ({e}); {expected}") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"{source}: found {type(record).__name__}; {expected}")
+    tokens = record.get("tokens")
+    if tokens is not None:
+        words, spaces = _tokens(source, tokens, expected)
+        return Item(source, words=words, spaces=spaces)
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f"{source}: no \"text\" string or \"tokens\" list; {expected}")
+    return Item(source, text=text)
+
+
+def _tokens(source: str, tokens: Any, expected: str) -> Tuple[List[str], List[bool]]:
+    if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+        return list(tokens), _spaces(len(tokens))
+    if isinstance(tokens, list) and all(isinstance(t, dict) and isinstance(t.get("text"), str) for t in tokens):
+        return [t["text"] for t in tokens], [bool(t.get("ws", True)) for t in tokens]
+    raise ValueError(f"{source}: malformed \"tokens\" {str(tokens)[:80]}; {expected}")
+
+
+def _docbin_items(path: Path) -> Iterator[Item]:
+    try:
+        doc_bin = DocBin().from_disk(path)
+    except ValueError as e:
+        raise ValueError(f"{path}: not a DocBin (.spacy) file ({e})") from e
+    vocab = Vocab()
+    with msgpack_decoders_resolved_once():
+        for number, doc in enumerate(doc_bin.get_docs(vocab)):
+            yield Item(f"{path}:doc {number}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])

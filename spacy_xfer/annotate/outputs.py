@@ -1,0 +1,159 @@
+"""What `annotate` writes per doc, in three formats, and the merge of shard files.
+
+- `jsonl`: one JSON object per doc, in Prodigy's shape: `text`; `tokens`, each
+  `{text, start, end, id, ws}` plus one field per token head (`tag`, `pos` or the
+  extension's name) and `NAME_confidence` for a head with confidence on; `spans` (the
+  entities) and `span_groups` ({KEY: spans}), each span `{start, end, token_start,
+  token_end, label}` (token_end inclusive, character offsets) plus `score` with
+  confidence on; with n-best, `nbest` ({head name: [{labels, log_prob}]}, the CRF's
+  labels, best first).
+- `conll`: one token per line, tab-separated: the token, then per head its label
+  (span heads in IOB2) and with confidence on its token confidence (6 decimals); a
+  blank line after each doc.
+- `docbin`: a `.spacy` file of the annotated docs, with their user data (which holds
+  the `Token._` confidences).
+"""
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin, Span
+
+from ..docbin import msgpack_decoders_resolved_once
+from ..models.crf_tagger import NBest
+from ..pipeline.targets import EntsTarget, SpanTarget, Target
+from ..pipeline.xfer_tagger import XferTagger
+from ..tags import chunks_to_tags
+
+OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "conll": ".conll", "docbin": ".spacy"}
+NBestOf = Dict[str, List[NBest]]  # head name -> one NBest per doc
+
+
+def xfer_heads(nlp: Language) -> List[XferTagger]:
+    """The pipeline's `xfer_tagger` heads, in pipeline order.
+
+    RAISES (ValueError): when it has none.
+    """
+    heads = [pipe for _, pipe in nlp.pipeline if isinstance(pipe, XferTagger)]
+    if not heads:
+        raise ValueError(f"The pipeline ({', '.join(nlp.pipe_names) or 'no components'}) has no xfer_tagger component")
+    return heads
+
+
+def token_field(output: Target) -> str:
+    """The JSONL token field of a token head's output: tag, pos or the extension."""
+    return output.standard_attr or output.attr  # type: ignore[attr-defined, return-value]
+
+
+def span_scores(head: XferTagger, doc: Doc) -> Optional[List[float]]:
+    """The scores of a span head's predicted spans (confidence on), else None."""
+    key = head.output.key if hasattr(head.output, "key") else head.name
+    if not head.confidence or key not in doc.spans:
+        return None
+    return [float(score) for score in doc.spans[key].attrs.get("scores", [])]
+
+
+def token_records(doc: Doc) -> List[Dict[str, Any]]:
+    """Prodigy's token objects of a doc: text, character start and end, id, ws."""
+    return [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i, "ws": bool(t.whitespace_)} for t in doc]
+
+
+def span_record(span: Span, score: Optional[float]) -> Dict[str, Any]:
+    record = {
+        "start": span.start_char,
+        "end": span.end_char,
+        "token_start": span.start,
+        "token_end": span.end - 1,
+        "label": span.label_,
+    }
+    if score is not None:
+        record["score"] = score
+    return record
+
+
+def doc_record(doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest]] = None) -> Dict[str, Any]:
+    """The JSONL object of an annotated doc (module docstring); `nbest` per head."""
+    tokens = token_records(doc)
+    record: Dict[str, Any] = {"text": doc.text, "tokens": tokens}
+    for head in heads:
+        output = head.output
+        if isinstance(output, SpanTarget):
+            spans = list(output.get_spans(doc))
+            scores = span_scores(head, doc) or [None] * len(spans)
+            records = [span_record(span, score) for span, score in zip(spans, scores)]
+            if isinstance(output, EntsTarget):
+                record["spans"] = records
+            else:
+                record.setdefault("span_groups", {})[output.key] = records  # type: ignore[attr-defined]
+        else:
+            for token, label in zip(tokens, output.read(doc)):
+                token[token_field(output)] = label
+        if head.confidence:
+            for token, t in zip(tokens, doc):
+                token[head.confidence_attr] = t._.get(head.confidence_attr)
+    if nbest is not None:
+        record["nbest"] = {
+            head.name: [{"labels": labels, "log_prob": p} for labels, p in zip(best.labels, best.log_probs)]
+            for head, best in zip(heads, nbest)
+        }
+    return record
+
+
+def conll_lines(doc: Doc, heads: Sequence[XferTagger]) -> List[str]:
+    columns: List[List[Any]] = [[t.text for t in doc]]
+    for head in heads:
+        output = head.output
+        if isinstance(output, SpanTarget):
+            chunks = [(s.start, s.end, s.label_) for s in output.get_spans(doc)]
+            columns.append(chunks_to_tags(chunks, len(doc), "IOB2"))
+        else:
+            columns.append(["_" if label is None else label for label in output.read(doc)])
+        if head.confidence:
+            columns.append([f"{t._.get(head.confidence_attr):.6f}" for t in doc])
+    return ["\t".join(row) for row in zip(*columns)] + [""]
+
+
+def render_text(docs: Sequence[Doc], heads: Sequence[XferTagger], output_format: str, nbest: Optional[NBestOf] = None) -> bytes:
+    """The bytes of annotated docs in the `jsonl` or `conll` format.
+
+    nbest (Optional[NBestOf]): per head name, one NBest per doc (JSONL only).
+    """
+    lines: List[str] = []
+    for i, doc in enumerate(docs):
+        if output_format == "jsonl":
+            per_head = [nbest[head.name][i] for head in heads] if nbest else None
+            lines.append(json.dumps(doc_record(doc, heads, per_head), ensure_ascii=False))
+        else:
+            lines.extend(conll_lines(doc, heads))
+    return "".join(line + "\n" for line in lines).encode("utf8")
+
+
+def merge_files(parts: Sequence[Path], output: Path, output_format: str) -> None:
+    """Concatenate shard files in order into `output`, atomically (a temp file in the
+    same folder and a rename); DocBins are merged as DocBins."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with tmp.open("xb") as out:
+            if output_format == "docbin":
+                merged = DocBin(store_user_data=True)
+                with msgpack_decoders_resolved_once():
+                    for part in parts:
+                        merged.merge(DocBin(store_user_data=True).from_disk(part))
+                out.write(merged.to_bytes())
+            else:
+                for part in parts:
+                    with part.open("rb") as file:
+                        while chunk := file.read(1 << 20):
+                            out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+

@@ -1,0 +1,256 @@
+"""`annotate`'s driver: the input is cut into shards of `shard_size` docs (in input
+order), each shard is annotated in `batch_size` batches and written atomically as its
+own file, in this process, in `n_process` local processes or on a Dask cluster; then,
+for a one-file OUTPUT, the shard files are merged in order.
+
+- OUTPUT with a suffix (`out.jsonl`) is one file: shards go to `OUTPUT.parts/`, merged
+  into OUTPUT at the end, after which the folder is removed. OUTPUT without a suffix
+  (`out/`) is a folder of shard files `000000.jsonl`, `000001.jsonl`, ...
+- Resume: a shard whose file exists is finished (files are written atomically) and is
+  skipped; the shard folder's `annotate.json` records the settings that decide the
+  output, and a run with other settings stops rather than mixing outputs.
+- Memory: the reader is streamed; at most a few shards per worker are in flight, so
+  memory is bounded by the shard size, not the corpus.
+- Determinism: a shard is annotated the same way wherever it runs, so the labels do not
+  depend on `n_process` or on Dask (scores agree to float rounding).
+- Workers (local processes or Dask workers) load the pipeline once each; on Dask, MODEL
+  must be a path every worker can read (or an installed pipeline package), and the
+  shard results come back to this process, which writes them.
+"""
+
+import json
+import shutil
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from functools import lru_cache
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import DocBin
+from spacy.util import minibatch
+from tqdm import tqdm
+
+from ..corpora.io import write_atomic
+from .inputs import Item, input_files, read_items
+from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
+
+MANIFEST = "annotate.json"
+Shard = Tuple[int, List[Item]]
+
+
+class AnnotateOptions(NamedTuple):
+    """How each shard is annotated (the same in every worker)."""
+
+    model: str
+    output_format: str
+    batch_size: int = 64
+    n_best: int = 0
+    confidence: bool = False
+
+
+class AnnotateSummary(NamedTuple):
+    n_shards: int  # shards of the input
+    n_skipped: int  # already finished (resume)
+    n_docs: int  # docs annotated by this run
+
+
+@lru_cache(maxsize=2)
+def load_pipeline(model: str, confidence: bool) -> Language:
+    """The pipeline, loaded once per process, its heads' confidence set."""
+    nlp = spacy.load(model)
+    for head in xfer_heads(nlp):
+        head.confidence = confidence
+    return nlp
+
+
+def annotate_shard(options: AnnotateOptions, items: List[Item]) -> bytes:
+    """Annotate one shard's items and return the shard file's bytes.
+
+    RAISES (ValueError): naming the item's file and line when its doc cannot be built.
+    """
+    nlp = load_pipeline(options.model, options.confidence)
+    heads = xfer_heads(nlp)
+    doc_bin = DocBin(store_user_data=True) if options.output_format == "docbin" else None
+    parts: List[bytes] = []
+    for batch in minibatch(items, options.batch_size):
+        docs = list(nlp.pipe([item.make_doc(nlp) for item in batch], batch_size=options.batch_size))
+        nbest: Optional[NBestOf] = None
+        if options.n_best:
+            nbest = {head.name: head.nbest(docs, options.n_best) for head in heads}
+        if doc_bin is not None:
+            for doc in docs:
+                doc_bin.add(doc)
+        else:
+            parts.append(render_text(docs, heads, options.output_format, nbest))
+    return doc_bin.to_bytes() if doc_bin is not None else b"".join(parts)
+
+
+
+def annotate(
+    model: str,
+    input_path: Path,
+    output: Path,
+    input_format: str,
+    output_format: str,
+    *,
+    n_process: int = 1,
+    batch_size: int = 64,
+    shard_size: int = 1000,
+    n_best: int = 0,
+    confidence: bool = False,
+    dask: Optional[str] = None,
+    progress: bool = True,
+) -> AnnotateSummary:
+    """Annotate INPUT into OUTPUT (module docstring).
+
+    model (str): a pipeline path or package name with at least one xfer_tagger.
+    n_best (int): also write each head's n best label sequences (JSONL), 0 for none.
+    dask (Optional[str]): a Dask scheduler address (`tcp://host:8786`) to run the
+        shards on instead of local processes.
+    RETURNS (AnnotateSummary): shard and doc counts.
+    RAISES (ValueError, OSError): for bad settings or input (naming file and line),
+        and for a shard folder written with other settings.
+    """
+    if output_format not in OUTPUT_SUFFIXES:
+        raise ValueError(f"Unknown output format {output_format!r}: expected one of {', '.join(OUTPUT_SUFFIXES)}")
+    for name, value in (("n-process", n_process), ("batch-size", batch_size), ("shard-size", shard_size)):
+        if value < 1:
+            raise ValueError(f"--{name} must be at least 1, got {value}")
+    if n_best < 0:
+        raise ValueError(f"--n-best must be 0 (none) or more, got {n_best}")
+    if n_best and output_format != "jsonl":
+        raise ValueError(f"--n-best is written to JSONL only, not to {output_format}")
+    files = input_files(input_path)
+    options = AnnotateOptions(str(model), output_format, batch_size, n_best, confidence)
+    load_pipeline(options.model, confidence)  # fail early, here, on a bad model
+    one_file = bool(output.suffix)
+    shard_dir = output.with_name(output.name + ".parts") if one_file else output
+    if one_file and output.exists() and not shard_dir.exists():
+        return AnnotateSummary(0, 0, 0)  # finished before
+    _check_manifest(shard_dir, files, input_format, options, shard_size)
+    suffix = OUTPUT_SUFFIXES[output_format]
+    shard_path = lambda index: shard_dir / f"{index:06d}{suffix}"  # noqa: E731
+    counts = {"shards": 0, "skipped": 0, "docs": 0}
+    bar = tqdm(unit="doc", desc="annotate", disable=not progress)
+
+    def todo() -> Iterator[Shard]:
+        for index, items in _shards(read_items(files, input_format), shard_size):
+            counts["shards"] += 1
+            if shard_path(index).exists():
+                counts["skipped"] += 1
+                bar.update(len(items))
+                continue
+            yield index, items
+
+    def finished(index: int, n_docs: int, data: bytes) -> None:
+        write_atomic(shard_path(index), data)
+        counts["docs"] += n_docs
+        bar.update(n_docs)
+
+    try:
+        if dask is not None:
+            _run_dask(dask, options, todo(), finished)
+        elif n_process > 1:
+            _run_processes(n_process, options, todo(), finished)
+        else:
+            for index, items in todo():
+                finished(index, len(items), annotate_shard(options, items))
+    finally:
+        bar.close()
+    if one_file:
+        merge_files([shard_path(i) for i in range(counts["shards"])], output, output_format)
+        shutil.rmtree(shard_dir)
+    return AnnotateSummary(counts["shards"], counts["skipped"], counts["docs"])
+
+
+def _shards(items: Iterable[Item], size: int) -> Iterator[Shard]:
+    iterator = iter(items)
+    index = 0
+    while shard := list(islice(iterator, size)):
+        yield index, shard
+        index += 1
+
+
+def _check_manifest(shard_dir: Path, files: List[Path], input_format: str, options: AnnotateOptions, shard_size: int) -> None:
+    """Record the settings that decide the shards' content; stop if the folder holds
+    shards written with others."""
+    manifest = {
+        "model": str(Path(options.model).resolve()) if Path(options.model).exists() else options.model,
+        "input": [str(f.resolve()) for f in files],
+        "input_format": input_format,
+        "output_format": options.output_format,
+        "shard_size": shard_size,
+        "n_best": options.n_best,
+        "confidence": options.confidence,
+    }
+    path = shard_dir / MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf8"))
+        changed = [key for key in manifest if old.get(key) != manifest[key]]
+        if changed:
+            key = changed[0]
+            raise ValueError(
+                f"{shard_dir} holds shards annotated with other settings ({key}: {old.get(key)!r}, now "
+                f"{manifest[key]!r}); remove it or choose another OUTPUT"
+            )
+        return
+    write_atomic(path, json.dumps(manifest, indent=2).encode("utf8"))
+
+
+def _run_bounded(
+    submit: Callable[[List[Item]], Any],
+    wait_any: Callable[[List[Any]], Iterable[Any]],
+    shards: Iterator[Shard],
+    limit: int,
+    finished: Callable[[int, int, bytes], None],
+) -> None:
+    """Submit shards with at most `limit` in flight (so the reader stays ahead by a
+    bounded amount), writing each result as it comes."""
+    pending: Dict[Any, Tuple[int, int]] = {}
+
+    def collect() -> None:
+        for future in wait_any(list(pending)):
+            index, n_docs = pending.pop(future)
+            finished(index, n_docs, future.result())
+
+    for index, items in shards:
+        while len(pending) >= limit:
+            collect()
+        pending[submit(items)] = (index, len(items))
+    while pending:
+        collect()
+
+
+def _run_processes(n_process: int, options: AnnotateOptions, shards: Iterator[Shard], finished) -> None:
+    context = get_context("spawn")  # a fresh interpreter: no forked torch threads
+    with ProcessPoolExecutor(
+        n_process, mp_context=context, initializer=load_pipeline, initargs=(options.model, options.confidence)
+    ) as pool:
+        _run_bounded(
+            lambda items: pool.submit(annotate_shard, options, items),
+            lambda futures: wait_futures(futures, return_when=FIRST_COMPLETED).done,
+            shards,
+            2 * n_process,
+            finished,
+        )
+
+
+def _run_dask(address: str, options: AnnotateOptions, shards: Iterator[Shard], finished) -> None:
+    try:
+        from distributed import Client
+        from distributed import wait as wait_dask
+    except ImportError as e:
+        raise ValueError("--dask needs the dask extra: pip install 'spacy-xfer[dask]'") from e
+    with Client(address) as client:
+        n_threads = sum(client.nthreads().values())
+        _run_bounded(
+            lambda items: client.submit(annotate_shard, options, items, pure=False),
+            lambda futures: wait_dask(futures, return_when="FIRST_COMPLETED").done,
+            shards,
+            max(2, 2 * n_threads),
+            finished,
+        )

@@ -1,0 +1,156 @@
+"""`select`: rank unlabelled sentences for annotation by the model's uncertainty and
+write the chosen ones, with the model's prediction, as JSONL that annotation tools
+such as Prodigy take.
+
+Strategies (each sentence's `meta.score`; the most informative come first):
+
+- `least_confidence`: 1 - p(best sequence); highest first.
+- `margin`: p(best) - p(second best sequence) (p(best) when only one sequence is
+  allowed); smallest first.
+- `entropy`: the sequence entropy of the CRF's distribution (nats, exact); highest first.
+- `random`: a uniform draw per sentence, the control.
+
+The probabilities are the CRF's over whole label sequences (k-best Viterbi and the
+forward algorithm, under the tag scheme's constraints). Ties are broken by a seeded
+random order, so the selection is deterministic for a seed. Batch diversity: going down
+the ranking, a sentence is skipped when the Jaccard similarity of its token set
+(lower-cased) with an already selected sentence exceeds `diversity` (1 keeps all).
+Empty sentences are never selected.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
+
+import numpy
+from spacy.language import Language
+from spacy.util import minibatch
+from tqdm import tqdm
+
+from ..corpora.io import write_atomic
+from ..models.crf_tagger import NBest
+from ..pipeline.targets import SpanTarget
+from ..pipeline.xfer_tagger import XferTagger
+from .inputs import Item, input_files, read_items
+from .outputs import span_record, token_records, xfer_heads
+from .run import load_pipeline
+
+STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+
+
+class Candidate(NamedTuple):
+    rank_key: float  # lower is more informative
+    tiebreak: float
+    score: float  # what meta.score reports
+    item: Item
+    token_set: FrozenSet[str]
+
+
+def choose_head(nlp: Language, component: Optional[str]) -> XferTagger:
+    """The xfer_tagger whose uncertainty ranks: `component`, or the only one.
+
+    RAISES (ValueError): for an unknown component or an ambiguous choice.
+    """
+    heads = xfer_heads(nlp)
+    if component is None:
+        if len(heads) > 1:
+            names = ", ".join(head.name for head in heads)
+            raise ValueError(f"The pipeline has several xfer_tagger components ({names}): choose one with --component")
+        return heads[0]
+    for head in heads:
+        if head.name == component:
+            return head
+    raise ValueError(f"No xfer_tagger component {component!r}: expected one of {', '.join(h.name for h in heads)}")
+
+
+def uncertainty(strategy: str, best: NBest) -> float:
+    """The strategy's score of a sentence from its n-best (module docstring)."""
+    p_best = float(numpy.exp(best.log_probs[0]))
+    if strategy == "least_confidence":
+        return 1.0 - p_best
+    if strategy == "margin":
+        return p_best - (float(numpy.exp(best.log_probs[1])) if len(best.log_probs) > 1 else 0.0)
+    assert strategy == "entropy" and best.entropy is not None
+    return best.entropy
+
+
+def jaccard(a: FrozenSet[str], b: FrozenSet[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 1.0
+
+
+def select(
+    model: str,
+    input_path: Path,
+    output: Path,
+    *,
+    n: int = 100,
+    strategy: str = "least_confidence",
+    diversity: float = 0.8,
+    seed: int = 0,
+    input_format: str = "jsonl",
+    batch_size: int = 64,
+    component: Optional[str] = None,
+    progress: bool = True,
+) -> List[Dict[str, Any]]:
+    """Rank the sentences of INPUT and write the `n` chosen ones to OUTPUT (JSONL,
+    atomically): `text`, `tokens` [{text, start, end, id, ws}], `spans` [{start, end,
+    token_start, token_end, label}] of the model's prediction (for a token target, one
+    span per token labelled with its tag, as Prodigy's tagging recipes show them) and
+    `meta` {score, strategy}.
+
+    RETURNS (List[Dict[str, Any]]): the records written, in selection order.
+    RAISES (ValueError, OSError): bad settings, model or input (naming file and line).
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+    if n < 1:
+        raise ValueError(f"--n must be at least 1, got {n}")
+    if not 0.0 < diversity <= 1.0:
+        raise ValueError(f"--diversity must be in (0, 1] (1: no diversity filter), got {diversity}")
+    nlp = load_pipeline(str(model), False)
+    head = choose_head(nlp, component)
+    rng = numpy.random.default_rng(seed)
+    candidates: List[Candidate] = []
+    items = read_items(input_files(input_path), input_format)
+    for batch in tqdm(minibatch(items, batch_size), unit="batch", desc="select", disable=not progress):
+        docs = [item.make_doc(nlp) for item in batch]
+        if strategy == "random":
+            scores = rng.random(len(docs)).tolist()
+            keys = scores
+        else:
+            k = 2 if strategy == "margin" else 1
+            bests = head.nbest(docs, k, entropy=strategy == "entropy")
+            scores = [uncertainty(strategy, best) for best in bests]
+            keys = scores if strategy == "margin" else [-score for score in scores]
+        tiebreaks = rng.random(len(docs)).tolist()
+        for doc, item, score, key, tiebreak in zip(docs, batch, scores, keys, tiebreaks):
+            if len(doc):
+                token_set = frozenset(token.lower_ for token in doc)
+                candidates.append(Candidate(key, tiebreak, score, item, token_set))
+    candidates.sort(key=lambda c: (c.rank_key, c.tiebreak))
+    chosen: List[Candidate] = []
+    for candidate in candidates:
+        if len(chosen) == n:
+            break
+        if all(jaccard(candidate.token_set, other.token_set) <= diversity for other in chosen):
+            chosen.append(candidate)
+    records = _records(nlp, head, chosen, strategy, batch_size)
+    write_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf8"))
+    return records
+
+
+
+def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strategy: str, batch_size: int) -> List[Dict[str, Any]]:
+    records = []
+    for batch in minibatch(chosen, batch_size):
+        docs = [c.item.make_doc(nlp) for c in batch]
+        for doc, candidate, best in zip(docs, batch, head.nbest(docs, 1)):
+            labels = best.labels[0]
+            if isinstance(head.output, SpanTarget):
+                spans = [span_record(span, None) for _, span in head.output.spans_of_labels(doc, labels)]
+            else:
+                spans = [span_record(doc[i : i + 1], None) | {"label": label} for i, label in enumerate(labels)]
+            meta = {"score": candidate.score, "strategy": strategy}
+            records.append({"text": doc.text, "tokens": token_records(doc), "spans": spans, "meta": meta})
+    return records

@@ -1,0 +1,131 @@
+"""`spacy-xfer annotate`: formats, shards, resume, parallelism."""
+
+import json
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from spacy_xfer.annotate.run import annotate
+from spacy_xfer.cli import app
+
+TEXTS = ["Anna lives in Paris", "Bob Smith visited New York today", "", "Paris loves Anna", "New York is big"]
+
+
+@pytest.fixture
+def text_input(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(text + "\n" for text in TEXTS), encoding="utf8")
+    return path
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def ents(record):
+    return [(s["token_start"], s["token_end"], s["label"]) for s in record["spans"]]
+
+
+def test_text_to_jsonl_matches_the_pipeline(ner_model, text_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    summary = annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert summary == (3, 0, 5)
+    assert not (tmp_path / "out.jsonl.parts").exists()
+    records = read_jsonl(out)
+    nlp = spacy.load(ner_model)
+    assert [r["text"] for r in records] == TEXTS
+    for record, doc in zip(records, nlp.pipe(TEXTS)):
+        assert ents(record) == [(e.start, e.end - 1, e.label_) for e in doc.ents]
+
+
+@pytest.mark.parametrize("input_format", ["tokens", "jsonl", "docbin"])
+def test_input_formats_give_the_same_tokens(ner_model, text_input, tmp_path, input_format):
+    nlp = spacy.blank("en")
+    path = tmp_path / f"in.{input_format}"
+    if input_format == "tokens":
+        path.write_text("".join(text + "\n" for text in TEXTS), encoding="utf8")
+    elif input_format == "jsonl":
+        lines = [json.dumps({"tokens": text.split()} if i % 2 else {"text": text}) for i, text in enumerate(TEXTS)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    else:
+        DocBin(docs=[nlp(text) for text in TEXTS]).to_disk(path)
+    expected = tmp_path / "expected.jsonl"
+    annotate(str(ner_model), text_input, expected, "text", "jsonl", progress=False)
+    out = tmp_path / "out.jsonl"
+    annotate(str(ner_model), path, out, input_format, "jsonl", progress=False)
+    assert [([t["text"] for t in r["tokens"]], ents(r)) for r in read_jsonl(out)] == [
+        ([t["text"] for t in r["tokens"]], ents(r)) for r in read_jsonl(expected)
+    ]
+
+
+def test_conll_and_docbin_outputs(ner_model, text_input, tmp_path):
+    annotate(str(ner_model), text_input, tmp_path / "out.conll", "text", "conll", shard_size=2, confidence=True, progress=False)
+    blocks = (tmp_path / "out.conll").read_text(encoding="utf8").split("\n\n")
+    nlp = spacy.load(ner_model)
+    doc = nlp(TEXTS[1])
+    rows = [line.split("\t") for line in blocks[1].splitlines()]
+    assert [row[0] for row in rows] == [t.text for t in doc]
+    assert [row[1] for row in rows] == [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in doc]
+    assert all(0.0 < float(row[2]) <= 1.0 for row in rows)
+    annotate(str(ner_model), text_input, tmp_path / "out.spacy", "text", "docbin", shard_size=2, confidence=True, progress=False)
+    docs = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(nlp.vocab))
+    assert [d.text for d in docs] == TEXTS
+    assert [(e.start, e.end, e.label_) for e in docs[1].ents] == [(e.start, e.end, e.label_) for e in doc.ents]
+    assert len(docs[1].spans["xfer_tagger"].attrs["scores"]) == len(doc.ents)
+
+
+def test_resume_redoes_only_missing_shards(ner_model, text_input, tmp_path):
+    out = tmp_path / "out"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    shards = sorted(p.name for p in out.glob("*.jsonl"))
+    assert shards == ["000000.jsonl", "000001.jsonl", "000002.jsonl"]
+    before = {name: (out / name).read_bytes() for name in shards}
+    (out / "000001.jsonl").unlink()
+    summary = annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert summary == (3, 2, 2)
+    assert {name: (out / name).read_bytes() for name in shards} == before
+    with pytest.raises(ValueError, match="shard_size: 2, now 3"):
+        annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=3, progress=False)
+
+
+def test_n_best_and_confidence_in_jsonl(ner_model, text_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", n_best=3, confidence=True, progress=False)
+    for record in read_jsonl(out):
+        best = record["nbest"]["xfer_tagger"]
+        assert len(best) == (3 if record["tokens"] else 1)
+        assert [b["log_prob"] for b in best] == sorted((b["log_prob"] for b in best), reverse=True)
+        assert all(0.0 < s["score"] <= 1.0 for s in record["spans"])
+        assert all(0.0 < t["xfer_tagger_confidence"] <= 1.0 for t in record["tokens"])
+
+
+def test_processes_give_the_same_output(ner_model, text_input, tmp_path):
+    one = tmp_path / "one.jsonl"
+    two = tmp_path / "two.jsonl"
+    annotate(str(ner_model), text_input, one, "text", "jsonl", shard_size=1, confidence=True, progress=False)
+    annotate(str(ner_model), text_input, two, "text", "jsonl", shard_size=1, confidence=True, n_process=2, progress=False)
+    assert_same_output(read_jsonl(one), read_jsonl(two))
+
+
+def assert_same_output(expected, got):
+    """Identical tokens and labels; scores within 1e-5."""
+    assert len(expected) == len(got)
+    for a, b in zip(expected, got):
+        assert [t["text"] for t in a["tokens"]] == [t["text"] for t in b["tokens"]]
+        assert ents(a) == ents(b)
+        confidence = [[t.get("xfer_tagger_confidence") for t in r["tokens"]] for r in (a, b)]
+        assert confidence[0] == pytest.approx(confidence[1], abs=1e-5)
+        scores = [[s.get("score") for s in r["spans"]] for r in (a, b)]
+        assert scores[0] == pytest.approx(scores[1], abs=1e-5)
+
+
+def test_errors_name_file_and_line(ner_model, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "Anna"}\n{"tokens": [1, 2]}\n', encoding="utf8")
+    result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--input-format", "jsonl"])
+    assert result.exit_code == 1
+    assert f"{bad}:2: malformed \"tokens\"" in result.output
+    result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--output-format", "xml"])
+    assert result.exit_code == 1 and "Unknown output format 'xml'" in result.output

@@ -1,0 +1,105 @@
+"""`spacy-xfer select`: ranking by uncertainty, diversity, Prodigy-style output."""
+
+import json
+
+import numpy
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from spacy_xfer.annotate.select import select
+from spacy_xfer.cli import app
+
+POOL = [
+    "Anna lives in Paris",
+    "Bob Smith visited New York today",
+    "Paris loves Anna",
+    "the green ham is good",
+    "Anna lives in Paris now",
+    "New York is big",
+    "They eat blue eggs daily",
+    "",
+    "Smith and Anna visited York",
+]
+
+
+@pytest.fixture
+def pool(tmp_path):
+    path = tmp_path / "pool.jsonl"
+    path.write_text("".join(json.dumps({"text": text}) + "\n" for text in POOL), encoding="utf8")
+    return path
+
+
+def sequence_probs(model, text, k=2):
+    nlp = spacy.load(model)
+    (best,) = nlp.get_pipe("xfer_tagger").nbest([nlp.make_doc(text)], k, entropy=True)
+    return numpy.exp(best.log_probs), best.entropy
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
+def test_ranks_by_the_strategy_score(ner_model, pool, tmp_path, strategy):
+    records = select(ner_model, pool, tmp_path / "out.jsonl", n=8, strategy=strategy, diversity=1.0, progress=False)
+    assert len(records) == 8  # every non-empty sentence
+    scores = [r["meta"]["score"] for r in records]
+    assert scores == sorted(scores, reverse=strategy != "margin")
+    for record in records:
+        probs, entropy = sequence_probs(ner_model, record["text"])
+        expected = {"least_confidence": 1 - probs[0], "margin": probs[0] - probs[1], "entropy": entropy}[strategy]
+        assert record["meta"] == {"score": pytest.approx(expected, abs=1e-6), "strategy": strategy}
+
+
+def test_writes_prodigy_tasks_of_the_prediction(ner_model, pool, tmp_path):
+    out = tmp_path / "out.jsonl"
+    records = select(ner_model, pool, out, n=3, strategy="margin", progress=False)
+    assert [json.loads(line) for line in out.read_text(encoding="utf8").splitlines()] == records
+    nlp = spacy.load(ner_model)
+    for record in records:
+        doc = nlp(record["text"])
+        assert [t["text"] for t in record["tokens"]] == [t.text for t in doc]
+        for token in record["tokens"]:
+            assert record["text"][token["start"] : token["end"]] == token["text"]
+            assert set(token) == {"text", "start", "end", "id", "ws"}
+        expected = [(e.start_char, e.end_char, e.start, e.end - 1, e.label_) for e in doc.ents]
+        got = [(s["start"], s["end"], s["token_start"], s["token_end"], s["label"]) for s in record["spans"]]
+        assert got == expected
+
+
+def test_token_targets_give_one_span_per_token(tag_model, pool, tmp_path):
+    (record,) = select(tag_model, pool, tmp_path / "out.jsonl", n=1, progress=False)
+    doc = spacy.load(tag_model)(record["text"])
+    assert [(s["token_start"], s["token_end"], s["label"]) for s in record["spans"]] == [
+        (t.i, t.i, t.tag_) for t in doc
+    ]
+
+
+def test_diversity_skips_near_duplicates(ner_model, pool, tmp_path):
+    records = select(ner_model, pool, tmp_path / "out.jsonl", n=8, strategy="random", diversity=0.5, progress=False)
+    texts = [r["text"] for r in records]
+    assert not {"Anna lives in Paris", "Anna lives in Paris now"} <= set(texts)  # Jaccard 0.8
+    sets = [set(t.lower().split()) for t in texts]
+    for i, a in enumerate(sets):
+        for b in sets[:i]:
+            assert len(a & b) / len(a | b) <= 0.5
+    assert len(records) < 8
+
+
+def test_random_is_deterministic_for_a_seed_and_varies_with_it(ner_model, pool, tmp_path):
+    def chosen(seed):
+        return [r["text"] for r in select(ner_model, pool, tmp_path / "o.jsonl", n=4, strategy="random", seed=seed, progress=False)]
+
+    assert chosen(0) == chosen(0)
+    assert len({tuple(chosen(seed)) for seed in range(4)}) > 1
+
+
+def test_cli_and_its_errors(ner_model, pool, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--n", "2", "--strategy", "entropy"])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 2
+    result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--strategy", "best"])
+    assert result.exit_code == 1 and "Unknown strategy 'best'" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"txt": "oops"}\n', encoding="utf8")
+    result = runner.invoke(app, ["select", str(ner_model), str(bad), str(out)])
+    assert result.exit_code == 1 and f"{bad}:2" in result.output
