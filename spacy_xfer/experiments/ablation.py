@@ -1,7 +1,9 @@
 """The recipe ablation: one setting changed at a time, the transfer model's dev score on
 three pairs of different tasks, the same step budget for every run.
 
-Variants and pairs are data (`ablation.json`). Each run trains with
+Variants and pairs are data (`ablation.json`); every variant starts from the paper's
+recipe (`base`: AdaGrad 0.01, no dropout, no word dropout), whatever the configs'
+defaults are, and changes what it names. Each run trains with
 `python -m spacy_xfer train` for `max_steps` steps (evaluating every 100; the same
 budget in steps for every variant, so that a busy machine slows runs down but changes
 no comparison) and writes `RESULTS/ablation/<variant>-<pair>-s<seed>.json` with its
@@ -61,7 +63,7 @@ def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps:
     ]
     if pair["arch"] == "t_b":  # a quarter of the source's dev set: the source score is shown, not selected on
         command += ["--set", "corpora.dev.tasks.source.rate=0.25"]
-    for key, value in variant["set"].items():
+    for key, value in {**spec["base"], **variant["set"]}.items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     if variant.get("vectors"):
         if not vectors:

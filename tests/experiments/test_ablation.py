@@ -19,9 +19,11 @@ def test_each_variant_changes_its_settings_and_nothing_else(tmp_path):
     base = train_command(AblationRun("base", "chunk", 13), spec, grid, 1500, None)
     assert base[4].endswith("t_b.cfg") and option_values(base, "--source") == ["ptb"]
     assert "training.max_steps=1500" in option_values(base, "--set")
+    # every variant starts from the paper's recipe, whatever the configs' defaults are
+    assert {"xfer.dropout=0.0", "xfer.word_dropout=0.0"} <= set(option_values(base, "--set"))
     adam = train_command(AblationRun("adam", "pos", 13), spec, grid, 1500, None)
     optimizer = [s for s in option_values(adam, "--set") if s.startswith("training.optimizer=")]
-    assert json.loads(optimizer[0].split("=", 1)[1])["@optimizers"] == "spacy_xfer.Adam.v1"
+    assert json.loads(optimizer[-1].split("=", 1)[1])["@optimizers"] == "spacy_xfer.Adam.v1"
     none = train_command(AblationRun("base", "pos_none", 13), spec, grid, 10, None)
     assert none[4].endswith("single.cfg") and "--source" not in none
     wide = train_command(AblationRun("vec300", "pos", 13), spec, grid, 10, "/vectors")
