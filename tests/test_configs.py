@@ -87,3 +87,16 @@ def test_config_trains_and_round_trips(arch, corpora, tmp_path):
     if arch in ("t_b", "t_c"):
         assert set(last.get_pipe("source").labels) == {"JJ", "NN", "NNS", "PRP", "RB", "VB", "VBP", "VBZ"}
         assert set(last.get_pipe("target").labels) == {"LOC", "PER"}
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.cfg")), ids=lambda p: p.stem)
+def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
+    """Both heads of a shipped transfer config on one layer (e.g. CoNLL03 -> tweet NER):
+    only the target head writes it, and selection is on the target's score alone."""
+    config = load_config(path, interpolate=False)
+    heads = {name: c for name, c in config["components"].items() if c.get("factory") == "xfer_tagger"}
+    primary = [name for name, c in heads.items() if c.get("primary", True)]
+    assert primary == ["target"], f"{path.name}: primary heads {primary}"
+    weights = config["training"]["score_weights"]
+    assert weights["target_score"] == 1.0
+    assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
