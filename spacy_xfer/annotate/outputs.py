@@ -15,14 +15,13 @@
 """
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
+from ..corpora.io import atomic_file
 from ..docbin import msgpack_decoders_resolved_once
 from ..models.crf_tagger import NBest
 from ..pipeline.targets import EntsTarget, SpanTarget, Target
@@ -135,25 +134,16 @@ def render_text(docs: Sequence[Doc], heads: Sequence[XferTagger], output_format:
 def merge_files(parts: Sequence[Path], output: Path, output_format: str) -> None:
     """Concatenate shard files in order into `output`, atomically (a temp file in the
     same folder and a rename); DocBins are merged as DocBins."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with tmp.open("xb") as out:
-            if output_format == "docbin":
-                merged = DocBin(store_user_data=True)
-                with msgpack_decoders_resolved_once():
-                    for part in parts:
-                        merged.merge(DocBin(store_user_data=True).from_disk(part))
-                out.write(merged.to_bytes())
-            else:
+    with atomic_file(output) as out:
+        if output_format == "docbin":
+            merged = DocBin(store_user_data=True)
+            with msgpack_decoders_resolved_once():
                 for part in parts:
-                    with part.open("rb") as file:
-                        while chunk := file.read(1 << 20):
-                            out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                    merged.merge(DocBin(store_user_data=True).from_disk(part))
+            out.write(merged.to_bytes())
+        else:
+            for part in parts:
+                with part.open("rb") as file:
+                    while chunk := file.read(1 << 20):
+                        out.write(chunk)
 

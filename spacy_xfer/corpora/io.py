@@ -4,8 +4,9 @@ import json
 import os
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Sequence
+from typing import Any, BinaryIO, Dict, Iterator, Sequence
 
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
@@ -13,24 +14,35 @@ from tqdm import tqdm
 STATS_SUFFIX = ".stats.json"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to `path` through a temp file in the same folder and a rename, so the
-    path holds either the old content or all of the new, never a part.
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through: a temp file in the same folder, renamed to
+    `path` when the block ends without an error (removed when it raises), so the path
+    holds either the old content or all of the new, never a part.
 
     path (Path): The file to write; its folder is created if needed.
-    data (bytes): The content.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with tmp.open("xb") as file:
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to `path` atomically (see `atomic_file`).
+
+    path (Path): The file to write; its folder is created if needed.
+    data (bytes): The content.
+    """
+    with atomic_file(path) as file:
+        file.write(data)
 
 
 def stats_path(output: Path) -> Path:

@@ -14,7 +14,6 @@ Defaults are chosen on the mean dev score over the pairs; test data is never rea
 import json
 import re
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
