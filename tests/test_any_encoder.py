@@ -1,8 +1,10 @@
-"""`spacy_xfer.CRFTagger.v1` over encoders other than ours: spaCy's own tok2vec, and
-a model with no `nO` dimension, whose width the CRF measures at initialize."""
+"""`spacy_xfer.CRFTagger.v1` over encoders other than ours: spaCy's own tok2vec, a
+model with no `nO` dimension, whose width the CRF measures at initialize, and spaCy's
+StaticVectors (Ragged output) behind thinc's `ragged2list`."""
 
 from typing import List
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -68,3 +70,40 @@ def test_width_that_cannot_be_measured_is_an_error():
     model = build_crf_tagger_v1(widthless_tok2vec(spacy.registry.resolve({"t": HASH_EMBED_CNN})["t"]), nO=3)
     with pytest.raises(ValueError, match=r"\[E017\].*'widthless'"):
         model.initialize(X=[Doc(spacy.blank("en").vocab, words=[])])
+
+
+# spaCy's StaticVectors gives one Ragged for the batch; thinc's registered `ragged2list.v1`
+# turns it into the List[Floats2d] a head takes (`init_W` must be given in a config: its
+# default is a function, which a config cannot hold)
+STATIC_VECTORS = {
+    "@layers": "chain.v1",
+    "*": {
+        "vectors": {
+            "@layers": "spacy.StaticVectors.v2",
+            "nO": 12,
+            "nM": None,
+            "key_attr": "ORTH",
+            "init_W": {"@initializers": "glorot_uniform_init.v1"},
+        },
+        "to_list": {"@layers": "ragged2list.v1"},
+    },
+}
+
+
+def test_crf_head_learns_over_static_vectors_through_ragged2list(tmp_path):
+    nlp = spacy.blank("en")
+    rng = numpy.random.default_rng(0)
+    nlp.vocab.reset_vectors(width=6)
+    for word in sorted({word for text, _ in TAG_DATA for word in text.split()}):
+        nlp.vocab.set_vector(word, rng.normal(size=6).astype("float32"))
+    model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": STATIC_VECTORS}
+    nlp.add_pipe("xfer_tagger", config={"target": "tag", "model": model})
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    losses = train(nlp, examples, steps=60)
+    assert nlp.get_pipe("xfer_tagger").model.get_ref("crf").get_dim("nI") == 12
+    assert losses["xfer_tagger"] < 2.0
+    assert nlp.evaluate(examples)["xfer_tagger_acc"] == 1.0
+    texts = [text for text, _ in TAG_DATA]
+    nlp.to_disk(tmp_path / "nlp")
+    again = spacy.load(tmp_path / "nlp")
+    assert [[t.tag_ for t in doc] for doc in again.pipe(texts)] == [tags for _, tags in TAG_DATA]

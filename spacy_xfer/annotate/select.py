@@ -20,7 +20,7 @@ Empty sentences are never selected.
 
 import json
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence
 
 import numpy
 from spacy.language import Language
@@ -44,6 +44,7 @@ class Candidate(NamedTuple):
     score: float  # what meta.score reports
     item: Item
     token_set: FrozenSet[str]
+    position: int  # of the item in the input stream, from 0
 
 
 def choose_head(nlp: Language, component: Optional[str]) -> XferTagger:
@@ -102,17 +103,52 @@ def select(
     RETURNS (List[Dict[str, Any]]): the records written, in selection order.
     RAISES (ValueError, OSError): bad settings, model or input (naming file and line).
     """
+    check_settings(n, strategy, diversity)
+    nlp = load_pipeline(str(model), False)
+    head = choose_head(nlp, component)
+    items = read_items(input_files(input_path), input_format)
+    chosen = rank(nlp, head, items, n=n, strategy=strategy, diversity=diversity, seed=seed, batch_size=batch_size, progress=progress)
+    records = _records(nlp, head, chosen, strategy, batch_size)
+    write_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf8"))
+    return records
+
+
+def check_settings(n: int, strategy: str, diversity: float) -> None:
+    """RAISES (ValueError): for an unknown strategy, `n` < 1 or `diversity` outside (0, 1]."""
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
     if n < 1:
         raise ValueError(f"--n must be at least 1, got {n}")
     if not 0.0 < diversity <= 1.0:
         raise ValueError(f"--diversity must be in (0, 1] (1: no diversity filter), got {diversity}")
-    nlp = load_pipeline(str(model), False)
-    head = choose_head(nlp, component)
+
+
+def rank(
+    nlp: Language,
+    head: XferTagger,
+    items: Iterable[Item],
+    *,
+    n: int,
+    strategy: str,
+    diversity: float,
+    seed: int,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> List[Candidate]:
+    """The `n` most informative items by the strategy (module docstring), in selection
+    order; fewer when fewer non-empty items pass the diversity filter.
+
+    nlp (Language): the pipeline of `head`, which makes the docs.
+    head (XferTagger): the head whose uncertainty ranks.
+    items (Iterable[Item]): the candidates, streamed; `Candidate.position` is an item's
+        index in this stream.
+    seed (int): seed of tie-breaking and of the random strategy.
+    RAISES (ValueError): as `check_settings`, and for an item spaCy cannot make a doc of.
+    """
+    check_settings(n, strategy, diversity)
     rng = numpy.random.default_rng(seed)
     candidates: List[Candidate] = []
-    items = read_items(input_files(input_path), input_format)
+    position = 0
     for batch in tqdm(minibatch(items, batch_size), unit="batch", desc="select", disable=not progress):
         docs = [item.make_doc(nlp) for item in batch]
         if strategy == "random":
@@ -127,7 +163,8 @@ def select(
         for doc, item, score, key, tiebreak in zip(docs, batch, scores, keys, tiebreaks):
             if len(doc):
                 token_set = frozenset(token.lower_ for token in doc)
-                candidates.append(Candidate(key, tiebreak, score, item, token_set))
+                candidates.append(Candidate(key, tiebreak, score, item, token_set, position))
+            position += 1
     candidates.sort(key=lambda c: (c.rank_key, c.tiebreak))
     chosen: List[Candidate] = []
     for candidate in candidates:
@@ -135,10 +172,7 @@ def select(
             break
         if all(jaccard(candidate.token_set, other.token_set) <= diversity for other in chosen):
             chosen.append(candidate)
-    records = _records(nlp, head, chosen, strategy, batch_size)
-    write_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf8"))
-    return records
-
+    return chosen
 
 
 def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strategy: str, batch_size: int) -> List[Dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""`spacy-xfer grid` and `report`: run the experiment grid, and turn its results into the
-README's tables and the Figure 2 plots.
+"""`spacy-xfer grid` and `report`: run the experiment grid, and turn its results (and
+the ablation's and active learning's) into the README's tables and the plots.
 
     python -m spacy_xfer grid --rows table2 --seeds 3
     python -m spacy_xfer report --readme README.md
@@ -10,13 +10,14 @@ README's tables and the Figure 2 plots.
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import typer
 
 from ..corpora.io import write_atomic
 from ..experiments.grid import KINDS, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import ablation_table, load_ablation, run_ablation
+from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
 
@@ -79,10 +80,11 @@ def report_command(
     rows: str = typer.Option("table2", "--rows", help="The row set to print or plot (without --readme)."),
     readme: Optional[Path] = typer.Option(None, "--readme", exists=True, dir_okay=False, help="Rewrite the tables between the <!-- results:SET --> markers of this file."),
     check: bool = typer.Option(False, "--check", help="With --readme: change nothing, exit with 1 if a table differs from the results."),
-    figures: Optional[Path] = typer.Option(None, "--figures", help="Write the Figure 2 plots of --rows as PNGs into this folder (needs matplotlib)."),
+    figures: Optional[Path] = typer.Option(None, "--figures", help="Write the Figure 2 plots of --rows and the active-learning curves as PNGs into this folder (needs matplotlib)."),
 ) -> None:
-    """Markdown tables (mean ± std over seeds beside the paper's numbers) and Figure 2
-    plots from the results files.
+    """Markdown tables (mean ± std over seeds beside the paper's numbers, the ablation,
+    active learning) and plots (Figure 2, the active-learning curves) from the results
+    files.
 
     Without --readme or --figures, print the table of --rows.
     """
@@ -93,7 +95,7 @@ def report_command(
             raise ValueError(f"Unknown row set {rows!r}: expected one of {sorted(sets)}")
         if readme is not None:
             text = readme.read_text(encoding="utf8")
-            new = rewrite_readme(text, sets, loaded, {"ablation": ablation_table(results)})
+            new = rewrite_readme(text, sets, loaded, readme_tables(results))
     except ValueError as e:
         _fail(str(e))
     if readme is not None:
@@ -107,10 +109,16 @@ def report_command(
         else:
             typer.echo(f"{readme}: results tables up to date")
     if figures is not None:
-        for path in draw_figures(sets[rows], loaded, figures):
+        for path in [*draw_figures(sets[rows], loaded, figures), *draw_active_learning(results, figures)]:
             typer.echo(f"wrote {path}")
     if readme is None and figures is None:
         typer.echo(results_table(sets[rows], loaded))
+
+
+def readme_tables(results: Path) -> Dict[str, str]:
+    """The README blocks beside the grid's row sets: the ablation's and the active
+    learning's tables, by marker name."""
+    return {"ablation": ablation_table(results), "active_learning": active_learning_table(results)}
 
 
 @app.command("ablate")

@@ -315,6 +315,19 @@ def run_subprocess(command: Sequence[str], log_path: Path) -> None:
         raise RunFailed(f"exit code {code}: {shlex.join(command)}\n(log {log_path}, last lines:)\n{tail}")
 
 
+def run_timed(runner: Runner, command: List[str], log_path: Path, commands: List[Dict[str, Any]]) -> float:
+    """Run a command with `runner` and append `{command, seconds}` to `commands`.
+
+    RETURNS (float): Its wall time in seconds.
+    RAISES (RunFailed): As the runner.
+    """
+    begin = time.perf_counter()
+    runner(command, log_path)
+    seconds = time.perf_counter() - begin
+    commands.append({"command": shlex.join(command), "seconds": round(seconds, 1)})
+    return seconds
+
+
 def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
     """"done" (results file with these settings), "stale" (with other settings: the
     differences listed) or "todo"."""
@@ -407,20 +420,12 @@ def execute_run(run: Run, grid: Grid, runner: Runner = run_subprocess, grid_comm
     """
     start = time.perf_counter()
     commands: List[Dict[str, Any]] = []
-
-    def timed(command: List[str], log_path: Path) -> float:
-        begin = time.perf_counter()
-        runner(command, log_path)
-        seconds = time.perf_counter() - begin
-        commands.append({"command": shlex.join(command), "seconds": round(seconds, 1)})
-        return seconds
-
     for name in run.benchmarks():
         command = prepare_command(name, run.seed, grid)
         if is_prepared(name, run.seed, grid):
             commands.append({"command": shlex.join(command), "seconds": None, "note": "prepared before"})
         else:
-            timed(command, grid.corpus_dir(run.seed) / f"prepare-{name}.log")
+            run_timed(runner, command, grid.corpus_dir(run.seed) / f"prepare-{name}.log", commands)
     run_dir = run.run_dir(grid)
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -439,8 +444,8 @@ def execute_run(run: Run, grid: Grid, runner: Runner = run_subprocess, grid_comm
             "seconds": None,
         })
     train, evaluate = run_commands(run, grid)
-    train_seconds = timed(train, run_dir / "train.log")
-    timed(evaluate, run_dir / "evaluate.log")
+    train_seconds = run_timed(runner, train, run_dir / "train.log", commands)
+    run_timed(runner, evaluate, run_dir / "evaluate.log", commands)
     model = run_dir / "training" / "model-best"
     config = load_config(model / "config.cfg", interpolate=False)
     performance = srsly.read_json(model / "meta.json").get("performance", {})

@@ -108,17 +108,22 @@ def results_table(row_set: RowSet, results: Results) -> str:
     else:
         capped = sorted(run["run"] for run in runs_of_set if run["training"].get("hit_cap"))
         lines.append(f"Runs that hit the time cap: {', '.join(capped) if capped else 'none'}.")
-        commits = defaultdict(int)
-        for run in runs_of_set:
-            git = run.get("git") or {}
-            commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
-            commits[commit] += 1
-        lines.append("Commits: " + ", ".join(f"{commit} ({n} runs)" for commit, n in sorted(commits.items())) + ".")
+        lines.append(commits_line(runs_of_set))
     lines.append("")
     lines.append("Where our data differs from the paper's:")
     lines.extend(f"- {row.title}: {row.data}." for row in row_set.rows)
     lines.extend(f"- Left out: {reason}." for reason in row_set.skipped)
     return "\n".join(lines) + "\n"
+
+
+def commits_line(runs: Sequence[Dict[str, Any]]) -> str:
+    """"Commits: 0123456789 (4 runs), ... ." from the runs' `git` entries (see
+    `grid.git_state`); "(dirty)" marks code with uncommitted changes."""
+    commits: Dict[str, int] = defaultdict(int)
+    for run in runs:
+        git = run.get("git") or {}
+        commits[(git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")] += 1
+    return "Commits: " + ", ".join(f"{commit} ({n} runs)" for commit, n in sorted(commits.items())) + "."
 
 
 def rewrite_readme(
@@ -155,13 +160,9 @@ def pair_series(rows: Sequence[Row], results: Results, kind: str) -> List[Tuple[
     return sorted((rate, scores) for rate, scores in series if scores)
 
 
-def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Path]:
-    """Figure 2: one PNG per source -> target pair (and architecture) of the set: test
-    score against labelling rate (log scale), a line through the mean over seeds and a
-    band from the lowest to the highest seed, per kind of run. Pairs without results
-    are left out.
+def pyplot() -> Any:
+    """matplotlib's pyplot, drawing off-screen (Agg).
 
-    RETURNS (List[Path]): The PNG files written.
     RAISES (ImportError): Without matplotlib (`pip install spacy-xfer[plots]`).
     """
     try:
@@ -171,6 +172,41 @@ def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Pa
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError("Plots need matplotlib: pip install 'spacy-xfer[plots]'") from e
+    return plt
+
+
+def plot_mean_band(ax: Any, points: Sequence[Tuple[float, List[float]]], label: str) -> None:
+    """A line through the mean of each x's scores and a band from their lowest to their
+    highest, in the line's colour.
+
+    points (Sequence[Tuple[float, List[float]]]): (x, scores over seeds), by x.
+    """
+    xs = [x for x, _ in points]
+    line, = ax.plot(xs, [statistics.fmean(scores) for _, scores in points], marker="o", label=label)
+    lows = [min(scores) for _, scores in points]
+    highs = [max(scores) for _, scores in points]
+    ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.2)
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """Write a figure as PNG (120 dpi) atomically and close it."""
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=120)
+    write_atomic(path, image.getvalue())
+    pyplot().close(fig)
+    return path
+
+
+def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Path]:
+    """Figure 2: one PNG per source -> target pair (and architecture) of the set: test
+    score against labelling rate (log scale), a line through the mean over seeds and a
+    band from the lowest to the highest seed, per kind of run. Pairs without results
+    are left out.
+
+    RETURNS (List[Path]): The PNG files written.
+    RAISES (ImportError): Without matplotlib (`pip install spacy-xfer[plots]`).
+    """
+    plt = pyplot()
     pairs: Dict[Tuple[str, str, str], List[Row]] = defaultdict(list)
     for row in row_set.rows:
         pairs[(row.source, row.target, row.arch)].append(row)
@@ -183,14 +219,8 @@ def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Pa
             continue
         fig, ax = plt.subplots(figsize=(5, 3.6))
         for kind, points in series.items():
-            if not points:
-                continue
-            rates = [rate for rate, _ in points]
-            means = [statistics.fmean(scores) for _, scores in points]
-            line, = ax.plot(rates, means, marker="o", label=KIND_TITLES[kind])
-            lows = [min(scores) for _, scores in points]
-            highs = [max(scores) for _, scores in points]
-            ax.fill_between(rates, lows, highs, color=line.get_color(), alpha=0.2)
+            if points:
+                plot_mean_band(ax, points, KIND_TITLES[kind])
         ax.set_xscale("log")
         ax.set_xticks([row.rate for row in rows], [str(row.rate) for row in rows])
         ax.set_xlabel("labelling rate of the target")
@@ -198,10 +228,5 @@ def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Pa
         ax.set_title(f"{source} -> {target} ({arch.replace('_', '-').upper()}), mean and min-max over seeds", fontsize=9)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        path = output_dir / f"{row_set.name}-{source}-{target}-{arch}.png"
-        image = io.BytesIO()
-        fig.savefig(image, format="png", dpi=120)
-        write_atomic(path, image.getvalue())
-        plt.close(fig)
-        written.append(path)
+        written.append(save_png(fig, output_dir / f"{row_set.name}-{source}-{target}-{arch}.png"))
     return written
