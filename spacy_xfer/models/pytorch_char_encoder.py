@@ -6,7 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .packing import inverse_permutation, packed_gru_train, packed_index
+from .packing import inverse_permutation, packed_index
+from .pytorch_gru import packed_gru_train
 from .pytorch_resizable import Resizable, resized_embedding
 
 
