@@ -1,15 +1,71 @@
-"""A bidirectional GRU over packed sequences for training, with a hand-written
-recurrence: each layer's input projections of both directions are one matrix product,
-and each step's backward pass is written out rather than recorded by autograd, which
-on CPU is faster and keeps a few rows per item instead of a graph per time step.
+"""A bidirectional GRU over packed sequences, and which implementation trains it.
 
-The char and word encoders train through it; their layout comes from `packing`.
+On CPU, training runs a hand-written recurrence (`packed_gru_train`): each layer's input
+projections of both directions are one matrix product, and each step's backward pass is
+written out rather than recorded by autograd, which is faster and keeps a few rows per
+item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
+handful of small kernels per time step, so training runs `nn.GRU` on the packed
+sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice; inference
+always runs `nn.GRU`. The char and word encoders run their GRUs through `packed_bigru`;
+their layout comes from `packing`.
 """
 
-from typing import List, Tuple
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+HAND_WRITTEN = "hand-written"
+NN_GRU = "nn.GRU"
+_forced_path: Optional[str] = None
+
+
+def gru_path(device: torch.device, dtype: torch.dtype) -> str:
+    """Which implementation trains a GRU on data of this device and dtype: NN_GRU on
+    CUDA (cuDNN) and for dtypes other than float32/float64, HAND_WRITTEN on CPU in
+    float32/float64 (what it is tested in), unless `forced_gru_path` says otherwise.
+
+    RETURNS (str): HAND_WRITTEN or NN_GRU.
+    """
+    if _forced_path is not None:
+        return _forced_path
+    if device.type == "cpu" and dtype in (torch.float32, torch.float64):
+        return HAND_WRITTEN
+    return NN_GRU
+
+
+@contextmanager
+def forced_gru_path(path: str) -> Iterator[None]:
+    """Make `gru_path` return `path` inside the block, e.g. to run the GPU's `nn.GRU`
+    path on CPU in a test.
+
+    RAISES (ValueError): If `path` is neither HAND_WRITTEN nor NN_GRU.
+    """
+    global _forced_path
+    if path not in (HAND_WRITTEN, NN_GRU):
+        raise ValueError(f"Unknown GRU path {path!r}: expected {HAND_WRITTEN!r} or {NN_GRU!r}")
+    previous, _forced_path = _forced_path, path
+    try:
+        yield
+    finally:
+        _forced_path = previous
+
+
+def packed_bigru(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+    """The output data of a bidirectional `gru` over packed data, as
+    `gru(PackedSequence(data, batch_sizes))[0].data`: in training mode by the
+    implementation `gru_path` chooses, otherwise by `gru` itself (which may be a
+    quantized GRU).
+
+    data (Tensor): (n_items, input_size), the data of a PackedSequence.
+    batch_sizes (Tensor): its batch sizes, on CPU.
+    RETURNS (Tensor): (n_items, 2 * hidden_size).
+    """
+    if gru.training and gru_path(data.device, data.dtype) == HAND_WRITTEN:
+        return packed_gru_train(gru, data, batch_sizes)
+    return gru(PackedSequence(data, batch_sizes))[0].data
 
 
 _DIRECTIONS = ("", "_reverse")  # nn.GRU's parameter name suffixes
@@ -17,7 +73,7 @@ _DIRECTIONS = ("", "_reverse")  # nn.GRU's parameter name suffixes
 
 def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
     """The output data of `gru` (bidirectional, in training mode) over packed data,
-    faster to train than `gru` itself: each layer's input projections of both
+    faster to train on CPU than `gru` itself: each layer's input projections of both
     directions are one matrix product, and the recurrence has a hand-written backward
     pass (`_GRURecurrence`). Uses `gru`'s parameters, and its dropout between layers.
 
