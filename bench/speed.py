@@ -1,11 +1,13 @@
-"""Speed and memory benchmark of the paper-size `xfer_tagger` (GRU-CRF) on CPU.
+"""Speed and memory benchmark of the paper-size `xfer_tagger` (GRU-CRF) on CPU, or on a
+GPU with `--gpu-id N` (peak memory is then the host's).
 
 For each batch size (sentences per batch) it measures
 
 - inference: words/s of `nlp.pipe(docs, batch_size=B)` over pre-tokenized Docs (the
   tokenizer is not timed), after a warm-up;
 - training: tokens/s of `nlp.update(batch, sgd=optimizer)` with the optimizer returned
-  by `nlp.initialize` (spaCy's default Adam; its step is included), after a warm-up;
+  by `nlp.initialize` (spaCy's default Adam; its step is included), or the configs'
+  `spacy_xfer.Adam.v1` with `--optimizer xfer`, after a warm-up;
 - peak memory: `ru_maxrss` of the process. By default every (phase, batch size) runs in
   a subprocess of its own, so each peak is that phase's own; "setup" is the peak after
   building the data and initializing the pipeline, before the phase started.
@@ -264,6 +266,15 @@ def wait_quiet(max_wait: float, threshold: float = 0.1, window: float = 2.0) -> 
 # -- pipeline -----------------------------------------------------------------------
 
 
+def synchronize(args: argparse.Namespace) -> None:
+    """Wait for the GPU's queued work (the optimizer step is not read back), so that a
+    step's time is its own."""
+    if args.gpu_id is not None:
+        import torch
+
+        torch.cuda.synchronize()
+
+
 def set_threads(threads: Optional[int]) -> None:
     import torch
 
@@ -290,6 +301,10 @@ def build_pipeline(args: argparse.Namespace, sentences: Sequence[Sentence]):
         for words, tags in sentences
     ]
     optimizer = nlp.initialize(lambda: examples)
+    if args.optimizer == "xfer":
+        from spacy_xfer.training.optimizer import create_adam_v1
+
+        optimizer = create_adam_v1()
     return nlp, examples, optimizer
 
 
@@ -407,6 +422,7 @@ def run_train(args: argparse.Namespace, nlp, examples, optimizer, batch_size: in
         batch = next_batch()
         start = time.perf_counter()
         nlp.update(batch, sgd=optimizer, losses=losses)
+        synchronize(args)
         batch_seconds.append(time.perf_counter() - start)
         batch_tokens.append(sum(len(eg) for eg in batch))
     total_rate, median_rate = rates(batch_tokens, batch_seconds)
@@ -428,6 +444,10 @@ def run_train(args: argparse.Namespace, nlp, examples, optimizer, batch_size: in
 def run_phase(args: argparse.Namespace, phase: str, batch_size: int, profile: bool = False) -> Dict[str, Any]:
     """Build everything, then run one phase; in a fresh process its peak RSS is its own."""
     set_threads(args.threads)
+    if args.gpu_id is not None:
+        from spacy_xfer.device import use_device
+
+        use_device(args.gpu_id)  # before the pipeline is built
     sentences = load_sentences(args)
     start = time.perf_counter()
     nlp, examples, optimizer = build_pipeline(args, sentences)
@@ -660,13 +680,14 @@ def profile_train(args, nlp, examples, optimizer, batch_size: int, profiler: Pro
 
 def worker_argv(args: argparse.Namespace, phase: str, batch_size: int, profile: bool) -> List[str]:
     argv = [sys.executable, os.path.abspath(__file__), "--_worker", f"{phase}:{batch_size}:{int(profile)}"]
-    for name in ("data", "n_sentences", "train_steps", "warmup_steps", "threads", "vectors", "seed", "infer_sentences",
-                 "wait_quiet"):
+    for name in ("data", "n_sentences", "train_steps", "warmup_steps", "threads", "gpu_id", "vectors", "seed",
+                 "infer_sentences", "wait_quiet"):
         value = getattr(args, name)
         if value is not None:
             argv += [f"--{name.replace('_', '-')}", str(value)]
     if args.quick:
         argv.append("--quick")
+    argv += ["--optimizer", args.optimizer]
     return argv
 
 
@@ -753,6 +774,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--infer-sentences", type=int, default=None,
                         help="sentences per inference run (default: all; 250 at batch 1)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument("--gpu-id", type=int, default=None,
+                        help="run on this CUDA GPU (thinc's require_gpu; default: the CPU)")
+    parser.add_argument("--optimizer", choices=["spacy", "xfer"], default="spacy",
+                        help="the training step's optimizer: spaCy's default Adam (as nlp.initialize returns it; "
+                        "its gradient clipping reads each parameter's norm back from a GPU) or the configs' "
+                        "spacy_xfer.Adam.v1 (default: spacy)")
     parser.add_argument("--vectors", default=None,
                         help="spaCy pipeline name or path whose vectors initialise the word embeddings")
     parser.add_argument("--phases", nargs="*", choices=["infer", "train"], default=["infer", "train"],

@@ -2,8 +2,9 @@
 
 from .models import crf_tagger, encoder  # noqa: F401  (registers the architectures)
 from .models import gazetteer_features  # noqa: F401
+from .pipeline.quantize import quantize
 from .pipeline.xfer_encoder import XferEncoder
 from .pipeline.xfer_tagger import XferTagger
 
 __version__ = "0.1.0"
-__all__ = ["XferEncoder", "XferTagger", "__version__"]
+__all__ = ["XferEncoder", "XferTagger", "__version__", "quantize"]

@@ -71,3 +71,17 @@ class Errors:
         "[E018] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
         "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
     )
+    E035 = (
+        "[E035] This pipeline is quantized for inference (int8 {module}) and cannot be "
+        "trained. Train or fine-tune the float32 pipeline: load it without "
+        "`spacy_xfer.quantize.v1` in [nlp.after_pipeline_creation] of its config."
+    )
+    E036 = (
+        "[E036] Cannot quantize a module on {device}: int8 dynamic quantization runs on "
+        "CPU only. Load the pipeline on CPU (no --gpu-id / require_gpu) to quantize it."
+    )
+    E037 = (
+        "[E037] spacy_xfer.quantize found no spacy-xfer torch module in the pipeline's "
+        "components ({names}); it quantizes the encoders and CRFs of xfer_tagger and "
+        "xfer_encoder components."
+    )

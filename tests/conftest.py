@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from .util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,3 +22,47 @@ def corpora() -> Path:
             pytest.fail(f"corpora folder {path} not found (set XFER_CORPORA_DIR)")
         pytest.skip(f"corpora folder {path} not found (set XFER_CORPORA_DIR)")
     return path
+
+
+@pytest.fixture
+def gpu():
+    """Run the test on CUDA GPU $XFER_GPU_ID (default 0) through thinc's `require_gpu`,
+    back on the CPU afterwards. Without a usable GPU the test skips, naming what is
+    missing (CI has none); with XFER_REQUIRE_GPU=1 (bench/gpu_check.sh) it fails."""
+    from thinc.api import require_cpu
+
+    from spacy_xfer.device import gpu_problems, use_device
+
+    gpu_id = int(os.environ.get("XFER_GPU_ID", "0"))
+    problems = gpu_problems(gpu_id)
+    if problems:
+        reason = f"no usable GPU {gpu_id}: {'; '.join(problems)}"
+        if os.environ.get("XFER_REQUIRE_GPU") == "1":
+            pytest.fail(reason + " (XFER_REQUIRE_GPU=1)")
+        if os.environ.get("CI") == "true":
+            reason = "CI has no GPU, so GPU tests skip there (bench/gpu_check.sh runs them on a GPU machine): " + reason
+        pytest.skip(reason)
+    use_device(gpu_id)
+    yield gpu_id
+    require_cpu()
+
+
+def saved_tiny_model(tmp_path_factory, target: str, data) -> Path:
+    """A tiny pipeline trained on `data` for `target`, saved to disk."""
+    nlp = tiny_tagger(target)
+    train(nlp, examples_for(nlp, data, target), steps=25)
+    path = tmp_path_factory.mktemp("models") / target
+    nlp.to_disk(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ner_model(tmp_path_factory) -> Path:
+    """A tiny trained NER pipeline on disk."""
+    return saved_tiny_model(tmp_path_factory, "ents", NER_DATA)
+
+
+@pytest.fixture(scope="session")
+def tag_model(tmp_path_factory) -> Path:
+    """A tiny trained POS tagger on disk."""
+    return saved_tiny_model(tmp_path_factory, "tag", TAG_DATA)

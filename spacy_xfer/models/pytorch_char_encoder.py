@@ -6,7 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .packing import inverse_permutation, packed_gru_train, packed_index
+from .packing import inverse_permutation, packed_index
+from .pytorch_gru import packed_bigru
 from .pytorch_resizable import Resizable, resized_embedding
 
 
@@ -40,9 +41,10 @@ class CharGRUEncoder(Resizable):
     ) -> torch.Tensor:
         """Encode distinct words once, then scatter the vectors back to tokens. Memory
         grows with the number of characters: the words are packed by index, never
-        padded to the longest word, and training runs `packed_gru_train`, which keeps
-        a few rows per character for the backward pass rather than an autograd graph
-        per time step (nn.GRU's, some 80 KB per step of the longest word on CPU).
+        padded to the longest word, and training on CPU runs the hand-written
+        recurrence (`packed_bigru`), which keeps a few rows per character for the
+        backward pass rather than an autograd graph per time step (nn.GRU's, some
+        80 KB per step of the longest word on CPU); on a GPU, cuDNN's.
 
         chars (Tensor): (n_chars,) character ids of the distinct words, one word after
             another.
@@ -57,7 +59,7 @@ class CharGRUEncoder(Resizable):
         if self.training:
             # The last layer's final states: forward at each word's last character,
             # backward at its first (packed step 0 holds every word's first character).
-            output = packed_gru_train(self.gru, data, index.batch_sizes)
+            output = packed_bigru(self.gru, data, index.batch_sizes)
             step_offsets = torch.cumsum(index.batch_sizes, 0) - index.batch_sizes
             last = step_offsets[lengths[index.order] - 1] + torch.arange(len(lengths))
             hidden = self.gru.hidden_size

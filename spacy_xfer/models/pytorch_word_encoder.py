@@ -4,9 +4,9 @@ from typing import Dict
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence
 
-from .packing import inverse_permutation, packed_gru_train, packed_index
+from .packing import inverse_permutation, packed_index
+from .pytorch_gru import packed_bigru
 from .pytorch_resizable import Resizable, resized_embedding
 from .string_table import UNKNOWN_ROW
 
@@ -75,12 +75,8 @@ class WordGRUEncoder(Resizable):
         inputs = locked_dropout(inputs, lengths, dropout)
         index = packed_index(lengths)
         flat_index = index.flat_index.to(inputs.device)
-        packed = PackedSequence(inputs.index_select(0, flat_index), index.batch_sizes)
         self.gru.dropout = dropout if self.gru.num_layers > 1 else 0.0
-        if self.training:
-            output = packed_gru_train(self.gru, packed.data, index.batch_sizes)
-        else:
-            output = self.gru(packed)[0].data
+        output = packed_bigru(self.gru, inputs.index_select(0, flat_index), index.batch_sizes)
         return locked_dropout(output.index_select(0, inverse_permutation(flat_index)), lengths, dropout)
 
 

@@ -12,13 +12,20 @@ root (Duchi et al. and PyTorch add eps outside it; the two differ for gradients 
 about sqrt(eps) in size). Parameters are updated in place, so torch parameters stepped
 through Thinc's `PyTorchShim.finish_update`, which passes array views of the torch
 tensors, move as well.
+
+On a GPU, testing each gradient for zeros would make the host wait for the device at
+every parameter (a `bool` of a device array). There the test stays on the device: a 0-d
+`touched` flag scales the step, the state updates and the step count, so a parameter
+without gradient still moves by exactly zero (see `TaskOptimizer.__call__`). Host
+(numpy) arrays keep the cheap early return and, for Adam and SGD, Thinc's fused step.
 """
 
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
+
+import numpy
 
 from spacy.util import registry
 from thinc.api import Optimizer, get_array_module
-from thinc.backends import get_array_ops
 from thinc.optimizers import FloatOrSeq, KeyT
 from thinc.types import FloatsXd
 
@@ -57,9 +64,10 @@ def create_adagrad_v1(
     )
 
 
-def untouched(gradient: FloatsXd) -> bool:
-    """Whether a parameter got no gradient at all this step."""
-    return gradient.size == 0 or not get_array_module(gradient).any(gradient)
+def host_arrays(xp: Any) -> bool:
+    """Whether arrays of the array module `xp` live in host memory (numpy), where
+    testing a gradient for zeros costs no wait for a device (cupy's arrays do not)."""
+    return xp is numpy
 
 
 @registry.optimizers("spacy_xfer.Adam.v1")
@@ -121,7 +129,17 @@ def create_sgd_v1(
 
 class TaskOptimizer(Optimizer):
     """Thinc's Optimizer (Adam when beta1 and beta2 > 0, else SGD) that skips
-    parameters whose gradient is all zero."""
+    parameters whose gradient is all zero, without a host synchronisation per
+    parameter on a GPU."""
+
+    __slots__ = ["device_steps"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Initialise as Thinc's Optimizer (same arguments)."""
+        super().__init__(*args, **kwargs)
+        # Steps taken per parameter on the device path (0-d device arrays); the host
+        # path counts in Thinc's `nr_update`.
+        self.device_steps: Dict[KeyT, Any] = {}
 
     def __call__(
         self,
@@ -133,19 +151,84 @@ class TaskOptimizer(Optimizer):
     ) -> Tuple[FloatsXd, FloatsXd]:
         """Step a parameter in place, unless its gradient is all zero.
 
+        On host arrays an all-zero gradient returns at once. On device arrays the
+        step is taken with a 0-d `touched` flag multiplying every change, so that no
+        device value is read back: a parameter without gradient moves by exactly 0,
+        and its momentum, accumulator, average and step count stay as they were.
+
         key (Tuple[int, str]): The parameter's identifier: node or shim ID and name.
         weights (FloatsXd): The parameter (numpy or cupy), updated in place.
         gradient (FloatsXd): Its gradient, zeroed in place.
         lr_scale (float): Multiplies the learning rate for this step.
         RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
         """
-        if untouched(gradient):
+        if gradient.size == 0:
             return weights, gradient
-        return self._step(key, weights, gradient, lr_scale)
+        xp = get_array_module(gradient)
+        if host_arrays(xp):
+            if not xp.any(gradient):
+                return weights, gradient
+            return self._host_step(key, weights, gradient, lr_scale)
+        touched = xp.any(gradient)
+        steps = self.device_steps.get(key, 0) + touched.astype("int32")
+        self.device_steps[key] = steps
+        return self._masked_step(key, weights, gradient, lr_scale, steps, touched.astype(weights.dtype))
 
-    def _step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
-        """The step of a parameter with a gradient: Thinc's."""
+    def _host_step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
+        """The step of a host parameter with a gradient: Thinc's (fused Adam on CPU)."""
         return Optimizer.__call__(self, key, weights, gradient, lr_scale=lr_scale)
+
+    def _masked_step(
+        self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float, steps: Any, on: Any
+    ) -> Tuple[FloatsXd, FloatsXd]:
+        """Thinc's step (L2, gradient clipping, the update rule `_update`, weight
+        decay, averages) with every change multiplied by `on`, without branching on
+        array values.
+
+        steps (int or 0-d array): The parameter's step count, this step included.
+        on (float or 0-d array): 1 if the parameter has a gradient, else 0.
+        """
+        xp = get_array_module(weights)
+        learn_rate = lr_scale * self.learn_rate
+        if self.L2 != 0 and not self.L2_is_weight_decay:
+            gradient += (self.L2 * on) * weights
+        if self.grad_clip:
+            # Thinc's clip_gradient (scale to the threshold if the norm reaches it),
+            # without reading the norm back.
+            gradient *= self.grad_clip / xp.maximum(xp.linalg.norm(gradient), self.grad_clip)
+        self._update(key, weights, gradient, learn_rate, steps, on)
+        gradient.fill(0)
+        if self.L2 != 0 and self.L2_is_weight_decay:
+            weights -= (learn_rate * self.L2 * on) * weights
+        if self.averages is not None:
+            if key not in self.averages:
+                # Until its first step a parameter's average is itself (Thinc keeps
+                # none, so `use_params` leaves it as it is).
+                self.averages[key] = weights.astype("float32")
+            average = self.averages[key]
+            average *= 1 - on * (steps == 1)  # Thinc's averages start at 0
+            decay = xp.minimum((1.0 + steps) / (10.0 + steps), 0.9999)  # ops.update_averages
+            average -= xp.asarray(on * (1 - decay), dtype=average.dtype) * (average - weights)
+        return weights, gradient
+
+    def _update(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, learn_rate: float, steps: Any, on: Any) -> None:
+        """The update rule on the device path, in place: Thinc's Adam (`_adam` and
+        `ops.adam`) when beta1 and beta2 > 0, else SGD."""
+        if not (self.b1 > 0 and self.b2 > 0):
+            weights -= learn_rate * gradient  # 0 where `on` is 0: the gradient is 0
+            return
+        xp = get_array_module(weights)
+        flat_weights = weights.reshape((weights.size,))
+        flat_gradient = gradient.reshape((gradient.size,))
+        if key not in self.mom1:
+            self.mom1[key] = xp.zeros(weights.size, dtype=weights.dtype)
+            self.mom2[key] = xp.zeros(weights.size, dtype=weights.dtype)
+        mom1, mom2 = self.mom1[key], self.mom2[key]
+        mom1 += ((1 - self.b1) * on) * (flat_gradient - mom1)
+        mom2 += ((1 - self.b2) * on) * (flat_gradient * flat_gradient - mom2)
+        t = xp.maximum(steps, 1)  # bias correction; the step is 0 anyway when `on` is 0
+        rate = (learn_rate * on) * xp.sqrt(1 - self.b2**t) / (1 - self.b1**t)
+        flat_weights -= xp.asarray(rate, dtype=weights.dtype) * mom1 / (xp.sqrt(mom2) + self.eps)
 
 
 class Adagrad(TaskOptimizer):
@@ -191,27 +274,16 @@ class Adagrad(TaskOptimizer):
         self.accumulators: Dict[KeyT, FloatsXd] = {}
         self.initial_accumulator = initial_accumulator
 
-    def _step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
-        """One AdaGrad step on a parameter with a gradient, in place."""
-        xp = get_array_module(weights)
-        ops = get_array_ops(weights)
+    def _host_step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
+        """One AdaGrad step on a host parameter with a gradient, in place."""
         self.nr_update[key] += 1
-        if self.L2 != 0 and not self.L2_is_weight_decay:
-            gradient += self.L2 * weights
-        if self.grad_clip:
-            gradient = ops.clip_gradient(gradient, self.grad_clip)
+        return self._masked_step(key, weights, gradient, lr_scale, self.nr_update[key], 1.0)
+
+    def _update(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, learn_rate: float, steps: Any, on: Any) -> None:
+        """Lasagne's AdaGrad rule, in place; a zero gradient changes nothing."""
+        xp = get_array_module(weights)
         if key not in self.accumulators:
-            self.accumulators[key] = xp.full(
-                weights.shape, self.initial_accumulator, dtype=weights.dtype
-            )
+            self.accumulators[key] = xp.full(weights.shape, self.initial_accumulator, dtype=weights.dtype)
         accumulator = self.accumulators[key]
         accumulator += gradient**2
-        weights -= lr_scale * self.learn_rate * gradient / xp.sqrt(accumulator + self.eps)
-        gradient.fill(0)
-        if self.L2 != 0 and self.L2_is_weight_decay:
-            weights -= lr_scale * self.learn_rate * self.L2 * weights
-        if self.averages is not None:
-            if key not in self.averages:
-                self.averages[key] = ops.alloc(weights.shape, dtype="float32")
-            ops.update_averages(self.averages[key], weights, self.nr_update[key])
-        return weights, gradient
+        weights -= learn_rate * gradient / xp.sqrt(accumulator + self.eps)

@@ -7,7 +7,8 @@ import torch
 from numpy.testing import assert_allclose
 from thinc.api import Config, Linear, PyTorchWrapper_v2
 
-from spacy_xfer.training.optimizer import Adagrad, create_adagrad_v1
+from spacy_xfer.training import optimizer as optimizer_module
+from spacy_xfer.training.optimizer import Adagrad, create_adagrad_v1, create_adam_v1, create_sgd_v1
 
 
 def lasagne_steps(weights, gradients, learn_rate, eps=1e-6, initial=0.0):
@@ -178,3 +179,73 @@ def test_registered_names_are_declared_entry_points(registry, name):
     declared = entry_points(group=functions.entry_point_namespace)
     assert name in declared.names
     assert declared[name].load() is functions.get(name)
+
+
+class DeviceArray(numpy.ndarray):
+    """A numpy array that refuses to be read back to the host, as reading a cupy
+    array would wait for the GPU: the optimizer's device path must never do it."""
+
+    def __bool__(self):
+        raise AssertionError("host synchronisation: bool() of a device array")
+
+    def item(self, *args):
+        raise AssertionError("host synchronisation: item() of a device array")
+
+    __float__ = __int__ = __index__ = item
+
+
+OPTIMIZERS = {
+    "adagrad": lambda: create_adagrad_v1(0.1),
+    "adagrad-l2-clip-averages": lambda: create_adagrad_v1(0.1, L2=0.1, grad_clip=1.0, use_averages=True),
+    "adam": lambda: create_adam_v1(0.1, L2=0.1, use_averages=True),
+    "adam-coupled-l2": lambda: create_adam_v1(0.1, L2=0.1, L2_is_weight_decay=False, grad_clip=0.5),
+    "sgd": lambda: create_sgd_v1(0.1, L2=0.1, L2_is_weight_decay=True, use_averages=True),
+}
+# Gradients of two parameters over five steps; None: the parameter's task was not
+# drawn (an all-zero gradient). "late" gets its first gradient at step 3.
+GRADIENTS = {
+    "early": [[1.0, -2.0, 0.0], None, [0.5, 0.0, 3.0], None, [-1.0, 1.0, 1.0]],
+    "late": [None, None, [2.0, 2.0, -1.0], None, [0.0, 0.0, 4.0]],
+}
+
+
+def run_steps(optimizer, as_array):
+    """Weights after GRADIENTS, and the weights seen after each skipped step."""
+    weights = {name: as_array(numpy.array([1.0, -1.0, 0.5], dtype="float32")) for name in GRADIENTS}
+    skipped = []
+    for step in range(5):
+        for name, gradients in GRADIENTS.items():
+            gradient = gradients[step]
+            before = numpy.asarray(weights[name]).copy()
+            g = as_array(numpy.array(gradient or [0.0] * 3, dtype="float32"))
+            optimizer((0, name), weights[name], g)
+            assert not numpy.asarray(g).any()
+            if gradient is None:
+                skipped.append((before, numpy.asarray(weights[name]).copy()))
+    return weights, skipped
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_device_path_skips_undrawn_parameters_as_the_host_path_does(monkeypatch, make):
+    host_optimizer = make()
+    host_weights, host_skipped = run_steps(host_optimizer, lambda a: a)
+    monkeypatch.setattr(optimizer_module, "host_arrays", lambda xp: False)
+    device_optimizer = make()
+    device_weights, device_skipped = run_steps(device_optimizer, lambda a: a.view(DeviceArray))
+    for before, after in device_skipped + host_skipped:
+        numpy.testing.assert_array_equal(after, before)  # an undrawn head does not move
+    for name in GRADIENTS:
+        assert_allclose(numpy.asarray(device_weights[name]), host_weights[name], rtol=1e-5)
+        assert int(numpy.asarray(device_optimizer.device_steps[(0, name)])) == host_optimizer.nr_update[(0, name)]
+    if host_optimizer.averages is not None:
+        for key, average in host_optimizer.averages.items():
+            assert_allclose(numpy.asarray(device_optimizer.averages[key]), average, rtol=1e-5)
+    assert device_optimizer.nr_update == {}  # counted on the device instead
+
+
+def test_a_device_parameter_never_stepped_is_averaged_as_itself(monkeypatch):
+    monkeypatch.setattr(optimizer_module, "host_arrays", lambda xp: False)
+    optimizer = create_adam_v1(0.1, use_averages=True)
+    weights = numpy.array([1.0, -2.0], dtype="float32").view(DeviceArray)
+    optimizer((0, "W"), weights, numpy.zeros(2, dtype="float32").view(DeviceArray))
+    assert_allclose(numpy.asarray(optimizer.averages[(0, "W")]), [1.0, -2.0])

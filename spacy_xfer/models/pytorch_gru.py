@@ -1,0 +1,188 @@
+"""A bidirectional GRU over packed sequences, and which implementation trains it.
+
+On CPU, training runs a hand-written recurrence (`packed_gru_train`): each layer's input
+projections of both directions are one matrix product, and each step's backward pass is
+written out rather than recorded by autograd, which is faster and keeps a few rows per
+item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
+handful of small kernels per time step, so training runs `nn.GRU` on the packed
+sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice; inference
+always runs `nn.GRU`. The char and word encoders run their GRUs through `packed_bigru`;
+their layout comes from `packing`.
+"""
+
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+HAND_WRITTEN = "hand-written"
+NN_GRU = "nn.GRU"
+_forced_path: Optional[str] = None
+
+
+def gru_path(device: torch.device, dtype: torch.dtype) -> str:
+    """Which implementation trains a GRU on data of this device and dtype: NN_GRU on
+    CUDA (cuDNN) and for dtypes other than float32/float64, HAND_WRITTEN on CPU in
+    float32/float64 (what it is tested in), unless `forced_gru_path` says otherwise.
+
+    RETURNS (str): HAND_WRITTEN or NN_GRU.
+    """
+    if _forced_path is not None:
+        return _forced_path
+    if device.type == "cpu" and dtype in (torch.float32, torch.float64):
+        return HAND_WRITTEN
+    return NN_GRU
+
+
+@contextmanager
+def forced_gru_path(path: str) -> Iterator[None]:
+    """Make `gru_path` return `path` inside the block, e.g. to run the GPU's `nn.GRU`
+    path on CPU in a test.
+
+    RAISES (ValueError): If `path` is neither HAND_WRITTEN nor NN_GRU.
+    """
+    global _forced_path
+    if path not in (HAND_WRITTEN, NN_GRU):
+        raise ValueError(f"Unknown GRU path {path!r}: expected {HAND_WRITTEN!r} or {NN_GRU!r}")
+    previous, _forced_path = _forced_path, path
+    try:
+        yield
+    finally:
+        _forced_path = previous
+
+
+def packed_bigru(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+    """The output data of a bidirectional `gru` over packed data, as
+    `gru(PackedSequence(data, batch_sizes))[0].data`: in training mode by the
+    implementation `gru_path` chooses, otherwise by `gru` itself (which may be a
+    quantized GRU).
+
+    data (Tensor): (n_items, input_size), the data of a PackedSequence.
+    batch_sizes (Tensor): its batch sizes, on CPU.
+    RETURNS (Tensor): (n_items, 2 * hidden_size).
+    """
+    if gru.training and gru_path(data.device, data.dtype) == HAND_WRITTEN:
+        return packed_gru_train(gru, data, batch_sizes)
+    return gru(PackedSequence(data, batch_sizes))[0].data
+
+
+_DIRECTIONS = ("", "_reverse")  # nn.GRU's parameter name suffixes
+
+
+def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+    """The output data of `gru` (bidirectional, in training mode) over packed data,
+    faster to train on CPU than `gru` itself: each layer's input projections of both
+    directions are one matrix product, and the recurrence has a hand-written backward
+    pass (`_GRURecurrence`). Uses `gru`'s parameters, and its dropout between layers.
+
+    data (Tensor): (n_tokens, input_size), the data of a PackedSequence.
+    batch_sizes (Tensor): its batch sizes, on CPU.
+    RETURNS (Tensor): (n_tokens, 2 * hidden_size), as `gru(packed)[0].data`.
+    """
+    assert gru.bidirectional and gru.bias
+    hidden = gru.hidden_size
+    steps = batch_sizes.tolist()
+    x = data
+    for layer in range(gru.num_layers):
+        if layer and gru.dropout:
+            x = nn.functional.dropout(x, gru.dropout, gru.training)
+        w_ih = torch.cat([getattr(gru, f"weight_ih_l{layer}{suffix}") for suffix in _DIRECTIONS])
+        b_ih = torch.cat([getattr(gru, f"bias_ih_l{layer}{suffix}") for suffix in _DIRECTIONS])
+        gi = nn.functional.linear(x, w_ih, b_ih).split(3 * hidden, dim=1)
+        outputs = [
+            _GRURecurrence.apply(
+                gi[direction],
+                getattr(gru, f"weight_hh_l{layer}{suffix}"),
+                getattr(gru, f"bias_hh_l{layer}{suffix}"),
+                steps,
+                bool(direction),
+            )
+            for direction, suffix in enumerate(_DIRECTIONS)
+        ]
+        x = torch.cat(outputs, dim=1)
+    return x
+
+
+class _GRURecurrence(torch.autograd.Function):
+    """One direction of one GRU layer over packed data, from its input projections
+    gi = x @ W_ih^T + b_ih (gates r, z, n as in `nn.GRU`), zero initial state."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        gi: torch.Tensor,
+        w_hh: torch.Tensor,
+        b_hh: torch.Tensor,
+        steps: List[int],
+        reverse: bool,
+    ) -> torch.Tensor:
+        n_tokens, hidden = gi.shape[0], gi.shape[1] // 3
+        offsets = _step_offsets(steps)
+        out = gi.new_empty(n_tokens, hidden)
+        rz_all = gi.new_empty(n_tokens, 2 * hidden)  # gates r and z
+        n_all = gi.new_empty(n_tokens, hidden)  # the candidate state n
+        ghn_all = gi.new_empty(n_tokens, hidden)  # W_hn h + b_hn
+        h_prev_all = gi.new_empty(n_tokens, hidden)
+        h = gi.new_zeros(steps[0], hidden)
+        w_t = w_hh.t()
+        for t in range(len(steps) - 1, -1, -1) if reverse else range(len(steps)):
+            rows = slice(offsets[t], offsets[t] + steps[t])
+            h_prev = h[: steps[t]]
+            h_prev_all[rows] = h_prev
+            gh = torch.addmm(b_hh, h_prev, w_t)
+            g = gi[rows]
+            rz = torch.add(g[:, : 2 * hidden], gh[:, : 2 * hidden], out=rz_all[rows])
+            rz = torch.sigmoid(rz, out=rz_all[rows])
+            ghn = ghn_all[rows]
+            ghn.copy_(gh[:, 2 * hidden :])
+            n = torch.addcmul(g[:, 2 * hidden :], rz[:, :hidden], ghn, out=n_all[rows])
+            n = torch.tanh(n, out=n_all[rows])
+            h_new = torch.addcmul(n, rz[:, hidden:], h_prev - n, out=out[rows])
+            if reverse:
+                h[: steps[t]] = h_new
+            else:
+                h = h_new
+        ctx.save_for_backward(w_hh, rz_all, n_all, ghn_all, h_prev_all)
+        ctx.steps, ctx.offsets, ctx.reverse = steps, offsets, reverse
+        return out
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx, d_out: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None, None]:
+        w_hh, rz_all, n_all, ghn_all, h_prev_all = ctx.saved_tensors
+        steps, offsets, reverse = ctx.steps, ctx.offsets, ctx.reverse
+        n_tokens, hidden = n_all.shape
+        d_gi = d_out.new_empty(n_tokens, 3 * hidden)
+        d_gh = d_out.new_empty(n_tokens, 3 * hidden)
+        d_h = d_out.new_zeros(steps[0], hidden)
+        for t in range(len(steps)) if reverse else range(len(steps) - 1, -1, -1):
+            rows = slice(offsets[t], offsets[t] + steps[t])
+            d = d_out[rows] + d_h[: steps[t]]
+            rz = rz_all[rows]
+            r, z = rz[:, :hidden], rz[:, hidden:]
+            n = n_all[rows]
+            h_prev = h_prev_all[rows]
+            d_gi_t = d_gi[rows]
+            d_n = torch.mul(d * (1 - z), 1 - n * n, out=d_gi_t[:, 2 * hidden :])
+            torch.mul(d_n * ghn_all[rows], r * (1 - r), out=d_gi_t[:, :hidden])
+            torch.mul(d * (h_prev - n), z * (1 - z), out=d_gi_t[:, hidden : 2 * hidden])
+            d_gh_t = d_gh[rows]
+            d_gh_t[:, : 2 * hidden] = d_gi_t[:, : 2 * hidden]
+            torch.mul(d_n, r, out=d_gh_t[:, 2 * hidden :])
+            d_h_prev = torch.addmm(d * z, d_gh_t, w_hh)
+            if reverse:
+                d_h = d_h_prev
+            else:
+                d_h[: steps[t]] = d_h_prev
+        return d_gi, d_gh.t() @ h_prev_all, d_gh.sum(0), None, None
+
+
+def _step_offsets(steps: List[int]) -> List[int]:
+    """The first packed row of each step."""
+    offsets = [0]
+    for size in steps[:-1]:
+        offsets.append(offsets[-1] + size)
+    return offsets

@@ -1,0 +1,71 @@
+"""Int8 inference for the torch modules: dynamic quantization of their GRUs and linear
+layers (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quantized
+per call, on CPU).
+
+The int8 copy is made from the float32 module and used only to predict. The float32
+module stays the shim's module: it is what is saved (so a pipeline's weights on disk
+are float32 whether or not it is quantized), what loading writes to, and what the
+sequence-level code reads (the CRF's transition scores). The copy is remade whenever
+the float32 weights change (e.g. after loading), so quantizing before or after the
+weights are loaded gives the same model.
+"""
+
+import copy
+import itertools
+from typing import Any, Optional, Tuple
+
+import torch
+from thinc.api import ArgsKwargs, PyTorchShim
+from torch import nn
+from torch.ao.quantization import quantize_dynamic
+
+from ..errors import Errors
+
+QUANTIZED_LAYERS = {nn.GRU, nn.Linear}
+
+
+class QuantizedShim(PyTorchShim):
+    """A PyTorchShim that predicts with an int8 copy of its float32 module and refuses
+    to train (E035)."""
+
+    def __init__(self, shim: PyTorchShim) -> None:
+        """A quantized shim over `shim`'s module, serialized as `shim` is.
+
+        RAISES (ValueError): E036 if the module is on a GPU (int8 runs on CPU).
+        """
+        device = shim.device
+        if device.type != "cpu":
+            raise ValueError(Errors.E036.format(device=device))
+        super().__init__(
+            shim._model,
+            config=shim.cfg,
+            device=device,
+            serialize_model=shim._serialize_model,
+            deserialize_model=shim._deserialize_model,
+        )
+        self._int8: Optional[nn.Module] = None
+        self._int8_of: Optional[Tuple[Tuple[int, int], ...]] = None
+
+    def predict(self, inputs: ArgsKwargs) -> Any:
+        """The int8 module's output for `inputs`, without gradient."""
+        with torch.no_grad():
+            return self.int8_module()(*inputs.args, **inputs.kwargs)
+
+    def begin_update(self, inputs: ArgsKwargs):
+        raise ValueError(Errors.E035.format(module=type(self._model).__name__))
+
+    def int8_module(self) -> nn.Module:
+        """The int8 copy of the float32 module, remade if the float32 parameters or
+        buffers were replaced or changed in place since it was made."""
+        state = self._float_state()
+        if self._int8 is None or state != self._int8_of:
+            float_copy = copy.deepcopy(self._model).eval()
+            self._int8 = quantize_dynamic(float_copy, QUANTIZED_LAYERS, dtype=torch.qint8)
+            self._int8_of = state
+        return self._int8
+
+    def _float_state(self) -> Tuple[Tuple[int, int], ...]:
+        """Which tensors the float32 module holds, and their in-place version counters."""
+        tensors = itertools.chain(self._model.parameters(), self._model.buffers())
+        return tuple((id(t), t._version) for t in tensors)
+

@@ -1,0 +1,58 @@
+"""Quantized CPU inference as a load-time option: `quantize(nlp)`, or the callback
+`spacy_xfer.quantize.v1` in a config's `[nlp.after_pipeline_creation]`, e.g.
+
+    nlp = spacy.load(path, config={"nlp": {"after_pipeline_creation": {"@callbacks": "spacy_xfer.quantize.v1"}}})
+
+The spacy-xfer components then predict with int8 GRUs and linear layers
+(`models.pytorch_quantized`); the weights stay float32 on disk, and the setting is kept
+in the pipeline's config, so a quantized pipeline saved and loaded again is quantized.
+Training it raises E035.
+"""
+
+from typing import Callable
+
+from spacy.language import Language
+from spacy.util import registry
+from thinc.api import Model, PyTorchShim
+
+from ..errors import Errors
+from ..models.pytorch_quantized import QuantizedShim
+from ..models.pytorch_resizable import Resizable
+
+CALLBACK = {"@callbacks": "spacy_xfer.quantize.v1"}
+
+
+def quantize(nlp: Language) -> Language:
+    """Make `nlp`'s spacy-xfer components predict with int8 GRUs and linear layers
+    (dynamic quantization, CPU), in place, and record the setting in `nlp.config`
+    (`[nlp.after_pipeline_creation]`) so that `nlp.to_disk` + `spacy.load` keeps it.
+    Works before the weights are loaded (as the callback) or after. Predictions differ
+    from the float32 pipeline's by the int8 rounding; `nlp.pipe` still equals `nlp()`.
+
+    nlp (Language): The pipeline, on CPU.
+    RETURNS (Language): `nlp`.
+    RAISES (ValueError): E036 on a GPU; E037 if no component has a spacy-xfer torch
+        module.
+    """
+    found = False
+    for _, component in nlp.components:
+        model = getattr(component, "model", None)
+        if not isinstance(model, Model):
+            continue
+        for node in model.walk():
+            for i, shim in enumerate(node.shims):
+                if isinstance(shim, PyTorchShim) and isinstance(shim._model, Resizable):
+                    found = True
+                    if not isinstance(shim, QuantizedShim):
+                        node.shims[i] = QuantizedShim(shim)
+    if not found:
+        raise ValueError(Errors.E037.format(names=", ".join(nlp.component_names) or "none"))
+    nlp.config["nlp"]["after_pipeline_creation"] = dict(CALLBACK)
+    return nlp
+
+
+@registry.callbacks("spacy_xfer.quantize.v1")
+def create_quantize_v1() -> Callable[[Language], Language]:
+    """The `[nlp.after_pipeline_creation]` callback that quantizes a pipeline as it is
+    built (before its weights load): see `quantize`."""
+    return quantize

@@ -1,0 +1,84 @@
+"""Quantized (int8) CPU inference: `spacy_xfer.quantize` and the load-time callback."""
+
+import numpy
+import pytest
+import spacy
+import torch
+from thinc.api import PyTorchShim
+
+import spacy_xfer
+from spacy_xfer.models.pytorch_quantized import QuantizedShim
+from spacy_xfer.pipeline.quantize import CALLBACK
+
+from .util import NER_DATA, examples_for
+
+TEXTS = [text for text, _ in NER_DATA] + ["Anna visited New York today", "Bob loves Paris"]
+
+
+def scores(nlp, texts=TEXTS):
+    """The CRF's emission scores of each doc, predicted in one batch."""
+    docs = [nlp.make_doc(text) for text in texts]
+    return [numpy.asarray(s) for s in nlp.get_pipe("xfer_tagger").model.predict(docs)]
+
+
+def ents(docs):
+    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in docs]
+
+
+def torch_shims(nlp):
+    return [shim for node in nlp.get_pipe("xfer_tagger").model.walk() for shim in node.shims]
+
+
+def test_quantized_pipeline_predicts_what_the_float_one_does(ner_model):
+    nlp = spacy.load(ner_model)
+    float_scores, float_ents = scores(nlp), ents(nlp.pipe(TEXTS))
+    assert spacy_xfer.quantize(nlp) is nlp
+    shims = torch_shims(nlp)
+    assert len(shims) == 3 and all(isinstance(shim, QuantizedShim) for shim in shims)  # char, word, CRF
+    int8_scores = scores(nlp)
+    assert not all(numpy.array_equal(a, b) for a, b in zip(int8_scores, float_scores))  # int8 ran
+    for a, b in zip(int8_scores, float_scores):
+        numpy.testing.assert_allclose(a, b, atol=0.05 * numpy.abs(b).max())
+    assert ents(nlp.pipe(TEXTS)) == float_ents
+    # int8 activations take one scale per call, so near ties can flip with the batch
+    # (bench/quantized_accuracy.py counts them on a real test set); these docs have none.
+    assert ents(nlp.pipe(TEXTS, batch_size=3)) == ents(nlp(text) for text in TEXTS)
+
+
+def test_quantized_pipeline_refuses_to_train(ner_model):
+    nlp = spacy_xfer.quantize(spacy.load(ner_model))
+    with pytest.raises(ValueError, match=r"\[E035\] This pipeline is quantized"):
+        nlp.update(examples_for(nlp, NER_DATA, "ents"))
+
+
+def test_round_trip_keeps_int8_inference_and_float32_weights(ner_model, tmp_path):
+    float_nlp = spacy.load(ner_model)
+    float_scores = scores(float_nlp)
+    nlp = spacy_xfer.quantize(float_nlp)
+    expected = scores(nlp)
+    nlp.to_disk(tmp_path / "int8")
+    loaded = spacy.load(tmp_path / "int8")
+    assert loaded.config["nlp"]["after_pipeline_creation"] == CALLBACK
+    assert all(isinstance(shim, QuantizedShim) for shim in torch_shims(loaded))
+    for a, b in zip(scores(loaded), expected):
+        numpy.testing.assert_array_equal(a, b)
+    # the weights on disk are float32: without the callback, the float pipeline again
+    unquantized = spacy.load(tmp_path / "int8", config={"nlp": {"after_pipeline_creation": None}})
+    for a, b in zip(scores(unquantized), float_scores):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_quantizing_at_load_equals_quantizing_after_load(ner_model):
+    at_load = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+    after_load = spacy_xfer.quantize(spacy.load(ner_model))
+    for a, b in zip(scores(at_load), scores(after_load)):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_quantize_needs_a_cpu_and_a_spacy_xfer_component(ner_model, monkeypatch):
+    with pytest.raises(ValueError, match=r"\[E037\].*\(none\)"):
+        spacy_xfer.quantize(spacy.blank("en"))
+    nlp = spacy.load(ner_model)
+    monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0)))
+    with pytest.raises(ValueError, match=r"\[E036\] Cannot quantize a module on cuda:0"):
+        spacy_xfer.quantize(nlp)
