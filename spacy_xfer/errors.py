@@ -71,3 +71,7 @@ class Errors:
         "[E018] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
         "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
     )
+    E030 = (
+        "[E030] {arch}: `{arg}` = {value} is the bidirectional GRU's output width, the "
+        "forward and backward states side by side, so it must be an even number > 0."
+    )

@@ -1,6 +1,6 @@
 """The `spacy-xfer` command line (also `python -m spacy_xfer`)."""
 
-from . import annotate, corpora, experiment, grid  # noqa: F401  (register their commands)
+from . import annotate, configs, corpora, experiment, grid  # noqa: F401  (register their commands)
 from ._util import app
 
 
