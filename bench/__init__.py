@@ -7,6 +7,8 @@ and Flair), `python bench/transformer_speed.py`.
 - `pipelines.py`: the pipelines timed, built from a shipped config;
 - `timing.py`: words/s of `nlp.pipe`, tokens/s of `nlp.update`;
 - `isolation.py`: one subprocess per phase, so each peak memory is its own;
+- `options.py`: the command-line options the scripts share;
 - `profiling.py`: where the time goes (`torch.profiler`);
-- `report.py`: the tables printed.
+- `report.py`: the tables printed;
+- `flair_worker.py`: Flair's side of peers.py, run in Flair's own environment.
 """

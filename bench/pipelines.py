@@ -14,6 +14,7 @@ from spacy.util import load_config, registry
 
 import spacy_xfer  # noqa: F401  (registers the factories and architectures)
 from bench.data import Sentence
+from spacy_xfer.experiments.baseline import baseline_config
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "configs" / "single.cfg"
@@ -56,6 +57,21 @@ def xfer_pipeline(
     factory = settings.pop("factory")
     nlp = blank(vectors)
     nlp.add_pipe(factory, name=COMPONENT, config={**settings, "target": target})
+    examples = make_examples(nlp, sentences, target)
+    nlp.initialize(lambda: examples)
+    optimizer = registry.resolve({"optimizer": config["training"]["optimizer"]})["optimizer"]
+    return nlp, examples, optimizer
+
+
+def spacy_cnn_pipeline(sentences: Sequence[Sentence], target: str = "ents") -> Tuple[Language, List[Example], Any]:
+    """spaCy's own CNN pipeline for `target` (`spacy init config --optimize efficiency`:
+    tok2vec + ner for "ents", tok2vec + tagger for "tag"; the grid's baseline),
+    untrained, initialized on the sentences, and its config's optimizer.
+
+    RETURNS (Tuple[Language, List[Example], Any]): nlp, the examples, the optimizer.
+    """
+    config = baseline_config("en", target).interpolate()
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = make_examples(nlp, sentences, target)
     nlp.initialize(lambda: examples)
     optimizer = registry.resolve({"optimizer": config["training"]["optimizer"]})["optimizer"]

@@ -37,7 +37,6 @@ Examples:
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -47,35 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import describe_data, load_sentences  # noqa: E402
 from bench.isolation import emit, run_worker  # noqa: E402
+from bench.options import SHARED, add_shared_options, parse, worker_options  # noqa: E402
 from bench.machine import hardware_info, peak_rss_mb, set_threads  # noqa: E402
 from bench.pipelines import COMPONENT, DEFAULT_CONFIG, model_info, xfer_pipeline  # noqa: E402
 from bench.profiling import profile_inference, profile_training  # noqa: E402
 from bench.report import Targets, print_context, print_profile, print_rows  # noqa: E402
-from bench.timing import batches, time_inference, time_training  # noqa: E402
+from bench.timing import batches, infer_count, measure_phase, train_step_count  # noqa: E402
 
 TARGETS: Targets = {"infer": (256, 15000.0), "train": (None, 5000.0)}  # (batch size or any, rate)
-WORKER_OPTIONS = ("config", "target", "data", "n_sentences", "train_steps", "warmup_steps", "threads", "vectors",
-                  "seed", "infer_sentences", "wait_quiet")
-
-
-def infer_sentences(args: argparse.Namespace, batch_size: int, available: int) -> int:
-    """Sentences of an inference run: --infer-sentences, else all (250 at batch 1)."""
-    if args.infer_sentences:
-        n = args.infer_sentences
-    elif batch_size == 1:
-        n = 20 if args.quick else 250
-    else:
-        n = available
-    return max(batch_size, min(n, available))
-
-
-def train_steps(args: argparse.Namespace, batch_size: int, mean_len: float) -> int:
-    """Timed steps of a training run: --train-steps, else ~50k tokens' worth (10..200)."""
-    if args.train_steps:
-        return args.train_steps
-    if args.quick:
-        return int(min(25, max(2, math.ceil(1500 / (batch_size * mean_len)))))
-    return int(min(200, max(10, math.ceil(50000 / (batch_size * mean_len)))))
+WORKER_OPTIONS = (*SHARED, "config", "target", "warmup_steps", "vectors", "wait_quiet")
 
 
 def run_phase(args: argparse.Namespace, phase: str, batch_size: int, profile: bool = False) -> Dict[str, Any]:
@@ -86,20 +65,20 @@ def run_phase(args: argparse.Namespace, phase: str, batch_size: int, profile: bo
     nlp, examples, optimizer = xfer_pipeline(sentences, config_path=args.config, target=args.target, vectors=args.vectors)
     setup_seconds = time.perf_counter() - start
     setup_rss = peak_rss_mb()
-    if phase == "infer":
-        docs = [eg.reference for eg in examples[: infer_sentences(args, batch_size, len(examples))]]
-        run = profile_inference if profile else time_inference
-        result = run(nlp, docs, batch_size, quiet_wait=args.wait_quiet)
+    if not profile:
+        result = measure_phase(
+            nlp, examples, optimizer, phase, batch_size, component=COMPONENT, seed=args.seed + 1,
+            infer_sentences=args.infer_sentences, steps=args.train_steps, warmup_steps=args.warmup_steps,
+            quick=args.quick, quiet_wait=args.wait_quiet,
+        )
+    elif phase == "infer":
+        n = infer_count(batch_size, len(examples), explicit=args.infer_sentences, quick=args.quick)
+        result = profile_inference(nlp, [eg.reference for eg in examples[:n]], batch_size, quiet_wait=args.wait_quiet)
     else:
         mean_len = sum(len(eg) for eg in examples) / len(examples)
-        steps = train_steps(args, batch_size, mean_len)
+        steps = train_step_count(batch_size, mean_len, explicit=args.train_steps, quick=args.quick)
         stream = batches(examples, batch_size, args.seed + 1)
-        if profile:
-            result = profile_training(nlp, stream, optimizer, steps=steps, batch_size=batch_size, quiet_wait=args.wait_quiet)
-        else:
-            warmup = args.warmup_steps if args.warmup_steps is not None else (5 if batch_size == 1 else 2)
-            result = time_training(nlp, stream, optimizer, steps=steps, warmup_steps=warmup, component=COMPONENT,
-                                   quiet_wait=args.wait_quiet)
+        result = profile_training(nlp, stream, optimizer, steps=steps, batch_size=batch_size, quiet_wait=args.wait_quiet)
     result.update(
         {
             "system": "xfer_tagger",
@@ -115,13 +94,7 @@ def run_phase(args: argparse.Namespace, phase: str, batch_size: int, profile: bo
 def worker_argv(args: argparse.Namespace, phase: str, batch_size: int, profile: bool) -> List[str]:
     """The command line of a worker that runs one phase with these settings."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--_worker", f"{phase}:{batch_size}:{int(profile)}"]
-    for name in WORKER_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            argv += [f"--{name.replace('_', '-')}", str(value)]
-    if args.quick:
-        argv.append("--quick")
-    return argv
+    return argv + worker_options(args, WORKER_OPTIONS)
 
 
 def run_isolated(args: argparse.Namespace, phase: str, batch_size: int, profile: bool = False) -> Dict[str, Any]:
@@ -141,24 +114,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         "(default: configs/single.cfg)")
     parser.add_argument("--target", choices=["tag", "ents"], default="tag",
                         help="what the tagger learns: tags, or entities (--data a DocBin; synthetic: from the tags)")
-    parser.add_argument("--data", help="word<TAB>tag file, blank lines between sentences, or a DocBin "
-                        "(.spacy, with --target ents) (default: synthetic)")
-    parser.add_argument("--n-sentences", type=int, default=None,
-                        help="sentences to generate or read (default: 2000 synthetic, all of --data); "
-                        "used to initialize, train on and run inference over")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256], help="sentences per batch (default: 1 32 256)")
-    parser.add_argument("--train-steps", type=int, default=None,
-                        help="timed update steps per batch size (default: ~50k tokens' worth, 10..200 steps; --quick: 2..25)")
     parser.add_argument("--warmup-steps", type=int, default=None, help="untimed update steps first (default: 2; 5 at batch 1)")
-    parser.add_argument("--infer-sentences", type=int, default=None,
-                        help="sentences per inference run (default: all; 250 at batch 1)")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
     parser.add_argument("--vectors", default=None,
                         help="spaCy pipeline name or path whose vectors initialise the word embeddings")
     parser.add_argument("--phases", nargs="*", choices=["infer", "train"], default=["infer", "train"],
                         help="what to measure (default: both; none with --profile: only the profile)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and batches (default: 0)")
-    parser.add_argument("--quick", action="store_true", help="small numbers for a smoke run (< 1 minute)")
     parser.add_argument("--profile", action="store_true",
                         help="also break down the time of inference and training (see --profile-batch-sizes)")
     parser.add_argument("--profile-batch-sizes", type=int, nargs=2, default=[256, 32], metavar=("INFER", "TRAIN"),
@@ -170,12 +131,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         "cores (for shared machines; default: 0, do not wait)")
     parser.add_argument("--in-process", action="store_true",
                         help="run every phase in this process (peak memory is then cumulative)")
-    parser.add_argument("--json", metavar="OUT", help="also write the numbers to this JSON file")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick and args.n_sentences is None:
-        args.n_sentences = 300
-    return args
+    add_shared_options(parser, threads=None, data_help="word<TAB>tag file, blank lines between sentences, or a "
+                       "DocBin (.spacy, with --target ents) (default: synthetic)")
+    return parse(parser, argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -5,8 +5,9 @@ Every phase warms up first (untimed), can wait for a quiet machine, and reports 
 other processes' CPU use during the timed part (`bg_cpu`, cores).
 """
 
+import math
 import time
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy
 from spacy.language import Language
@@ -114,5 +115,60 @@ def time_training(
         "phase": "train", "batch_size": len(batch), "sentences": steps * len(batch), "tokens": tokens,
         "steps": steps, "seconds": round(sum(batch_seconds), 3), **rates(batch_tokens, batch_seconds),
         "bg_cpu": meter.background_cores(), "waited_s": waited,
-        "loss_per_token": round(losses.get(component, 0.0) / max(1, tokens), 4),
+        "loss_per_token": round(float(losses.get(component, 0.0)) / max(1, tokens), 4),
     }
+
+
+def infer_count(batch_size: int, available: int, *, explicit: Optional[int] = None, quick: bool = False) -> int:
+    """Sentences of an inference run: `explicit`, else all (250 at batch 1; 20 if quick),
+    at least one batch and at most what is available."""
+    if explicit:
+        n = explicit
+    elif batch_size == 1:
+        n = 20 if quick else 250
+    else:
+        n = available
+    return max(batch_size, min(n, available))
+
+
+def train_step_count(batch_size: int, mean_len: float, *, explicit: Optional[int] = None, quick: bool = False) -> int:
+    """Timed steps of a training run: `explicit`, else ~50k tokens' worth (10..200 steps;
+    quick: ~1.5k tokens, 2..25 steps)."""
+    if explicit:
+        return explicit
+    if quick:
+        return int(min(25, max(2, math.ceil(1500 / (batch_size * mean_len)))))
+    return int(min(200, max(10, math.ceil(50000 / (batch_size * mean_len)))))
+
+
+def measure_phase(
+    nlp: Language,
+    examples: Sequence[Example],
+    optimizer: Any,
+    phase: str,
+    batch_size: int,
+    *,
+    component: str,
+    seed: int,
+    infer_sentences: Optional[int] = None,
+    steps: Optional[int] = None,
+    warmup_steps: Optional[int] = None,
+    quick: bool = False,
+    quiet_wait: float = 0.0,
+) -> Dict[str, Any]:
+    """`time_inference` ("infer") or `time_training` ("train") of a pipeline over the
+    examples, with the run sizes of `infer_count` and `train_step_count` (warm-up: 2
+    steps, 5 at batch 1)."""
+    if phase == "infer":
+        n = infer_count(batch_size, len(examples), explicit=infer_sentences, quick=quick)
+        return time_inference(nlp, [eg.reference for eg in examples[:n]], batch_size, quiet_wait=quiet_wait)
+    mean_len = sum(len(eg) for eg in examples) / len(examples)
+    return time_training(
+        nlp,
+        batches(examples, batch_size, seed),
+        optimizer,
+        steps=train_step_count(batch_size, mean_len, explicit=steps, quick=quick),
+        warmup_steps=warmup_steps if warmup_steps is not None else (5 if batch_size == 1 else 2),
+        component=component,
+        quiet_wait=quiet_wait,
+    )

@@ -79,6 +79,17 @@ def ran_config(repo: Path, **overrides) -> Config:
     return old.merge(Config(run)).merge(Config(overrides))
 
 
+def test_the_grids_hash_is_of_the_resolved_settings():
+    """Comments, layout and interpolation do not change a config's hash; a value does."""
+    text = (REPO / "configs" / "t_b.cfg").read_text(encoding="utf8")
+    shipped = config_sha256(Config().from_str(text, interpolate=False))
+    written_out = text.replace("width = ${components.encoder.model.output_width}", "width = 600")
+    assert written_out != text
+    assert config_sha256(Config().from_str("# a comment\n" + written_out, interpolate=False)) == shipped
+    other = text.replace("output_width = 600", "output_width = 400")
+    assert config_sha256(Config().from_str(other, interpolate=False)) != shipped
+
+
 def test_results_of_a_config_that_resolves_as_now_get_the_new_hash(old_repo):
     grid = Grid(old_repo, old_repo, old_repo / "results", configs_dir=old_repo / "configs", max_seconds=900)
     old_text = git(old_repo, "show", "HEAD:configs/t_b.cfg")
