@@ -11,7 +11,9 @@ from spacy.tokens import DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
 from spacy.util import load_config, registry
+from typer.testing import CliRunner
 
+from spacy_xfer.cli import app
 from spacy_xfer.experiments.configs import SHIPPED, stale_configs
 
 from .util import NER_DATA, TAG_DATA, gold_doc
@@ -106,6 +108,21 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
 def test_every_shipped_config_is_its_templates_rendering():
     assert sorted(SHIPPED) == sorted(path.stem for path in CONFIGS.glob("*.cfg"))
     assert list(stale_configs(CONFIGS)) == [], "run `python -m spacy_xfer render-configs` and commit the configs"
+
+
+def test_render_configs_check_fails_until_the_configs_are_written_again(tmp_path):
+    for path in [CONFIGS / "template.cfg.jinja", *CONFIGS.glob("*.cfg")]:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf8"), encoding="utf8")
+    edited = tmp_path / "t_c.cfg"
+    edited.write_text(edited.read_text(encoding="utf8").replace("cost = 5.0", "cost = 4.0"), encoding="utf8")
+    runner = CliRunner()
+    check = ["render-configs", "--configs-dir", str(tmp_path), "--check"]
+    result = runner.invoke(app, check)
+    assert result.exit_code == 1 and f"{edited}: differs from" in result.output
+    assert "cost = 4.0" in edited.read_text(encoding="utf8")  # --check writes nothing
+    assert runner.invoke(app, check[:-1]).exit_code == 0
+    assert edited.read_text(encoding="utf8") == (CONFIGS / "t_c.cfg").read_text(encoding="utf8")
+    assert runner.invoke(app, check).exit_code == 0
 
 
 def listeners(section, path=()):
