@@ -56,5 +56,5 @@ if abs(gpu - cpu) > tolerance:
 PY
 
 echo "== (c) tokens/s on GPU $GPU_ID (spacy_xfer.Adam.v1 steps)"
-"$PYTHON" bench/speed.py --gpu-id "$GPU_ID" --batch-sizes 10 32 256 --optimizer xfer --json "$OUT/speed-gpu.json"
+"$PYTHON" bench/speed.py --gpu-id "$GPU_ID" --batch-sizes 10 32 256 --json "$OUT/speed-gpu.json"
 echo "== done: $OUT"

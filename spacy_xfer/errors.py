@@ -71,6 +71,10 @@ class Errors:
         "[E018] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
         "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
     )
+    E030 = (
+        "[E030] {arch}: `{arg}` = {value} is the bidirectional GRU's output width, the "
+        "forward and backward states side by side, so it must be an even number > 0."
+    )
     E035 = (
         "[E035] This pipeline is quantized for inference (int8 {module}) and cannot be "
         "trained. Train or fine-tune the float32 pipeline: load it without "

@@ -1,5 +1,6 @@
-"""The shipped configs (single, T-A, T-B, T-C) load, train a few steps under spaCy's own
-training loop with task sampling, and round-trip to disk."""
+"""The shipped configs (single, T-A, T-B, T-C) are their template's rendering, size every
+listener as its encoder, load, train a few steps under spaCy's own training loop with
+task sampling, and round-trip to disk."""
 
 from pathlib import Path
 from typing import Dict
@@ -9,15 +10,19 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
-from spacy.util import load_config
+from spacy.util import load_config, registry
+from typer.testing import CliRunner
+
+from spacy_xfer.cli import app
+from spacy_xfer.experiments.configs import SHIPPED, stale_configs
 
 from .util import NER_DATA, TAG_DATA, gold_doc
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
-TINY_ENCODER = {"char_width": 4, "char_hidden": 4, "char_depth": 1, "width": 4, "hidden": 8, "depth": 1}
-TINY_CHAR = {"width": 4, "hidden": 4, "depth": 1}
-TINY_WORD = {"width": 4, "hidden": 8, "depth": 1}
+TINY_ENCODER = {"char_width": 4, "char_output_width": 8, "char_depth": 1, "width": 4, "output_width": 16, "depth": 1}
+TINY_CHAR = {"width": 4, "output_width": 8, "depth": 1}
+TINY_WORD = {"width": 4, "output_width": 16, "depth": 1}
 
 
 def write_corpus(path: Path, data, target: str) -> Path:
@@ -33,14 +38,12 @@ def tiny_overrides(arch: str) -> Dict[str, object]:
     overrides: Dict[str, object] = {}
     if arch in ("single", "t_a"):
         overrides.update({f"components.target.model.tok2vec.{k}": v for k, v in TINY_ENCODER.items()})
-    elif arch == "t_b":
+    elif arch == "t_b":  # the listeners' widths follow the encoder's
         overrides.update({f"components.encoder.model.{k}": v for k, v in TINY_ENCODER.items()})
-        overrides.update({f"components.{role}.model.tok2vec.width": 16 for role in ("source", "target")})
     else:
         overrides.update({f"components.encoder.model.{k}": v for k, v in TINY_CHAR.items()})
         for role in ("source", "target"):
             overrides.update({f"components.{role}.model.tok2vec.{k}": v for k, v in TINY_WORD.items()})
-            overrides[f"components.{role}.model.tok2vec.char_encoder.width"] = 8
     return overrides
 
 
@@ -100,3 +103,47 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
     weights = config["training"]["score_weights"]
     assert weights["target_score"] == 1.0
     assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
+
+
+def test_every_shipped_config_is_its_templates_rendering():
+    assert sorted(SHIPPED) == sorted(path.stem for path in CONFIGS.glob("*.cfg"))
+    assert list(stale_configs(CONFIGS)) == [], "run `python -m spacy_xfer render-configs` and commit the configs"
+
+
+def test_render_configs_check_fails_until_the_configs_are_written_again(tmp_path):
+    for path in [CONFIGS / "template.cfg.jinja", *CONFIGS.glob("*.cfg")]:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf8"), encoding="utf8")
+    edited = tmp_path / "t_c.cfg"
+    edited.write_text(edited.read_text(encoding="utf8").replace("cost = 5.0", "cost = 4.0"), encoding="utf8")
+    runner = CliRunner()
+    check = ["render-configs", "--configs-dir", str(tmp_path), "--check"]
+    result = runner.invoke(app, check)
+    assert result.exit_code == 1 and f"{edited}: differs from" in result.output
+    assert "cost = 4.0" in edited.read_text(encoding="utf8")  # --check writes nothing
+    assert runner.invoke(app, check[:-1]).exit_code == 0
+    assert edited.read_text(encoding="utf8") == (CONFIGS / "t_c.cfg").read_text(encoding="utf8")
+    assert runner.invoke(app, check).exit_code == 0
+
+
+def listeners(section, path=()):
+    """(path, block) of every spacy.Tok2VecListener.v1 block below a config section."""
+    if section.get("@architectures") == "spacy.Tok2VecListener.v1":
+        yield path, section
+    for key, value in section.items():
+        if isinstance(value, dict):
+            yield from listeners(value, path + (key,))
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.cfg")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("tiny", [False, True], ids=["shipped", "tiny"])
+def test_every_listener_width_is_its_encoders_output_width(path, tiny):
+    """Each listener's `width` equals the `nO` of the model its upstream component builds,
+    as shipped and with the encoder's sizes overridden (the listeners follow)."""
+    overrides = tiny_overrides(path.stem) if tiny and path.stem in ("t_b", "t_c") else {}
+    config = load_config(path, overrides=overrides, interpolate=True)
+    components = config["components"]
+    found = [(name, *item) for name, component in components.items() for item in listeners(component.get("model", {}), ("model",))]
+    assert bool(found) == (path.stem in ("t_b", "t_c")), f"{path.name}: listeners {found}"
+    for name, where, block in found:
+        upstream = registry.resolve({"model": components[block["upstream"]]["model"]})["model"]
+        assert block["width"] == upstream.get_dim("nO"), f"{path.name}: components.{name}.{'.'.join(where)}"

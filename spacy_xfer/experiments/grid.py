@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import srsly
 from spacy.util import load_config
+from thinc.api import Config
 
 from . import get_benchmark, write_json
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -206,19 +207,25 @@ def config_path(run: Run, grid: Grid) -> Optional[Path]:
     return grid.configs_dir / ("single.cfg" if run.kind == "none" else f"{run.row.arch}.cfg")
 
 
-def run_config_text(run: Run, grid: Grid) -> str:
-    """The run's config as spaCy writes it (comments and layout dropped)."""
+def run_config(run: Run, grid: Grid) -> Config:
+    """The run's config, not interpolated (the run's settings are given as overrides)."""
     path = config_path(run, grid)
     if path is None:
         target = get_benchmark(run.row.target)
-        return baseline_config(target["lang"], target["target"]).to_str()
-    return load_config(path, interpolate=False).to_str()
+        return baseline_config(target["lang"], target["target"])
+    return load_config(path, interpolate=False)
+
+
+def config_sha256(config: Config) -> str:
+    """The hash of a config's resolved settings: of the interpolated config as spaCy
+    writes it, so that comments, layout and how values are shared (`${...}`) do not
+    count, while every value that reaches a component, reader or the training loop does."""
+    return hashlib.sha256(config.interpolate().to_str().encode("utf8")).hexdigest()
 
 
 def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
     """What a run's result depends on; a results file with other settings is stale."""
     path = config_path(run, grid)
-    config_text = run_config_text(run, grid)
     return {
         "source": run.row.source,
         "target": run.row.target,
@@ -227,7 +234,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "kind": run.kind,
         "seed": run.seed,
         "config": str(path) if path else "spacy init config --optimize efficiency",
-        "config_sha256": hashlib.sha256(config_text.encode("utf8")).hexdigest(),
+        "config_sha256": config_sha256(run_config(run, grid)),
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors,
     }
@@ -433,7 +440,7 @@ def execute_run(run: Run, grid: Grid, runner: Runner = run_subprocess, grid_comm
     sentences = None
     if run.kind == "spacy":
         target = get_benchmark(run.row.target)
-        (run_dir / "config.cfg").write_text(run_config_text(run, grid), encoding="utf8")
+        (run_dir / "config.cfg").write_text(run_config(run, grid).to_str(), encoding="utf8")
         sentences = write_baseline_corpus(
             grid.corpus_dir(run.seed) / run.row.target, run_dir / "corpus",
             target=target["target"], rate=run.row.rate, seed=run.seed,

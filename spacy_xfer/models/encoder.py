@@ -5,6 +5,13 @@
   with any `Model[List[Doc], List[Floats2d]]` (e.g. a `spacy.Tok2VecListener.v1`
   listening to a shared CharEncoder) as the char vector source.
 - `spacy_xfer.CharWordEncoder.v1`: both in one, a spaCy `tok2vec`.
+
+The v1 builders size a GRU by its units per direction (`hidden`); the v2 builders
+(`CharEncoder.v2`, `WordEncoder.v2`, `CharWordEncoder.v2`) take the same arguments but
+size it by its output width (`output_width` = 2 x units per direction), the model's
+`nO`, so that a listener's `width` can interpolate it, as spaCy's quickstart template
+does (`width = ${components.encoder.model.output_width}`). A v2 model is the v1 model
+of half the width: the same layers, parameters and predictions.
 """
 
 from collections import Counter
@@ -16,6 +23,7 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from .featurize import CharFeaturizer, WordFeaturizer, doc_lengths
 from .pretrained import pretrained_rows
 from .pytorch_char_encoder import CharGRUEncoder
@@ -218,3 +226,76 @@ def build_char_word_encoder_v1(
         max_vectors=max_vectors,
         word_dropout=word_dropout,
     )
+
+
+def units_per_direction(arch: str, arg: str, output_width: int) -> int:
+    """The GRU units per direction of a bidirectional GRU of `output_width`.
+
+    RAISES (ValueError): E030 if `output_width` is not an even number > 0.
+    """
+    if output_width <= 0 or output_width % 2:
+        raise ValueError(Errors.E030.format(arch=arch, arg=arg, value=output_width))
+    return output_width // 2
+
+
+@registry.architectures("spacy_xfer.CharEncoder.v2")
+def build_char_encoder_v2(
+    width: int = 25, output_width: int = 160, depth: int = 2, dropout: float = 0.0
+) -> Model[List[Doc], List[Floats2d]]:
+    """CharEncoder.v1 sized by its output width (`nO`): `output_width` (paper: 160,
+    i.e. 80 units per direction) replaces `hidden`.
+
+    RAISES (ValueError): E030 for an odd `output_width`.
+    """
+    hidden = units_per_direction("spacy_xfer.CharEncoder.v2", "output_width", output_width)
+    return build_char_encoder_v1(width, hidden, depth, dropout)
+
+
+@registry.architectures("spacy_xfer.WordEncoder.v2")
+def build_word_encoder_v2(
+    char_encoder: Model[List[Doc], List[Floats2d]],
+    width: int = 50,
+    output_width: int = 600,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+    word_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """WordEncoder.v1 sized by its output width (`nO`): `output_width` (paper: 600,
+    i.e. 300 units per direction) replaces `hidden`.
+
+    RAISES (ValueError): E030 for an odd `output_width`.
+    """
+    hidden = units_per_direction("spacy_xfer.WordEncoder.v2", "output_width", output_width)
+    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
+    return build_word_encoder_v1(char_encoder, width, hidden, depth, dropout, *settings)
+
+
+@registry.architectures("spacy_xfer.CharWordEncoder.v2")
+def build_char_word_encoder_v2(
+    char_width: int = 25,
+    char_output_width: int = 160,
+    char_depth: int = 2,
+    width: int = 50,
+    output_width: int = 600,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+    word_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """CharWordEncoder.v1 sized by output widths: `char_output_width` (paper: 160) and
+    `output_width` (paper: 600, the model's `nO`) replace `char_hidden` and `hidden`.
+
+    RAISES (ValueError): E030 for an odd output width.
+    """
+    arch = "spacy_xfer.CharWordEncoder.v2"
+    char_hidden = units_per_direction(arch, "char_output_width", char_output_width)
+    hidden = units_per_direction(arch, "output_width", output_width)
+    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
+    return build_char_word_encoder_v1(char_width, char_hidden, char_depth, width, hidden, depth, dropout, *settings)

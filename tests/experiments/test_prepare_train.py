@@ -143,8 +143,8 @@ def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     result = run("prepare", "src", corpus / "src", "--format", "wnut", "--train", source, "--dev", source,
                  "--test", source, "--lang", "en", "--target", "ents")
     assert result.exit_code == 0, result.output
-    tiny = ["--set", "components.encoder.model.hidden=8", "--set", "components.encoder.model.width=8",
-            "--set", "components.source.model.tok2vec.width=16", "--set", "components.target.model.tok2vec.width=16"]
+    # the listeners' widths follow the encoder's output width
+    tiny = ["--set", "components.encoder.model.output_width=16", "--set", "components.encoder.model.width=8"]
     result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
                  "--corpus-dir", corpus, "--set", "training.max_steps=2", "--set", "training.eval_frequency=2", *tiny)
     assert result.exit_code == 0, result.output
