@@ -28,7 +28,12 @@ STEPS = 6
 DIGITS = 4  # decimals compared: float reordering differs far below, training far above
 
 
-def build_nlp(gazetteer_dir: Path) -> Language:
+def build_nlp(tmp_path: Path) -> Language:
+    """The fixed pipeline, its gazetteer lists written under tmp_path."""
+    gazetteer_dir = tmp_path / "gazetteer"
+    gazetteer_dir.mkdir()
+    (gazetteer_dir / "ner.loc.lst").write_text("paris\nnew york\n", encoding="utf8")
+    (gazetteer_dir / "ner.per.lst").write_text("anna\n", encoding="utf8")
     nlp = spacy.blank("en")
     encoder = {
         "@architectures": "spacy_xfer.CharWordEncoder.v1",
@@ -47,12 +52,8 @@ def build_nlp(gazetteer_dir: Path) -> Language:
 
 def run_golden(tmp_path: Path) -> Dict[str, Any]:
     """Train the fixed pipeline and return what it predicts (rounded)."""
-    gazetteer_dir = tmp_path / "gazetteer"
-    gazetteer_dir.mkdir()
-    (gazetteer_dir / "ner.loc.lst").write_text("paris\nnew york\n", encoding="utf8")
-    (gazetteer_dir / "ner.per.lst").write_text("anna\n", encoding="utf8")
     fix_random_seed(0)
-    nlp = build_nlp(gazetteer_dir)
+    nlp = build_nlp(tmp_path)
     pos, ner = examples_for(nlp, TAG_DATA, "tag"), examples_for(nlp, NER_DATA, "ents")
     nlp.initialize(lambda: pos + ner)
     optimizer = Adam(0.05)

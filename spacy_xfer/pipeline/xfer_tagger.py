@@ -16,7 +16,7 @@ from thinc.types import Floats2d
 from ..errors import Errors
 from ..models.crf_tagger import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
 from ..tags import SCHEMES, allowed_transitions
-from ..training.task_sampler import TASK_KEY
+from ..tasks import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient
 from .serialization import CheckedLoad
