@@ -12,7 +12,7 @@ regenerate it to make a refactor pass.
 
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 import spacy
@@ -23,6 +23,8 @@ from thinc.api import Adam, fix_random_seed
 from .util import NER_DATA, TAG_DATA, examples_for
 
 GOLDEN = Path(__file__).parent / "golden" / "tiny_pipeline.json"
+# the pipeline of GOLDEN after training, saved by the code before the model refactor
+SAVED_BEFORE_REFACTOR = GOLDEN.parent / "saved_before_refactor"
 TEXTS = ["Anna eats green ham in Paris", "They like New York", "Bob", ""]
 STEPS = 6
 DIGITS = 4  # decimals compared: float reordering differs far below, training far above
@@ -50,8 +52,8 @@ def build_nlp(tmp_path: Path) -> Language:
     return nlp
 
 
-def run_golden(tmp_path: Path) -> Dict[str, Any]:
-    """Train the fixed pipeline and return what it predicts (rounded)."""
+def train_golden(tmp_path: Path) -> Tuple[Language, List[Dict[str, float]]]:
+    """The fixed pipeline trained from the fixed seed, and its losses at each step."""
     fix_random_seed(0)
     nlp = build_nlp(tmp_path)
     pos, ner = examples_for(nlp, TAG_DATA, "tag"), examples_for(nlp, NER_DATA, "ents")
@@ -62,10 +64,14 @@ def run_golden(tmp_path: Path) -> Dict[str, Any]:
         step_losses: Dict[str, float] = {}
         nlp.update(pos if step % 2 == 0 else ner, sgd=optimizer, losses=step_losses)
         losses.append({name: round(loss, DIGITS) for name, loss in sorted(step_losses.items())})
+    return nlp, losses
+
+
+def predictions(nlp: Language) -> Dict[str, Any]:
+    """What the pipeline predicts on TEXTS (rounded); its heads have `confidence` on."""
     docs = list(nlp.pipe(TEXTS))
     nbest = nlp.get_pipe("ner_head").nbest(docs[:2], 3, entropy=True)
     return {
-        "losses": losses,
         "tags": [[token.tag_ for token in doc] for doc in docs],
         "ents": [[(ent.start, ent.end, ent.label_) for ent in doc.ents] for doc in docs],
         "tag_confidence": [[round(token._.pos_head_confidence, DIGITS) for token in doc] for doc in docs],
@@ -76,6 +82,12 @@ def run_golden(tmp_path: Path) -> Dict[str, Any]:
             for best in nbest
         ],
     }
+
+
+def run_golden(tmp_path: Path) -> Dict[str, Any]:
+    """Train the fixed pipeline and return its losses and predictions."""
+    nlp, losses = train_golden(tmp_path)
+    return {"losses": losses, **predictions(nlp)}
 
 
 def _as_json(data: Dict[str, Any]) -> Any:
@@ -101,6 +113,14 @@ def assert_close(got: Any, expected: Any, where: str = "") -> None:
 
 def test_same_seed_gives_the_golden_predictions(tmp_path):
     assert_close(_as_json(run_golden(tmp_path)), srsly.read_json(GOLDEN))
+
+
+def test_a_pipeline_saved_before_the_refactor_loads_and_predicts_the_same():
+    confidence = {"confidence": True}
+    nlp = spacy.load(SAVED_BEFORE_REFACTOR, config={"components": {"pos_head": confidence, "ner_head": confidence}})
+    expected = srsly.read_json(GOLDEN)
+    del expected["losses"]
+    assert_close(_as_json(predictions(nlp)), expected)
 
 
 if __name__ == "__main__":  # writes the golden file: once, before a refactor
