@@ -8,7 +8,7 @@ import spacy
 from spacy.tokens import Doc
 from thinc.api import Model
 
-from spacy_xfer.models.crf_tagger import build_crf_tagger_v1
+from spacy_xfer.models.architectures import build_crf_tagger_v1
 
 from .util import NER_DATA, TAG_DATA, examples_for, train
 

@@ -14,7 +14,7 @@ from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropo
 from thinc.types import Floats2d
 
 from ..errors import Errors
-from ..models.crf_tagger import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
+from ..models.layers.crf import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
 from ..tags import SCHEMES, allowed_transitions
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples

@@ -1,10 +1,7 @@
-"""`spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> linear-chain CRF.
-
-The model's output is the CRF's emission scores, one row per token. The sequence-level
-parts (transition scores, the softmax-margin loss, Viterbi; for confidence the
-forward-backward marginals, k-best Viterbi and the sequence entropy) are reached
-through `crf_loss`, `crf_decode`, `crf_path_probs`, `crf_nbest` and `crf_entropy`,
-which the `xfer_tagger` component calls.
+"""Thinc glue of the CRF tagger: joining the tok2vec with extra features, sizing the CRF
+at initialize, and the sequence-level functions over its scores that the `xfer_tagger`
+component calls (the softmax-margin loss, Viterbi; for confidence the forward-backward
+marginals, k-best Viterbi and the sequence entropy).
 """
 
 from typing import List, NamedTuple, Optional, Sequence, Tuple
@@ -12,50 +9,12 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy
 import torch
 from spacy.tokens import Doc
-from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
-from ..errors import Errors
-from .pytorch_crf import LinearChainCRF
-from .pytorch_shim import backward, flat_to_torch, make_shim, module_of, torch_to_docs
-
-
-@registry.architectures("spacy_xfer.CRFTagger.v1")
-def build_crf_tagger_v1(
-    tok2vec: Model[List[Doc], List[Floats2d]],
-    features: Optional[Model[List[Doc], List[Floats2d]]] = None,
-    nO: Optional[int] = None,
-) -> Model[List[Doc], List[Floats2d]]:
-    """A linear-chain CRF over a tok2vec's vectors.
-
-    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener
-        (`spacy.Tok2VecListener.v1`, `spacy-transformers.TransformerListener.v1`), or
-        any other such model, e.g. spaCy's `spacy.HashEmbedCNN.v2`. Its width is its
-        `nO` if set, else measured on the data at initialize.
-    features (Optional[Model[List[Doc], List[Floats2d]]]): extra per-token features
-        (e.g. gazetteer one-hots) appended to the CRF input; sized like `tok2vec`.
-    nO (Optional[int]): the number of labels; set by the component at initialize.
-    RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per token.
-    """
-    crf = Model(
-        "xfer_crf",
-        crf_forward,
-        init=init_crf,
-        shims=[make_shim(LinearChainCRF(1, nO or 1))],
-        dims={"nI": None, "nO": nO},
-    )
-    inputs = [tok2vec] if features is None else [tok2vec, features]
-    model = Model(
-        "xfer_crf_tagger",
-        crf_tagger_forward,
-        init=init_crf_tagger,
-        layers=[*inputs, crf],
-        dims={"nO": nO},
-    )
-    model.set_ref("tok2vec", tok2vec)
-    model.set_ref("crf", crf)
-    return model
+from ...errors import Errors
+from ..pytorch_crf import LinearChainCRF
+from .torch_layer import module_of
 
 
 def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -109,31 +68,13 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool):
 
 
 def init_crf(model: Model, X=None, Y=None) -> None:
-    crf: LinearChainCRF = module_of(model.shims[0])  # type: ignore[assignment]
+    crf: LinearChainCRF = module_of(model)  # type: ignore[assignment]
     crf.resize(model.get_dim("nI"), model.get_dim("nO"))
-
-
-def crf_forward(model: Model, X: List[Floats2d], is_train: bool):
-    shim = model.shims[0]
-    lengths = [len(x) for x in X]
-    if sum(lengths) == 0:
-        n_labels = model.get_dim("nO")
-        return [model.ops.alloc2f(n, n_labels) for n in lengths], lambda dY: [
-            model.ops.alloc2f(*x.shape) for x in X
-        ]
-    features = flat_to_torch(model.ops, X, shim, requires_grad=is_train)
-    output, shim_backprop = shim(ArgsKwargs(args=(features,), kwargs={}), is_train)
-
-    def backprop(d_scores: List[Floats2d]) -> List[Floats2d]:
-        backward(shim_backprop, output, flat_to_torch(model.ops, d_scores, shim, requires_grad=False))
-        return torch_to_docs(model.ops, features.grad, lengths)
-
-    return torch_to_docs(model.ops, output, lengths), backprop
 
 
 def get_crf(model: Model) -> LinearChainCRF:
     """The torch CRF module of a CRFTagger model."""
-    return module_of(model.get_ref("crf").shims[0])  # type: ignore[return-value]
+    return module_of(model.get_ref("crf"))  # type: ignore[return-value]
 
 
 def _flat(
