@@ -6,8 +6,8 @@ torch modules in `pytorch_*.py` (paper section 3.1).
   with any `Model[List[Doc], List[Floats2d]]` (e.g. a `spacy.Tok2VecListener.v1`
   listening to a shared CharEncoder) as the char vector source.
 - `spacy_xfer.CharWordEncoder.v1`: both in one, a spaCy `tok2vec`.
-- `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> linear-chain
-  CRF; its output is the CRF's emission scores, one row per token.
+- `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
+  projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
 """
 
 from typing import List, Optional
@@ -19,12 +19,13 @@ from thinc.types import Floats2d
 
 from .featurize import CharFeaturizer, WordFeaturizer
 from .layers.char_encoder import convert_char_inputs, init_char_encoder
-from .layers.crf import crf_tagger_forward, init_crf, init_crf_tagger
+from .layers.crf import TaggerScores, convert_crf_inputs, convert_crf_outputs, init_crf, init_emissions
+from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
 from .layers.flat import convert_flat_inputs
 from .layers.torch_layer import skip_empty_docs, torch_layer
 from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
-from .pytorch_crf import LinearChainCRF
+from .pytorch_crf import EmissionProjection, LinearChainCRF
 from .pytorch_word_encoder import WordGRUEncoder
 from .string_table import StringTable
 
@@ -152,7 +153,7 @@ def build_crf_tagger_v1(
     tok2vec: Model[List[Doc], List[Floats2d]],
     features: Optional[Model[List[Doc], List[Floats2d]]] = None,
     nO: Optional[int] = None,
-) -> Model[List[Doc], List[Floats2d]]:
+) -> Model[List[Doc], TaggerScores]:
     """A linear-chain CRF over a tok2vec's vectors.
 
     tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener
@@ -162,19 +163,33 @@ def build_crf_tagger_v1(
     features (Optional[Model[List[Doc], List[Floats2d]]]): extra per-token features
         (e.g. gazetteer one-hots) appended to the CRF input; sized like `tok2vec`.
     nO (Optional[int]): the number of labels; set by the component at initialize.
-    RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per token.
+    RETURNS (Model[List[Doc], TaggerScores]): the CRF's scores of the batch: emission
+        scores per token, transition, start and end scores (see `layers/crf.py`).
     """
+    emissions = torch_layer(
+        "xfer_emissions",
+        EmissionProjection(1, nO or 1),
+        convert_flat_inputs,
+        init=init_emissions,
+        dims={"nI": None, "nO": nO},
+    )
     crf = torch_layer(
-        "xfer_crf", LinearChainCRF(1, nO or 1), convert_flat_inputs, init=init_crf, dims={"nI": None, "nO": nO}
+        "xfer_crf",
+        LinearChainCRF(nO or 1),
+        convert_crf_inputs,
+        convert_outputs=convert_crf_outputs,
+        init=init_crf,
+        dims={"nI": nO, "nO": nO},
     )
     inputs = [tok2vec] if features is None else [tok2vec, features]
     model = Model(
         "xfer_crf_tagger",
         crf_tagger_forward,
         init=init_crf_tagger,
-        layers=[*inputs, crf],
+        layers=[*inputs, emissions, crf],
         dims={"nO": nO},
     )
     model.set_ref("tok2vec", tok2vec)
+    model.set_ref("emissions", emissions)
     model.set_ref("crf", crf)
     return model

@@ -1,6 +1,7 @@
 """`xfer_tagger`: a CRF sequence tagger head (paper section 3.1) that can share its
 encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
+import math
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
@@ -14,7 +15,19 @@ from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropo
 from thinc.types import Floats2d
 
 from ..errors import Errors
-from ..models.layers.crf import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
+from ..models.layers.crf import (
+    NO_PROBS,
+    NBest,
+    PathProbs,
+    TaggerScores,
+    crf_decode,
+    crf_entropy,
+    crf_loss,
+    crf_nbest,
+    crf_path_probs,
+    get_crf,
+)
+from ..models.layers.crf_tagger import crf_tagger_from_bytes
 from ..tags import SCHEMES, allowed_transitions
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples
@@ -62,7 +75,6 @@ class ScoredGuesses(NamedTuple):
 
 
 Guesses = Union[List[numpy.ndarray], ScoredGuesses]
-NO_PROBS = PathProbs(*(numpy.zeros(0),) * len(PathProbs._fields))
 
 
 class LabelSetup(NamedTuple):
@@ -249,19 +261,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
         """The Viterbi label ids of each doc (an empty array for an empty doc); with
         `confidence` on, a `ScoredGuesses` of the ids and their probabilities."""
         docs = list(docs)
-        guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
-        probs = [NO_PROBS] * len(docs)
-        if any(len(doc) for doc in docs):
-            scores = self.model.predict(docs)
-            filled = [i for i, s in enumerate(scores) if len(s)]
-            filled_scores = [scores[i] for i in filled]
-            paths = crf_decode(self.model, filled_scores)
-            for i, path in zip(filled, paths):
-                guesses[i] = path
-            if self.confidence:
-                for i, path_probs in zip(filled, crf_path_probs(self.model, filled_scores, paths)):
-                    probs[i] = path_probs
-        return ScoredGuesses(guesses, probs) if self.confidence else guesses
+        if not any(len(doc) for doc in docs):
+            guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
+            return ScoredGuesses(guesses, [NO_PROBS] * len(docs)) if self.confidence else guesses
+        scores = self.model.predict(docs)
+        guesses = crf_decode(scores)
+        return ScoredGuesses(guesses, crf_path_probs(scores, guesses)) if self.confidence else guesses
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
@@ -308,16 +313,14 @@ class XferTagger(CheckedLoad, TrainablePipe):
             raise ValueError(f"Component '{self.name}': n-best needs k >= 1, got {k}")
         docs = list(docs)
         names = self._label_setup().names
-        results = [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
-        if any(len(doc) for doc in docs):
-            scores = self.model.predict(docs)
-            filled = [i for i, s in enumerate(scores) if len(s)]
-            filled_scores = [scores[i] for i in filled]
-            best = crf_nbest(self.model, filled_scores, k)
-            entropies = crf_entropy(self.model, filled_scores).tolist() if entropy else [None] * len(filled)
-            for i, (paths, log_probs), doc_entropy in zip(filled, best, entropies):
-                results[i] = NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
-        return results
+        if not any(len(doc) for doc in docs):
+            return [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
+        scores = self.model.predict(docs)
+        entropies: List[Optional[float]] = list(crf_entropy(scores)) if entropy else [None] * len(docs)
+        return [
+            NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
+            for (paths, log_probs), doc_entropy in zip(crf_nbest(scores, k), entropies)
+        ]
 
     def _is_own(self, eg: Example) -> bool:
         task = self.cfg["task"]
@@ -356,9 +359,13 @@ class XferTagger(CheckedLoad, TrainablePipe):
         losses[self.name] += loss
         return losses
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
-        """Softmax-margin loss and d_scores; docs and tokens without gold add nothing.
-        The CRF's own gradients are accumulated into its parameters."""
+    def get_loss(self, examples: Iterable[Example], scores: TaggerScores) -> Tuple[float, TaggerScores]:
+        """The softmax-margin loss and the gradient of the scores (emissions and the
+        CRF's transition, start and end scores); docs and tokens without gold add
+        nothing. Changes nothing: `update` passes d_scores to the model's backprop.
+
+        RAISES: ValueError (E020) when the loss is NaN or infinite.
+        """
         return self._loss(scores, self._gold_ids(list(examples)))
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -367,16 +374,10 @@ class XferTagger(CheckedLoad, TrainablePipe):
             self.model.finish_update(sgd)
             self._has_gradient = False
 
-    def _loss(self, scores: List[Floats2d], gold: List[Gold]) -> Tuple[float, List[Floats2d]]:
-        d_scores = [self.model.ops.alloc2f(*s.shape) for s in scores]
-        active = [i for i, g in enumerate(gold) if g is not None and len(g) and (g >= 0).any()]
-        if not active:
-            return 0.0, d_scores
-        loss, d_active = crf_loss(
-            self.model, [scores[i] for i in active], [gold[i] for i in active], self.cfg["cost"]
-        )
-        for i, d in zip(active, d_active):
-            d_scores[i] = d
+    def _loss(self, scores: TaggerScores, gold: List[Gold]) -> Tuple[float, TaggerScores]:
+        loss, d_scores = crf_loss(scores, gold, self.cfg["cost"])
+        if not math.isfinite(loss):
+            raise ValueError(Errors.E020.format(name=self.name))
         return loss, d_scores
 
     def _label_setup(self) -> LabelSetup:
@@ -519,6 +520,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
             raise ValueError(
                 Errors.E013.format(weighted=", ".join(weighted) or "none", reported=", ".join(ours), example=f"{heads[-1].name}_score")
             )
+
+    def load_model_bytes(self, bytes_data: bytes) -> None:
+        """Load the model, also one saved before the emission projection was a layer
+        of its own."""
+        crf_tagger_from_bytes(self.model, bytes_data)
 
     def check_loaded(self) -> Optional[str]:
         labels = self.cfg.get("labels")

@@ -1,75 +1,78 @@
-"""Thinc glue of the CRF tagger: joining the tok2vec with extra features, sizing the CRF
-at initialize, and the sequence-level functions over its scores that the `xfer_tagger`
-component calls (the softmax-margin loss, Viterbi; for confidence the forward-backward
-marginals, k-best Viterbi and the sequence entropy).
+"""Thinc glue of the CRF: the emission projection and the CRF as layers, and the
+functions over the CRF's output that the `xfer_tagger` component calls.
+
+The CRF layer takes the emission scores of each doc and outputs `TaggerScores`: the
+`CRFScores` of the batch (flat emissions, transition, start and end scores) and the
+docs' lengths. Everything sequence-level is a pure function of them: `crf_loss` (the
+softmax-margin loss and the gradient of every score it was given, nothing
+accumulated), `crf_decode` (Viterbi) and, for confidence, `crf_path_probs`
+(forward-backward marginals), `crf_nbest` (k-best Viterbi) and `crf_entropy`. The
+gradient goes back through the CRF layer's backprop, which accumulates the transition,
+start and end gradients into the CRF's parameters and passes the emissions' gradient on
+to the projection.
 """
 
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 import torch
-from spacy.tokens import Doc
-from thinc.api import Model, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model
 from thinc.types import Floats2d, Ints1d
 
-from ...errors import Errors
-from ..pytorch_crf import LinearChainCRF
+from ..pytorch_crf import CRFScores, EmissionProjection, LinearChainCRF
+from .flat import from_flat_tensor, to_flat_tensor
 from .torch_layer import module_of
 
 
-def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    *inputs, crf = model.layers
-    for layer in inputs:
-        layer.initialize(X=X)
-    crf.set_dim("nI", sum(input_width(layer, X) for layer in inputs), force=True)
-    crf.set_dim("nO", model.get_dim("nO"), force=True)
-    crf.initialize()
+class TaggerScores(NamedTuple):
+    """What the CRF layer outputs for a batch of docs (and, as a gradient, what its
+    backprop takes): the `CRFScores` of the non-empty docs, and every doc's length."""
+
+    crf: CRFScores
+    doc_lengths: List[int]
+
+    @property
+    def filled(self) -> List[int]:
+        """The positions of the non-empty docs, whose sentences `crf` holds."""
+        return [i for i, n in enumerate(self.doc_lengths) if n]
 
 
-def input_width(layer: Model, docs: Optional[List[Doc]]) -> int:
-    """The width of a CRF input layer's vectors: its `nO` if set, else measured on the
-    first non-empty doc of `docs`, which also sets an `nO` dimension left unset (as
-    spaCy's tagger sizes its softmax from the data).
-
-    RETURNS (int): the width.
-    RAISES (ValueError): E017 when the width is unset and there is no non-empty doc.
-    """
-    if layer.has_dim("nO"):
-        return layer.get_dim("nO")
-    sample = next(([doc] for doc in docs or () if len(doc)), None)
-    if sample is None:
-        raise ValueError(Errors.E017.format(layer=layer.name))
-    width = layer.predict(sample)[0].shape[1]
-    if layer.has_dim("nO") is None:
-        layer.set_dim("nO", width)
-    return width
-
-
-def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool):
-    *inputs, crf = model.layers
-    outputs, backprops = zip(*(layer(docs, is_train) for layer in inputs))
-    if len(inputs) == 1:
-        joined = list(outputs[0])
-    else:
-        joined = [model.ops.xp.hstack(parts) for parts in zip(*outputs)]
-    scores, backprop_crf = crf(joined, is_train)
-
-    def backprop(d_scores: List[Floats2d]) -> List[Doc]:
-        d_joined = backprop_crf(d_scores)
-        if len(inputs) == 1:
-            backprops[0](d_joined)
-            return []
-        offsets = numpy.cumsum([0] + [layer.get_dim("nO") for layer in inputs])
-        for i, layer_backprop in enumerate(backprops):
-            layer_backprop([d[:, offsets[i] : offsets[i + 1]] for d in d_joined])
-        return []
-
-    return scores, backprop
+def init_emissions(model: Model, X=None, Y=None) -> None:
+    projection: EmissionProjection = module_of(model)  # type: ignore[assignment]
+    projection.resize(model.get_dim("nI"), model.get_dim("nO"))
 
 
 def init_crf(model: Model, X=None, Y=None) -> None:
     crf: LinearChainCRF = module_of(model)  # type: ignore[assignment]
-    crf.resize(model.get_dim("nI"), model.get_dim("nO"))
+    crf.resize(model.get_dim("nO"))
+
+
+def convert_crf_inputs(model: Model, X: List[Floats2d], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
+    """Each doc's emission scores -> (flat emissions, the non-empty docs' lengths);
+    the emissions' gradient -> each doc's."""
+    doc_lengths = [len(x) for x in X]
+    flat = to_flat_tensor(model, X, requires_grad=is_train)
+    lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
+
+    def get_dX(d_inputs: ArgsKwargs) -> List[Floats2d]:
+        return from_flat_tensor(model.ops, d_inputs.args[0], doc_lengths)
+
+    return ArgsKwargs(args=(flat, lengths), kwargs={}), get_dX
+
+
+def convert_crf_outputs(
+    model: Model, X_scores: Tuple[List[Floats2d], CRFScores], is_train: bool
+) -> Tuple[TaggerScores, Callable[[TaggerScores], ArgsKwargs]]:
+    """The CRF's scores, with the docs' lengths; their gradient -> the backward
+    arguments of the emissions and the transition, start and end scores."""
+    X, scores = X_scores
+
+    def get_d_scores(d_scores: TaggerScores) -> ArgsKwargs:
+        d = d_scores.crf
+        tensors = (scores.emissions, scores.transitions, scores.start, scores.end)
+        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": (d.emissions, d.transitions, d.start, d.end)})
+
+    return TaggerScores(scores, [len(x) for x in X]), get_d_scores
 
 
 def get_crf(model: Model) -> LinearChainCRF:
@@ -77,38 +80,69 @@ def get_crf(model: Model) -> LinearChainCRF:
     return module_of(model.get_ref("crf"))  # type: ignore[return-value]
 
 
-def _flat(
-    model: Model, scores: Sequence[Floats2d], *, requires_grad: bool
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The sentences' scores as one flat (n_tokens, n_labels) tensor on the CRF's
-    device, and their (n_sentences,) lengths on CPU."""
-    device = get_crf(model).transitions.device
-    flat = xp2torch(model.ops.flatten(list(scores)), requires_grad=requires_grad, device=device)
-    return flat, torch.tensor([len(s) for s in scores], dtype=torch.int64)
-
-
 def crf_loss(
-    model: Model, scores: Sequence[Floats2d], gold: Sequence[Ints1d], cost: float
-) -> Tuple[float, List[Floats2d]]:
-    """Softmax-margin loss of non-empty sentences and the gradient of their scores.
+    scores: TaggerScores, gold: Sequence[Optional[Ints1d]], cost: float
+) -> Tuple[float, TaggerScores]:
+    """The softmax-margin loss of the docs with gold, and the gradient of every score
+    it was given; a pure function (no gradient is accumulated anywhere).
 
-    The gradients of the transition, start and end scores are accumulated into the
-    CRF's parameters, to be applied by the model's `finish_update`.
-    gold (Sequence[Ints1d]): label ids per token, MISSING (-1) where unknown.
-    RETURNS (Tuple[float, List[Floats2d]]): the summed loss and d_scores.
+    gold (Sequence[Optional[Ints1d]]): per doc, label ids per token, MISSING (-1)
+        where unknown; None for a doc without gold. Docs with no known label add
+        nothing and get a zero gradient.
+    RETURNS (Tuple[float, TaggerScores]): the summed loss and d_scores.
+    RAISES: ValueError (E016, E019) from `CRFScores.loss`.
     """
-    flat, lengths = _flat(model, scores, requires_grad=True)
-    gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(g, dtype="int64") for g in gold]))
-    loss = get_crf(model).loss_flat(flat, gold_flat.to(flat.device), lengths, cost).sum()
-    loss.backward()
-    d_flat = torch2xp(flat.grad, ops=model.ops)
-    return float(loss.item()), model.ops.unflatten(model.ops.asarray2f(d_flat), model.ops.asarray1i(lengths.numpy()))
+    crf = scores.crf
+    emissions, transitions, start, end = (
+        tensor.detach().requires_grad_() for tensor in (crf.emissions, crf.transitions, crf.start, crf.end)
+    )
+    leaves = (emissions, transitions, start, end)
+    filled_gold = [gold[i] for i in scores.filled]
+    active = [j for j, g in enumerate(filled_gold) if g is not None and (numpy.asarray(g) >= 0).any()]
+    if not active:
+        zeros = tuple(torch.zeros_like(leaf) for leaf in leaves)
+        return 0.0, _gradient(scores, zeros)
+    rows = numpy.concatenate(
+        [numpy.arange(offset, offset + n) for offset, n in _offsets(crf.lengths, active)]
+    )
+    own = crf._replace(
+        emissions=emissions.index_select(0, torch.from_numpy(rows).to(emissions.device)),
+        lengths=crf.lengths[active],
+        transitions=transitions,
+        start=start,
+        end=end,
+    )
+    gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(filled_gold[j], dtype="int64") for j in active]))
+    loss = own.loss(gold_flat.to(emissions.device), cost).sum()
+    return float(loss.item()), _gradient(scores, torch.autograd.grad(loss, leaves))
 
 
-def crf_decode(model: Model, scores: Sequence[Floats2d]) -> List[numpy.ndarray]:
-    """Viterbi label ids for each non-empty sentence's scores."""
-    flat, lengths = _flat(model, scores, requires_grad=False)
-    return get_crf(model).decode_flat(flat.detach(), lengths)
+def _offsets(lengths: torch.Tensor, sentences: Sequence[int]) -> List[Tuple[int, int]]:
+    """(first flat row, length) of the given sentences."""
+    starts = numpy.concatenate([[0], numpy.cumsum(lengths.numpy())[:-1]])
+    return [(int(starts[j]), int(lengths[j])) for j in sentences]
+
+
+def _gradient(scores: TaggerScores, grads: Sequence[torch.Tensor]) -> TaggerScores:
+    d_emissions, d_transitions, d_start, d_end = grads
+    crf = scores.crf._replace(emissions=d_emissions, transitions=d_transitions, start=d_start, end=d_end)
+    return scores._replace(crf=crf)
+
+
+def _per_doc(scores: TaggerScores, filled_results: Sequence, empty) -> list:
+    """Results of the non-empty docs, in doc order, with `empty` for the empty ones."""
+    results = [empty] * len(scores.doc_lengths)
+    for i, result in zip(scores.filled, filled_results):
+        results[i] = result
+    return results
+
+
+def crf_decode(scores: TaggerScores) -> List[numpy.ndarray]:
+    """Viterbi label ids of each doc (an empty array for an empty doc)."""
+    empty = numpy.zeros((0,), dtype="int64")
+    if not scores.filled:
+        return [empty] * len(scores.doc_lengths)
+    return _per_doc(scores, scores.crf._replace(emissions=scores.crf.emissions.detach()).decode(), empty)
 
 
 class PathProbs(NamedTuple):
@@ -135,6 +169,9 @@ class PathProbs(NamedTuple):
         return float(numpy.exp(self.prefix[start] + self.links[last] - self.links[start] + self.suffix[last]))
 
 
+NO_PROBS = PathProbs(*(numpy.zeros(0),) * len(PathProbs._fields))
+
+
 class NBest(NamedTuple):
     """A sentence's k best label sequences (CRF labels: BILUO tags for span targets),
     best first, with their log-probabilities, and the sequence entropy (nats) if asked."""
@@ -144,17 +181,23 @@ class NBest(NamedTuple):
     entropy: Optional[float]
 
 
-def crf_path_probs(model: Model, scores: Sequence[Floats2d], paths: Sequence[numpy.ndarray]) -> List[PathProbs]:
-    """The `PathProbs` of each non-empty sentence's predicted label ids `paths`."""
-    flat, lengths = _flat(model, scores, requires_grad=False)
-    crf = get_crf(model)
-    flat = flat.detach().double()
-    log_alpha, log_beta, log_z = (t.cpu().numpy() for t in crf.forward_backward_flat(flat, lengths))
-    emissions = flat.cpu().numpy()
+def _float64(scores: TaggerScores) -> CRFScores:
+    """The CRF's scores with the emissions in float64, without gradient."""
+    return scores.crf._replace(emissions=scores.crf.emissions.detach().double())
+
+
+def crf_path_probs(scores: TaggerScores, paths: Sequence[numpy.ndarray]) -> List[PathProbs]:
+    """The `PathProbs` of each doc's predicted label ids `paths` (`NO_PROBS` for an
+    empty doc)."""
+    if not scores.filled:
+        return [NO_PROBS] * len(scores.doc_lengths)
+    crf = _float64(scores)
+    log_alpha, log_beta, log_z = (t.cpu().numpy() for t in crf.forward_backward())
+    emissions = crf.emissions.cpu().numpy()
     transitions = crf.transitions.detach().double().cpu().numpy()
     probs = []
     start = 0
-    for path, n_log_z in zip(paths, log_z):
+    for path, n_log_z in zip((paths[i] for i in scores.filled), log_z):
         rows = numpy.arange(start, start + len(path))
         prefix = log_alpha[rows, path] - n_log_z
         suffix = log_beta[rows, path]
@@ -162,17 +205,21 @@ def crf_path_probs(model: Model, scores: Sequence[Floats2d], paths: Sequence[num
         links = numpy.concatenate([[0.0], numpy.cumsum(steps)])
         probs.append(PathProbs(numpy.exp(prefix + suffix), prefix, links, suffix))
         start += len(path)
-    return probs
+    return _per_doc(scores, probs, NO_PROBS)
 
 
-def crf_nbest(model: Model, scores: Sequence[Floats2d], k: int) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
-    """k-best Viterbi of each non-empty sentence: (paths (n_best, length) label ids,
-    log-probabilities (n_best,)), best first, in float64."""
-    flat, lengths = _flat(model, scores, requires_grad=False)
-    return get_crf(model).nbest_flat(flat.detach().double(), lengths, k)
+def crf_nbest(scores: TaggerScores, k: int) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
+    """k-best Viterbi of each doc: (paths (n_best, length) label ids,
+    log-probabilities (n_best,)), best first, in float64; an empty doc has one empty
+    path of log-probability 0."""
+    empty = (numpy.zeros((1, 0), dtype="int64"), numpy.zeros(1))
+    if not scores.filled:
+        return [empty] * len(scores.doc_lengths)
+    return _per_doc(scores, _float64(scores).nbest(k), empty)
 
 
-def crf_entropy(model: Model, scores: Sequence[Floats2d]) -> numpy.ndarray:
-    """The sequence entropy (nats) of each non-empty sentence, in float64."""
-    flat, lengths = _flat(model, scores, requires_grad=False)
-    return get_crf(model).entropy_flat(flat.detach().double(), lengths).cpu().numpy()
+def crf_entropy(scores: TaggerScores) -> List[float]:
+    """The sequence entropy (nats) of each doc, in float64 (0 for an empty doc)."""
+    if not scores.filled:
+        return [0.0] * len(scores.doc_lengths)
+    return _per_doc(scores, _float64(scores).entropy().cpu().numpy().tolist(), 0.0)
