@@ -33,7 +33,8 @@ from ..tasks import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient
 from .serialization import CheckedLoad
-from .targets import SpanGroupTarget, Target, labels_to_ids, make_target, own_output
+from .scoring import score_xfer_tagger
+from .targets import MISSING_VALUES, SpanGroupTarget, Target, labels_to_ids, make_target, own_output
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -97,6 +98,8 @@ class LabelSetup(NamedTuple):
         "task": None,
         "primary": True,
         "confidence": False,
+        "overwrite": False,
+        "scorer": {"@scorers": "spacy_xfer.tagger_scorer.v1"},
     },
     default_score_weights=DEFAULT_SCORE_WEIGHTS,
 )
@@ -111,6 +114,8 @@ def make_xfer_tagger(
     task: Optional[str],
     primary: bool,
     confidence: bool,
+    overwrite: bool,
+    scorer: Optional[Callable],
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
@@ -147,6 +152,16 @@ def make_xfer_tagger(
         `Doc.ents` holds no scores. Not saved with the weights: switch it on when
         loading, e.g. `spacy.load(path, config={"components": {NAME: {"confidence":
         true}}})`, or set the component's `confidence` attribute.
+    overwrite (bool): whether predictions replace annotation a doc already has, as
+        spaCy's tagger's `overwrite`. Off (the default): a token target keeps each
+        token's existing value and fills only tokens without one; a span target keeps
+        the existing spans and adds the predicted spans that overlap none of them
+        (their confidence scores are NaN in a span group's scores). Like
+        `confidence`, kept in the pipeline's config, not in the component's `cfg`, so
+        `spacy.load(path, config=...)` can change it.
+    scorer (Optional[Callable]): the function `score` calls, with the head's
+        examples and the keyword arguments `target`, `name` and `standard_keys`
+        (default: `spacy_xfer.tagger_scorer.v1`, `scoring.score_xfer_tagger`).
 
     Scores: every head reports `{NAME}_score` (its main score: accuracy, or span F1)
     and `{NAME}_acc` or `{NAME}_p/r/f/per_type`. A primary head also reports spaCy's
@@ -175,6 +190,8 @@ def make_xfer_tagger(
         task=task,
         primary=primary,
         confidence=confidence,
+        overwrite=overwrite,
+        scorer=scorer,
     )
 
 
@@ -194,6 +211,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         task: Optional[str] = None,
         primary: bool = True,
         confidence: bool = False,
+        overwrite: bool = False,
+        scorer: Optional[Callable] = score_xfer_tagger,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -217,6 +236,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             "primary": primary,
         }
         self.confidence = confidence
+        self.overwrite = overwrite
+        self.scorer = scorer
         self._has_gradient = False
         self._setup: Optional[LabelSetup] = None
 
@@ -270,33 +291,47 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
-        (see the factory's `primary`), and with `ScoredGuesses` their confidence (see
-        the factory's `confidence`)."""
+        (see the factory's `primary`), keeping existing annotation unless `overwrite`
+        is on, and with `ScoredGuesses` their confidence (see the factory's
+        `confidence`)."""
         names = self._label_setup().names
         if not isinstance(guesses, ScoredGuesses):
             for doc, ids in zip(docs, guesses):
-                self.output.write(doc, names[ids].tolist())
+                self._write(doc, names[ids].tolist(), None)
             return
         if not Token.has_extension(self.confidence_attr):
             Token.set_extension(self.confidence_attr, default=None)
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
-            self._write_scored(doc, names[ids].tolist(), probs)
+            for token, prob in zip(doc, probs.token_probs.tolist()):
+                token._.set(self.confidence_attr, prob)
+            self._write(doc, names[ids].tolist(), probs)
 
-    def _write_scored(self, doc: Doc, labels: List[str], probs: PathProbs) -> None:
-        for token, prob in zip(doc, probs.token_probs.tolist()):
-            token._.set(self.confidence_attr, prob)
+    def _write(self, doc: Doc, labels: List[str], probs: Optional[PathProbs]) -> None:
+        overwrite = self.overwrite
         if not self.output.spans:
+            if not overwrite:
+                labels = [new if old in MISSING_VALUES else old for old, new in zip(self.output.read(doc), labels)]
             self.output.write(doc, labels)
             return
         pairs = self.output.spans_of_labels(doc, labels)  # type: ignore[attr-defined]
-        spans = [span for _, span in pairs]
+        kept = [] if overwrite else list(self.output.get_spans(doc))  # type: ignore[attr-defined]
+        if kept:
+            taken = numpy.zeros(len(doc), dtype=bool)
+            for span in kept:
+                taken[span.start : span.end] = True
+            pairs = [(chunk, span) for chunk, span in pairs if not taken[span.start : span.end].any()]
+        spans = sorted(kept + [span for _, span in pairs], key=lambda span: span.start)
         self.output.set_spans(doc, spans)  # type: ignore[attr-defined]
+        if probs is None:
+            return
+        new_scores = {span.start: probs.segment_prob(start, end) for (start, end, _), span in pairs}
         if isinstance(self.output, SpanGroupTarget):
             key = self.output.key
-        else:  # Doc.ents, which holds no scores: the same spans in the head's own group
+        else:  # Doc.ents, which holds no scores: the head's spans in its own group
             key = self.name
+            spans = [span for _, span in pairs]
             doc.spans[key] = spans
-        scores = [probs.segment_prob(start, end) for (start, end, _), _ in pairs]
+        scores = [float("nan") if span in kept else new_scores[span.start] for span in spans]
         doc.spans[key].attrs["scores"] = numpy.asarray(scores, dtype="float32")
 
     def nbest(self, docs: Iterable[Doc], k: int, *, entropy: bool = False) -> List[NBest]:
@@ -536,7 +571,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         return None
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-        """Token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
+        """The component's `scorer` (by default `score_xfer_tagger`): token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
         per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
         equal conlleval's on the same spans. `{name}_score` repeats the head's main
         score (accuracy or F1), the key to weight in `[training.score_weights]`. A
@@ -544,13 +579,10 @@ class XferTagger(CheckedLoad, TrainablePipe):
         ...). Only the examples of this head's task count; a head that is not primary
         is scored on the predictions in its own key."""
         validate_examples(examples, "XferTagger.score")
+        if self.scorer is None:
+            return {}
         own = [self._scored_example(eg) for eg in examples if self._is_own(eg)]
-        scores = self.target.score(own, self.name)
-        main = f"{self.name}_f" if self.target.spans else f"{self.name}_acc"
-        scores[f"{self.name}_score"] = scores.get(main)
-        for key, standard in self._standard_keys():
-            scores[standard] = scores[key]
-        return scores
+        return self.scorer(own, target=self.target, name=self.name, standard_keys=self._standard_keys())
 
     def _scored_example(self, eg: Example) -> Example:
         """The example with this head's predictions on the target: as is for a primary
