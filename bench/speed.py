@@ -506,14 +506,16 @@ class Profiler:
         from spacy import language as spacy_language
         from thinc.shims.pytorch import PyTorchShim
 
-        from spacy_xfer.models import crf_tagger, encoder, featurize, pytorch_crf
+        from spacy_xfer.models import featurize, pytorch_crf
+        from spacy_xfer.models.layers import crf, flat, word_encoder
         from spacy_xfer.pipeline import xfer_tagger
 
         profiler = self
         label = {
             "CharGRUEncoder": "char encoder module",
             "WordGRUEncoder": "word encoder module",
-            "LinearChainCRF": "CRF emission projection",
+            "EmissionProjection": "CRF emission projection",
+            "LinearChainCRF": "CRF scores (identity)",
         }
 
         def module_name(shim) -> str:
@@ -582,16 +584,14 @@ class Profiler:
 
         self.wrap(featurize.CharFeaturizer, "__call__", "featurize chars (python)")
         self.wrap(featurize.WordFeaturizer, "__call__", "featurize words (python)")
-        for module in (encoder, crf_tagger):
-            self.wrap(module, "flat_to_torch", "thinc<->torch conversion")
-            self.wrap(module, "torch_to_docs", "thinc<->torch conversion")
-        self.wrap(encoder, "ids_to_torch", "thinc<->torch conversion")
-        self.wrap(crf_tagger, "_flat", "CRF convert scores")
+        for module in (flat, word_encoder, crf):
+            self.wrap(module, "to_flat_tensor", "thinc<->torch conversion")
+            self.wrap(module, "from_flat_tensor", "thinc<->torch conversion")
         self.wrap(xfer_tagger, "crf_loss", "CRF loss (other)")
         self.wrap(xfer_tagger, "crf_decode", "Viterbi (other)")
-        self.wrap(pytorch_crf.LinearChainCRF, "loss_flat", "CRF forward algorithm (forward)")
-        self.wrap(pytorch_crf.LinearChainCRF, "decode_flat", "Viterbi decode")
-        self.wrap(torch.Tensor, "backward", "CRF forward algorithm (backward)")
+        self.wrap(pytorch_crf.CRFScores, "loss", "CRF forward algorithm (forward)")
+        self.wrap(pytorch_crf.CRFScores, "decode", "Viterbi decode")
+        self.wrap(torch.autograd, "grad", "CRF forward algorithm (backward)")
         self.wrap(xfer_tagger.XferTagger, "_gold_ids", "gold label ids (python)")
         self.wrap(xfer_tagger.XferTagger, "set_annotations", "set_annotations (python)")
         self.wrap(spacy_language, "_copy_examples", "copy examples (spacy)")
@@ -721,7 +721,7 @@ def print_table(hardware: Dict[str, Any], data: Dict[str, Any], results: List[Di
 
 PROFILE_LEGEND = """\
   (exclusive times. "GRU recurrence" = nn.GRU itself; "encoder module" = the rest of that torch module:
-   embedding lookup, padding/packing, index_select; "CRF forward algorithm" = LinearChainCRF.loss_flat
+   embedding lookup, padding/packing, index_select; "CRF forward algorithm" = CRFScores.loss
    (log-partition and gold score) and loss.backward(); "optimizer step" = PyTorchShim.finish_update
    with the thinc optimizer; "thinc<->torch conversion" = flat_to_torch/torch_to_docs/ids_to_torch.)"""
 
