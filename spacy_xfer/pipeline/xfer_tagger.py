@@ -12,7 +12,6 @@ from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
-from thinc.types import Floats2d
 
 from ..errors import Errors
 from ..models.layers.crf import (
@@ -106,7 +105,7 @@ class LabelSetup(NamedTuple):
 def make_xfer_tagger(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[List[Doc], TaggerScores],
     target: str,
     label_map: Dict[str, str],
     cost: float,
@@ -119,7 +118,7 @@ def make_xfer_tagger(
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
-    model (Model[List[Doc], List[Floats2d]]): a `spacy_xfer.CRFTagger.v1`.
+    model (Model[List[Doc], TaggerScores]): a `spacy_xfer.CRFTagger.v1`.
     target (str): where gold is read and predictions written: "tag", "pos", "ents",
         "spans:KEY" or "ext:NAME".
     label_map (Dict[str, str]): source label -> this head's label, applied to gold
@@ -201,7 +200,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
     def __init__(
         self,
         vocab: Vocab,
-        model: Model[List[Doc], List[Floats2d]],
+        model: Model[List[Doc], TaggerScores],
         name: str = "xfer_tagger",
         *,
         target: str = "tag",
