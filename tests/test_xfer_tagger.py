@@ -1,6 +1,5 @@
 import pickle
 
-import numpy
 import pytest
 import spacy
 import torch
