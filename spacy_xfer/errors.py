@@ -71,6 +71,12 @@ class Errors:
         "[E018] Component '{name}' (xfer_transformer) needs spacy-transformers, which is "
         "not installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
     )
+    E019 = "[E019] Invalid input to the linear-chain CRF: {problem}."
+    E020 = (
+        "[E020] Component '{name}' got a NaN or infinite loss: the emission scores it was "
+        "given hold NaN or infinite values, e.g. after a diverging update (lower the "
+        "learning rate, or keep gradient clipping on)."
+    )
     E030 = (
         "[E030] {arch}: `{arg}` = {value} is the bidirectional GRU's output width, the "
         "forward and backward states side by side, so it must be an even number > 0."

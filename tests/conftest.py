@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Callable, Union
 
 import pytest
 
@@ -66,3 +67,20 @@ def ner_model(tmp_path_factory) -> Path:
 def tag_model(tmp_path_factory) -> Path:
     """A tiny trained POS tagger on disk."""
     return saved_tiny_model(tmp_path_factory, "tag", TAG_DATA)
+
+
+WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> WriteFile:
+    """Write a tiny inline corpus (text or bytes) to tmp_path and return its path."""
+
+    def write_file(text: Union[str, bytes], name: str = "corpus.txt") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode("utf8") if isinstance(text, str) else text
+        path.write_bytes(data)
+        return path
+
+    return write_file

@@ -10,7 +10,7 @@ import spacy
 from spacy.tokens import Doc
 from thinc.api import Model
 
-from spacy_xfer.models.crf_tagger import build_crf_tagger_v1
+from spacy_xfer.models.architectures import build_crf_tagger_v1
 
 from .util import NER_DATA, TAG_DATA, examples_for, train
 
@@ -56,7 +56,7 @@ def test_crf_head_learns_over_spacy_tok2vec(tok2vec, target, data):
     nlp = tagger(target, tok2vec)
     examples = examples_for(nlp, data, target)
     losses = train(nlp, examples, steps=40)
-    assert nlp.get_pipe("xfer_tagger").model.get_ref("crf").get_dim("nI") == 16
+    assert nlp.get_pipe("xfer_tagger").model.get_ref("emissions").get_dim("nI") == 16
     assert losses["xfer_tagger"] < 1.0
     scores = nlp.evaluate(examples)
     assert scores["xfer_tagger_score"] == 1.0

@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from spacy_xfer.models.pytorch_crf import LinearChainCRF
+from spacy_xfer.models.pytorch_crf import CRFScores
 
 from .util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 
@@ -103,7 +103,7 @@ def test_confidence_off_pays_nothing_and_writes_nothing(ner_nlp, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("forward-backward ran with confidence off")
 
-    monkeypatch.setattr(LinearChainCRF, "forward_backward_flat", refuse)
+    monkeypatch.setattr(CRFScores, "forward_backward", refuse)
     head = ner_nlp.get_pipe("xfer_tagger")
     assert isinstance(head.predict([ner_nlp.make_doc(TEXTS[0])]), list)
     doc = ner_nlp(TEXTS[0])

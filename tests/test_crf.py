@@ -25,11 +25,31 @@ def single_thread():
 
 
 # ---------------------------------------------------------------------------
-# helpers
+# helpers: the CRF's functions on the padded batches the tests build
+
+
+def padded_log_partition(crf: LinearChainCRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return crf(emissions[mask], mask.sum(1)).log_partition()
+
+
+def padded_path_score(crf: LinearChainCRF, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return crf(emissions[mask], mask.sum(1)).path_score(tags[mask])
+
+
+def padded_loss(crf: LinearChainCRF, emissions: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor, cost: float):
+    return crf(emissions[mask], mask.sum(1)).loss(gold[mask], cost)
+
+
+def padded_decode(crf: LinearChainCRF, emissions: torch.Tensor, mask: torch.Tensor) -> numpy.ndarray:
+    """(n_sentences, max_len) label ids, 0 past each sentence's end."""
+    paths = numpy.zeros(mask.shape, dtype="int64")
+    for i, path in enumerate(crf(emissions[mask], mask.sum(1)).decode()):
+        paths[i, : len(path)] = path
+    return paths
 
 
 def make_crf(n_labels: int, gen: torch.Generator, constraints: Optional[Constraints] = None) -> LinearChainCRF:
-    crf = LinearChainCRF(4, n_labels).double()
+    crf = LinearChainCRF(n_labels).double()
     with torch.no_grad():
         crf.transitions.copy_(torch.randn(n_labels, n_labels, generator=gen, dtype=torch.float64))
         crf.start.copy_(torch.randn(n_labels, generator=gen, dtype=torch.float64))
@@ -152,7 +172,7 @@ def test_log_partition_matches_brute_force(seed, constrained):
         constraints = random_constraints(n_labels, lengths, rng) if constrained else None
         crf = make_crf(n_labels, gen, constraints)
         emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
-        got = crf.log_partition(emissions, mask)
+        got = padded_log_partition(crf, emissions, mask)
         assert got.shape == (len(lengths),)
         params = raw_params(crf)
         for i, length in enumerate(lengths):
@@ -167,13 +187,13 @@ def test_log_partition_ignores_padding(seed):
     lengths = [1, 3, 5, 2]
     crf = make_crf(3, gen)
     emissions, mask = make_batch(lengths, 3, gen, extra_pad=2)
-    batched = crf.log_partition(emissions, mask)
-    zeroed = crf.log_partition(emissions.masked_fill(~mask.unsqueeze(2), 0.0), mask)
-    huge = crf.log_partition(emissions.masked_fill(~mask.unsqueeze(2), 1e3), mask)
+    batched = padded_log_partition(crf, emissions, mask)
+    zeroed = padded_log_partition(crf, emissions.masked_fill(~mask.unsqueeze(2), 0.0), mask)
+    huge = padded_log_partition(crf, emissions.masked_fill(~mask.unsqueeze(2), 1e3), mask)
     torch.testing.assert_close(batched, zeroed, rtol=0, atol=1e-12)
     torch.testing.assert_close(batched, huge, rtol=0, atol=1e-12)
     for i, length in enumerate(lengths):
-        alone = crf.log_partition(emissions[i : i + 1, :length], mask[i : i + 1, :length])
+        alone = padded_log_partition(crf, emissions[i : i + 1, :length], mask[i : i + 1, :length])
         assert alone.item() == pytest.approx(batched[i].item(), abs=1e-12)
 
 
@@ -185,7 +205,7 @@ def test_log_partition_uses_constraints_for_start_and_end():
     end = numpy.array([False, True])
     crf = make_crf(2, gen, (trans, start, end))
     emissions, mask = make_batch([2], 2, gen)
-    got = crf.log_partition(emissions, mask).item()
+    got = padded_log_partition(crf, emissions, mask).item()
     expected = seq_score(emissions[0].numpy(), raw_params(crf), (0, 1))
     assert got == pytest.approx(expected, abs=1e-9)
 
@@ -204,7 +224,7 @@ def test_decode_matches_brute_force_argmax(seed, constrained):
         constraints = random_constraints(n_labels, lengths, rng) if constrained else None
         crf = make_crf(n_labels, gen, constraints)
         emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
-        paths = crf.decode(emissions, mask)
+        paths = padded_decode(crf, emissions, mask)
         assert isinstance(paths, numpy.ndarray)
         assert paths.shape == tuple(mask.shape)
         params = raw_params(crf)
@@ -222,12 +242,12 @@ def test_decode_is_independent_of_batching(seed):
     crf = make_crf(n_labels, gen, random_constraints(n_labels, [1, 2, 3, 4, 5, 6, 7], rng))
     length = 4
     sentence = torch.randn(1, length, n_labels, generator=gen, dtype=torch.float64)
-    alone = crf.decode(sentence, torch.ones(1, length, dtype=torch.bool))[0]
+    alone = padded_decode(crf, sentence, torch.ones(1, length, dtype=torch.bool))[0]
     for others in ([7], [1], [2, 7, 1], [4, 4]):
         lengths = others[:1] + [length] + others[1:]
         emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
         emissions[1, :length] = sentence[0]
-        batched = crf.decode(emissions, mask)
+        batched = padded_decode(crf, emissions, mask)
         numpy.testing.assert_array_equal(batched[1, :length], alone)
         assert (batched[1, length:] == 0).all()
 
@@ -236,7 +256,7 @@ def test_decode_single_token_and_max_len_one():
     gen = torch.Generator().manual_seed(7)
     crf = make_crf(3, gen)
     emissions, mask = make_batch([1, 1], 3, gen)
-    paths = crf.decode(emissions, mask)
+    paths = padded_decode(crf, emissions, mask)
     params = raw_params(crf)
     for i in range(2):
         assert (int(paths[i, 0]),) == brute_argmax(emissions[i, :1].numpy(), params)
@@ -271,7 +291,7 @@ def test_loss_fully_observed_matches_brute_force(seed, cost):
         # Padding of the gold as the tagger does it (MISSING), and with real label ids.
         for pad in (MISSING, n_labels - 1):
             gold = random_gold(rng, lengths, mask.shape[1], n_labels, pad=pad)
-            loss = crf.loss(emissions, gold, mask, cost)
+            loss = padded_loss(crf, emissions, gold, mask, cost)
             assert loss.shape == (len(lengths),)
             for i, length in enumerate(lengths):
                 em = emissions[i, :length].numpy()
@@ -292,7 +312,7 @@ def test_path_score_matches_brute_force(seed):
     crf = make_crf(3, gen)
     emissions, mask = make_batch(lengths, 3, gen, extra_pad=1)
     gold = random_gold(rng, lengths, mask.shape[1], 3, pad=2)
-    got = crf.path_score(emissions, gold, mask)
+    got = padded_path_score(crf, emissions, gold, mask)
     for i, length in enumerate(lengths):
         y = tuple(int(t) for t in gold[i, :length])
         assert got[i].item() == pytest.approx(seq_score(emissions[i, :length].numpy(), raw_params(crf), y), abs=1e-9)
@@ -309,7 +329,7 @@ def test_loss_with_missing_tags_matches_brute_force(seed, cost):
         emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
         gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=0.4)
         gold[0, 0] = MISSING  # at least one missing tag in the batch
-        loss = crf.loss(emissions, gold, mask, cost)
+        loss = padded_loss(crf, emissions, gold, mask, cost)
         params = raw_params(crf)
         for i, length in enumerate(lengths):
             y = tuple(int(t) for t in gold[i, :length])
@@ -329,7 +349,7 @@ def test_loss_with_constraints_matches_brute_force(seed, p_missing):
     crf = make_crf(n_labels, gen, constraints)
     emissions, mask = make_batch(lengths, n_labels, gen, extra_pad=1)
     gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=p_missing, constraints=constraints)
-    loss = crf.loss(emissions, gold, mask, 1.5)
+    loss = padded_loss(crf, emissions, gold, mask, 1.5)
     for i, length in enumerate(lengths):
         y = tuple(int(t) for t in gold[i, :length])
         expected = brute_loss(emissions[i, :length].numpy(), raw_params(crf), y, 1.5, constraints)
@@ -344,7 +364,7 @@ def test_loss_is_at_least_the_margin_of_any_wrong_sequence():
     emissions, mask = make_batch([4], 3, gen)
     gold = random_gold(rng, [4], 4, 3)
     y_gold = tuple(int(t) for t in gold[0])
-    loss = crf.loss(emissions, gold, mask, 2.0)[0].item()
+    loss = padded_loss(crf, emissions, gold, mask, 2.0)[0].item()
     em, params = emissions[0].numpy(), raw_params(crf)
     for y in all_seqs(3, 4):
         assert loss >= seq_score(em, params, y) + 2.0 * hamming(y, y_gold) - seq_score(em, params, y_gold) - 1e-9
@@ -360,7 +380,7 @@ def test_all_missing_sentence_has_zero_loss_and_gradient(cost):
     emissions.requires_grad_(True)
     gold = random_gold(rng, lengths, mask.shape[1], 3)
     gold[1] = MISSING
-    loss = crf.loss(emissions, gold, mask, cost)
+    loss = padded_loss(crf, emissions, gold, mask, cost)
     assert loss[1].item() == pytest.approx(0.0, abs=1e-12)
     loss[1].backward()
     assert emissions.grad.abs().max().item() < 1e-12
@@ -375,7 +395,7 @@ def test_all_missing_batch_gives_zero_loss():
     crf = make_crf(3, gen)
     emissions, mask = make_batch([3, 1], 3, gen)
     gold = torch.full(mask.shape, MISSING, dtype=torch.int64)
-    loss = crf.loss(emissions, gold, mask, 1.0)
+    loss = padded_loss(crf, emissions, gold, mask, 1.0)
     torch.testing.assert_close(loss, torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-12)
 
 
@@ -386,7 +406,7 @@ def test_all_missing_batch_gives_zero_loss():
 def _finite_difference_check(crf, emissions, gold, mask, cost, weights, eps=1e-6):
     emissions = emissions.clone().requires_grad_(True)
     crf.zero_grad(set_to_none=True)
-    (crf.loss(emissions, gold, mask, cost) * weights).sum().backward()
+    (padded_loss(crf, emissions, gold, mask, cost) * weights).sum().backward()
     tensors = [
         ("emissions", emissions, emissions.grad),
         ("transitions", crf.transitions, crf.transitions.grad),
@@ -396,7 +416,7 @@ def _finite_difference_check(crf, emissions, gold, mask, cost, weights, eps=1e-6
 
     def total() -> float:
         with torch.no_grad():
-            return float((crf.loss(emissions, gold, mask, cost) * weights).sum())
+            return float((padded_loss(crf, emissions, gold, mask, cost) * weights).sum())
 
     for name, tensor, grad in tensors:
         assert grad is not None, name
@@ -446,7 +466,7 @@ def test_loss_gradient_gradcheck():
             self.crf = crf
 
         def forward(self, em):
-            return self.crf.loss(em, gold, mask, 1.0)
+            return padded_loss(self.crf, em, gold, mask, 1.0)
 
     wrapper = Loss()
 
@@ -468,7 +488,7 @@ def test_padded_emissions_get_zero_gradient():
     emissions, mask = make_batch(lengths, 3, gen, extra_pad=1)
     emissions.requires_grad_(True)
     gold = random_gold(rng, lengths, mask.shape[1], 3, p_missing=0.3)
-    crf.loss(emissions, gold, mask, 1.0).sum().backward()
+    padded_loss(crf, emissions, gold, mask, 1.0).sum().backward()
     assert emissions.grad[~mask].abs().max().item() == 0.0
     assert emissions.grad[mask].abs().max().item() > 0.0
 
@@ -521,7 +541,7 @@ def test_constrained_decoding_gives_valid_sequences(scheme):
     crf = make_crf(n_labels, gen, constraints)
     with torch.no_grad():
         crf.transitions.mul_(3.0)
-    paths = crf.decode(emissions, mask)
+    paths = padded_decode(crf, emissions, mask)
     for i, length in enumerate(lengths):
         path = [int(t) for t in paths[i, :length]]
         tags = [labels[t] for t in path]
@@ -530,12 +550,12 @@ def test_constrained_decoding_gives_valid_sequences(scheme):
 
     # The constraints are what makes the paths valid: without them, the same scores
     # produce invalid sequences (so the check above is not vacuous).
-    free = LinearChainCRF(4, n_labels).double()
+    free = LinearChainCRF(n_labels).double()
     free.load_state_dict(crf.state_dict())
     free.set_constraints(
         numpy.ones((n_labels, n_labels), dtype=bool), numpy.ones(n_labels, dtype=bool), numpy.ones(n_labels, dtype=bool)
     )
-    free_paths = free.decode(emissions, mask)
+    free_paths = padded_decode(free, emissions, mask)
     n_invalid = sum(
         not round_trips([labels[int(t)] for t in free_paths[i, :length]], scheme) for i, length in enumerate(lengths)
     )
@@ -552,7 +572,7 @@ def test_constrained_decoding_finds_best_valid_sequence(scheme):
     crf = make_crf(n_labels, gen, constraints)
     emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
     emissions = emissions * 4.0
-    paths = crf.decode(emissions, mask)
+    paths = padded_decode(crf, emissions, mask)
     params = raw_params(crf)
     for i, length in enumerate(lengths):
         em = emissions[i, :length].numpy()
@@ -573,20 +593,20 @@ BILUO_PER = ["O", "B-PER", "I-PER", "L-PER", "U-PER"]
 def test_issue_example_one_token_decode_is_valid(scale):
     # Issue 8: a 20,000 emission on L-PER (which can neither open nor be alone) beat
     # the finite penalty for forbidden starts and returned `L-PER`.
-    crf = LinearChainCRF(4, len(BILUO_PER))
+    crf = LinearChainCRF(len(BILUO_PER))
     crf.set_constraints(*allowed_transitions(BILUO_PER, "BILUO"))
     lengths = torch.tensor([1])
-    tie = crf.decode_flat(torch.tensor([[0.0, 0.0, 0.0, scale, 0.0]]), lengths)[0]
+    tie = crf(torch.tensor([[0.0, 0.0, 0.0, scale, 0.0]]), lengths).decode()[0]
     # O and U-PER are the allowed one-token sequences; they score 0 each here.
     assert BILUO_PER[int(tie[0])] in ("O", "U-PER")
-    best = crf.decode_flat(torch.tensor([[0.0, 0.0, 0.0, scale, 1.0]]), lengths)[0]
+    best = crf(torch.tensor([[0.0, 0.0, 0.0, scale, 1.0]]), lengths).decode()[0]
     assert [BILUO_PER[int(t)] for t in best] == ["U-PER"]
 
 
 def scheme_gold(crf: LinearChainCRF, lengths: Sequence[int], n_labels: int, gen: torch.Generator, p_missing: float):
     """Allowed gold sequences (Viterbi of unit-scale random scores), some tags MISSING."""
     emissions, mask = make_batch(lengths, n_labels, gen, pad_value=0.0)
-    gold = torch.as_tensor(crf.decode(emissions.to(crf.transitions.dtype), mask))
+    gold = torch.as_tensor(padded_decode(crf, emissions.to(crf.transitions.dtype), mask))
     dropped = torch.rand(gold.shape, generator=gen, dtype=torch.float64) < p_missing
     return gold.masked_fill(dropped | ~mask, MISSING)
 
@@ -599,7 +619,7 @@ def test_constraints_hold_at_any_emission_scale(scheme, scale):
     n_labels = len(labels)
     constraints = allowed_transitions(labels, scheme)
     gen = torch.Generator().manual_seed(int(scale) % 1000 + len(scheme))
-    crf = LinearChainCRF(4, n_labels)
+    crf = LinearChainCRF(n_labels)
     with torch.no_grad():
         for param in (crf.transitions, crf.start, crf.end):
             param.copy_(torch.randn(param.shape, generator=gen))
@@ -612,7 +632,7 @@ def test_constraints_hold_at_any_emission_scale(scheme, scale):
     bad = torch.as_tensor(~start | ~end | ((~trans).sum(0) > n_labels // 2), dtype=torch.float32)
     emissions[::3] += 2.0 * scale * bad
     emissions = emissions.masked_fill(~mask.unsqueeze(2), 0.0)
-    paths = crf.decode(emissions, mask)
+    paths = padded_decode(crf, emissions, mask)
     for i, length in enumerate(lengths):
         path = [int(t) for t in paths[i, :length]]
         assert path_is_allowed(path, constraints), (scheme, scale, [labels[t] for t in path])
@@ -621,7 +641,7 @@ def test_constraints_hold_at_any_emission_scale(scheme, scale):
         gold = scheme_gold(crf, lengths, n_labels, gen, p_missing)
         em = emissions.clone().requires_grad_(True)
         crf.zero_grad(set_to_none=True)
-        loss = crf.loss(em, gold, mask, cost)
+        loss = padded_loss(crf, em, gold, mask, cost)
         assert torch.isfinite(loss).all() and (loss >= -1e-3 * scale).all(), (p_missing, cost)
         loss.sum().backward()
         for name, grad in (("emissions", em.grad), ("transitions", crf.transitions.grad),
@@ -646,9 +666,9 @@ def test_large_scale_matches_brute_force_over_allowed_sequences(seed, scale):
     emissions = emissions * scale
     params = raw_params(crf)
     gold = random_gold(rng, lengths, mask.shape[1], n_labels, p_missing=0.4, constraints=constraints)
-    log_z = crf.log_partition(emissions, mask)
-    loss = crf.loss(emissions, gold, mask, 1.5)
-    paths = crf.decode(emissions, mask)
+    log_z = padded_log_partition(crf, emissions, mask)
+    loss = padded_loss(crf, emissions, gold, mask, 1.5)
+    paths = padded_decode(crf, emissions, mask)
     for i, length in enumerate(lengths):
         em = emissions[i, :length].numpy()
         y = tuple(int(t) for t in gold[i, :length])
@@ -663,15 +683,15 @@ def test_path_score_of_a_forbidden_sequence_is_the_floor():
     emissions = torch.randn(1, 2, len(BILUO_PER), dtype=torch.float64, generator=gen) * 1e6
     mask = torch.ones(1, 2, dtype=torch.bool)
     allowed, forbidden = torch.tensor([[1, 3]]), torch.tensor([[1, 4]])  # B L, B U
-    assert crf.path_score(emissions, allowed, mask).item() == pytest.approx(
+    assert padded_path_score(crf, emissions, allowed, mask).item() == pytest.approx(
         seq_score(emissions[0].numpy(), raw_params(crf), (1, 3))
     )
-    assert crf.path_score(emissions, forbidden, mask).item() == floor(torch.float64)
+    assert padded_path_score(crf, emissions, forbidden, mask).item() == floor(torch.float64)
 
 
 def test_gold_that_no_allowed_sequence_agrees_with_is_an_error():
     labels = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
-    crf = LinearChainCRF(4, len(labels))
+    crf = LinearChainCRF(len(labels))
     crf.set_constraints(*allowed_transitions(labels, "BIOES"))
     ids = {label: i for i, label in enumerate(labels)}
     emissions = torch.zeros(2, 3, len(labels))
@@ -679,11 +699,11 @@ def test_gold_that_no_allowed_sequence_agrees_with_is_an_error():
     # Sentence 1: B-PER ? E-LOC (no adjacent pair is forbidden, yet no tag fits `?`).
     gold = torch.tensor([[ids["O"], MISSING, ids["S-PER"]], [ids["B-PER"], MISSING, ids["E-LOC"]]])
     with pytest.raises(ValueError, match=r"E016.*\[1\]"):
-        crf.loss(emissions, gold, mask, 1.0)
+        padded_loss(crf, emissions, gold, mask, 1.0)
     # ... and a fully observed forbidden sequence.
     gold = torch.tensor([[ids["O"], ids["O"], ids["S-PER"]], [ids["O"], ids["I-PER"], ids["E-PER"]]])
     with pytest.raises(ValueError, match=r"E016.*\[1\]"):
-        crf.loss(emissions, gold, mask, 0.0)
+        padded_loss(crf, emissions, gold, mask, 0.0)
 
 
 def test_no_allowed_sequence_at_all_stays_finite():
@@ -693,9 +713,32 @@ def test_no_allowed_sequence_at_all_stays_finite():
     crf = make_crf(2, torch.Generator().manual_seed(14), allowed_transitions(labels, "BILUO"))
     emissions = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
     mask = torch.tensor([[True, True, True], [True, False, False]])
-    log_z = crf.log_partition(emissions, mask)
+    log_z = padded_log_partition(crf, emissions, mask)
     assert (log_z == floor(torch.float64)).all()
     log_z.sum().backward()
     for grad in (emissions.grad, crf.transitions.grad, crf.start.grad, crf.end.grad):
         assert torch.isfinite(grad).all()
-    assert crf.decode(emissions.detach(), mask).shape == (2, 3)
+    assert padded_decode(crf, emissions.detach(), mask).shape == (2, 3)
+
+
+@pytest.mark.parametrize("emissions,lengths,problem", [
+    (torch.zeros(5, 2), torch.tensor([2, 3]), r"shape \(5, 2\).*\(n_tokens, 3\)"),
+    (torch.zeros(5, 3, dtype=torch.int64), torch.tensor([2, 3]), "floats"),
+    (torch.zeros(5, 3), torch.tensor([2.0, 3.0]), "integers"),
+    (torch.zeros(5, 3), torch.tensor([5, 0]), "length 0"),
+    (torch.zeros(5, 3), torch.tensor([2, 2]), "summing to 4 for 5"),
+])
+def test_inputs_that_do_not_fit_are_refused(emissions, lengths, problem):
+    with pytest.raises(ValueError, match=f"E019.*{problem}"):
+        LinearChainCRF(3)(emissions, lengths)
+
+
+@pytest.mark.parametrize("gold,problem", [
+    (torch.tensor([0, 1]), r"shape \(2,\)"),
+    (torch.tensor([0, 1, 3]), "from 0 to 3, expected -1 to 2"),
+    (torch.tensor([0, -2, 1]), "from -2"),
+])
+def test_gold_that_does_not_fit_is_refused(gold, problem):
+    scores = LinearChainCRF(3)(torch.zeros(3, 3), torch.tensor([3]))
+    with pytest.raises(ValueError, match=f"E019.*{problem}"):
+        scores.loss(gold, 1.0)

@@ -65,7 +65,7 @@ def allowed_with_log_probs(em: numpy.ndarray, params, constraints) -> List[Tuple
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_marginals_match_brute_force(case, seed):
     crf, emissions, lengths, constraints = setup_case(case, seed)
-    got = crf.marginals_flat(emissions, torch.tensor(lengths)).numpy()
+    got = crf(emissions, torch.tensor(lengths)).marginals().numpy()
     assert got.shape == emissions.shape
     params = raw_params(crf)
     row = 0
@@ -81,7 +81,7 @@ def test_marginals_match_brute_force(case, seed):
 def test_marginals_give_forbidden_labels_exactly_zero():
     labels = scheme_labels("BILUO")
     crf, emissions, lengths, _ = setup_case("BILUO", 0)
-    got = crf.marginals_flat(1e6 * emissions, torch.tensor(lengths)).numpy()
+    got = crf(1e6 * emissions, torch.tensor(lengths)).marginals().numpy()
     first = numpy.cumsum([0] + lengths[:-1])
     cannot_start = [i for i, label in enumerate(labels) if label[0] in "IL"]
     assert numpy.isfinite(got).all()
@@ -92,7 +92,7 @@ def test_marginals_give_forbidden_labels_exactly_zero():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sequence_entropy_matches_brute_force(case, seed):
     crf, emissions, lengths, constraints = setup_case(case, seed)
-    got = crf.entropy_flat(emissions, torch.tensor(lengths)).numpy()
+    got = crf(emissions, torch.tensor(lengths)).entropy().numpy()
     params = raw_params(crf)
     for i, em in enumerate(sentences(emissions, lengths)):
         log_probs = numpy.array([log_p for _, log_p in allowed_with_log_probs(em, params, constraints)])
@@ -103,12 +103,12 @@ def test_sequence_entropy_matches_brute_force(case, seed):
 def test_sequence_entropy_is_not_the_sum_of_token_entropies():
     """Strong transitions make the tokens' labels dependent: two equally likely
     sequences (1 bit) whose tokens each look like a fair coin (2 bits summed)."""
-    crf = LinearChainCRF(1, 2).double()
+    crf = LinearChainCRF(2).double()
     with torch.no_grad():
         crf.transitions.copy_(torch.tensor([[0.0, -50.0], [-50.0, 0.0]]))
     emissions = torch.zeros(2, 2, dtype=torch.float64)
-    entropy = crf.entropy_flat(emissions, torch.tensor([2])).item()
-    marginals = crf.marginals_flat(emissions, torch.tensor([2])).numpy()
+    entropy = crf(emissions, torch.tensor([2])).entropy().item()
+    marginals = crf(emissions, torch.tensor([2])).marginals().numpy()
     token_sum = -(marginals * numpy.log(marginals)).sum()
     assert entropy == pytest.approx(math.log(2), abs=1e-9)
     assert token_sum == pytest.approx(2 * math.log(2), abs=1e-9)
@@ -119,7 +119,7 @@ def test_sequence_entropy_is_not_the_sum_of_token_entropies():
 @pytest.mark.parametrize("k", [1, 3, 7])
 def test_nbest_matches_brute_force(case, seed, k):
     crf, emissions, lengths, constraints = setup_case(case, seed)
-    got = crf.nbest_flat(emissions, torch.tensor(lengths), k)
+    got = crf(emissions, torch.tensor(lengths)).nbest(k)
     params = raw_params(crf)
     for (paths, log_probs), em in zip(got, sentences(emissions, lengths)):
         ranked = sorted(allowed_with_log_probs(em, params, constraints), key=lambda pair: -pair[1])[:k]
@@ -130,21 +130,21 @@ def test_nbest_matches_brute_force(case, seed, k):
 
 def test_nbest_returns_fewer_when_fewer_sequences_are_allowed():
     """One token under IOB2 with one type: only `O` and `B-X` may stand alone."""
-    crf = LinearChainCRF(1, 3).double()
+    crf = LinearChainCRF(3).double()
     crf.set_constraints(*allowed_transitions(["O", "B-X", "I-X"], "IOB2"))
     emissions = torch.tensor([[0.0, 1.0, 9.0]], dtype=torch.float64)
-    (paths, log_probs), = crf.nbest_flat(emissions, torch.tensor([1]), 5)
+    (paths, log_probs), = crf(emissions, torch.tensor([1])).nbest(5)
     assert paths.tolist() == [[1], [0]]
     assert numpy.exp(log_probs).sum() == pytest.approx(1.0)
 
 
 def test_nbest_first_is_viterbi_at_any_batching():
     crf, emissions, lengths, _ = setup_case("BILUO", 5)
-    viterbi = crf.decode_flat(emissions, torch.tensor(lengths))
-    best = crf.nbest_flat(emissions, torch.tensor(lengths), 4)
+    viterbi = crf(emissions, torch.tensor(lengths)).decode()
+    best = crf(emissions, torch.tensor(lengths)).nbest(4)
     for path, (paths, _) in zip(viterbi, best):
         assert paths[0].tolist() == path.tolist()
-    alone = crf.nbest_flat(emissions[: lengths[0]], torch.tensor(lengths[:1]), 4)[0]
+    alone = crf(emissions[: lengths[0]], torch.tensor(lengths[:1])).nbest(4)[0]
     numpy.testing.assert_array_equal(alone[0], best[0][0])
     numpy.testing.assert_allclose(alone[1], best[0][1], atol=1e-12)
 
@@ -152,4 +152,4 @@ def test_nbest_first_is_viterbi_at_any_batching():
 def test_nbest_rejects_k_below_one():
     crf, emissions, lengths, _ = setup_case("none", 0)
     with pytest.raises(ValueError, match="k >= 1"):
-        crf.nbest_flat(emissions, torch.tensor(lengths), 0)
+        crf(emissions, torch.tensor(lengths)).nbest(0)

@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from spacy_xfer.models.encoder import build_char_encoder_v1, build_char_word_encoder_v1
+from spacy_xfer.models.architectures import build_char_encoder_v1, build_char_word_encoder_v1
 from spacy_xfer.models.featurize import CharFeaturizer, normalize_word
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.models.string_table import UNKNOWN_ROW, StringTable

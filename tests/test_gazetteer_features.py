@@ -144,7 +144,7 @@ def test_pipeline_trains_saves_and_loads_without_the_lists(lists, tmp_path):
     tagger = nlp.get_pipe("xfer_tagger")
     features = tagger.model.layers[1]
     assert features.get_dim("nO") == len(LABELS)
-    assert tagger.model.get_ref("crf").get_dim("nI") == 2 * 8 + len(LABELS)
+    assert tagger.model.get_ref("emissions").get_dim("nI") == 2 * 8 + len(LABELS)
     texts = [text for text, _ in NER_DATA] + ["Bob Smith lives in São Paulo", ""]
     before = [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
     assert before[0] == [(0, 1, "PER"), (3, 5, "LOC")]  # learned the training data

@@ -9,7 +9,7 @@ from spacy.training.loop import create_evaluation_callback
 from spacy.util import fix_random_seed, load_model_from_config
 
 from spacy_xfer.experiments import evaluate_pipeline
-from spacy_xfer.training.task_sampler import TASK_KEY
+from spacy_xfer.tasks import TASK_KEY
 
 from .test_sharing import ENCODERS
 from .util import NER_DATA, TAG_DATA, examples_for, tiny_model, train

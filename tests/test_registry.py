@@ -19,6 +19,7 @@ REGISTRIES = {
     "spacy_readers": "readers",
     "spacy_batchers": "batchers",
     "thinc_optimizers": "optimizers",
+    "spacy_scorers": "scorers",
 }
 
 

@@ -10,7 +10,7 @@ from spacy.lang.en import English
 from spacy.training import Example
 from thinc.api import Adam
 
-from spacy_xfer.training.task_sampler import TASK_KEY
+from spacy_xfer.tasks import TASK_KEY
 
 from .util import NER_DATA, TAG_DATA, examples_for
 

@@ -1,12 +1,13 @@
 import pickle
 
-import numpy
 import pytest
 import spacy
+import torch
 from spacy.lang.en import English
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from spacy_xfer.models.layers.crf import get_crf
 
 from .util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
 
@@ -119,7 +120,26 @@ def test_missing_gold_gives_no_loss_and_no_change():
     scores = tagger.model.predict([partial.x])
     loss, d_scores = tagger.get_loss([partial], scores)
     assert loss > 0
-    assert numpy.abs(d_scores[0]).sum() > 0
+    assert float(d_scores.crf.emissions.abs().sum()) > 0
+
+
+def test_get_loss_changes_nothing_and_backprop_applies_its_gradient():
+    nlp = tiny_tagger("tag")
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    nlp.initialize(lambda: examples)
+    tagger = nlp.get_pipe("xfer_tagger")
+    crf = get_crf(tagger.model)
+    scores, backprop = tagger.model.begin_update([eg.x for eg in examples])
+    loss, d_scores = tagger.get_loss(examples, scores)
+    assert loss > 0 and crf.transitions.grad is None
+    assert float(d_scores.crf.transitions.abs().sum()) > 0
+    backprop(d_scores)
+    torch.testing.assert_close(crf.transitions.grad, d_scores.crf.transitions)
+    # a NaN score stops training with a coded error, as spaCy's tagger does (E910)
+    nan = scores.crf.emissions.detach().clone()
+    nan[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="E020.*xfer_tagger"):
+        tagger.get_loss(examples, scores._replace(crf=scores.crf._replace(emissions=nan)))
 
 
 def test_unknown_label_and_bad_target_errors():

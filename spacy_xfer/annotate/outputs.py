@@ -23,7 +23,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from ..corpora.io import atomic_file
 from ..docbin import msgpack_decoders_resolved_once
-from ..models.crf_tagger import NBest
+from ..models.layers.crf import NBest
 from ..pipeline.targets import EntsTarget, SpanTarget, Target
 from ..pipeline.xfer_tagger import XferTagger
 from ..tags import chunks_to_tags

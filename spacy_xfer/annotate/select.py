@@ -28,7 +28,7 @@ from spacy.util import minibatch
 from tqdm import tqdm
 
 from ..corpora.io import write_atomic
-from ..models.crf_tagger import NBest
+from ..models.layers.crf import NBest
 from ..pipeline.targets import SpanTarget
 from ..pipeline.xfer_tagger import XferTagger
 from .inputs import Item, input_files, read_items

@@ -1,15 +1,14 @@
 """Corpus converters: readers per format, Docs with annotations, labelling rate and splits,
-label mapping tables and gazetteers. The CLI (`spacy-xfer convert/split/export`) wraps
+label mapping tables. The CLI (`spacy-xfer convert/split/export`) wraps
 `convert_corpus`, `split_corpus` and `docs_to_lines`."""
 
 from .convert import convert_corpus, read_docs, split_corpus
 from .docs import CHUNKS_KEY, doc_labels, docs_to_lines, sentence_to_doc, sentences_to_docs
 from .errors import CorpusContentError, CorpusFormatError, ProblemLog
-from .gazetteer import Gazetteer, load_gazetteer
 from .io import stats_path, write_atomic, write_docbin
 from .mappings import LabelMap, load_label_map, mapping_names
 from .readers import FORMATS, ReadOptions, Sentence, parse_columns, read_corpus
-from .sampling import SPLIT_NAMES, SPLIT_ORDERS, sample_rate, split_items
+from .sampling import SPLIT_NAMES, SPLIT_ORDERS, split_items
 from .stats import corpus_stats
 
 __all__ = [
@@ -19,7 +18,6 @@ __all__ = [
     "CorpusContentError",
     "SPLIT_ORDERS",
     "CorpusFormatError",
-    "Gazetteer",
     "LabelMap",
     "ProblemLog",
     "ReadOptions",
@@ -28,13 +26,11 @@ __all__ = [
     "corpus_stats",
     "doc_labels",
     "docs_to_lines",
-    "load_gazetteer",
     "load_label_map",
     "mapping_names",
     "parse_columns",
     "read_corpus",
     "read_docs",
-    "sample_rate",
     "sentence_to_doc",
     "sentences_to_docs",
     "split_corpus",

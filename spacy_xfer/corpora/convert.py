@@ -6,11 +6,12 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..labelling_rate import sample_rate
 from .docs import annotated_layers, sentences_to_docs
 from .errors import ProblemLog
 from .io import write_docbin
 from .readers import ReadOptions, read_corpus
-from .sampling import SPLIT_NAMES, sample_rate, split_items
+from .sampling import SPLIT_NAMES, split_items
 from .stats import corpus_stats
 
 PathLike = Union[str, Path]

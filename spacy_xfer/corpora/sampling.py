@@ -1,22 +1,16 @@
-"""Labelling rate and splits (seeded random, or in file order) of a corpus.
-
-`sample_rate` (the labelling rate: a nested, seeded fraction of the training sentences)
-lives in `spacy_xfer.training.labelling_rate`, which the task sampler also uses; it is
-re-exported here.
-"""
+"""Splits (seeded random, or in file order) of a corpus. The labelling rate, which the
+task sampler also uses, is `spacy_xfer.labelling_rate.sample_rate`."""
 
 import math
 from typing import List, Sequence, TypeVar
 
 import numpy
 
-from ..training.labelling_rate import sample_rate
-
 T = TypeVar("T")
 SPLIT_NAMES = ("train", "dev", "test")
 SPLIT_ORDERS = ("random", "file")
 
-__all__ = ["SPLIT_NAMES", "SPLIT_ORDERS", "sample_rate", "split_items"]
+__all__ = ["SPLIT_NAMES", "SPLIT_ORDERS", "split_items"]
 
 
 def split_items(

@@ -25,7 +25,7 @@ from ..corpora.io import write_atomic
 from ..corpora.readers import CONLLU_TAG_FIELDS
 from ..docbin import read_docs
 from ..pipeline.xfer_tagger import XferTagger
-from ..training.task_sampler import make_example
+from ..tasks import make_example
 
 Benchmark = Dict[str, Any]
 BUILT_IN_FILE = Path(__file__).parent / "benchmarks.json"

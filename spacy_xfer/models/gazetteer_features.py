@@ -3,7 +3,7 @@
 For CoNLL 2003 the paper appends gazetteer features to the CRF input, as the authors'
 code does: the SENNA lists are matched greedily (longest match, left to right) over each
 sentence, and every word gets a one-hot of its position in a match of each type (`O`, then
-`B`, `I`, `E`, `S` per type; see `spacy_xfer.corpora.gazetteer`). Give the layer to a
+`B`, `I`, `E`, `S` per type; see `spacy_xfer.gazetteer`). Give the layer to a
 `spacy_xfer.CRFTagger.v1` as its `features`, which joins them to the word GRU's output just
 before the CRF:
 
@@ -36,7 +36,7 @@ from spacy.util import registry
 from thinc.api import Model, deserialize_attr, serialize_attr
 from thinc.types import Floats2d
 
-from ..corpora.gazetteer import Gazetteer, load_gazetteer
+from ..gazetteer import Gazetteer, load_gazetteer
 
 logger = logging.getLogger(__name__)
 

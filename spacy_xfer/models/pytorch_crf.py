@@ -1,6 +1,7 @@
-"""Linear-chain CRF: emission projection, transition/start/end scores, the forward
-algorithm in log space, Viterbi decoding and the softmax-margin loss; for confidence,
-the forward-backward marginals, the sequence entropy and k-best Viterbi.
+"""Linear-chain CRF: transition/start/end scores over emission scores it takes in (the
+projection that computes them, `EmissionProjection`, is a module of its own), the
+forward algorithm in log space, Viterbi decoding and the softmax-margin loss; for
+confidence, the forward-backward marginals, the sequence entropy and k-best Viterbi.
 
 The recursions run on the packed layout: sentences sorted longest first, and step t
 touches only the sentences still running.
@@ -34,7 +35,7 @@ e.g. only `I-PER` under IOB2) decodes to some forbidden sequence and has
 log Z = `floor`; the loss refuses gold that no allowed sequence agrees with (E016).
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -53,20 +54,37 @@ def floor(dtype: torch.dtype) -> float:
     return torch.finfo(dtype).min / 2
 
 
-class LinearChainCRF(Resizable):
-    """A linear-chain CRF over projected features.
-
-    `forward` gives the emission scores. The sequence-level functions take emissions
-    padded to (n_sentences, max_len, n_labels) and a (n_sentences, max_len) mask of
-    each sentence's first positions; their `*_flat` forms take (n_tokens, n_labels)
-    emissions, sentences one after another, and the (n_sentences,) lengths, all > 0.
-    Sequences the tag scheme forbids (see `set_constraints`) are excluded, in training
-    and decoding alike, at any score scale (see the module docstring for how).
-    """
+class EmissionProjection(Resizable):
+    """The linear layer that turns token features into the CRF's emission scores:
+    (n_tokens, n_in) -> (n_tokens, n_labels)."""
 
     def __init__(self, n_in: int, n_labels: int) -> None:
         super().__init__()
         self.project = nn.Linear(n_in, n_labels)
+
+    def resize(self, n_in: int, n_labels: int) -> None:
+        """Rebuild for `n_in` input features and `n_labels` labels (fresh weights)."""
+        device = self.project.weight.device
+        self.__init__(n_in, n_labels)  # type: ignore[misc]
+        self.to(device)
+
+    def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
+        self.resize(state["project.weight"].shape[1], state["project.weight"].shape[0])
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.project(features)
+
+
+class LinearChainCRF(Resizable):
+    """A linear-chain CRF: transition, start and end scores and the constraints of a
+    tag scheme. It takes emission scores in and gives the `CRFScores` of the batch,
+    whose methods are the sequence-level functions; sequences the tag scheme forbids
+    (see `set_constraints`) are excluded, in training and decoding alike, at any score
+    scale (see the module docstring for how).
+    """
+
+    def __init__(self, n_labels: int) -> None:
+        super().__init__()
         self.transitions = nn.Parameter(torch.zeros(n_labels, n_labels))
         self.start = nn.Parameter(torch.zeros(n_labels))
         self.end = nn.Parameter(torch.zeros(n_labels))
@@ -78,15 +96,14 @@ class LinearChainCRF(Resizable):
     def n_labels(self) -> int:
         return self.transitions.shape[0]
 
-    def resize(self, n_in: int, n_labels: int) -> None:
-        """Rebuild for `n_in` input features and `n_labels` labels (fresh scores, no
-        constraints)."""
+    def resize(self, n_labels: int) -> None:
+        """Rebuild for `n_labels` labels (fresh scores, no constraints)."""
         device = self.transitions.device
-        self.__init__(n_in, n_labels)  # type: ignore[misc]
+        self.__init__(n_labels)  # type: ignore[misc]
         self.to(device)
 
     def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
-        self.resize(state["project.weight"].shape[1], state["transitions"].shape[0])
+        self.resize(state["transitions"].shape[0])
 
     def set_constraints(
         self, transitions: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray
@@ -97,17 +114,58 @@ class LinearChainCRF(Resizable):
         self.allowed_start = torch.as_tensor(start, dtype=torch.bool, device=device)
         self.allowed_end = torch.as_tensor(end, dtype=torch.bool, device=device)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(n_tokens, n_in) features -> (n_tokens, n_labels) emission scores."""
-        return self.project(features)
+    def forward(self, emissions: torch.Tensor, lengths: torch.Tensor) -> "CRFScores":
+        """The scores of a batch of sentences.
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        emissions (Tensor): (n_tokens, n_labels) floats, sentences one after another.
+        lengths (Tensor): (n_sentences,) integers, each > 0, summing to n_tokens.
+        RETURNS (CRFScores): the emissions (the same tensor), the lengths (int64, on
+            CPU) and this CRF's scores and constraints.
+        RAISES: ValueError (E019) when the emissions or lengths do not fit.
+        """
+        _validate_emissions(emissions, lengths, self.n_labels)
+        return CRFScores(
+            emissions,
+            lengths.to("cpu", torch.int64),
+            self.transitions,
+            self.start,
+            self.end,
+            self.allowed_transitions,
+            self.allowed_start,
+            self.allowed_end,
+        )
+
+
+class CRFScores(NamedTuple):
+    """Everything that scores the label sequences of a batch of sentences: flat
+    emissions (sentences one after another) with the sentence lengths, and the CRF's
+    transition, start and end scores with the tag scheme's constraints. Its methods
+    are the CRF's sequence-level functions, on the packed layout.
+
+    emissions (Tensor): (n_tokens, n_labels).
+    lengths (Tensor): (n_sentences,) int64 on CPU, each > 0.
+    transitions (Tensor): (n_labels, n_labels), from label i to label j.
+    start, end (Tensor): (n_labels,) scores of a sentence's first and last label.
+    allowed_transitions, allowed_start, allowed_end (Tensor): bool, True = allowed.
+    """
+
+    emissions: torch.Tensor
+    lengths: torch.Tensor
+    transitions: torch.Tensor
+    start: torch.Tensor
+    end: torch.Tensor
+    allowed_transitions: torch.Tensor
+    allowed_start: torch.Tensor
+    allowed_end: torch.Tensor
+
+    @property
+    def n_labels(self) -> int:
+        return self.transitions.shape[0]
+
+    def log_partition(self) -> torch.Tensor:
         """log sum over all allowed label sequences of exp(score), per sentence:
         (n_sentences,); `floor(dtype)` for a sentence with no allowed sequence."""
-        return self.log_partition_flat(emissions[mask], mask.sum(1))
-
-    def log_partition_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`log_partition` of flat emissions: (n_sentences,)."""
+        emissions, lengths = self.emissions, self.lengths
         return self._log_partition_packed(emissions, packed_index(lengths))
 
     def _log_partition_packed(
@@ -142,15 +200,10 @@ class LinearChainCRF(Resizable):
         log_z = torch.logsumexp(last, dim=1)
         return log_z.index_select(0, inverse_permutation(index.order.to(log_z.device)))
 
-    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The score of the given label sequences (no missing tags), per sentence;
-        `floor(dtype)` for a sequence the constraints forbid."""
-        return self.path_score_flat(emissions[mask], tags[mask], mask.sum(1))
-
-    def path_score_flat(
-        self, emissions: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor
-    ) -> torch.Tensor:
-        """`path_score` of flat emissions and (n_tokens,) tags: (n_sentences,)."""
+    def path_score(self, tags: torch.Tensor) -> torch.Tensor:
+        """The score of the given (n_tokens,) label ids (no missing ids), per sentence:
+        (n_sentences,); `floor(dtype)` for a sequence the constraints forbid."""
+        emissions, lengths = self.emissions, self.lengths
         device = emissions.device
         lengths = lengths.to(device)
         tags = tags.clamp(min=0)
@@ -170,13 +223,7 @@ class LinearChainCRF(Resizable):
         allowed = (n_forbidden == 0) & self.allowed_start[first_tags] & self.allowed_end[last_tags]
         return score.masked_fill(~allowed, floor(emissions.dtype))
 
-    def loss(
-        self,
-        emissions: torch.Tensor,
-        gold: torch.Tensor,
-        mask: torch.Tensor,
-        cost: float,
-    ) -> torch.Tensor:
+    def loss(self, gold: torch.Tensor, cost: float) -> torch.Tensor:
         """Softmax-margin loss per sentence (Gimpel & Smith 2010):
 
             log sum_y exp(score(y) + cost * hamming(y, gold)) - score(gold)
@@ -187,15 +234,15 @@ class LinearChainCRF(Resizable):
         only. Both sums run over allowed sequences only (module docstring), so the loss
         and its gradient are finite at any score scale.
 
-        RAISES: ValueError (E016) when no allowed sequence agrees with a sentence's
-            observed tags (e.g. `B-PER ? I-LOC` under BIOES).
+        gold (Tensor): (n_tokens,) label ids, MISSING where unknown, on the emissions'
+            device.
+        RETURNS (Tensor): (n_sentences,) the loss of each sentence.
+        RAISES: ValueError (E019) when gold does not fit the emissions; (E016) when
+            no allowed sequence agrees with a sentence's observed tags (e.g.
+            `B-PER ? I-LOC` under BIOES).
         """
-        return self.loss_flat(emissions[mask], gold[mask], mask.sum(1), cost)
-
-    def loss_flat(
-        self, emissions: torch.Tensor, gold: torch.Tensor, lengths: torch.Tensor, cost: float
-    ) -> torch.Tensor:
-        """`loss` of flat emissions and (n_tokens,) gold tags: (n_sentences,)."""
+        _validate_gold(gold, self.emissions)
+        emissions, lengths = self.emissions, self.lengths
         index = packed_index(lengths)
         observed = (gold != MISSING).unsqueeze(1)
         one_hot = torch.zeros_like(emissions).scatter_(1, gold.clamp(min=0).unsqueeze(1), 1.0)
@@ -203,7 +250,7 @@ class LinearChainCRF(Resizable):
         hamming = cost * (observed.to(emissions.dtype) - one_hot)
         log_z = self._log_partition_packed(emissions + hamming, index)
         if bool(observed.all()):
-            gold_score = self.path_score_flat(emissions, gold, lengths)
+            gold_score = self.path_score(gold)
         else:
             agree = (one_hot > 0) | ~observed
             gold_score = self._log_partition_packed(emissions, index, allowed=agree)
@@ -214,19 +261,11 @@ class LinearChainCRF(Resizable):
         return log_z - gold_score
 
     @torch.no_grad()
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> numpy.ndarray:
-        """Viterbi: the best label sequence per sentence, (n_sentences, max_len) ints
-        (positions past a sentence's end are 0)."""
-        paths = numpy.zeros(mask.shape, dtype="int64")
-        for i, path in enumerate(self.decode_flat(emissions[mask], mask.sum(1))):
-            paths[i, : len(path)] = path
-        return paths
-
-    @torch.no_grad()
-    def decode_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> List[numpy.ndarray]:
-        """Viterbi on flat emissions: the best label ids of each sentence. Forbidden
+    def decode(self) -> List[numpy.ndarray]:
+        """Viterbi: the best label ids of each sentence. Forbidden
         transitions, starts and ends score -inf, so the best allowed sequence wins
         whatever the scores."""
+        emissions, lengths = self.emissions, self.lengths
         never = float("-inf")
         transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
         start = self.start.masked_fill(~self.allowed_start, never)
@@ -263,10 +302,8 @@ class LinearChainCRF(Resizable):
         return by_sentence
 
     @torch.no_grad()
-    def forward_backward_flat(
-        self, emissions: torch.Tensor, lengths: torch.Tensor
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The forward and backward log scores of flat emissions, on the packed layout
+    def forward_backward(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The forward and backward log scores, on the packed layout
         (one vectorised step per position, like the forward algorithm).
 
         RETURNS (Tuple[Tensor, Tensor, Tensor]): `log_alpha` and `log_beta`, both
@@ -276,6 +313,7 @@ class LinearChainCRF(Resizable):
             so `log_alpha + log_beta - log_z[sentence]` is the log marginal. Forbidden
             entries hold `floor(dtype)`-scale values whose exp is 0.
         """
+        emissions, lengths = self.emissions, self.lengths
         index = packed_index(lengths)
         alphas, betas, log_z = self._forward_backward_packed(emissions, index)
         unpack = inverse_permutation(index.flat_index).to(emissions.device)
@@ -309,21 +347,23 @@ class LinearChainCRF(Resizable):
         return alphas, betas, log_z
 
     @torch.no_grad()
-    def marginals_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def marginals(self) -> torch.Tensor:
         """p(label j at token t) under the CRF's distribution over allowed sequences:
         (n_tokens, n_labels), each row summing to 1 (0 for labels no allowed sequence
         gives the token)."""
-        log_alpha, log_beta, log_z = self.forward_backward_flat(emissions, lengths)
+        emissions, lengths = self.emissions, self.lengths
+        log_alpha, log_beta, log_z = self.forward_backward()
         sentence = _sentence_of_tokens(lengths, emissions.device)
         return torch.exp(log_alpha + log_beta - log_z[sentence].unsqueeze(1))
 
     @torch.no_grad()
-    def entropy_flat(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def entropy(self) -> torch.Tensor:
         """The entropy (nats) of the CRF's distribution over each sentence's allowed
         label sequences, exactly: H = log Z - E[score(y)], the expectation taken with
         the forward-backward marginals of tokens and of adjacent pairs (n_sentences,).
         Compute in float64 when H is small next to log Z (float32 keeps ~7 digits of
         log Z)."""
+        emissions, lengths = self.emissions, self.lengths
         index = packed_index(lengths)
         alphas, betas, log_z = self._forward_backward_packed(emissions, index)
         forbidden = ~self.allowed_transitions
@@ -351,17 +391,16 @@ class LinearChainCRF(Resizable):
         return entropy.index_select(0, inverse_permutation(index.order).to(entropy.device))
 
     @torch.no_grad()
-    def nbest_flat(
-        self, emissions: torch.Tensor, lengths: torch.Tensor, k: int
-    ) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
-        """k-best Viterbi on flat emissions: per sentence, its min(k, n_allowed) best
+    def nbest(self, k: int) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
+        """k-best Viterbi: per sentence, its min(k, n_allowed) best
         allowed label sequences, best first, as (paths (n_best, length) ints, their
         log-probabilities (n_best,) = score - log Z). Each step keeps the k best
         partial paths ending in each label; forbidden transitions score -inf like
-        `decode_flat`, so `k = 1` gives its path.
+        `decode`, so `k = 1` gives its path.
 
         RAISES: ValueError when k < 1.
         """
+        emissions, lengths = self.emissions, self.lengths
         if k < 1:
             raise ValueError(f"k-best Viterbi needs k >= 1, got {k}")
         never = float("-inf")
@@ -418,3 +457,30 @@ def _packed_steps(emissions: torch.Tensor, index: PackedIndex) -> Sequence[torch
     per step, rows in `index.order`."""
     packed = emissions.index_select(0, index.flat_index.to(emissions.device))
     return packed.split(index.batch_sizes.tolist())
+
+
+def _validate_emissions(emissions: torch.Tensor, lengths: torch.Tensor, n_labels: int) -> None:
+    """E019 unless emissions are (n_tokens, n_labels) floats and lengths are positive
+    integers summing to n_tokens."""
+    problem = None
+    if emissions.dim() != 2 or emissions.shape[1] != n_labels or not emissions.is_floating_point():
+        problem = f"emissions of shape {tuple(emissions.shape)} and dtype {emissions.dtype}, expected (n_tokens, {n_labels}) floats"
+    elif lengths.dim() != 1 or lengths.is_floating_point():
+        problem = f"lengths of shape {tuple(lengths.shape)} and dtype {lengths.dtype}, expected (n_sentences,) integers"
+    elif len(lengths) and int(lengths.min()) < 1:
+        problem = f"a sentence of length {int(lengths.min())}, expected every length > 0"
+    elif int(lengths.sum()) != emissions.shape[0]:
+        problem = f"lengths summing to {int(lengths.sum())} for {emissions.shape[0]} emission rows"
+    if problem is not None:
+        raise ValueError(Errors.E019.format(problem=problem))
+
+
+def _validate_gold(gold: torch.Tensor, emissions: torch.Tensor) -> None:
+    """E019 unless gold holds one label id (or MISSING) per emission row."""
+    problem = None
+    if gold.shape != emissions.shape[:1] or gold.is_floating_point():
+        problem = f"gold of shape {tuple(gold.shape)} and dtype {gold.dtype}, expected ({emissions.shape[0]},) integers"
+    elif len(gold) and (int(gold.min()) < MISSING or int(gold.max()) >= emissions.shape[1]):
+        problem = f"gold label ids from {int(gold.min())} to {int(gold.max())}, expected {MISSING} to {emissions.shape[1] - 1}"
+    if problem is not None:
+        raise ValueError(Errors.E019.format(problem=problem))

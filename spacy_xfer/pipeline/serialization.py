@@ -29,6 +29,11 @@ class CheckedLoad:
         """What is inconsistent between the loaded `cfg` and `model`, or None."""
         return None
 
+    def load_model_bytes(self, bytes_data: bytes) -> None:
+        """Load the model's weights (a component whose saved layout changed converts
+        the old layout here)."""
+        self.model.from_bytes(bytes_data)
+
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> Any:
         """Load from a directory; E014 if `cfg` or `model` is missing, E015 if one
         cannot be read or they do not fit together (both name the file)."""
@@ -80,7 +85,7 @@ class CheckedLoad:
                 raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error="not a JSON object"))
             self.cfg.update(parts["cfg"])
         if "model" in parts:
-            self._load_part(where("model"), lambda: self.model.from_bytes(parts["model"]))
+            self._load_part(where("model"), lambda: self.load_model_bytes(parts["model"]))
         problem = self.check_loaded()
         if problem is not None:
             raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error=problem))

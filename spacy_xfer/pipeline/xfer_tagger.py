@@ -1,6 +1,7 @@
 """`xfer_tagger`: a CRF sequence tagger head (paper section 3.1) that can share its
 encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
+import math
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
@@ -11,16 +12,28 @@ from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
-from thinc.types import Floats2d
 
 from ..errors import Errors
-from ..models.crf_tagger import NBest, PathProbs, crf_decode, crf_entropy, crf_loss, crf_nbest, crf_path_probs, get_crf
+from ..models.layers.crf import (
+    NO_PROBS,
+    NBest,
+    PathProbs,
+    TaggerScores,
+    crf_decode,
+    crf_entropy,
+    crf_loss,
+    crf_nbest,
+    crf_path_probs,
+    get_crf,
+)
+from ..models.layers.crf_tagger import crf_tagger_from_bytes
 from ..tags import SCHEMES, allowed_transitions
-from ..training.task_sampler import TASK_KEY
+from ..tasks import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient
 from .serialization import CheckedLoad
-from .targets import SpanGroupTarget, Target, labels_to_ids, make_target, own_output
+from .scoring import score_xfer_tagger
+from .targets import MISSING_VALUES, SpanGroupTarget, Target, labels_to_ids, make_target, own_output
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -62,7 +75,6 @@ class ScoredGuesses(NamedTuple):
 
 
 Guesses = Union[List[numpy.ndarray], ScoredGuesses]
-NO_PROBS = PathProbs(*(numpy.zeros(0),) * len(PathProbs._fields))
 
 
 class LabelSetup(NamedTuple):
@@ -85,13 +97,15 @@ class LabelSetup(NamedTuple):
         "task": None,
         "primary": True,
         "confidence": False,
+        "overwrite": False,
+        "scorer": {"@scorers": "spacy_xfer.tagger_scorer.v1"},
     },
     default_score_weights=DEFAULT_SCORE_WEIGHTS,
 )
 def make_xfer_tagger(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[List[Doc], TaggerScores],
     target: str,
     label_map: Dict[str, str],
     cost: float,
@@ -99,10 +113,12 @@ def make_xfer_tagger(
     task: Optional[str],
     primary: bool,
     confidence: bool,
+    overwrite: bool,
+    scorer: Optional[Callable],
 ) -> "XferTagger":
     """A linear-chain CRF tagger head.
 
-    model (Model[List[Doc], List[Floats2d]]): a `spacy_xfer.CRFTagger.v1`.
+    model (Model[List[Doc], TaggerScores]): a `spacy_xfer.CRFTagger.v1`.
     target (str): where gold is read and predictions written: "tag", "pos", "ents",
         "spans:KEY" or "ext:NAME".
     label_map (Dict[str, str]): source label -> this head's label, applied to gold
@@ -135,6 +151,16 @@ def make_xfer_tagger(
         `Doc.ents` holds no scores. Not saved with the weights: switch it on when
         loading, e.g. `spacy.load(path, config={"components": {NAME: {"confidence":
         true}}})`, or set the component's `confidence` attribute.
+    overwrite (bool): whether predictions replace annotation a doc already has, as
+        spaCy's tagger's `overwrite`. Off (the default): a token target keeps each
+        token's existing value and fills only tokens without one; a span target keeps
+        the existing spans and adds the predicted spans that overlap none of them
+        (their confidence scores are NaN in a span group's scores). Like
+        `confidence`, kept in the pipeline's config, not in the component's `cfg`, so
+        `spacy.load(path, config=...)` can change it.
+    scorer (Optional[Callable]): the function `score` calls, with the head's
+        examples and the keyword arguments `target`, `name` and `standard_keys`
+        (default: `spacy_xfer.tagger_scorer.v1`, `scoring.score_xfer_tagger`).
 
     Scores: every head reports `{NAME}_score` (its main score: accuracy, or span F1)
     and `{NAME}_acc` or `{NAME}_p/r/f/per_type`. A primary head also reports spaCy's
@@ -163,6 +189,8 @@ def make_xfer_tagger(
         task=task,
         primary=primary,
         confidence=confidence,
+        overwrite=overwrite,
+        scorer=scorer,
     )
 
 
@@ -172,7 +200,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
     def __init__(
         self,
         vocab: Vocab,
-        model: Model[List[Doc], List[Floats2d]],
+        model: Model[List[Doc], TaggerScores],
         name: str = "xfer_tagger",
         *,
         target: str = "tag",
@@ -182,6 +210,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         task: Optional[str] = None,
         primary: bool = True,
         confidence: bool = False,
+        overwrite: bool = False,
+        scorer: Optional[Callable] = score_xfer_tagger,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -205,6 +235,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             "primary": primary,
         }
         self.confidence = confidence
+        self.overwrite = overwrite
+        self.scorer = scorer
         self._has_gradient = False
         self._setup: Optional[LabelSetup] = None
 
@@ -249,49 +281,56 @@ class XferTagger(CheckedLoad, TrainablePipe):
         """The Viterbi label ids of each doc (an empty array for an empty doc); with
         `confidence` on, a `ScoredGuesses` of the ids and their probabilities."""
         docs = list(docs)
-        guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
-        probs = [NO_PROBS] * len(docs)
-        if any(len(doc) for doc in docs):
-            scores = self.model.predict(docs)
-            filled = [i for i, s in enumerate(scores) if len(s)]
-            filled_scores = [scores[i] for i in filled]
-            paths = crf_decode(self.model, filled_scores)
-            for i, path in zip(filled, paths):
-                guesses[i] = path
-            if self.confidence:
-                for i, path_probs in zip(filled, crf_path_probs(self.model, filled_scores, paths)):
-                    probs[i] = path_probs
-        return ScoredGuesses(guesses, probs) if self.confidence else guesses
+        if not any(len(doc) for doc in docs):
+            guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
+            return ScoredGuesses(guesses, [NO_PROBS] * len(docs)) if self.confidence else guesses
+        scores = self.model.predict(docs)
+        guesses = crf_decode(scores)
+        return ScoredGuesses(guesses, crf_path_probs(scores, guesses)) if self.confidence else guesses
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
-        (see the factory's `primary`), and with `ScoredGuesses` their confidence (see
-        the factory's `confidence`)."""
+        (see the factory's `primary`), keeping existing annotation unless `overwrite`
+        is on, and with `ScoredGuesses` their confidence (see the factory's
+        `confidence`)."""
         names = self._label_setup().names
         if not isinstance(guesses, ScoredGuesses):
             for doc, ids in zip(docs, guesses):
-                self.output.write(doc, names[ids].tolist())
+                self._write(doc, names[ids].tolist(), None)
             return
         if not Token.has_extension(self.confidence_attr):
             Token.set_extension(self.confidence_attr, default=None)
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
-            self._write_scored(doc, names[ids].tolist(), probs)
+            for token, prob in zip(doc, probs.token_probs.tolist()):
+                token._.set(self.confidence_attr, prob)
+            self._write(doc, names[ids].tolist(), probs)
 
-    def _write_scored(self, doc: Doc, labels: List[str], probs: PathProbs) -> None:
-        for token, prob in zip(doc, probs.token_probs.tolist()):
-            token._.set(self.confidence_attr, prob)
+    def _write(self, doc: Doc, labels: List[str], probs: Optional[PathProbs]) -> None:
+        overwrite = self.overwrite
         if not self.output.spans:
+            if not overwrite:
+                labels = [new if old in MISSING_VALUES else old for old, new in zip(self.output.read(doc), labels)]
             self.output.write(doc, labels)
             return
         pairs = self.output.spans_of_labels(doc, labels)  # type: ignore[attr-defined]
-        spans = [span for _, span in pairs]
+        kept = [] if overwrite else list(self.output.get_spans(doc))  # type: ignore[attr-defined]
+        if kept:
+            taken = numpy.zeros(len(doc), dtype=bool)
+            for span in kept:
+                taken[span.start : span.end] = True
+            pairs = [(chunk, span) for chunk, span in pairs if not taken[span.start : span.end].any()]
+        spans = sorted(kept + [span for _, span in pairs], key=lambda span: span.start)
         self.output.set_spans(doc, spans)  # type: ignore[attr-defined]
+        if probs is None:
+            return
+        new_scores = {span.start: probs.segment_prob(start, end) for (start, end, _), span in pairs}
         if isinstance(self.output, SpanGroupTarget):
             key = self.output.key
-        else:  # Doc.ents, which holds no scores: the same spans in the head's own group
+        else:  # Doc.ents, which holds no scores: the head's spans in its own group
             key = self.name
+            spans = [span for _, span in pairs]
             doc.spans[key] = spans
-        scores = [probs.segment_prob(start, end) for (start, end, _), _ in pairs]
+        scores = [float("nan") if span in kept else new_scores[span.start] for span in spans]
         doc.spans[key].attrs["scores"] = numpy.asarray(scores, dtype="float32")
 
     def nbest(self, docs: Iterable[Doc], k: int, *, entropy: bool = False) -> List[NBest]:
@@ -308,16 +347,14 @@ class XferTagger(CheckedLoad, TrainablePipe):
             raise ValueError(f"Component '{self.name}': n-best needs k >= 1, got {k}")
         docs = list(docs)
         names = self._label_setup().names
-        results = [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
-        if any(len(doc) for doc in docs):
-            scores = self.model.predict(docs)
-            filled = [i for i, s in enumerate(scores) if len(s)]
-            filled_scores = [scores[i] for i in filled]
-            best = crf_nbest(self.model, filled_scores, k)
-            entropies = crf_entropy(self.model, filled_scores).tolist() if entropy else [None] * len(filled)
-            for i, (paths, log_probs), doc_entropy in zip(filled, best, entropies):
-                results[i] = NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
-        return results
+        if not any(len(doc) for doc in docs):
+            return [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
+        scores = self.model.predict(docs)
+        entropies: List[Optional[float]] = list(crf_entropy(scores)) if entropy else [None] * len(docs)
+        return [
+            NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
+            for (paths, log_probs), doc_entropy in zip(crf_nbest(scores, k), entropies)
+        ]
 
     def _is_own(self, eg: Example) -> bool:
         task = self.cfg["task"]
@@ -356,9 +393,13 @@ class XferTagger(CheckedLoad, TrainablePipe):
         losses[self.name] += loss
         return losses
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
-        """Softmax-margin loss and d_scores; docs and tokens without gold add nothing.
-        The CRF's own gradients are accumulated into its parameters."""
+    def get_loss(self, examples: Iterable[Example], scores: TaggerScores) -> Tuple[float, TaggerScores]:
+        """The softmax-margin loss and the gradient of the scores (emissions and the
+        CRF's transition, start and end scores); docs and tokens without gold add
+        nothing. Changes nothing: `update` passes d_scores to the model's backprop.
+
+        RAISES: ValueError (E020) when the loss is NaN or infinite.
+        """
         return self._loss(scores, self._gold_ids(list(examples)))
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -367,16 +408,10 @@ class XferTagger(CheckedLoad, TrainablePipe):
             self.model.finish_update(sgd)
             self._has_gradient = False
 
-    def _loss(self, scores: List[Floats2d], gold: List[Gold]) -> Tuple[float, List[Floats2d]]:
-        d_scores = [self.model.ops.alloc2f(*s.shape) for s in scores]
-        active = [i for i, g in enumerate(gold) if g is not None and len(g) and (g >= 0).any()]
-        if not active:
-            return 0.0, d_scores
-        loss, d_active = crf_loss(
-            self.model, [scores[i] for i in active], [gold[i] for i in active], self.cfg["cost"]
-        )
-        for i, d in zip(active, d_active):
-            d_scores[i] = d
+    def _loss(self, scores: TaggerScores, gold: List[Gold]) -> Tuple[float, TaggerScores]:
+        loss, d_scores = crf_loss(scores, gold, self.cfg["cost"])
+        if not math.isfinite(loss):
+            raise ValueError(Errors.E020.format(name=self.name))
         return loss, d_scores
 
     def _label_setup(self) -> LabelSetup:
@@ -520,6 +555,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
                 Errors.E013.format(weighted=", ".join(weighted) or "none", reported=", ".join(ours), example=f"{heads[-1].name}_score")
             )
 
+    def load_model_bytes(self, bytes_data: bytes) -> None:
+        """Load the model, also one saved before the emission projection was a layer
+        of its own."""
+        crf_tagger_from_bytes(self.model, bytes_data)
+
     def check_loaded(self) -> Optional[str]:
         labels = self.cfg.get("labels")
         if not isinstance(labels, list) or not labels:
@@ -530,7 +570,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         return None
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-        """Token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
+        """The component's `scorer` (by default `score_xfer_tagger`): token accuracy (`{name}_acc`) for token targets; precision, recall, F1 and
         per-type scores (`{name}_p`, `_r`, `_f`, `_per_type`) for span targets, which
         equal conlleval's on the same spans. `{name}_score` repeats the head's main
         score (accuracy or F1), the key to weight in `[training.score_weights]`. A
@@ -538,13 +578,10 @@ class XferTagger(CheckedLoad, TrainablePipe):
         ...). Only the examples of this head's task count; a head that is not primary
         is scored on the predictions in its own key."""
         validate_examples(examples, "XferTagger.score")
+        if self.scorer is None:
+            return {}
         own = [self._scored_example(eg) for eg in examples if self._is_own(eg)]
-        scores = self.target.score(own, self.name)
-        main = f"{self.name}_f" if self.target.spans else f"{self.name}_acc"
-        scores[f"{self.name}_score"] = scores.get(main)
-        for key, standard in self._standard_keys():
-            scores[standard] = scores[key]
-        return scores
+        return self.scorer(own, target=self.target, name=self.name, standard_keys=self._standard_keys())
 
     def _scored_example(self, eg: Example) -> Example:
         """The example with this head's predictions on the target: as is for a primary

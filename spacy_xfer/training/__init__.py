@@ -5,13 +5,11 @@ Importing this package registers them all, whichever entry point loads it first.
 """
 
 from .budget import TrainingBudgetSpent, create_wall_time_budget_v1
-from .labelling_rate import sample_rate
 from .optimizer import Adagrad, TaskOptimizer, create_adagrad_v1, create_adam_v1, create_sgd_v1
 from .task_batcher import batch_by_task, configure_batch_by_task_v1
-from .task_sampler import TASK_KEY, TaskSampler, create_task_sampler_v1
+from .task_sampler import TaskSampler, create_task_sampler_v1
 
 __all__ = [
-    "TASK_KEY",
     "Adagrad",
     "TaskOptimizer",
     "TaskSampler",
@@ -23,5 +21,4 @@ __all__ = [
     "create_sgd_v1",
     "create_task_sampler_v1",
     "create_wall_time_budget_v1",
-    "sample_rate",
 ]

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, List, Optional
 from spacy.training import Example
 from spacy.util import registry
 
-from .task_sampler import TASK_KEY
+from ..tasks import TASK_KEY
 
 TaskBatcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
 

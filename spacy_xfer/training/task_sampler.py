@@ -51,12 +51,12 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 
 from ..docbin import read_docs
-from .labelling_rate import sample_rate
+from ..labelling_rate import sample_rate
+from ..tasks import TASK_KEY, make_example
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
-TASK_KEY = "xfer_task"
 FILE_TYPE = ".spacy"
 REQUIRED_SETTINGS = ("path", "prob")
 OPTIONAL_SETTINGS = ("rate",)
@@ -287,19 +287,6 @@ class TaskSampler:
                 )
             for reference in islice(cycles[name], self.batch_size):
                 yield make_example(vocab, reference, name)
-
-
-def make_example(vocab: Vocab, reference: Doc, task: str) -> Example:
-    """An Example whose predicted doc has the reference's words (no re-tokenising)
-    and both docs carry the task name."""
-    reference.user_data[TASK_KEY] = task
-    predicted = Doc(
-        vocab,
-        words=[token.text for token in reference],
-        spaces=[bool(token.whitespace_) for token in reference],
-        user_data={TASK_KEY: task},
-    )
-    return Example(predicted, reference)
 
 
 def _split_sentences(doc: Doc) -> List[Doc]:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from spacy_xfer.corpora import SPLIT_NAMES, sample_rate, split_items
+from spacy_xfer.corpora import SPLIT_NAMES, split_items
+from spacy_xfer.labelling_rate import sample_rate
 
 ITEMS = list(range(1000))
 

@@ -17,11 +17,11 @@ from spacy_xfer.corpora import (
     SPLIT_NAMES,
     ReadOptions,
     docs_to_lines,
-    load_gazetteer,
     load_label_map,
     read_docs,
 )
 from spacy_xfer.corpora.readers import FORMATS
+from spacy_xfer.gazetteer import load_gazetteer
 from spacy_xfer.tags import chunks_from_tags, chunks_to_tags
 
 pytestmark = pytest.mark.corpora

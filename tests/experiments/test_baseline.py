@@ -4,7 +4,7 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
 from spacy_xfer.experiments.baseline import baseline_config, baseline_task, write_baseline_corpus
-from spacy_xfer.training.labelling_rate import sample_rate
+from spacy_xfer.labelling_rate import sample_rate
 
 from .fake_runner import tiny_docs, write_docs
 

@@ -10,7 +10,7 @@ from spacy.tokens import Doc, DocBin
 from thinc.api import set_dropout_rate
 
 from spacy_xfer.experiments.schedule import MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
-from spacy_xfer.models.encoder import build_char_word_encoder_v1
+from spacy_xfer.models.architectures import build_char_word_encoder_v1
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
 from spacy_xfer.models.string_table import UNKNOWN_ROW
 from spacy_xfer.training import budget

@@ -8,7 +8,7 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 
 from spacy_xfer.training.task_batcher import batch_by_task, configure_batch_by_task_v1
-from spacy_xfer.training.task_sampler import TASK_KEY
+from spacy_xfer.tasks import TASK_KEY
 
 VOCAB = Vocab()
 

@@ -13,9 +13,10 @@ from spacy.vocab import Vocab
 from spacy.training.loop import create_train_batches
 from thinc.api import Config
 
-from spacy_xfer.training.labelling_rate import sample_rate
+from spacy_xfer.labelling_rate import sample_rate
 from spacy_xfer.training.task_batcher import configure_batch_by_task_v1
-from spacy_xfer.training.task_sampler import TASK_KEY, TaskSampler
+from spacy_xfer.tasks import TASK_KEY
+from spacy_xfer.training.task_sampler import TaskSampler
 
 from .util import blank_english, make_docs, write_docbin
 

@@ -1,4 +1,5 @@
-"""Thinc architectures for the hierarchical encoder (paper section 3.1).
+"""The registered architectures: thin builders over the Thinc glue in `layers/` and the
+torch modules in `pytorch_*.py` (paper section 3.1).
 
 - `spacy_xfer.CharEncoder.v1`: characters -> bidirectional GRU, a vector per token.
 - `spacy_xfer.WordEncoder.v1`: [char vector ; word embedding] -> bidirectional GRU,
@@ -12,22 +13,28 @@ size it by its output width (`output_width` = 2 x units per direction), the mode
 `nO`, so that a listener's `width` can interpolate it, as spaCy's quickstart template
 does (`width = ${components.encoder.model.output_width}`). A v2 model is the v1 model
 of half the width: the same layers, parameters and predictions.
+
+- `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
+  projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
 """
 
-from collections import Counter
 from typing import List, Optional
 
-import torch
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model
+from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import Errors
-from .featurize import CharFeaturizer, WordFeaturizer, doc_lengths
-from .pretrained import pretrained_rows
+from .featurize import CharFeaturizer, WordFeaturizer
+from .layers.char_encoder import convert_char_inputs, init_char_encoder
+from .layers.crf import TaggerScores, convert_crf_inputs, convert_crf_outputs, init_crf, init_emissions
+from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
+from .layers.flat import convert_flat_inputs
+from .layers.torch_layer import skip_empty_docs, torch_layer
+from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
-from .pytorch_shim import backward, flat_to_torch, ids_to_torch, make_shim, module_of, torch_to_docs
+from .pytorch_crf import EmissionProjection, LinearChainCRF
 from .pytorch_word_encoder import WordGRUEncoder
 from .string_table import StringTable
 
@@ -48,43 +55,15 @@ def build_char_encoder_v1(
     """
     table = StringTable()
     module = CharGRUEncoder(len(table), width, hidden, depth, 0.0)
-    return Model(
+    return torch_layer(
         "xfer_char_encoder",
-        char_encoder_forward,
+        module,
+        convert_char_inputs,
+        forward=skip_empty_docs,
         init=init_char_encoder,
-        shims=[make_shim(module)],
         dims={"nO": 2 * hidden},
         attrs={"table": table, "featurizer": CharFeaturizer(), "dropout_rate": dropout},
     )
-
-
-def init_char_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    """Give every character seen in X a row of its own."""
-    if X is None:
-        return
-    chars = sorted({char for doc in X for token in doc for char in token.text})
-    table = StringTable(chars)
-    model.attrs["table"] = table
-    module_of(model.shims[0]).resize(len(table))
-
-
-def char_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
-    shim = model.shims[0]
-    lengths = doc_lengths(docs)
-    if lengths.sum() == 0:
-        return [model.ops.alloc2f(n, model.get_dim("nO")) for n in lengths], lambda d: []
-    chars, word_lengths, inverse = model.attrs["featurizer"](docs, model.attrs["table"])
-    inputs = ArgsKwargs(
-        args=(ids_to_torch(chars, shim), torch.from_numpy(word_lengths), ids_to_torch(inverse, shim)),
-        kwargs={"dropout": model.attrs["dropout_rate"]},
-    )
-    output, shim_backprop = shim(inputs, is_train)
-
-    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
-        backward(shim_backprop, output, flat_to_torch(model.ops, d_outputs, shim, requires_grad=False))
-        return []
-
-    return torch_to_docs(model.ops, output, lengths), backprop
 
 
 @registry.architectures("spacy_xfer.WordEncoder.v1")
@@ -125,12 +104,13 @@ def build_word_encoder_v1(
     char_width = char_encoder.get_dim("nO")
     table = StringTable()
     module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0)
-    return Model(
+    return torch_layer(
         "xfer_word_encoder",
-        word_encoder_forward,
+        module,
+        convert_word_inputs,
+        forward=skip_empty_docs,
         init=init_word_encoder,
         layers=[char_encoder],
-        shims=[make_shim(module)],
         dims={"nO": 2 * hidden},
         attrs={
             "table": table,
@@ -142,57 +122,6 @@ def build_word_encoder_v1(
             "word_dropout": word_dropout,
         },
     )
-
-
-def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    """Give rows to the training words in X (and to the pipeline's vectors' words)."""
-    model.layers[0].initialize(X=X)
-    if X is None:
-        return
-    featurizer: WordFeaturizer = model.attrs["featurizer"]
-    counts = Counter(featurizer.key(token.text) for doc in X for token in doc)
-    table = StringTable(sorted(word for word, n in counts.items() if n >= model.attrs["min_freq"]))
-    module: WordGRUEncoder = module_of(model.shims[0])  # type: ignore[assignment]
-    vectors = X[0].vocab.vectors if X else None
-    init_rows = None
-    if model.attrs["use_vectors"] and vectors is not None and vectors.shape[0] > 0:
-        init_rows = pretrained_rows(
-            vectors, X[0].vocab.strings, table, featurizer.key, module.embed.embedding_dim, model.attrs["max_vectors"]
-        )
-    model.attrs["table"] = table
-    module.resize(len(table))
-    if init_rows is not None:
-        rows, values = init_rows
-        with torch.no_grad():
-            weight = module.embed.weight
-            rows_t = torch.from_numpy(rows).to(weight.device)
-            weight[rows_t, : values.shape[1]] = torch.from_numpy(values).to(weight)
-
-
-def word_encoder_forward(model: Model, docs: List[Doc], is_train: bool):
-    shim = model.shims[0]
-    char_vectors, backprop_chars = model.layers[0](docs, is_train)
-    lengths = doc_lengths(docs)
-    width = model.get_dim("nO")
-    if lengths.sum() == 0:
-
-        def backprop_nothing(d_outputs: List[Floats2d]) -> List[Doc]:
-            return backprop_chars([model.ops.alloc2f(*x.shape) for x in char_vectors])
-
-        return [model.ops.alloc2f(n, width) for n in lengths], backprop_nothing
-    chars_t = flat_to_torch(model.ops, char_vectors, shim, requires_grad=is_train)
-    word_ids = model.attrs["featurizer"](docs, model.attrs["table"])
-    inputs = ArgsKwargs(
-        args=(chars_t, ids_to_torch(word_ids, shim), torch.from_numpy(lengths[lengths > 0])),
-        kwargs={"dropout": model.attrs["dropout_rate"], "word_dropout": model.attrs["word_dropout"]},
-    )
-    output, shim_backprop = shim(inputs, is_train)
-
-    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
-        backward(shim_backprop, output, flat_to_torch(model.ops, d_outputs, shim, requires_grad=False))
-        return backprop_chars(torch_to_docs(model.ops, chars_t.grad, lengths))
-
-    return torch_to_docs(model.ops, output, lengths), backprop
 
 
 @registry.architectures("spacy_xfer.CharWordEncoder.v1")
@@ -299,3 +228,50 @@ def build_char_word_encoder_v2(
     hidden = units_per_direction(arch, "output_width", output_width)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
     return build_char_word_encoder_v1(char_width, char_hidden, char_depth, width, hidden, depth, dropout, *settings)
+
+
+@registry.architectures("spacy_xfer.CRFTagger.v1")
+def build_crf_tagger_v1(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    features: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], TaggerScores]:
+    """A linear-chain CRF over a tok2vec's vectors.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder, own or a listener
+        (`spacy.Tok2VecListener.v1`, `spacy-transformers.TransformerListener.v1`), or
+        any other such model, e.g. spaCy's `spacy.HashEmbedCNN.v2`. Its width is its
+        `nO` if set, else measured on the data at initialize.
+    features (Optional[Model[List[Doc], List[Floats2d]]]): extra per-token features
+        (e.g. gazetteer one-hots) appended to the CRF input; sized like `tok2vec`.
+    nO (Optional[int]): the number of labels; set by the component at initialize.
+    RETURNS (Model[List[Doc], TaggerScores]): the CRF's scores of the batch: emission
+        scores per token, transition, start and end scores (see `layers/crf.py`).
+    """
+    emissions = torch_layer(
+        "xfer_emissions",
+        EmissionProjection(1, nO or 1),
+        convert_flat_inputs,
+        init=init_emissions,
+        dims={"nI": None, "nO": nO},
+    )
+    crf = torch_layer(
+        "xfer_crf",
+        LinearChainCRF(nO or 1),
+        convert_crf_inputs,
+        convert_outputs=convert_crf_outputs,
+        init=init_crf,
+        dims={"nI": nO, "nO": nO},
+    )
+    inputs = [tok2vec] if features is None else [tok2vec, features]
+    model = Model(
+        "xfer_crf_tagger",
+        crf_tagger_forward,
+        init=init_crf_tagger,
+        layers=[*inputs, emissions, crf],
+        dims={"nO": nO},
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("emissions", emissions)
+    model.set_ref("crf", crf)
+    return model

@@ -3,7 +3,7 @@ import math
 import numpy
 import pytest
 
-from spacy_xfer.training.labelling_rate import sample_rate
+from spacy_xfer.labelling_rate import sample_rate
 
 ITEMS = list(range(1000))
 

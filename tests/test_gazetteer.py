@@ -5,7 +5,7 @@ import pickle
 import numpy
 import pytest
 
-from spacy_xfer.corpora import Gazetteer, load_gazetteer
+from spacy_xfer.gazetteer import Gazetteer, load_gazetteer
 
 LOC = "new york\nnew york city\nm\u00fcnchen".encode("latin-1") + b"\na coru\xc3\xb1a\nyork\n"
 PER = b"york\nnew\n"

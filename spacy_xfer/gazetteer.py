@@ -1,5 +1,8 @@
 """Gazetteers: SENNA-style entity lists, matched greedily (longest match) over words.
 
+A neutral module: the gazetteer features of the model (`spacy_xfer.GazetteerFeatures.v1`)
+match and store it, so it imports nothing of the corpus readers.
+
 A list file holds one entry per line, its words separated by spaces; the entity type comes
 from the file name `ner.TYPE.lst` (upper-cased: `ner.loc.lst` -> `LOC`). SENNA's lists
 mix Latin-1 and UTF-8, so each line is decoded on its own (UTF-8, else Latin-1). Entries
@@ -13,9 +16,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 import numpy
 import srsly
 
-from ..tags import OUTSIDE, chunks_to_tags
-from .errors import ProblemLog
-from .textfile import read_lines
+from .tags import OUTSIDE, chunks_to_tags
 
 Match = Tuple[int, int, str]  # (start, end exclusive, type)
 PathLike = Union[str, Path]
@@ -132,9 +133,18 @@ def list_type(path: Path) -> str:
 
 
 def read_list(path: Path) -> List[str]:
-    """The entries of a list file, each line decoded on its own (UTF-8, else Latin-1)."""
-    lines = read_lines(path, ProblemLog(lenient=True))
-    return [text.strip() for _, text in lines if text.strip()]
+    """The entries of a list file, each line decoded on its own (UTF-8, else Latin-1),
+    without a byte order mark."""
+    entries = []
+    for raw in path.read_bytes().split(b"\n"):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        text = text.lstrip("\ufeff").strip()
+        if text:
+            entries.append(text)
+    return entries
 
 
 def load_gazetteer(paths: Union[PathLike, Sequence[PathLike]]) -> Gazetteer:

@@ -1,0 +1,1 @@
+"""Thinc glue between spaCy docs, Thinc arrays and the torch modules."""
