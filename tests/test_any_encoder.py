@@ -100,7 +100,7 @@ def test_crf_head_learns_over_static_vectors_through_ragged2list(tmp_path):
     nlp.add_pipe("xfer_tagger", config={"target": "tag", "model": model})
     examples = examples_for(nlp, TAG_DATA, "tag")
     losses = train(nlp, examples, steps=60)
-    assert nlp.get_pipe("xfer_tagger").model.get_ref("crf").get_dim("nI") == 12
+    assert nlp.get_pipe("xfer_tagger").model.get_ref("emissions").get_dim("nI") == 12
     assert losses["xfer_tagger"] < 2.0
     assert nlp.evaluate(examples)["xfer_tagger_acc"] == 1.0
     texts = [text for text, _ in TAG_DATA]
