@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO))
 import spacy  # noqa: E402
 from spacy.tokens import Doc, DocBin  # noqa: E402
 
-from spacy_xfer.experiments import evaluate_pipeline, prepared_benchmark  # noqa: E402
+from spacy_xfer.experiments.benchmarks import prepared_benchmark
+from spacy_xfer.experiments.steps import evaluate_pipeline  # noqa: E402
 from spacy_xfer.pipeline.quantize import CALLBACK  # noqa: E402
 
 

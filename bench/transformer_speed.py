@@ -55,7 +55,7 @@ def measure(phase: str, bert: Path, data: Path, n_sentences: int, batch_size: in
     import spacy_xfer.pipeline.xfer_transformer  # noqa: F401  (before the entry point is installed)
     from spacy.util import load_config
     from spacy.training.initialize import init_nlp
-    from spacy_xfer.experiments import task_examples
+    from spacy_xfer.experiments.steps import task_examples
 
     overrides = {
         "components.transformer.model.name": str(bert),

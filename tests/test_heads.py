@@ -8,7 +8,7 @@ from spacy.tokens import DocBin
 from spacy.training.loop import create_evaluation_callback
 from spacy.util import fix_random_seed, load_model_from_config
 
-from spacy_xfer.experiments import evaluate_pipeline
+from spacy_xfer.experiments.steps import evaluate_pipeline
 from spacy_xfer.tasks import TASK_KEY
 
 from .test_sharing import ENCODERS

@@ -15,7 +15,7 @@ from weasel.cli.run import project_run
 from weasel.util import load_project_config, split_command
 
 from spacy_xfer.device import gpu_problems
-from spacy_xfer.experiments import BENCHMARKS
+from spacy_xfer.experiments.benchmarks import BENCHMARKS
 
 from .util import TAG_DATA, examples_for, tiny_tagger, train
 

@@ -22,18 +22,15 @@ from spacy.util import load_config
 
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
-from ..experiments import (
+from ..experiments.benchmarks import (
     BENCHMARKS,
     DEFINITION_FILE,
     TARGET_LAYERS,
     check_benchmark,
-    evaluate_pipeline,
     load_benchmarks,
-    prepare_benchmark,
     prepared_benchmark,
-    train_overrides,
-    write_json,
 )
+from ..experiments.steps import evaluate_pipeline, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
 from ..training.budget import TrainingBudgetSpent
 from ._util import app

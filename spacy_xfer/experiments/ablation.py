@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
 
-from . import write_json
+from .steps import write_json
 from .grid import Grid, git_state, is_prepared, prepare_command
 
 ABLATION_FILE = Path(__file__).parent / "ablation.json"

@@ -44,7 +44,8 @@ from ..annotate.inputs import Item
 from ..annotate.select import STRATEGIES, choose_head, rank
 from ..corpora.io import write_atomic
 from ..docbin import read_docs
-from . import get_benchmark, write_json
+from .benchmarks import get_benchmark
+from .steps import write_json
 from .grid import (
     TOKEN_TARGETS,
     Grid,

@@ -35,7 +35,8 @@ import srsly
 from spacy.util import load_config
 from thinc.api import Config
 
-from . import get_benchmark, write_json
+from .benchmarks import get_benchmark
+from .steps import write_json
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
 
 ROWS_FILE = Path(__file__).parent / "rows.json"

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import srsly
 from thinc.api import Config
 
-from . import write_json
+from .steps import write_json
 from .grid import Grid, Run, config_path, load_rows, run_config, run_settings
 
 Leaves = Dict[Tuple[str, ...], Any]

@@ -4,15 +4,15 @@ import copy
 import re
 import pytest
 
-from spacy_xfer.experiments import (
+from spacy_xfer.experiments.benchmarks import (
     BENCHMARKS,
     check_benchmark,
     find_file,
     get_benchmark,
     load_benchmarks,
-    prepare_benchmark,
     read_benchmarks,
 )
+from spacy_xfer.experiments.steps import prepare_benchmark
 
 MINE = {
     "format": "wnut",

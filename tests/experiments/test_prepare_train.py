@@ -8,7 +8,8 @@ import shutil
 import pytest
 from spacy.util import load_config
 
-from spacy_xfer.experiments import evaluate_pipeline, prepared_benchmark, train_overrides
+from spacy_xfer.experiments.benchmarks import prepared_benchmark
+from spacy_xfer.experiments.steps import evaluate_pipeline, train_overrides
 
 from ..util import tiny_tagger
 from .util import CONFIGS, WNUT, WNUT_OPTIONS, failure, run, words_of

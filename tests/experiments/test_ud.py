@@ -5,7 +5,7 @@ import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from spacy_xfer.experiments import BENCHMARKS
+from spacy_xfer.experiments.benchmarks import BENCHMARKS
 
 from .util import CONLLU, run
 

@@ -1,0 +1,221 @@
+"""The paper's benchmarks as named corpora: the built-in ones (`benchmarks.json`, paths
+relative to a corpora folder) and user benchmark files in the same schema (paths
+absolute or relative to that file); `check_benchmark` says what an entry holds. `prepare`
+writes the definition it used to `NAME/benchmark.json` beside the DocBins, and `train` and
+`evaluate` read it from there, so a user corpus needs naming only once.
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
+
+from spacy.util import get_lang_class
+
+from ..corpora import CHUNKS_KEY, FORMATS, SPLIT_ORDERS
+from ..corpora.readers import CONLLU_TAG_FIELDS
+
+Benchmark = Dict[str, Any]
+BUILT_IN_FILE = Path(__file__).parent / "benchmarks.json"
+DEFINITION_FILE = "benchmark.json"
+ROLES = ("source", "target")
+PARTS = ("all", "train", "dev", "test")
+# a benchmark's target -> the layer of the converted corpus that holds its gold
+TARGET_LAYERS = {"tag": "tag", "ents": "ner", f"spans:{CHUNKS_KEY}": "chunk"}
+# settings -> the JSON types they take; format, lang, target and files are required
+SETTINGS = {
+    "description": str,
+    "format": str,
+    "lang": str,
+    "target": str,
+    "files": dict,
+    "split": list,
+    "split_order": str,
+    "dev_from_train": (int, float),
+    "conllu_tag": str,
+    "columns": str,
+    "label_map": str,
+    "encoding": str,
+    "lenient": bool,
+    "t_a_label_maps": dict,
+}
+REQUIRED = ("format", "lang", "target", "files")
+READ_OPTIONS = ("columns", "conllu_tag", "label_map", "encoding")
+
+
+def check_benchmark(name: str, bench: Any, where: str) -> None:
+    """Check a benchmark definition against the schema of `benchmarks.json`.
+
+    Settings: `format` (a corpus format), `lang` (a spaCy language code), `target` (the
+    head's target: `tag` for POS, `ents` for NER, `spans:chunks` for chunking), `files`
+    (`train`, `test` and `dev` paths, or `all` with `split`: train/dev/test ratios; a
+    path may be a list of candidates, the first that exists is read), optional
+    `dev_from_train` (instead of `dev`: this share of train becomes dev), `split_order`
+    (`random`, seeded, or `file`: in file order, dev the last share of train),
+    `conllu_tag` (`upos` or `xpos`, conllu only), `columns` (the spec of the `columns`
+    format), `label_map`, `encoding`, `lenient`, `description` and `t_a_label_maps`
+    (source benchmark -> {source label: target label} for T-A).
+
+    name (str): The benchmark's name.
+    bench (Any): Its definition, as read from JSON.
+    where (str): Where the definition comes from, for the error message.
+    RAISES (ValueError): `WHERE: benchmark NAME: what is wrong; expected what`.
+    """
+
+    def fail(message: str) -> NoReturn:
+        raise ValueError(f"{where}: benchmark {name!r}: {message}")
+
+    if not isinstance(bench, dict):
+        fail(f"expected an object of settings, got {bench!r}")
+    unknown = sorted(set(bench) - set(SETTINGS))
+    if unknown:
+        fail(f"unknown setting(s) {unknown}: expected some of {list(SETTINGS)}")
+    missing = [key for key in REQUIRED if key not in bench]
+    if missing:
+        fail(f"missing setting(s) {missing}: {list(REQUIRED)} are required")
+    for key, value in bench.items():
+        if not isinstance(value, SETTINGS[key]) or (isinstance(value, bool) and SETTINGS[key] != bool):
+            fail(f"{key} is {value!r}: expected a JSON {_json_type(SETTINGS[key])}")
+    if bench["format"] not in FORMATS:
+        fail(f"unknown format {bench['format']!r}: expected one of {list(FORMATS)}")
+    try:
+        get_lang_class(bench["lang"])
+    except ImportError:
+        fail(f"unknown language code {bench['lang']!r}: expected a spaCy language code such as 'en', 'nl' or 'xx'")
+    if bench["target"] not in TARGET_LAYERS:
+        fail(
+            f"target {bench['target']!r}: expected one of {list(TARGET_LAYERS)} (the converters "
+            f"write POS tags to Token.tag_, entities to Doc.ents, chunks to Doc.spans[{CHUNKS_KEY!r}])"
+        )
+    _check_files(bench, fail)
+    if bench.get("split_order", "random") not in SPLIT_ORDERS:
+        fail(f"split_order {bench['split_order']!r}: expected one of {list(SPLIT_ORDERS)}")
+    if "conllu_tag" in bench and (bench["format"] != "conllu" or bench["conllu_tag"] not in CONLLU_TAG_FIELDS):
+        fail(f"conllu_tag {bench['conllu_tag']!r}: expected one of {list(CONLLU_TAG_FIELDS)}, with format 'conllu'")
+    if ("columns" in bench) != (bench["format"] == "columns"):
+        fail("the 'columns' format needs a 'columns' spec (e.g. 'word,tag,ner:iob2'), and only it takes one")
+    for source, label_map in bench.get("t_a_label_maps", {}).items():
+        if not isinstance(label_map, dict) or not all(isinstance(v, str) for v in label_map.values()):
+            fail(f"t_a_label_maps[{source!r}]: expected an object of source label -> target label")
+
+
+def _json_type(types: Any) -> str:
+    names = {str: "string", dict: "object", list: "array", bool: "boolean"}
+    return names.get(types, "number")
+
+
+def _check_files(bench: Benchmark, fail: Callable[[str], NoReturn]) -> None:
+    files = bench["files"]
+    unknown = sorted(set(files) - set(PARTS))
+    if unknown or not files:
+        fail(f"files has parts {sorted(files)}: expected train, dev and test, or all")
+    for part, paths in files.items():
+        candidates = [paths] if isinstance(paths, str) else paths
+        if not isinstance(candidates, list) or not candidates or not all(isinstance(p, str) for p in candidates):
+            fail(f"files.{part} is {paths!r}: expected a path, or a list of candidate paths")
+    if "all" in files:
+        ratios = bench.get("split")
+        if set(files) != {"all"} or not isinstance(ratios, list) or len(ratios) != 3:
+            fail("files.all (one corpus to split) goes alone, with split: [train, dev, test] ratios")
+        if not all(isinstance(r, (int, float)) and r >= 0 for r in ratios) or not math.isclose(sum(ratios), 1.0):
+            fail(f"split {ratios}: expected three non-negative ratios summing to 1")
+        return
+    if "split" in bench:
+        fail("split is for files.all only: expected train, dev and test files, or all with split")
+    if "train" not in files or "test" not in files:
+        fail(f"files has parts {sorted(files)}: expected train and test (and dev, or dev_from_train)")
+    share = bench.get("dev_from_train")
+    if ("dev" in files) == (share is not None):
+        fail("expected files.dev or dev_from_train (a share of train), one of them")
+    if share is not None and not 0 < share < 1:
+        fail(f"dev_from_train {share}: expected a share of train in (0, 1)")
+
+
+def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) -> Dict[str, Benchmark]:
+    """Read and check a benchmarks file (the schema of `benchmarks.json`).
+
+    path (Union[str, Path]): The JSON file: {NAME: {settings}}.
+    relative_to_file (bool): Make relative file paths absolute, relative to the JSON
+        file's folder (False keeps them relative, for a corpora folder to resolve).
+    RETURNS (Dict[str, Benchmark]): The benchmarks by name.
+    RAISES (ValueError): On JSON that does not parse or an entry that breaks the schema.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: {e.msg}: expected a JSON benchmarks file") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of benchmark name -> settings")
+    for name, bench in data.items():
+        check_benchmark(name, bench, str(path))
+        if relative_to_file:
+            bench["files"] = {part: _resolve(path.parent, paths) for part, paths in bench["files"].items()}
+    return data
+
+
+def _resolve(folder: Path, paths: Union[str, List[str]]) -> Union[str, List[str]]:
+    if isinstance(paths, str):
+        return str((folder / paths).resolve())
+    return [str((folder / p).resolve()) for p in paths]
+
+
+BENCHMARKS: Dict[str, Benchmark] = read_benchmarks(BUILT_IN_FILE, relative_to_file=False)
+
+
+def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchmark]:
+    """The built-in benchmarks, with those of a user benchmarks file merged over them
+    (an entry of the same name replaces the built-in one)."""
+    return {**BENCHMARKS, **(read_benchmarks(path) if path is not None else {})}
+
+
+def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = None) -> Benchmark:
+    """A benchmark's entry in `benchmarks` (default: the built-in ones), or a clear error."""
+    benchmarks = BENCHMARKS if benchmarks is None else benchmarks
+    if name not in benchmarks:
+        raise ValueError(
+            f"Unknown benchmark {name!r}: expected one of {sorted(benchmarks)}, or a benchmark of your "
+            f"own: see `prepare --help` (--benchmarks FILE, or --format/--train/--dev/--test)"
+        )
+    return benchmarks[name]
+
+
+def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
+    """The definition a prepared benchmark was converted from: `corpus_dir/NAME/
+    benchmark.json` as `prepare` wrote it, else (a folder prepared without it) the
+    built-in benchmark of that name."""
+    path = Path(corpus_dir) / name / DEFINITION_FILE
+    if not path.exists():
+        if name in BENCHMARKS:
+            return BENCHMARKS[name]
+        raise ValueError(
+            f"Unknown benchmark {name!r}: {path} not found (run `python -m spacy_xfer prepare {name} ...` "
+            f"with its definition first) and not built in ({', '.join(sorted(BENCHMARKS))})"
+        )
+    prepared = read_benchmarks(path, relative_to_file=False)
+    if name not in prepared:
+        raise ValueError(
+            f"{path}: expected the definition of benchmark {name!r} (the folder's name), found "
+            f"{sorted(prepared)}: prepare NAME writes to CORPUS_DIR/NAME"
+        )
+    return prepared[name]
+
+
+def find_file(name: str, part: str, corpora_dir: Optional[Path], paths: Union[str, List[str]]) -> Path:
+    """The first of a benchmark part's candidate paths that exists (relative ones under
+    corpora_dir)."""
+    candidates = [Path(path) for path in ([paths] if isinstance(paths, str) else paths)]
+    relative = not all(path.is_absolute() for path in candidates)
+    if corpora_dir is None and relative:
+        raise ValueError(
+            f"Benchmark {name!r} reads its {part} file from a corpora folder "
+            f"({', '.join(map(str, candidates))}): pass CORPORA_DIR"
+        )
+    candidates = [Path(corpora_dir or "") / path for path in candidates]
+    for path in candidates:
+        if path.exists():
+            return path
+    raise FileNotFoundError(
+        f"Benchmark {name!r}: {part} file not found (looked for {', '.join(map(str, candidates))})"
+        + (": expected the folder layout of ../shared/corpora under CORPORA_DIR" if relative else "")
+    )

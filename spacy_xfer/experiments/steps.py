@@ -1,0 +1,176 @@
+"""The steps of an experiment on a benchmark: prepare (convert and split), train (fill a
+config's settings from the corpus names) and evaluate (per-task test scores). The spaCy
+project (`project.yml`) and the CLI run these.
+"""
+
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import srsly
+from spacy.language import Language
+from spacy.training import Example
+
+from ..corpora import ReadOptions, convert_corpus, split_corpus
+from ..corpora.io import write_atomic
+from ..docbin import read_docs
+from ..pipeline.xfer_tagger import XferTagger
+from ..tasks import make_example
+from .benchmarks import (
+    DEFINITION_FILE,
+    READ_OPTIONS,
+    TARGET_LAYERS,
+    Benchmark,
+    find_file,
+    get_benchmark,
+    prepared_benchmark,
+)
+
+
+def prepare_benchmark(
+    name: str,
+    corpora_dir: Optional[Path],
+    output_dir: Path,
+    seed: int,
+    *,
+    benchmarks: Optional[Mapping[str, Benchmark]] = None,
+) -> Dict[str, Any]:
+    """Convert a benchmark corpus into `train.spacy`, `dev.spacy` and `test.spacy`, and
+    write the definition used (file paths as read) to `benchmark.json` beside them.
+
+    Corpora without a standard split are split at random (seeded) or in file order
+    (`split_order`); the labelling rate is applied later, by the task sampler, so one
+    conversion serves every rate.
+
+    name (str): The benchmark's name.
+    corpora_dir (Optional[Path]): The folder relative paths are read from; None if the
+        benchmark's paths are absolute.
+    output_dir (Path): The folder to write to, normally CORPUS_DIR/NAME.
+    seed (int): The seed of random splits.
+    benchmarks (Optional[Mapping[str, Benchmark]]): Where `name` is looked up (default:
+        the built-in benchmarks; see `load_benchmarks`).
+    RETURNS (Dict[str, Any]): The statistics of each part written.
+    RAISES (ValueError): If the train part has no gold for the benchmark's target.
+    """
+    bench = get_benchmark(name, benchmarks)
+    files = {part: find_file(name, part, corpora_dir, paths) for part, paths in bench["files"].items()}
+    options = ReadOptions(**{key: bench[key] for key in READ_OPTIONS if key in bench})
+    common: Dict[str, Any] = {"options": options, "lenient": bench.get("lenient", False), "progress": True}
+    split = {"seed": seed, "order": bench.get("split_order", "random"), **common}
+    output_dir = Path(output_dir)
+    stats: Dict[str, Any] = {}
+    if "all" in files:
+        stats.update(split_corpus(bench["format"], files["all"], output_dir, ratios=bench["split"], **split))
+    elif "dev_from_train" in bench:
+        share = bench["dev_from_train"]
+        parts = split_corpus(bench["format"], files["train"], output_dir, ratios=(1 - share, share, 0.0), **split)
+        stats.update(train=parts["train"], dev=parts["dev"])
+    for part, path in files.items():
+        if part not in stats and part != "all":
+            stats[part] = convert_corpus(bench["format"], path, output_dir / f"{part}.spacy", **common)
+    layer = TARGET_LAYERS[bench["target"]]
+    if not stats["train"]["labels"].get(layer):
+        raise ValueError(
+            f"Benchmark {name!r}: target {bench['target']!r}, but its {bench['format']} train "
+            f"part ({output_dir / 'train.spacy'}) has no {layer} labels (it has: "
+            f"{', '.join(stats['train']['labels']) or 'none'}): expected a target among "
+            f"{[t for t, l in TARGET_LAYERS.items() if l in stats['train']['labels']]}"
+        )
+    definition = {**bench, "files": {part: str(path.resolve()) for part, path in files.items()}}
+    write_json(output_dir / DEFINITION_FILE, {name: definition})
+    return stats
+
+
+def train_overrides(
+    config: Dict[str, Any],
+    source: Optional[str],
+    target: str,
+    corpus_dir: Path,
+    *,
+    rate: float,
+    seed: int,
+    vectors: Optional[str],
+) -> Dict[str, Any]:
+    """The settings of a config (`single`, `t_a`, `t_b`, `t_c`) for a source and target
+    benchmark prepared under `corpus_dir/NAME/`: corpus paths, `nlp.lang` (the target's
+    language), each head's target, the T-A label map, the labelling rate, and the seed of
+    training and of the labelled sample (`xfer.rate_seed`). The benchmarks' definitions
+    come from their prepared folders (see `prepared_benchmark`).
+
+    RAISES (ValueError): If the config needs a source and there is none, or a benchmark
+        is neither prepared with a definition nor built in.
+    RAISES (FileNotFoundError): If a corpus file the config reads is not there.
+    """
+    names = {"source": source, "target": target}
+    benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items() if name is not None}
+    overrides: Dict[str, Any] = {"xfer.rate": rate, "xfer.rate_seed": seed, "system.seed": seed}
+    overrides.update({"paths.vectors": vectors, "nlp.lang": benches["target"]["lang"]})
+    for role, name in names.items():
+        for part in ("train", "dev"):
+            key = f"{role}_{part}"
+            if key in config["paths"]:
+                if name is None:
+                    raise ValueError(f"This config needs a {role} corpus: pass --{role}")
+                path = Path(corpus_dir) / name / f"{part}.spacy"
+                if not path.exists():
+                    raise FileNotFoundError(
+                        f"{path} not found: expected the output of `python -m spacy_xfer "
+                        f"prepare {name} CORPORA_DIR {Path(corpus_dir) / name}` (or --corpus-dir)"
+                    )
+                overrides[f"paths.{key}"] = str(path)
+        if f"{role}_target" in config["xfer"] and role in benches:
+            overrides[f"xfer.{role}_target"] = benches[role]["target"]
+    if "label_map" in config["xfer"] and source is not None:
+        overrides["xfer.label_map"] = benches["target"].get("t_a_label_maps", {}).get(source, {})
+    return overrides
+
+
+def task_examples(nlp: Language, path: Path, task: str) -> List[Example]:
+    """A DocBin's docs as Examples tagged with their task, words as given."""
+    return [make_example(nlp.vocab, doc, task) for doc in read_docs(path, nlp.vocab)]
+
+
+def evaluate_pipeline(
+    nlp: Language, test_files: Dict[str, Path], targets: Optional[Mapping[str, str]] = None
+) -> Dict[str, Any]:
+    """Score each head on its own task's test file.
+
+    test_files (Dict[str, Path]): task ("source", "target") -> `.spacy` file. A head with
+        no `task` setting (single, T-A) is the target's.
+    targets (Optional[Mapping[str, str]]): task -> the target its benchmark annotates
+        (e.g. `ents`), to check each scored head against.
+    RETURNS (Dict[str, Any]): per task: the head's scores, sentences, tokens, words/s.
+    RAISES (ValueError): If a head predicts another target than its benchmark annotates.
+    """
+    results: Dict[str, Any] = {}
+    for name, pipe in nlp.pipeline:
+        if not isinstance(pipe, XferTagger):
+            continue
+        task = pipe.cfg["task"] or "target"
+        if task not in test_files:
+            continue
+        expected = (targets or {}).get(task, pipe.cfg["target"])
+        if pipe.cfg["target"] != expected:
+            raise ValueError(
+                f"Head {name!r} ({task}) predicts {pipe.cfg['target']!r}, but {test_files[task]} is "
+                f"scored on {expected!r}: expected the benchmark the head was trained on"
+            )
+        examples = task_examples(nlp, test_files[task], task)
+        start = time.perf_counter()
+        scores = nlp.evaluate(examples)
+        seconds = time.perf_counter() - start
+        n_words = sum(len(eg.reference) for eg in examples)
+        own = {key: value for key, value in scores.items() if key.startswith(f"{name}_")}
+        results[task] = {
+            "component": name,
+            "scores": own,
+            "sentences": len(examples),
+            "tokens": n_words,
+            "words_per_second": n_words / seconds if seconds else None,
+        }
+    return results
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically."""
+    write_atomic(Path(path), srsly.json_dumps(data, indent=2).encode("utf8"))
