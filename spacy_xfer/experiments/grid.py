@@ -382,17 +382,23 @@ def stop_reason(
     return "time budget" if seconds >= max_seconds else "unknown"
 
 
+def git_output(repo: Path, *args: str) -> Optional[str]:
+    """The stdout of `git -C REPO ARGS`; None if git is missing or the command fails."""
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout
+
+
 def git_state(repo: Path) -> Dict[str, Any]:
     """The commit of the code that ran, and whether tracked files had changes."""
-    def git(*args: str) -> Optional[str]:
-        try:
-            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return done.stdout.strip()
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
+    commit = git_output(repo, "rev-parse", "HEAD")
+    status = git_output(repo, "status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": commit.strip() if commit is not None else None,
+        "dirty": bool(status.strip()) if status is not None else None,
+    }
 
 
 def machine_info() -> Dict[str, Any]:

@@ -21,7 +21,6 @@ grid would run now. `rehash_results` rewrites such a file's hash only after chec
 """
 
 import hashlib
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -30,7 +29,7 @@ import srsly
 from thinc.api import Config
 
 from .steps import write_json
-from .grid import Grid, Run, config_path, load_rows, run_config, run_settings
+from .grid import Grid, Run, config_path, git_output, load_rows, run_config, run_settings
 
 Leaves = Dict[Tuple[str, ...], Any]
 
@@ -102,17 +101,6 @@ def resolved_differences(a: Config, b: Config) -> List[str]:
     ]
 
 
-def git_show(repo: Path, commit: str, path: str) -> Optional[str]:
-    """A file's text at a commit; None if git does not have it."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout
-
-
 @dataclass
 class RehashSummary:
     """What `rehash_results` did, file names per outcome; `refused` with the reason."""
@@ -147,7 +135,7 @@ def check_rehash(data: Dict[str, Any], grid: Grid, repo: Path) -> Tuple[Optional
         commit = (data.get("git") or {}).get("commit")
         where = Path(old["config"])
         where = where.resolve().relative_to(repo.resolve()) if where.is_absolute() else where
-        text = git_show(repo, commit, where.as_posix()) if commit else None
+        text = git_output(repo, "show", f"{commit}:{where.as_posix()}") if commit else None
         if text is None:
             return None, f"git has no {where} at the results' commit {commit!r}"
         base = Config().from_str(text, interpolate=False)
