@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 import typer
 
 from ..corpora.io import write_atomic
-from ..experiments.grid import KINDS, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.grid import KINDS, VECTORS_DIR, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
@@ -116,9 +116,16 @@ def report_command(
 
 
 def readme_tables(results: Path) -> Dict[str, str]:
-    """The README blocks beside the grid's row sets: the ablation's and the active
-    learning's tables, by marker name."""
-    return {"ablation": ablation_table(results), "active_learning": active_learning_table(results)}
+    """The README blocks beside the grid's row sets, by marker name: the ablation's and
+    the active learning's tables, and each row set's table of the `--vectors` runs
+    (`<!-- results:SET-vectors -->`, from `RESULTS/vectors/`)."""
+    _, sets = load_rows()
+    with_vectors = load_results(results / VECTORS_DIR)
+    return {
+        "ablation": ablation_table(results),
+        "active_learning": active_learning_table(results),
+        **{f"{name}-vectors": results_table(row_set, with_vectors, with_vectors=True) for name, row_set in sets.items()},
+    }
 
 
 @app.command("ablate")

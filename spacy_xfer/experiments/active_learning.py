@@ -128,7 +128,7 @@ def round_settings(benchmark: str, spec: Dict[str, Any], grid: Grid) -> Dict[str
         **{key: spec[key] for key in ("initial", "per_round", "max_steps", "eval_frequency", "diversity")},
         "config": str(config),
         "config_sha256": hashlib.sha256(config_text.encode("utf8")).hexdigest(),
-        "vectors": grid.vectors,
+        "vectors": grid.vectors_name,
     }
 
 

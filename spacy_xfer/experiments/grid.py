@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -37,6 +38,7 @@ from thinc.api import Config
 
 from .benchmarks import get_benchmark
 from .steps import write_json
+from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
 
 ROWS_FILE = Path(__file__).parent / "rows.json"
@@ -44,6 +46,7 @@ KINDS = ("transfer", "none", "spacy")
 FIRST_SEED = 13  # the seed of the project's default experiment
 TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
+VECTORS_DIR = "vectors"
 
 Runner = Callable[[Sequence[str], Path], None]
 
@@ -153,6 +156,8 @@ class Grid:
     configs_dir (Path): single.cfg, t_a.cfg, t_b.cfg, t_c.cfg.
     max_seconds (int): Wall-time budget of each training run.
     vectors (Optional[str]): A pipeline or vectors folder for every kind of run; None: none.
+        Runs with vectors keep their results in `RESULTS/vectors/` and their folders in
+        `WORK/runs/vectors/`, so that both settings can be in the README side by side.
     python (str): The Python interpreter the commands run with.
     """
 
@@ -166,6 +171,20 @@ class Grid:
 
     def corpus_dir(self, seed: int) -> Path:
         return self.work_dir / "corpus" / f"s{seed}"
+
+    @property
+    def setting_dir(self) -> str:
+        """The subfolder of results and runs for the vectors setting ("" for none)."""
+        return VECTORS_DIR if self.vectors else ""
+
+    @cached_property
+    def vectors_name(self) -> Optional[str]:
+        """The vectors' identity as results files record it (not their path, which
+        differs between machines), e.g. "en_core_web_md-3.7.1 (20000 x 300)"."""
+        if not self.vectors:
+            return None
+        info = vectors_info(self.vectors)
+        return f"{info.name} ({info.rows} x {info.width})"
 
 
 @dataclass(frozen=True)
@@ -181,10 +200,10 @@ class Run:
         return f"{self.row.id}-{self.kind}-s{self.seed}"
 
     def run_dir(self, grid: Grid) -> Path:
-        return grid.work_dir / "runs" / self.name
+        return grid.work_dir / "runs" / grid.setting_dir / self.name
 
     def results_path(self, grid: Grid) -> Path:
-        return grid.results_dir / f"{self.name}.json"
+        return grid.results_dir / grid.setting_dir / f"{self.name}.json"
 
     def benchmarks(self) -> List[str]:
         """The benchmarks the run trains on (the source only for transfer)."""
@@ -237,7 +256,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "config": str(path) if path else "spacy init config --optimize efficiency",
         "config_sha256": config_sha256(run_config(run, grid)),
         "max_seconds": grid.max_seconds,
-        "vectors": grid.vectors,
+        "vectors": grid.vectors_name,
     }
 
 

@@ -77,10 +77,12 @@ def format_paper(row: Row) -> str:
     return f"{row.paper['transfer']:.2f} / {row.paper['none']:.2f}"
 
 
-def results_table(row_set: RowSet, results: Results) -> str:
+def results_table(row_set: RowSet, results: Results, with_vectors: bool = False) -> str:
     """A row set's Markdown table with its notes: per row, mean ± std over seeds of the
     test score of each kind of run beside the paper's numbers; the runs that hit the
     time cap; the commits the results came from; how our data differs from the paper's.
+
+    with_vectors (bool): The results are the grid's `--vectors` runs: say which vectors.
     """
     lines = [
         f"| source -> target (rate, model), metric | {' | '.join(KIND_TITLES[k] for k in KINDS)} | paper (transfer / none) |",
@@ -99,9 +101,16 @@ def results_table(row_set: RowSet, results: Results) -> str:
         f"Test scores (%) of the model selected on dev, scored once; mean ± sample standard "
         f"deviation over n seeds (the seed also draws the split of corpora without a standard "
         f"one). The paper reports its best test score seen during training, with dev merged "
-        f"into train. Regenerate: `python -m spacy_xfer grid --rows {row_set.name} --seeds 3`, "
-        f"then `python -m spacy_xfer report --readme README.md`."
+        f"into train. Regenerate: `python -m spacy_xfer grid --rows {row_set.name} --seeds 3"
+        f"{' --vectors PATH' if with_vectors else ''}`, then `python -m spacy_xfer report --readme README.md`."
     )
+    if with_vectors:
+        names = sorted({str(run["settings"].get("vectors")) for runs in results.values() for run in runs})
+        lines.append(
+            f"Vectors ({', '.join(names) or 'none yet'}; PATH is their pipeline folder) in every kind of "
+            f"run: our word embeddings start from them at their width, spaCy's built-in adds them as "
+            f"static vectors (`include_static_vectors`)."
+        )
     lines.append("")
     if not runs_of_set:
         lines.append("No runs yet.")

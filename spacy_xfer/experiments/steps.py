@@ -25,6 +25,7 @@ from .benchmarks import (
     get_benchmark,
     prepared_benchmark,
 )
+from .vectors import vectors_info, vectors_width_overrides
 
 
 def prepare_benchmark(
@@ -93,18 +94,22 @@ def train_overrides(
 ) -> Dict[str, Any]:
     """The settings of a config (`single`, `t_a`, `t_b`, `t_c`) for a source and target
     benchmark prepared under `corpus_dir/NAME/`: corpus paths, `nlp.lang` (the target's
-    language), each head's target, the T-A label map, the labelling rate, and the seed of
-    training and of the labelled sample (`xfer.rate_seed`). The benchmarks' definitions
+    language), each head's target, the T-A label map, the labelling rate, the seed of
+    training and of the labelled sample (`xfer.rate_seed`), and with `vectors` the word
+    embeddings' width (the vectors' own: see `vectors.py`). The benchmarks' definitions
     come from their prepared folders (see `prepared_benchmark`).
 
-    RAISES (ValueError): If the config needs a source and there is none, or a benchmark
-        is neither prepared with a definition nor built in.
+    RAISES (ValueError): If the config needs a source and there is none, a benchmark
+        is neither prepared with a definition nor built in, or `vectors` is no pipeline
+        with vectors.
     RAISES (FileNotFoundError): If a corpus file the config reads is not there.
     """
     names = {"source": source, "target": target}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items() if name is not None}
     overrides: Dict[str, Any] = {"xfer.rate": rate, "xfer.rate_seed": seed, "system.seed": seed}
     overrides.update({"paths.vectors": vectors, "nlp.lang": benches["target"]["lang"]})
+    if vectors is not None:
+        overrides.update(vectors_width_overrides(config, vectors_info(vectors).width))
     for role, name in names.items():
         for part in ("train", "dev"):
             key = f"{role}_{part}"
