@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
+from ..errors import Errors
 from ..tags import OUTSIDE
 from .errors import CorpusContentError, ProblemLog
 from .iob import check_iob_label, parse_scheme
@@ -92,10 +93,8 @@ class ReadOptions:
 
     def __post_init__(self) -> None:
         if self.conllu_tag not in CONLLU_TAG_FIELDS:
-            raise ValueError(
-                f"Unknown CoNLL-U tag field {self.conllu_tag!r}: expected one of "
-                f"{list(CONLLU_TAG_FIELDS)}"
-            )
+            choices = ", ".join(CONLLU_TAG_FIELDS)
+            raise ValueError(Errors.E039.format(kind="CoNLL-U tag field", value=self.conllu_tag, choices=choices))
 
 
 Lines = Iterable[Tuple[int, str]]
@@ -114,10 +113,8 @@ def parse_columns(spec: str) -> Tuple[Column, ...]:
         role, *options = [part.strip() for part in item.split(":")]
         role = role.lower()
         if role not in (WORD, SKIP) + LAYERS:
-            raise ValueError(
-                f"Unknown column {role!r} in {spec!r}: expected one of "
-                f"{[WORD, *LAYERS, SKIP]}, as in 'word,tag,chunk:iob2,ner:iob1'"
-            )
+            choices = f"{', '.join([WORD, *LAYERS, SKIP])} (as in 'word,tag,chunk:iob2,ner:iob1')"
+            raise ValueError(Errors.E039.format(kind=f"column in {spec!r}", value=role, choices=choices))
         upper = UPPER in (option.lower() for option in options)
         schemes = [parse_scheme(option) for option in options if option.lower() != UPPER]
         if (schemes or upper) and role not in (CHUNK, NER) or len(schemes) > 1:
@@ -481,7 +478,7 @@ FORMATS: Dict[str, Format] = {
 def get_format(name: str) -> Format:
     """Look a format up by name, raising ValueError with the known names."""
     if name not in FORMATS:
-        raise ValueError(f"Unknown corpus format {name!r}: expected one of {list(FORMATS)}")
+        raise ValueError(Errors.E039.format(kind="corpus format", value=name, choices=", ".join(FORMATS)))
     return FORMATS[name]
 
 

@@ -100,7 +100,8 @@ def build_word_encoder_v1(
     RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
     """
     if not 0 <= dropout < 1 or not 0 <= word_dropout < 1:
-        raise ValueError(f"Invalid dropout {dropout} or word_dropout {word_dropout}: expected 0 <= p < 1")
+        setting = "spacy_xfer.WordEncoder (dropout, word_dropout)"
+        raise ValueError(Errors.E038.format(setting=setting, value=(dropout, word_dropout), expected="0 <= p < 1 for both"))
     char_width = char_encoder.get_dim("nO")
     table = StringTable()
     module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0)

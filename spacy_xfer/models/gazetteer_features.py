@@ -36,7 +36,8 @@ from spacy.util import registry
 from thinc.api import Model, deserialize_attr, serialize_attr
 from thinc.types import Floats2d
 
-from ..gazetteer import Gazetteer, load_gazetteer
+from ..errors import Errors
+from ..gazetteer import LIST_GLOB, Gazetteer, load_gazetteer
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def init_gazetteer_features(
         elif len(model.attrs["gazetteer"].types):
             logger.warning("Gazetteer %s not found: keeping the model's stored gazetteer", path)
         else:
-            raise FileNotFoundError(f"Gazetteer lists not found: {path}")
+            raise FileNotFoundError(Errors.E043.format(path=path, glob=LIST_GLOB))
     gazetteer: Gazetteer = model.attrs["gazetteer"]
     model.set_dim("nO", len(gazetteer.feature_labels), force=True)
 
@@ -88,10 +89,7 @@ def gazetteer_features_forward(model: Model, docs: List[Doc], is_train: bool):
     gazetteer: Gazetteer = model.attrs["gazetteer"]
     width = len(gazetteer.feature_labels)
     if model.has_dim("nO") and model.get_dim("nO") != width:
-        raise ValueError(
-            f"Gazetteer features: the model's nO is {model.get_dim('nO')} but its gazetteer "
-            f"gives {width} columns; initialize the model again after changing the gazetteer"
-        )
+        raise ValueError(Errors.E044.format(nO=model.get_dim("nO"), width=width))
     per_doc = [gazetteer.token_features([token.text for token in doc]) for doc in docs]
     lengths = [len(doc) for doc in docs]
     flat = numpy.concatenate(per_doc) if per_doc else numpy.zeros((0, width), dtype="float32")

@@ -344,7 +344,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         RAISES: ValueError when k < 1.
         """
         if k < 1:
-            raise ValueError(f"Component '{self.name}': n-best needs k >= 1, got {k}")
+            raise ValueError(Errors.E038.format(setting=f"n-best k of component '{self.name}'", value=k, expected="k >= 1"))
         docs = list(docs)
         names = self._label_setup().names
         if not any(len(doc) for doc in docs):
