@@ -24,9 +24,8 @@ from spacy.tokens import Doc, DocBin, Span
 from ..corpora.io import atomic_file
 from ..docbin import msgpack_decoders_resolved_once
 from ..errors import Errors
-from ..models.layers.crf import NBest
 from ..pipeline.targets import EntsTarget, SpanTarget, Target
-from ..pipeline.xfer_tagger import XferTagger
+from ..pipeline.xfer_tagger import NBest, XferTagger
 from ..tags import chunks_to_tags
 
 OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "conll": ".conll", "docbin": ".spacy"}

@@ -29,9 +29,8 @@ from tqdm import tqdm
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from ..models.layers.crf import NBest
 from ..pipeline.targets import SpanTarget
-from ..pipeline.xfer_tagger import XferTagger
+from ..pipeline.xfer_tagger import NBest, XferTagger
 from .inputs import Item, input_files, read_items
 from .outputs import span_record, token_records, xfer_heads
 from .run import load_pipeline
