@@ -1,7 +1,6 @@
 """spacy-xfer: transfer learning for sequence tagging in spaCy (Yang et al., ICLR 2017)."""
 
 from .models import architectures  # noqa: F401  (registers the architectures)
-from .models import gazetteer_features  # noqa: F401
 from .pipeline.quantize import quantize
 from .pipeline.xfer_encoder import XferEncoder
 from .pipeline.xfer_tagger import XferTagger

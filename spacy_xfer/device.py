@@ -10,6 +10,8 @@ import torch
 from thinc.api import require_gpu
 from thinc.compat import has_cupy, has_cupy_gpu
 
+from .errors import Errors
+
 CUPY_INSTALL = "pip install cupy-cuda12x, or cupy-cuda11x for CUDA 11"
 TORCH_INSTALL = "a CUDA build of torch: see https://pytorch.org/get-started/locally/"
 DRIVER_HINT = "check that `nvidia-smi` lists the GPU"
@@ -53,9 +55,6 @@ def use_device(gpu_id: int) -> bool:
         return False
     problems = gpu_problems(gpu_id)
     if problems:
-        raise DeviceError(
-            f"GPU {gpu_id} was requested, but {'; '.join(problems)}. "
-            "Or use the CPU: --gpu-id -1."
-        )
+        raise DeviceError(Errors.E052.format(gpu_id=gpu_id, problems="; ".join(problems)))
     require_gpu(gpu_id)
     return True

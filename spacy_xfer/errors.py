@@ -1,4 +1,11 @@
-"""Error messages, coded so that they can be searched for."""
+"""Error messages, coded so that they can be searched for.
+
+Each message starts with its code in brackets, as spaCy's do, except those that point at a
+line of a file: they start with `FILE:LINE: ` (as compilers and linters print them, so
+that editors and terminals can jump there), then the code. A code is raised with the
+exception class users catch for it (mostly ValueError, or FileNotFoundError for a
+missing file); `tests/test_errors.py` checks that every code is unique and raised.
+"""
 
 
 class Errors:
@@ -95,3 +102,35 @@ class Errors:
         "components ({names}); it quantizes the encoders and CRFs of xfer_tagger and "
         "xfer_encoder components."
     )
+    E038 = "[E038] Invalid {setting} {value!r}: expected {expected}."
+    E039 = "[E039] Unknown {kind} {value!r}: expected one of {choices}."
+    E040 = "[E040] Task '{name}': {problem}."
+    E041 = "[E041] Task '{name}': {problem}; expected a {file_type} file or a folder of them."
+    E042 = (
+        "[E042] Example without a task ({key!r} missing from reference.user_data): "
+        "spacy_xfer.batch_by_task.v1 expects the stream of spacy_xfer.TaskSampler.v1."
+    )
+    E043 = (
+        "[E043] No gazetteer lists at {path}: expected a folder of SENNA-style lists "
+        "named {glob}, a list file, or list files."
+    )
+    E044 = (
+        "[E044] Gazetteer features: the model's nO is {nO} but its gazetteer gives "
+        "{width} columns; initialize the model again after changing the gazetteer."
+    )
+    E045 = "[E045] Chunks overlap at tokens {start}-{end}: {chunks}; expected non-overlapping chunks."
+    E046 = (
+        "[E046] Label {label!r} does not belong to the {scheme} scheme: expected 'O' or "
+        "one of {prefixes} followed by '-TYPE'."
+    )
+    E047 = "[E047] Cannot choose an xfer_tagger component of the pipeline ({pipes}): {problem}."
+    E048 = "{source}: [E048] {problem}; expected {expected}"
+    E049 = "[E049] Input {path} {problem}: expected a file, or a folder of files."
+    E050 = (
+        "[E050] {folder} holds shards annotated with other settings ({key}: {old!r}, now "
+        "{new!r}); remove it or choose another OUTPUT."
+    )
+    E051 = "[E051] {feature} needs the {extra} extra: pip install 'spacy-xfer[{extra}]'."
+    E052 = "[E052] GPU {gpu_id} was requested, but {problems}. Or use the CPU: --gpu-id -1."
+    E053 = "{path}:{line}: [E053] {problem}; expected {expected}"
+    E054 = "{path}: [E054] {problem}; expected {expected}"

@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 import numpy
 import srsly
 
+from .errors import Errors
 from .tags import OUTSIDE, chunks_to_tags
 
 Match = Tuple[int, int, str]  # (start, end exclusive, type)
@@ -159,7 +160,7 @@ def load_gazetteer(paths: Union[PathLike, Sequence[PathLike]]) -> Gazetteer:
     else:
         files = [Path(path) for path in paths]
     if not files:
-        raise ValueError(f"No gazetteer lists in {paths}: expected files named {LIST_GLOB}")
+        raise ValueError(Errors.E043.format(path=paths, glob=LIST_GLOB))
     entries: Dict[str, List[str]] = {}
     for path in files:
         entries.setdefault(list_type(path), []).extend(read_list(path))

@@ -9,6 +9,8 @@ from typing import List, Sequence, TypeVar
 
 import numpy
 
+from .errors import Errors
+
 T = TypeVar("T")
 
 
@@ -26,7 +28,7 @@ def sample_rate(items: Sequence[T], rate: float, seed: int) -> List[T]:
     RETURNS (List[T]): The kept items, in their original order.
     """
     if not 0.0 < rate <= 1.0:
-        raise ValueError(f"Invalid labelling rate {rate!r}: expected a number in (0, 1]")
+        raise ValueError(Errors.E038.format(setting="labelling rate", value=rate, expected="a number in (0, 1]"))
     n_items = len(items)
     if n_items == 0:
         return []

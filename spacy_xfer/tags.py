@@ -9,6 +9,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy
 
+from .errors import Errors
+
 OUTSIDE = "O"
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BILUO")
 
@@ -103,7 +105,7 @@ def chunks_to_tags(chunks: Sequence[Chunk], length: int, scheme: str = "IOB2") -
     ends = {end: kind for _, end, kind in chunks}
     for start, end, kind in sorted(chunks):
         if any(tag != OUTSIDE for tag in tags[start:end]):
-            raise ValueError(f"Chunks overlap at tokens {start}-{end}: {list(chunks)}")
+            raise ValueError(Errors.E045.format(start=start, end=end, chunks=list(chunks)))
         single, first, last = {
             "IOB2": ("B", "B", "I"),
             "IOB1": ("I", "I", "I"),
@@ -147,15 +149,12 @@ def allowed_transitions(
         `end[i]` (may close a sentence).
     """
     if scheme not in SCHEMES:
-        raise ValueError(f"Unknown tag scheme {scheme!r}: expected one of {SCHEMES}")
+        raise ValueError(Errors.E039.format(kind="tag scheme", value=scheme, choices=", ".join(SCHEMES)))
     prefixes = {"IOB1": "BIO", "IOB2": "BIO", "BIOES": "BIOES", "BILUO": "BILUO"}[scheme]
     parts = [split_tag(label) for label in labels]
     for label, (prefix, kind) in zip(labels, parts):
         if len(prefix) != 1 or prefix not in prefixes or (prefix == OUTSIDE) != (kind == ""):
-            raise ValueError(
-                f"Label {label!r} does not belong to the {scheme} scheme: expected "
-                f"'O' or one of {list(prefixes.replace(OUTSIDE, ''))} followed by '-TYPE'"
-            )
+            raise ValueError(Errors.E046.format(label=label, scheme=scheme, prefixes=list(prefixes.replace(OUTSIDE, ""))))
     boundary = (OUTSIDE, "")
     trans = numpy.array([[_may_follow(scheme, a, b) for b in parts] for a in parts], dtype=bool)
     start = numpy.array([_may_follow(scheme, boundary, b) for b in parts], dtype=bool)

@@ -33,7 +33,7 @@ def test_this_machine_fails_in_one_line_naming_what_is_missing(gpu_calls):
         use_device(0)
     message = str(info.value)
     assert "\n" not in message and gpu_calls == []
-    assert message.startswith("GPU 0 was requested, but ")
+    assert message.startswith("[E052] GPU 0 was requested, but ")
     assert message.endswith("Or use the CPU: --gpu-id -1.")
     if torch.version.cuda is None:
         assert f"torch {torch.__version__} is a CPU-only build" in message

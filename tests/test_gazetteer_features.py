@@ -9,7 +9,7 @@ import spacy
 from spacy.util import registry
 from thinc.api import fix_random_seed
 
-from spacy_xfer.models.gazetteer_features import build_gazetteer_features_v1
+from spacy_xfer.models.architectures import build_gazetteer_features_v1
 
 from .util import NER_DATA, examples_for, train
 

@@ -64,5 +64,5 @@ def test_loading_a_saved_pipeline_imports_no_training_or_corpus_code(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     modules = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "spacy_xfer.models.gazetteer_features" in modules
+    assert "spacy_xfer.models.layers.gazetteer_features" in modules
     assert [m for m in modules if m.startswith(OFF_LOAD_PATH)] == []

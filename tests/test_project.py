@@ -120,5 +120,5 @@ def test_project_train_on_a_missing_gpu_fails_in_one_line_and_creates_nothing(tm
         project_run(root, "train", overrides=overrides)
     assert info.value.code == 1
     errors = capfd.readouterr().err.strip().splitlines()
-    assert len(errors) == 1 and errors[0].startswith("Error: GPU 0 was requested, but ")
+    assert len(errors) == 1 and errors[0].startswith("Error: [E052] GPU 0 was requested, but ")
     assert list((root / "training").iterdir()) == []

@@ -23,6 +23,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from ..docbin import msgpack_decoders_resolved_once
+from ..errors import Errors
 
 INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
 
@@ -45,7 +46,8 @@ class Item(NamedTuple):
                 return nlp.make_doc(self.text or "")
             return Doc(nlp.vocab, words=self.words, spaces=self.spaces)
         except ValueError as e:
-            raise ValueError(f"{self.source}: cannot make a doc of this input ({e})") from e
+            problem = f"cannot make a doc of this input ({e})"
+            raise ValueError(Errors.E048.format(source=self.source, problem=problem, expected="words spaCy can hold")) from e
 
 
 def input_files(path: Path) -> List[Path]:
@@ -54,12 +56,12 @@ def input_files(path: Path) -> List[Path]:
     RAISES (OSError): for a missing path or an empty folder.
     """
     if not path.exists():
-        raise FileNotFoundError(f"Input {path} does not exist")
+        raise FileNotFoundError(Errors.E049.format(path=path, problem="does not exist"))
     if path.is_file():
         return [path]
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise FileNotFoundError(f"Input folder {path} has no files")
+        raise FileNotFoundError(Errors.E049.format(path=path, problem="is a folder without files"))
     return files
 
 
@@ -70,7 +72,7 @@ def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
         line and what was expected).
     """
     if input_format not in INPUT_FORMATS:
-        raise ValueError(f"Unknown input format {input_format!r}: expected one of {', '.join(INPUT_FORMATS)}")
+        raise ValueError(Errors.E039.format(kind="input format", value=input_format, choices=", ".join(INPUT_FORMATS)))
     for path in paths:
         if input_format == "docbin":
             yield from _docbin_items(path)
@@ -93,20 +95,20 @@ def _spaces(n: int) -> List[bool]:
 
 
 def _jsonl_item(source: str, line: str) -> Item:
-    expected = 'expected a JSON object with "text" (a string) or "tokens" (a list of strings or of {"text", "ws"} objects)'
+    expected = 'a JSON object with "text" (a string) or "tokens" (a list of strings or of {"text", "ws"} objects)'
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{source}: invalid JSON ({e}); {expected}") from e
+        raise ValueError(Errors.E048.format(source=source, problem=f"invalid JSON ({e})", expected=expected)) from e
     if not isinstance(record, dict):
-        raise ValueError(f"{source}: found {type(record).__name__}; {expected}")
+        raise ValueError(Errors.E048.format(source=source, problem=f"found {type(record).__name__}", expected=expected))
     tokens = record.get("tokens")
     if tokens is not None:
         words, spaces = _tokens(source, tokens, expected)
         return Item(source, words=words, spaces=spaces)
     text = record.get("text")
     if not isinstance(text, str):
-        raise ValueError(f"{source}: no \"text\" string or \"tokens\" list; {expected}")
+        raise ValueError(Errors.E048.format(source=source, problem='no "text" string or "tokens" list', expected=expected))
     return Item(source, text=text)
 
 
@@ -115,14 +117,15 @@ def _tokens(source: str, tokens: Any, expected: str) -> Tuple[List[str], List[bo
         return list(tokens), _spaces(len(tokens))
     if isinstance(tokens, list) and all(isinstance(t, dict) and isinstance(t.get("text"), str) for t in tokens):
         return [t["text"] for t in tokens], [bool(t.get("ws", True)) for t in tokens]
-    raise ValueError(f"{source}: malformed \"tokens\" {str(tokens)[:80]}; {expected}")
+    raise ValueError(Errors.E048.format(source=source, problem=f'malformed "tokens" {str(tokens)[:80]}', expected=expected))
 
 
 def _docbin_items(path: Path) -> Iterator[Item]:
     try:
         doc_bin = DocBin().from_disk(path)
     except ValueError as e:
-        raise ValueError(f"{path}: not a DocBin (.spacy) file ({e})") from e
+        problem = f"cannot read it ({e})"
+        raise ValueError(Errors.E048.format(source=path, problem=problem, expected="a DocBin (.spacy) file")) from e
     vocab = Vocab()
     with msgpack_decoders_resolved_once():
         for number, doc in enumerate(doc_bin.get_docs(vocab)):

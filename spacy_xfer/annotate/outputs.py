@@ -23,9 +23,9 @@ from spacy.tokens import Doc, DocBin, Span
 
 from ..corpora.io import atomic_file
 from ..docbin import msgpack_decoders_resolved_once
-from ..models.layers.crf import NBest
+from ..errors import Errors
 from ..pipeline.targets import EntsTarget, SpanTarget, Target
-from ..pipeline.xfer_tagger import XferTagger
+from ..pipeline.xfer_tagger import NBest, XferTagger
 from ..tags import chunks_to_tags
 
 OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "conll": ".conll", "docbin": ".spacy"}
@@ -39,7 +39,7 @@ def xfer_heads(nlp: Language) -> List[XferTagger]:
     """
     heads = [pipe for _, pipe in nlp.pipeline if isinstance(pipe, XferTagger)]
     if not heads:
-        raise ValueError(f"The pipeline ({', '.join(nlp.pipe_names) or 'no components'}) has no xfer_tagger component")
+        raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names) or "no components", problem="it has none"))
     return heads
 
 

@@ -35,6 +35,7 @@ from spacy.util import minibatch
 from tqdm import tqdm
 
 from ..corpora.io import write_atomic
+from ..errors import Errors
 from .inputs import Item, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
@@ -116,14 +117,15 @@ def annotate(
         and for a shard folder written with other settings.
     """
     if output_format not in OUTPUT_SUFFIXES:
-        raise ValueError(f"Unknown output format {output_format!r}: expected one of {', '.join(OUTPUT_SUFFIXES)}")
+        raise ValueError(Errors.E039.format(kind="output format", value=output_format, choices=", ".join(OUTPUT_SUFFIXES)))
     for name, value in (("n-process", n_process), ("batch-size", batch_size), ("shard-size", shard_size)):
         if value < 1:
-            raise ValueError(f"--{name} must be at least 1, got {value}")
+            raise ValueError(Errors.E038.format(setting=f"--{name}", value=value, expected="at least 1"))
     if n_best < 0:
-        raise ValueError(f"--n-best must be 0 (none) or more, got {n_best}")
+        raise ValueError(Errors.E038.format(setting="--n-best", value=n_best, expected="0 (none) or more"))
     if n_best and output_format != "jsonl":
-        raise ValueError(f"--n-best is written to JSONL only, not to {output_format}")
+        expected = f"0 with output format {output_format!r}: n-best lists are written to JSONL only"
+        raise ValueError(Errors.E038.format(setting="--n-best", value=n_best, expected=expected))
     files = input_files(input_path)
     options = AnnotateOptions(str(model), output_format, batch_size, n_best, confidence)
     load_pipeline(options.model, confidence)  # fail early, here, on a bad model
@@ -193,10 +195,7 @@ def _check_manifest(shard_dir: Path, files: List[Path], input_format: str, optio
         changed = [key for key in manifest if old.get(key) != manifest[key]]
         if changed:
             key = changed[0]
-            raise ValueError(
-                f"{shard_dir} holds shards annotated with other settings ({key}: {old.get(key)!r}, now "
-                f"{manifest[key]!r}); remove it or choose another OUTPUT"
-            )
+            raise ValueError(Errors.E050.format(folder=shard_dir, key=key, old=old.get(key), new=manifest[key]))
         return
     write_atomic(path, json.dumps(manifest, indent=2).encode("utf8"))
 
@@ -244,7 +243,7 @@ def _run_dask(address: str, options: AnnotateOptions, shards: Iterator[Shard], f
         from distributed import Client
         from distributed import wait as wait_dask
     except ImportError as e:
-        raise ValueError("--dask needs the dask extra: pip install 'spacy-xfer[dask]'") from e
+        raise ValueError(Errors.E051.format(feature="--dask", extra="dask")) from e
     with Client(address) as client:
         n_threads = sum(client.nthreads().values())
         _run_bounded(

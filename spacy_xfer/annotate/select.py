@@ -28,9 +28,9 @@ from spacy.util import minibatch
 from tqdm import tqdm
 
 from ..corpora.io import write_atomic
-from ..models.layers.crf import NBest
+from ..errors import Errors
 from ..pipeline.targets import SpanTarget
-from ..pipeline.xfer_tagger import XferTagger
+from ..pipeline.xfer_tagger import NBest, XferTagger
 from .inputs import Item, input_files, read_items
 from .outputs import span_record, token_records, xfer_heads
 from .run import load_pipeline
@@ -53,15 +53,17 @@ def choose_head(nlp: Language, component: Optional[str]) -> XferTagger:
     RAISES (ValueError): for an unknown component or an ambiguous choice.
     """
     heads = xfer_heads(nlp)
+    names = ", ".join(head.name for head in heads)
     if component is None:
         if len(heads) > 1:
-            names = ", ".join(head.name for head in heads)
-            raise ValueError(f"The pipeline has several xfer_tagger components ({names}): choose one with --component")
+            problem = f"it has several ({names}): choose one with --component"
+            raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
         return heads[0]
     for head in heads:
         if head.name == component:
             return head
-    raise ValueError(f"No xfer_tagger component {component!r}: expected one of {', '.join(h.name for h in heads)}")
+    problem = f"none is named {component!r}: expected one of {names}"
+    raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
 
 
 def uncertainty(strategy: str, best: NBest) -> float:
@@ -116,11 +118,12 @@ def select(
 def check_settings(n: int, strategy: str, diversity: float) -> None:
     """RAISES (ValueError): for an unknown strategy, `n` < 1 or `diversity` outside (0, 1]."""
     if strategy not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+        raise ValueError(Errors.E039.format(kind="strategy", value=strategy, choices=", ".join(STRATEGIES)))
     if n < 1:
-        raise ValueError(f"--n must be at least 1, got {n}")
+        raise ValueError(Errors.E038.format(setting="--n", value=n, expected="at least 1"))
     if not 0.0 < diversity <= 1.0:
-        raise ValueError(f"--diversity must be in (0, 1] (1: no diversity filter), got {diversity}")
+        expected = "a number in (0, 1] (1: no diversity filter)"
+        raise ValueError(Errors.E038.format(setting="--diversity", value=diversity, expected=expected))
 
 
 def rank(

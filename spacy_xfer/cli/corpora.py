@@ -20,6 +20,7 @@ from ..corpora.io import stats_path, write_atomic
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
 from ..corpora.sampling import SPLIT_ORDERS
+from ..errors import Errors
 from ._util import app
 
 FORMAT_HELP = "The corpus format: " + "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
@@ -219,7 +220,7 @@ def export_cli(
     blank line after each sentence.
     """
     if sep not in SEPARATORS:
-        raise ValueError(f"Unknown separator {sep!r}: expected one of {list(SEPARATORS)}")
+        raise ValueError(Errors.E039.format(kind="separator", value=sep, choices=", ".join(SEPARATORS)))
     docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
     names = layers.split(",") if layers else annotated_layers(docs)
     lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])

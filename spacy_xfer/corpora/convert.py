@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..errors import Errors
 from ..labelling_rate import sample_rate
 from .docs import annotated_layers, sentences_to_docs
 from .errors import ProblemLog
@@ -113,7 +114,8 @@ def split_corpus(
     RETURNS (Dict[str, Dict[str, Any]]): The statistics written, per part.
     """
     if len(ratios) != len(SPLIT_NAMES):
-        raise ValueError(f"Expected {len(SPLIT_NAMES)} ratios ({SPLIT_NAMES}), got {list(ratios)}")
+        expected = f"{len(SPLIT_NAMES)} ratios, for {', '.join(SPLIT_NAMES)}"
+        raise ValueError(Errors.E038.format(setting="split ratios", value=list(ratios), expected=expected))
     docs, log = read_docs(fmt, input_path, options, lenient=lenient, progress=progress)
     parts = split_items(docs, ratios, seed, order)
     parts[0] = sample_rate(parts[0], rate, seed)

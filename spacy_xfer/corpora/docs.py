@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, List, Sequence
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from ..errors import Errors
 from ..tags import chunks_from_tags, chunks_to_tags
 from .readers import CHUNK, MISSING_MARKS, NER, TAG, Sentence
 
@@ -63,7 +64,7 @@ def doc_labels(doc: Doc, layer: str) -> List[str]:
     elif layer in (NER, CHUNK):
         return [MISSING_MARK] * len(doc)
     else:
-        raise ValueError(f"Unknown annotation layer {layer!r}: expected one of {[TAG, CHUNK, NER]}")
+        raise ValueError(Errors.E039.format(kind="annotation layer", value=layer, choices=", ".join([TAG, CHUNK, NER])))
     chunks = [(span.start, span.end, span.label_) for span in spans]
     return chunks_to_tags(chunks, len(doc), WRITTEN_SCHEME)
 

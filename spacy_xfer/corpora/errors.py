@@ -5,6 +5,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Set, Tuple, Union
 
+from ..errors import Errors
+
 Action = Literal["repaired", "skipped"]
 N_EXAMPLES = 5
 
@@ -12,7 +14,7 @@ N_EXAMPLES = 5
 class CorpusFormatError(ValueError):
     """A line of a corpus file does not have the format that was declared for it.
 
-    The message reads `FILE:LINE: what was wrong; expected WHAT`.
+    The message reads `FILE:LINE: [E053] what was wrong; expected WHAT`.
     """
 
     def __init__(self, path: Union[str, Path], line: int, problem: str, expected: str) -> None:
@@ -20,21 +22,21 @@ class CorpusFormatError(ValueError):
         self.line = line
         self.problem = problem
         self.expected = expected
-        super().__init__(f"{self.path}:{line}: {problem}; expected {expected}")
+        super().__init__(Errors.E053.format(path=self.path, line=line, problem=problem, expected=expected))
 
 
 class CorpusContentError(ValueError):
     """An input (a corpus file or folder) as a whole does not hold what was asked for: no
     sentences, or no label in a layer its format reads.
 
-    The message reads `PATH: what was wrong; expected WHAT`.
+    The message reads `PATH: [E054] what was wrong; expected WHAT`.
     """
 
     def __init__(self, path: Union[str, Path], problem: str, expected: str) -> None:
         self.path = str(path)
         self.problem = problem
         self.expected = expected
-        super().__init__(f"{self.path}: {problem}; expected {expected}")
+        super().__init__(Errors.E054.format(path=self.path, problem=problem, expected=expected))
 
 
 class ProblemLog:

@@ -9,6 +9,7 @@ repair of a stray `I-X` is `B-X`, which gives the chunks `conlleval` reads from 
 
 from typing import NamedTuple, Optional
 
+from ..errors import Errors
 from ..tags import OUTSIDE, split_tag
 
 IOB_SCHEMES = ("IOB1", "IOB2")
@@ -52,5 +53,5 @@ def parse_scheme(name: str) -> str:
     """Normalise a scheme name (`iob1` -> `IOB1`), raising ValueError if unsupported."""
     scheme = name.upper()
     if scheme not in IOB_SCHEMES:
-        raise ValueError(f"Unknown tag scheme {name!r}: expected one of {IOB_SCHEMES}")
+        raise ValueError(Errors.E039.format(kind="tag scheme", value=name, choices=", ".join(IOB_SCHEMES)))
     return scheme

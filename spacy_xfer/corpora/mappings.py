@@ -13,6 +13,8 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import srsly
 
+from ..errors import Errors
+
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 NO_MAPPING = "none"
 
@@ -67,8 +69,6 @@ def load_label_map(name_or_path: Union[str, Path]) -> Optional[LabelMap]:
     shipped = MAPPINGS_DIR / f"{name_or_path}.json"
     path = shipped if shipped.is_file() else Path(name_or_path)
     if not path.is_file():
-        raise ValueError(
-            f"Unknown label mapping {str(name_or_path)!r}: expected one of "
-            f"{mapping_names() + [NO_MAPPING]} or the path of a JSON table"
-        )
+        choices = f"{', '.join(mapping_names() + [NO_MAPPING])}, or the path of a JSON table"
+        raise ValueError(Errors.E039.format(kind="label mapping", value=str(name_or_path), choices=choices))
     return LabelMap.from_json(path)

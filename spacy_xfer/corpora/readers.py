@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
+from ..errors import Errors
 from ..tags import OUTSIDE
 from .errors import CorpusContentError, ProblemLog
 from .iob import check_iob_label, parse_scheme
@@ -92,10 +93,8 @@ class ReadOptions:
 
     def __post_init__(self) -> None:
         if self.conllu_tag not in CONLLU_TAG_FIELDS:
-            raise ValueError(
-                f"Unknown CoNLL-U tag field {self.conllu_tag!r}: expected one of "
-                f"{list(CONLLU_TAG_FIELDS)}"
-            )
+            choices = ", ".join(CONLLU_TAG_FIELDS)
+            raise ValueError(Errors.E039.format(kind="CoNLL-U tag field", value=self.conllu_tag, choices=choices))
 
 
 Lines = Iterable[Tuple[int, str]]
@@ -114,25 +113,20 @@ def parse_columns(spec: str) -> Tuple[Column, ...]:
         role, *options = [part.strip() for part in item.split(":")]
         role = role.lower()
         if role not in (WORD, SKIP) + LAYERS:
-            raise ValueError(
-                f"Unknown column {role!r} in {spec!r}: expected one of "
-                f"{[WORD, *LAYERS, SKIP]}, as in 'word,tag,chunk:iob2,ner:iob1'"
-            )
+            choices = f"{', '.join([WORD, *LAYERS, SKIP])} (as in 'word,tag,chunk:iob2,ner:iob1')"
+            raise ValueError(Errors.E039.format(kind=f"column in {spec!r}", value=role, choices=choices))
         upper = UPPER in (option.lower() for option in options)
         schemes = [parse_scheme(option) for option in options if option.lower() != UPPER]
         if (schemes or upper) and role not in (CHUNK, NER) or len(schemes) > 1:
-            raise ValueError(
-                f"Bad options {options} for column {role!r} in {spec!r}: expected a scheme "
-                "(iob1 or iob2) and/or 'upper', on chunk and ner columns only"
-            )
+            expected = "a scheme (iob1 or iob2) and/or 'upper', on chunk and ner columns only"
+            setting = f"options of column {role!r} in {spec!r}"
+            raise ValueError(Errors.E038.format(setting=setting, value=options, expected=expected))
         scheme = (schemes or ["IOB2"])[0] if role in (CHUNK, NER) else None
         columns.append(Column(role, scheme, upper))
     roles = [column.role for column in columns if column.role != SKIP]
     if roles.count(WORD) != 1 or len(roles) != len(set(roles)):
-        raise ValueError(
-            f"Bad column spec {spec!r}: expected exactly one 'word' column and each of "
-            f"{list(LAYERS)} at most once"
-        )
+        expected = f"exactly one 'word' column and each of {', '.join(LAYERS)} at most once"
+        raise ValueError(Errors.E038.format(setting="column spec", value=spec, expected=expected))
     return tuple(columns)
 
 
@@ -286,10 +280,8 @@ def _read_user_columns(
     path: Path, lines: Lines, log: ProblemLog, options: ReadOptions
 ) -> Iterator[Sentence]:
     if not options.columns:
-        raise ValueError(
-            "The 'columns' format needs a column spec: expected e.g. 'word,tag,chunk:iob2,"
-            "ner:iob1' (roles word, tag, chunk, ner, _)"
-        )
+        expected = "one for the 'columns' format, e.g. 'word,tag,chunk:iob2,ner:iob1' (roles word, tag, chunk, ner, _)"
+        raise ValueError(Errors.E038.format(setting="column spec", value=options.columns, expected=expected))
     return _read_columns(path, lines, log, [parse_columns(options.columns)])
 
 
@@ -481,7 +473,7 @@ FORMATS: Dict[str, Format] = {
 def get_format(name: str) -> Format:
     """Look a format up by name, raising ValueError with the known names."""
     if name not in FORMATS:
-        raise ValueError(f"Unknown corpus format {name!r}: expected one of {list(FORMATS)}")
+        raise ValueError(Errors.E039.format(kind="corpus format", value=name, choices=", ".join(FORMATS)))
     return FORMATS[name]
 
 
@@ -492,7 +484,7 @@ def input_files(path: Path, fmt: str) -> List[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"No such corpus file or folder: {path}")
+        raise FileNotFoundError(Errors.E049.format(path=path, problem="does not exist"))
     files = sorted(p for p in path.glob(glob) if p.is_file()) if glob else []
     if not files:
         wanted = f"files matching {glob!r}" if glob else "a file (this format reads one file)"
@@ -565,7 +557,8 @@ def read_corpus(
     """
     corpus_format = get_format(fmt)
     if options.columns and corpus_format.read is not _read_user_columns:
-        raise ValueError(f"A column spec is for the 'columns' format only, not {fmt!r}")
+        expected = f"none with format {fmt!r}: a column spec is for the 'columns' format only"
+        raise ValueError(Errors.E038.format(setting="column spec", value=options.columns, expected=expected))
     label_map = load_label_map(options.label_map or corpus_format.label_map)
     log = log if log is not None else ProblemLog()
     files = input_files(Path(path), fmt)

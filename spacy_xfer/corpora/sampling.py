@@ -6,6 +6,8 @@ from typing import List, Sequence, TypeVar
 
 import numpy
 
+from ..errors import Errors
+
 T = TypeVar("T")
 SPLIT_NAMES = ("train", "dev", "test")
 SPLIT_ORDERS = ("random", "file")
@@ -30,11 +32,10 @@ def split_items(
     RETURNS (List[List[T]]): The parts, in the order of `ratios`.
     """
     if any(ratio < 0 for ratio in ratios) or not math.isclose(sum(ratios), 1.0, abs_tol=1e-6):
-        raise ValueError(
-            f"Invalid split ratios {list(ratios)}: expected non-negative numbers summing to 1"
-        )
+        expected = "non-negative numbers summing to 1"
+        raise ValueError(Errors.E038.format(setting="split ratios", value=list(ratios), expected=expected))
     if order not in SPLIT_ORDERS:
-        raise ValueError(f"Unknown split order {order!r}: expected one of {list(SPLIT_ORDERS)}")
+        raise ValueError(Errors.E039.format(kind="split order", value=order, choices=", ".join(SPLIT_ORDERS)))
     if order == "random":
         ranks = numpy.random.default_rng(seed).permutation(len(items))
     else:

@@ -16,9 +16,17 @@ of half the width: the same layers, parameters and predictions.
 
 - `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
   projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
+- `spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section
+  4.1), the extra features of a CRFTagger, joined to the word GRU's output just before
+  the CRF (glue in `layers/gazetteer_features.py`):
+
+      [components.ner.model.features]
+      @architectures = "spacy_xfer.GazetteerFeatures.v1"
+      path = "gazetteers_senna"
 """
 
-from typing import List, Optional
+from functools import partial
+from typing import List, Optional, Union
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -26,11 +34,13 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import Errors
+from ..gazetteer import Gazetteer
 from .featurize import CharFeaturizer, WordFeaturizer
 from .layers.char_encoder import convert_char_inputs, init_char_encoder
 from .layers.crf import TaggerScores, convert_crf_inputs, convert_crf_outputs, init_crf, init_emissions
 from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
 from .layers.flat import convert_flat_inputs
+from .layers.gazetteer_features import gazetteer_features_forward, init_gazetteer_features
 from .layers.torch_layer import skip_empty_docs, torch_layer
 from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
@@ -100,7 +110,8 @@ def build_word_encoder_v1(
     RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
     """
     if not 0 <= dropout < 1 or not 0 <= word_dropout < 1:
-        raise ValueError(f"Invalid dropout {dropout} or word_dropout {word_dropout}: expected 0 <= p < 1")
+        setting = "spacy_xfer.WordEncoder (dropout, word_dropout)"
+        raise ValueError(Errors.E038.format(setting=setting, value=(dropout, word_dropout), expected="0 <= p < 1 for both"))
     char_width = char_encoder.get_dim("nO")
     table = StringTable()
     module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0)
@@ -275,3 +286,24 @@ def build_crf_tagger_v1(
     model.set_ref("emissions", emissions)
     model.set_ref("crf", crf)
     return model
+
+
+@registry.architectures("spacy_xfer.GazetteerFeatures.v1")
+def build_gazetteer_features_v1(
+    path: Optional[Union[str, List[str]]] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token gazetteer features: BIOES one-hots of greedy longest matches, per type.
+
+    path (Optional[Union[str, List[str]]]): a folder of SENNA-style `ner.TYPE.lst` lists, a
+        list file, or list files; read at initialize. None: no lists are read, the model
+        keeps the gazetteer it carries (empty, 1 column, unless loaded or set in
+        `model.attrs["gazetteer"]`).
+    RETURNS (Model[List[Doc], List[Floats2d]]): float32 (n_tokens, nO) per doc.
+    """
+    return Model(
+        "xfer_gazetteer_features",
+        gazetteer_features_forward,
+        init=partial(init_gazetteer_features, path=path),
+        dims={"nO": None},
+        attrs={"gazetteer": Gazetteer()},
+    )

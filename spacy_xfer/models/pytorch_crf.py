@@ -402,7 +402,7 @@ class CRFScores(NamedTuple):
         """
         emissions, lengths = self.emissions, self.lengths
         if k < 1:
-            raise ValueError(f"k-best Viterbi needs k >= 1, got {k}")
+            raise ValueError(Errors.E038.format(setting="k of the k-best Viterbi", value=k, expected="k >= 1"))
         never = float("-inf")
         n_labels = self.n_labels
         transitions = self.transitions.masked_fill(~self.allowed_transitions, never)

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from ..errors import Errors
+
 HAND_WRITTEN = "hand-written"
 NN_GRU = "nn.GRU"
 _forced_path: Optional[str] = None
@@ -45,7 +47,7 @@ def forced_gru_path(path: str) -> Iterator[None]:
     """
     global _forced_path
     if path not in (HAND_WRITTEN, NN_GRU):
-        raise ValueError(f"Unknown GRU path {path!r}: expected {HAND_WRITTEN!r} or {NN_GRU!r}")
+        raise ValueError(Errors.E039.format(kind="GRU path", value=path, choices=f"{HAND_WRITTEN!r}, {NN_GRU!r}"))
     previous, _forced_path = _forced_path, path
     try:
         yield

@@ -16,7 +16,6 @@ from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropo
 from ..errors import Errors
 from ..models.layers.crf import (
     NO_PROBS,
-    NBest,
     PathProbs,
     TaggerScores,
     crf_decode,
@@ -75,6 +74,16 @@ class ScoredGuesses(NamedTuple):
 
 
 Guesses = Union[List[numpy.ndarray], ScoredGuesses]
+
+
+class NBest(NamedTuple):
+    """What `XferTagger.nbest` returns per doc: its k best label sequences (the CRF's
+    labels: BILUO tags for span targets), best first, with their log-probabilities,
+    and the sequence entropy (nats) if asked."""
+
+    labels: List[List[str]]
+    log_probs: List[float]
+    entropy: Optional[float]
 
 
 class LabelSetup(NamedTuple):
@@ -344,7 +353,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         RAISES: ValueError when k < 1.
         """
         if k < 1:
-            raise ValueError(f"Component '{self.name}': n-best needs k >= 1, got {k}")
+            raise ValueError(Errors.E038.format(setting=f"n-best k of component '{self.name}'", value=k, expected="k >= 1"))
         docs = list(docs)
         names = self._label_setup().names
         if not any(len(doc) for doc in docs):

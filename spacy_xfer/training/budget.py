@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Optional
 from spacy.language import Language
 from spacy.util import registry
 
+from ..errors import Errors
+
 
 class TrainingBudgetSpent(Exception):
     """Raised before an update once the wall-time budget is spent."""
@@ -37,7 +39,7 @@ def create_wall_time_budget_v1(seconds: float) -> Callable[[Language, Dict[str, 
         that raises `TrainingBudgetSpent` when the budget is spent.
     """
     if seconds <= 0:
-        raise ValueError(f"Invalid wall-time budget {seconds!r}: expected seconds > 0")
+        raise ValueError(Errors.E038.format(setting="wall-time budget", value=seconds, expected="seconds > 0"))
     start: Optional[float] = None
 
     def before_update(nlp: Language, info: Dict[str, Any]) -> None:

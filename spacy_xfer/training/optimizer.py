@@ -29,6 +29,8 @@ from thinc.api import Optimizer, get_array_module
 from thinc.optimizers import FloatOrSeq, KeyT
 from thinc.types import FloatsXd
 
+from ..errors import Errors
+
 
 @registry.optimizers("spacy_xfer.Adagrad.v1")
 def create_adagrad_v1(
@@ -256,10 +258,13 @@ class Adagrad(TaskOptimizer):
         """Initialise the optimizer; the arguments and their defaults are those of
         `create_adagrad_v1`."""
         if eps < 0 or initial_accumulator < 0 or eps + initial_accumulator == 0:
+            expected = (
+                "both >= 0 and at least one > 0, or elements without gradient would divide 0 by 0"
+            )
             raise ValueError(
-                f"Invalid AdaGrad eps {eps} and initial_accumulator {initial_accumulator}: "
-                "expected both >= 0 and at least one > 0, or elements without gradient "
-                "would divide 0 by 0"
+                Errors.E038.format(
+                    setting="AdaGrad (eps, initial_accumulator)", value=(eps, initial_accumulator), expected=expected
+                )
             )
         super().__init__(
             learn_rate,

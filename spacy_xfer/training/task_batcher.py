@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Iterator, List, Optional
 from spacy.training import Example
 from spacy.util import registry
 
+from ..errors import Errors
 from ..tasks import TASK_KEY
 
 TaskBatcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
@@ -26,7 +27,7 @@ def configure_batch_by_task_v1(size: int = 10) -> TaskBatcher:
     RETURNS (Callable[[Iterable[Example]], Iterator[List[Example]]]): The batcher.
     """
     if size < 1:
-        raise ValueError(f"Invalid batch size {size}: expected an integer >= 1")
+        raise ValueError(Errors.E038.format(setting="batch size", value=size, expected="an integer >= 1"))
     return partial(batch_by_task, size=size)
 
 
@@ -44,10 +45,7 @@ def batch_by_task(examples: Iterable[Example], size: int) -> Iterator[List[Examp
     for eg in examples:
         task = eg.reference.user_data.get(TASK_KEY)
         if task is None:
-            raise ValueError(
-                f"Example without a task ('{TASK_KEY}' missing from reference.user_data): "
-                "spacy_xfer.batch_by_task.v1 expects the stream of spacy_xfer.TaskSampler.v1"
-            )
+            raise ValueError(Errors.E042.format(key=TASK_KEY))
         if batch and task != batch_task:
             yield batch
             batch = []

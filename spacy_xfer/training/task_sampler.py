@@ -51,6 +51,7 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 
 from ..docbin import read_docs
+from ..errors import Errors
 from ..labelling_rate import sample_rate
 from ..tasks import TASK_KEY, make_example
 
@@ -132,30 +133,30 @@ def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
     unknown = sorted(set(settings) - set(REQUIRED_SETTINGS + OPTIONAL_SETTINGS))
     missing = [key for key in REQUIRED_SETTINGS if key not in settings]
     if unknown or missing:
-        raise ValueError(
-            f"Task '{name}': unknown settings {unknown}, missing settings {missing}; "
-            f"expected {list(REQUIRED_SETTINGS)} and optionally {list(OPTIONAL_SETTINGS)}"
+        problem = (
+            f"unknown settings {unknown}, missing settings {missing}; expected "
+            f"{list(REQUIRED_SETTINGS)} and optionally {list(OPTIONAL_SETTINGS)}"
         )
+        raise ValueError(Errors.E040.format(name=name, problem=problem))
     weight = settings["prob"]
     if not _is_number(weight) or not 0.0 < weight < math.inf:
-        raise ValueError(
-            f"Task '{name}': invalid prob {weight!r}: expected a positive number "
-            "(the probabilities of all tasks are normalised to sum to 1)"
+        problem = (
+            f"invalid prob {weight!r}: expected a positive number (the probabilities of "
+            "all tasks are normalised to sum to 1)"
         )
+        raise ValueError(Errors.E040.format(name=name, problem=problem))
     rate = settings.get("rate", 1.0)
     if not _is_number(rate) or not 0.0 < rate <= 1.0:
-        raise ValueError(
-            f"Task '{name}': invalid labelling rate {rate!r}: expected a number in (0, 1]"
-        )
+        problem = f"invalid labelling rate {rate!r}: expected a number in (0, 1]"
+        raise ValueError(Errors.E040.format(name=name, problem=problem))
     if settings["path"] is None or not Path(settings["path"]).exists():
-        raise FileNotFoundError(
-            f"Task '{name}': corpus path {settings['path']} not found: expected a "
-            f"{FILE_TYPE} file or a folder of them"
-        )
+        problem = f"corpus path {settings['path']} not found"
+        raise FileNotFoundError(Errors.E041.format(name=name, problem=problem, file_type=FILE_TYPE))
     path = Path(settings["path"])
     files = walk_corpus(path, FILE_TYPE)
     if not files:
-        raise FileNotFoundError(f"Task '{name}': no {FILE_TYPE} files found in {path}")
+        problem = f"no {FILE_TYPE} files found in {path}"
+        raise FileNotFoundError(Errors.E041.format(name=name, problem=problem, file_type=FILE_TYPE))
     return TaskCorpus(name=name, path=path, files=files, weight=float(weight), rate=rate)
 
 
@@ -191,11 +192,12 @@ class TaskSampler:
         streaming (bool): Stream forever; False yields every kept sentence once.
         """
         if not tasks:
-            raise ValueError("TaskSampler needs at least one task: none configured")
+            expected = "at least one task in spacy_xfer.TaskSampler.v1's `tasks`"
+            raise ValueError(Errors.E038.format(setting="tasks", value=tasks, expected=expected))
         if batch_size < 1:
-            raise ValueError(f"Invalid batch_size {batch_size}: expected an integer >= 1")
+            raise ValueError(Errors.E038.format(setting="batch_size", value=batch_size, expected="an integer >= 1"))
         if log_every < 0:
-            raise ValueError(f"Invalid log_every {log_every}: expected an integer >= 0")
+            raise ValueError(Errors.E038.format(setting="log_every", value=log_every, expected="an integer >= 0"))
         self.tasks = sorted(tasks, key=lambda task: task.name)
         total = sum(task.weight for task in self.tasks)
         self.probs = {task.name: task.weight / total for task in self.tasks}
@@ -250,7 +252,8 @@ class TaskSampler:
         ]
         kept = sample_rate(sentences, task.rate, self.rate_seed)
         if not kept:
-            raise ValueError(f"Task '{task.name}': no non-empty docs in {task.path}")
+            problem = f"no non-empty docs in {task.path}"
+            raise ValueError(Errors.E040.format(name=task.name, problem=problem))
         for sentence in kept:
             sentence.user_data[TASK_KEY] = task.name
         logger.info(

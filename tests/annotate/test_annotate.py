@@ -126,6 +126,6 @@ def test_errors_name_file_and_line(ner_model, tmp_path):
     bad.write_text('{"text": "Anna"}\n{"tokens": [1, 2]}\n', encoding="utf8")
     result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--input-format", "jsonl"])
     assert result.exit_code == 1
-    assert f"{bad}:2: malformed \"tokens\"" in result.output
+    assert f"{bad}:2: [E048] malformed \"tokens\"" in result.output
     result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--output-format", "xml"])
     assert result.exit_code == 1 and "Unknown output format 'xml'" in result.output

@@ -79,7 +79,7 @@ def test_malformed_input_fails_cleanly_and_writes_nothing(write, tmp_path):
     output = tmp_path / "out" / "train.spacy"
     result = run("convert", "conll2000", write("a DT B-NP\nb NN\n", "bad.txt"), output)
     assert result.exit_code == 1
-    assert "bad.txt:2: 2 columns; expected 3 columns" in result.output
+    assert "bad.txt:2: [E053] 2 columns; expected 3 columns" in result.output
     assert "--lenient" in result.output
     assert not output.exists() and list(tmp_path.glob("out/*")) == []
     result = run("convert", "conll2000", tmp_path / "bad.txt", output, "--lenient")
@@ -129,7 +129,7 @@ def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, t
     output = tmp_path / "out" / "e.spacy"
     result = run("convert", "conllu", path, output)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {path}:2: empty word; expected ")
+    assert result.stderr.startswith(f"Error: {path}:2: [E053] empty word; expected ")
     assert "--lenient" in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
     result = run("convert", "conllu", path, output, "--lenient")
@@ -146,12 +146,12 @@ def test_input_that_yields_nothing_is_an_error_and_writes_nothing(write, tmp_pat
     empty = write("", "empty.txt")
     result = run(command, "conll2003", empty, output)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {empty}: no sentences read; expected at least one")
+    assert result.stderr.startswith(f"Error: {empty}: [E054] no sentences read; expected at least one")
     row = "{}\t{}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
     no_xpos = write(row.format(1, "a") + row.format(2, "b"), "ewt.conllu")
     result = run(command, "conllu", no_xpos, output, "--conllu-tag", "xpos")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {no_xpos}: no tag labels: the CoNLL-U XPOS field")
+    assert result.stderr.startswith(f"Error: {no_xpos}: [E054] no tag labels: the CoNLL-U XPOS field")
     assert "--lenient" not in result.stderr  # lenient reading would not help
     assert not (tmp_path / "out").exists()
 
@@ -211,7 +211,7 @@ def test_gpu_without_cupy_or_cuda_fails_first_in_one_line(tmp_path, command):
         args = ("evaluate", tmp_path, out / "m.json", "--target", "twitter_pos")
     result = run(*args, "--gpu-id", "0")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: GPU 0 was requested, but ")
+    assert result.stderr.startswith("Error: [E052] GPU 0 was requested, but ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
 

@@ -41,7 +41,7 @@ def test_strict_error_names_file_line_problem_and_expected(
         read(path, fmt)
     error = info.value
     assert (error.path, error.line) == (str(path), line)
-    assert str(error).startswith(f"{path}:{line}: ")
+    assert str(error).startswith(f"{path}:{line}: [E053] ")
     assert re.search(problem, error.problem)
     assert re.search(expected, error.expected)
     assert "; expected " in str(error)
@@ -75,7 +75,7 @@ def test_lenient_skips_lines_with_the_wrong_column_count(write):
 
 def test_layout_is_fixed_by_the_first_line(write):
     # conll2002 accepts 2 or 3 columns, but not both in one file
-    with pytest.raises(CorpusFormatError, match=r":2: 2 columns; expected 3 columns"):
+    with pytest.raises(CorpusFormatError, match=r":2: \[E053\] 2 columns; expected 3 columns"):
         read(write("a N O\nb O\n"), "conll2002")
 
 
@@ -147,7 +147,7 @@ def test_input_without_sentences_is_an_error_naming_it(write, fmt, text):
     options = {"columns": "word,tag"} if fmt == "columns" else {}
     with pytest.raises(CorpusContentError) as info:
         read(path, fmt, **options)
-    assert str(info.value).startswith(f"{path}: no sentences read; expected at least one")
+    assert str(info.value).startswith(f"{path}: [E054] no sentences read; expected at least one")
     assert repr(fmt) in info.value.expected
 
 
@@ -162,7 +162,7 @@ def test_tag_field_missing_everywhere_is_an_error(write):
     path = write(text, "ewt.conllu")
     with pytest.raises(CorpusContentError) as info:
         read(path, "conllu", conllu_tag="xpos")
-    assert str(info.value).startswith(f"{path}: no tag labels: the CoNLL-U XPOS field")
+    assert str(info.value).startswith(f"{path}: [E054] no tag labels: the CoNLL-U XPOS field")
     assert "all 2 tokens" in info.value.problem
     assert [s.labels["tag"] for s in read(path, "conllu")] == [["DET", "NOUN"]]
 

@@ -137,7 +137,7 @@ def test_use_averages_tracks_parameters():
 
 @pytest.mark.parametrize("eps,initial", [(-1e-6, 0.0), (0.0, 0.0), (1e-6, -1.0)])
 def test_invalid_eps_and_accumulator_are_rejected(eps, initial):
-    with pytest.raises(ValueError, match="Invalid AdaGrad eps"):
+    with pytest.raises(ValueError, match=r"E038.*AdaGrad \(eps, initial_accumulator\)"):
         create_adagrad_v1(eps=eps, initial_accumulator=initial)
 
 

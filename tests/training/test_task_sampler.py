@@ -182,5 +182,6 @@ def test_missing_corpus_paths_are_rejected(tmp_path):
 @pytest.mark.parametrize("settings", [{"batch_size": 0}, {"log_every": -1}])
 def test_invalid_sampler_settings_are_rejected(tmp_path, settings):
     path = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
-    with pytest.raises(ValueError, match="Invalid"):
+    (setting,) = settings
+    with pytest.raises(ValueError, match=rf"\[E038\] Invalid {setting} "):
         resolve_sampler({"a": {"path": path, "prob": 1}}, **settings)

@@ -172,15 +172,6 @@ class PathProbs(NamedTuple):
 NO_PROBS = PathProbs(*(numpy.zeros(0),) * len(PathProbs._fields))
 
 
-class NBest(NamedTuple):
-    """A sentence's k best label sequences (CRF labels: BILUO tags for span targets),
-    best first, with their log-probabilities, and the sequence entropy (nats) if asked."""
-
-    labels: List[List[str]]
-    log_probs: List[float]
-    entropy: Optional[float]
-
-
 def _float64(scores: TaggerScores) -> CRFScores:
     """The CRF's scores with the emissions in float64, without gradient."""
     return scores.crf._replace(emissions=scores.crf.emissions.detach().double())

@@ -1,67 +1,34 @@
-"""`spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section 4.1).
+"""Thinc glue of `spacy_xfer.GazetteerFeatures.v1` (built in `architectures.py`): gazetteer
+BIOES one-hots per token (paper section 4.1).
 
 For CoNLL 2003 the paper appends gazetteer features to the CRF input, as the authors'
 code does: the SENNA lists are matched greedily (longest match, left to right) over each
 sentence, and every word gets a one-hot of its position in a match of each type (`O`, then
-`B`, `I`, `E`, `S` per type; see `spacy_xfer.gazetteer`). Give the layer to a
-`spacy_xfer.CRFTagger.v1` as its `features`, which joins them to the word GRU's output just
-before the CRF:
-
-    [components.ner.model]
-    @architectures = "spacy_xfer.CRFTagger.v1"
-
-    [components.ner.model.tok2vec]
-    @architectures = "spacy_xfer.CharWordEncoder.v1"
-
-    [components.ner.model.features]
-    @architectures = "spacy_xfer.GazetteerFeatures.v1"
-    path = "gazetteers_senna"
+`B`, `I`, `E`, `S` per type; see `spacy_xfer.gazetteer`).
 
 The lists are read when the model is initialized (`nlp.initialize`, i.e. `spacy train`),
 not when it is built, and the gazetteer is stored in the model's attrs: a trained pipeline
-carries its lists (`nlp.to_disk`, `to_bytes`, pickle), and `spacy.load` neither reads nor
-needs `path`, which may be gone. The width, `nO = 1 + 4 * n_types`, is set at initialize
-(and restored with the model), so it is unknown until then. The features are constant
-inputs: no weights, no gradient.
+carries its lists (`nlp.to_disk`, `to_bytes`, pickle; the serializers below), and
+`spacy.load` neither reads nor needs `path`, which may be gone. The width,
+`nO = 1 + 4 * n_types`, is set at initialize (and restored with the model), so it is
+unknown until then. The features are constant inputs: no weights, no gradient.
 """
 
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Union
 
 import numpy
 from spacy.tokens import Doc
-from spacy.util import registry
 from thinc.api import Model, deserialize_attr, serialize_attr
 from thinc.types import Floats2d
 
-from ..gazetteer import Gazetteer, load_gazetteer
+from ...errors import Errors
+from ...gazetteer import LIST_GLOB, Gazetteer, load_gazetteer
 
 logger = logging.getLogger(__name__)
 
 GazetteerPath = Union[str, Path, Sequence[Union[str, Path]]]
-
-
-@registry.architectures("spacy_xfer.GazetteerFeatures.v1")
-def build_gazetteer_features_v1(
-    path: Optional[Union[str, List[str]]] = None,
-) -> Model[List[Doc], List[Floats2d]]:
-    """Per-token gazetteer features: BIOES one-hots of greedy longest matches, per type.
-
-    path (Optional[Union[str, List[str]]]): a folder of SENNA-style `ner.TYPE.lst` lists, a
-        list file, or list files; read at initialize. None: no lists are read, the model
-        keeps the gazetteer it carries (empty, 1 column, unless loaded or set in
-        `model.attrs["gazetteer"]`).
-    RETURNS (Model[List[Doc], List[Floats2d]]): float32 (n_tokens, nO) per doc.
-    """
-    return Model(
-        "xfer_gazetteer_features",
-        gazetteer_features_forward,
-        init=partial(init_gazetteer_features, path=path),
-        dims={"nO": None},
-        attrs={"gazetteer": Gazetteer()},
-    )
 
 
 def init_gazetteer_features(
@@ -79,7 +46,7 @@ def init_gazetteer_features(
         elif len(model.attrs["gazetteer"].types):
             logger.warning("Gazetteer %s not found: keeping the model's stored gazetteer", path)
         else:
-            raise FileNotFoundError(f"Gazetteer lists not found: {path}")
+            raise FileNotFoundError(Errors.E043.format(path=path, glob=LIST_GLOB))
     gazetteer: Gazetteer = model.attrs["gazetteer"]
     model.set_dim("nO", len(gazetteer.feature_labels), force=True)
 
@@ -88,10 +55,7 @@ def gazetteer_features_forward(model: Model, docs: List[Doc], is_train: bool):
     gazetteer: Gazetteer = model.attrs["gazetteer"]
     width = len(gazetteer.feature_labels)
     if model.has_dim("nO") and model.get_dim("nO") != width:
-        raise ValueError(
-            f"Gazetteer features: the model's nO is {model.get_dim('nO')} but its gazetteer "
-            f"gives {width} columns; initialize the model again after changing the gazetteer"
-        )
+        raise ValueError(Errors.E044.format(nO=model.get_dim("nO"), width=width))
     per_doc = [gazetteer.token_features([token.text for token in doc]) for doc in docs]
     lengths = [len(doc) for doc in docs]
     flat = numpy.concatenate(per_doc) if per_doc else numpy.zeros((0, width), dtype="float32")
