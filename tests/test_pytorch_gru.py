@@ -140,7 +140,7 @@ class _ComputeOps(TorchDispatchMode):
 def test_the_recurrence_runs_few_ops_per_time_step():
     """At the paper's batch size the recurrence's cost is its ops per time step (each
     a few microseconds of dispatch over a 10 x hidden tile): the backward pass runs
-    the elementwise part of the gradient over all steps at once (it ran ~40 ops per
+    the elementwise part of the gradient over all steps at once (it ran ~20 ops per
     step and direction before, the forward ~10)."""
     gru = torch.nn.GRU(5, 7, num_layers=1, bidirectional=True)
     counts = {}
