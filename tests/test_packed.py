@@ -4,6 +4,7 @@ import numpy
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from spacy_xfer.models.packing import inverse_permutation, packed_index
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
@@ -92,3 +93,22 @@ def test_word_encoder_training_step_keeps_the_state_dict():
     output.sum().backward()
     assert set(encoder.state_dict()) == keys
     assert all(p.grad is not None for p in encoder.gru.parameters())
+
+
+def test_packed_index_dispatches_no_torch_ops_per_call():
+    """Each encoder and the CRF build a packed index at every call: it is computed in
+    numpy (a few dozen small integer ops that each cost torch a dispatch), and its
+    tensors are what `PackedSequence` takes: int64 on CPU."""
+    ops = []
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view:  # numpy <-> torch wrapping is views only
+                ops.append(func)
+            return func(*args, **(kwargs or {}))
+
+    lengths = torch.tensor([3, 1, 4, 1, 5])
+    with Recorder():
+        index = packed_index(lengths)
+    assert ops == []
+    assert all(t.dtype == torch.int64 and t.device.type == "cpu" for t in index)

@@ -10,6 +10,7 @@ very long sequence among many short ones costs only its own length.
 
 from typing import NamedTuple
 
+import numpy
 import torch
 
 
@@ -33,19 +34,29 @@ def packed_index(lengths: torch.Tensor) -> PackedIndex:
     """The packed layout of sequences of these lengths (all > 0), on CPU.
 
     Time and memory: O(n_items + n_sequences + max_len), n_items = lengths.sum().
+    Computed in numpy: it is a few dozen integer ops on short arrays, which numpy runs
+    with less overhead per op than torch (each encoder and the CRF build one per call,
+    so at batch 1 the dispatch, not the arithmetic, is its cost).
     """
-    lengths = lengths.to("cpu", torch.int64)
-    order = torch.argsort(lengths, descending=True, stable=True)
-    counts = torch.bincount(lengths, minlength=int(lengths.max()) + 1)
-    batch_sizes = counts.flip(0).cumsum(0).flip(0)[1:]
-    n_items = int(lengths.sum())
-    sequence = torch.repeat_interleave(torch.arange(len(lengths)), lengths, output_size=n_items)
-    position = torch.arange(n_items) - (torch.cumsum(lengths, 0) - lengths)[sequence]
+    n = lengths.to("cpu", torch.int64).numpy()
+    order = numpy.argsort(-n, kind="stable")
+    counts = numpy.bincount(n, minlength=int(n.max()) + 1)
+    batch_sizes = len(n) - numpy.cumsum(counts)[:-1]  # sequences longer than t
+    n_items = int(n.sum())
+    sequence = numpy.repeat(numpy.arange(len(n)), n)
+    position = numpy.arange(n_items) - (numpy.cumsum(n) - n)[sequence]
     # Step t holds the batch_sizes[t] longest sequences, in `order`: item (s, t) is
     # packed row (rows of the steps before t) + (rank of s in `order`).
-    step_offsets = torch.cumsum(batch_sizes, 0) - batch_sizes
-    packed_row = step_offsets[position] + inverse_permutation(order)[sequence]
-    return PackedIndex(inverse_permutation(packed_row), batch_sizes, order)
+    step_offsets = numpy.cumsum(batch_sizes) - batch_sizes
+    packed_row = step_offsets[position] + _inverse(order)[sequence]
+    arrays = (_inverse(packed_row), batch_sizes, order)
+    return PackedIndex(*(torch.from_numpy(a.astype(numpy.int64, copy=False)) for a in arrays))
+
+
+def _inverse(index: numpy.ndarray) -> numpy.ndarray:
+    inverse = numpy.empty_like(index)
+    inverse[index] = numpy.arange(len(index))
+    return inverse
 
 
 def inverse_permutation(index: torch.Tensor) -> torch.Tensor:

@@ -135,12 +135,10 @@ class _GRURecurrence(torch.autograd.Function):
             h_prev_all[rows] = h_prev
             gh = torch.addmm(b_hh, h_prev, w_t)
             g = gi[rows]
-            rz = torch.add(g[:, : 2 * hidden], gh[:, : 2 * hidden], out=rz_all[rows])
-            rz = torch.sigmoid(rz, out=rz_all[rows])
+            rz = torch.add(g[:, : 2 * hidden], gh[:, : 2 * hidden], out=rz_all[rows]).sigmoid_()
             ghn = ghn_all[rows]
             ghn.copy_(gh[:, 2 * hidden :])
-            n = torch.addcmul(g[:, 2 * hidden :], rz[:, :hidden], ghn, out=n_all[rows])
-            n = torch.tanh(n, out=n_all[rows])
+            n = torch.addcmul(g[:, 2 * hidden :], rz[:, :hidden], ghn, out=n_all[rows]).tanh_()
             h_new = torch.addcmul(n, rz[:, hidden:], h_prev - n, out=out[rows])
             if reverse:
                 h[: steps[t]] = h_new
@@ -154,31 +152,34 @@ class _GRURecurrence(torch.autograd.Function):
     def backward(  # type: ignore[override]
         ctx, d_out: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None, None]:
+        """The gradients of gi, W_hh and b_hh. Only d_h, the gradient of the state
+        carried to the previous step, is recurrent; everything else is elementwise
+        in the saved gates, so it is computed for all rows at once before and after
+        the loop, which runs four small ops per step (the Python loop over steps, not
+        the arithmetic, is what a small batch pays for)."""
         w_hh, rz_all, n_all, ghn_all, h_prev_all = ctx.saved_tensors
         steps, offsets, reverse = ctx.steps, ctx.offsets, ctx.reverse
         n_tokens, hidden = n_all.shape
-        d_gi = d_out.new_empty(n_tokens, 3 * hidden)
-        d_gh = d_out.new_empty(n_tokens, 3 * hidden)
+        r, z = rz_all[:, :hidden], rz_all[:, hidden:]
+        # d(h_new)/d(candidate pre-activation): (1 - z) * tanh'(n)
+        d_n_coef = (1 - z) * (1 - n_all * n_all)
+        # d_gh = d * coef per gate: r (through n), z, and W_hn h + b_hn (through n)
+        coef = torch.cat([d_n_coef * ghn_all * r * (1 - r), (h_prev_all - n_all) * z * (1 - z), d_n_coef * r], dim=1)
+        coef = coef.view(n_tokens, 3, hidden)
+        d_all = d_out.new_empty(n_tokens, hidden)  # the gradient of each step's new state
+        d_gh = d_out.new_empty(n_tokens, 3, hidden)
         d_h = d_out.new_zeros(steps[0], hidden)
         for t in range(len(steps)) if reverse else range(len(steps) - 1, -1, -1):
             rows = slice(offsets[t], offsets[t] + steps[t])
-            d = d_out[rows] + d_h[: steps[t]]
-            rz = rz_all[rows]
-            r, z = rz[:, :hidden], rz[:, hidden:]
-            n = n_all[rows]
-            h_prev = h_prev_all[rows]
-            d_gi_t = d_gi[rows]
-            d_n = torch.mul(d * (1 - z), 1 - n * n, out=d_gi_t[:, 2 * hidden :])
-            torch.mul(d_n * ghn_all[rows], r * (1 - r), out=d_gi_t[:, :hidden])
-            torch.mul(d * (h_prev - n), z * (1 - z), out=d_gi_t[:, hidden : 2 * hidden])
-            d_gh_t = d_gh[rows]
-            d_gh_t[:, : 2 * hidden] = d_gi_t[:, : 2 * hidden]
-            torch.mul(d_n, r, out=d_gh_t[:, 2 * hidden :])
-            d_h_prev = torch.addmm(d * z, d_gh_t, w_hh)
+            d = torch.add(d_out[rows], d_h[: steps[t]], out=d_all[rows])
+            d_gh_t = torch.mul(coef[rows], d.unsqueeze(1), out=d_gh[rows])
+            d_h_prev = torch.addmm(d * z[rows], d_gh_t.view(-1, 3 * hidden), w_hh)
             if reverse:
                 d_h = d_h_prev
             else:
                 d_h[: steps[t]] = d_h_prev
+        d_gh = d_gh.view(n_tokens, 3 * hidden)
+        d_gi = torch.cat([d_gh[:, : 2 * hidden], d_all * d_n_coef], dim=1)
         return d_gi, d_gh.t() @ h_prev_all, d_gh.sum(0), None, None
 
 

@@ -37,11 +37,12 @@ every task in `[initialize.components]`.
 
 import logging
 import math
-from collections import Counter
+import os
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List, Set, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -64,6 +65,13 @@ OPTIONAL_SETTINGS = ("rate",)
 
 # A child of spaCy's logger, so `spacy train` shows its messages.
 logger = logging.getLogger("spacy.xfer")
+# How many `.spacy` files `file_sentences` keeps the sentences of (least recently read
+# dropped first).
+CACHED_FILES = 8
+# (resolved path, id(vocab)) -> ((mtime_ns, size, inode), vocab, sentences)
+_read_files: "OrderedDict[Tuple[str, int], Tuple[Tuple[int, int, int], Vocab, List[Doc]]]" = OrderedDict()
+# the "keeps N of M sentences" messages logged so far in this process
+_logged_reads: Set[Tuple[str, str, float, int, int, int]] = set()
 
 
 @dataclass(frozen=True)
@@ -240,30 +248,36 @@ class TaskSampler:
         Docs with sentence boundaries are split into sentences, so that batch sizes
         and labelling rates count sentences as in the paper; empty docs are skipped.
 
+        The files are read once per process (`file_sentences`): `spacy train` calls
+        several readers over the same files before its first step (each component's
+        initialize, the training stream) and the dev reader at every evaluation. The
+        "keeps N of M sentences" message is logged once per task, file and rate.
+
         task (TaskCorpus): The task to read.
         vocab (Vocab): The vocab to read the docs into.
         RETURNS (List[Doc]): The kept sentences, tagged with the task name.
         """
-        sentences = [
-            sentence
-            for loc in task.files
-            for doc in read_docs(loc, vocab)
-            for sentence in _split_sentences(doc)
-        ]
+        sentences = [sentence for loc in task.files for sentence in file_sentences(loc, vocab)]
         kept = sample_rate(sentences, task.rate, self.rate_seed)
         if not kept:
             problem = f"no non-empty docs in {task.path}"
             raise ValueError(Errors.E040.format(name=task.name, problem=problem))
+        # A sentence read before for another task (the same file configured twice) is
+        # copied, so that each task's examples keep their own task name.
+        kept = [s if s.user_data.get(TASK_KEY, task.name) == task.name else s.copy() for s in kept]
         for sentence in kept:
             sentence.user_data[TASK_KEY] = task.name
-        logger.info(
-            "TaskSampler: task '%s' keeps %d of %d sentences (rate %s) from %s",
-            task.name,
-            len(kept),
-            len(sentences),
-            task.rate,
-            task.path,
-        )
+        message = (task.name, str(task.path), task.rate, self.rate_seed, len(kept), len(sentences))
+        if message not in _logged_reads:
+            _logged_reads.add(message)
+            logger.info(
+                "TaskSampler: task '%s' keeps %d of %d sentences (rate %s) from %s",
+                task.name,
+                len(kept),
+                len(sentences),
+                task.rate,
+                task.path,
+            )
         return kept
 
     def _stream(
@@ -290,6 +304,34 @@ class TaskSampler:
                 )
             for reference in islice(cycles[name], self.batch_size):
                 yield make_example(vocab, reference, name)
+
+
+def file_sentences(path: Path, vocab: Vocab) -> List[Doc]:
+    """The non-empty sentences of a `.spacy` file (docs with sentence boundaries split
+    into sentences), read into `vocab` once per process: a later call for the same
+    file, unchanged (modification time, size and inode), and the same vocab returns
+    the same list of the same Doc objects, which callers must not change (the task
+    sampler only sets their task name). The `CACHED_FILES` most recently read files
+    are kept.
+
+    path (Path): A `.spacy` file.
+    vocab (Vocab): The vocab to read the docs into.
+    RETURNS (List[Doc]): The sentences, in file order.
+    RAISES (ValueError or OSError): as `DocBin.from_disk`, for a missing or invalid file.
+    """
+    stat = os.stat(path)
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    key = (str(Path(path).resolve()), id(vocab))
+    cached = _read_files.get(key)
+    if cached is not None and cached[0] == stamp and cached[1] is vocab:
+        _read_files.move_to_end(key)
+        return cached[2]
+    sentences = [sentence for doc in read_docs(path, vocab) for sentence in _split_sentences(doc)]
+    _read_files[key] = (stamp, vocab, sentences)
+    _read_files.move_to_end(key)
+    while len(_read_files) > CACHED_FILES:
+        _read_files.popitem(last=False)
+    return sentences
 
 
 def _split_sentences(doc: Doc) -> List[Doc]:
