@@ -6,8 +6,9 @@ What is timed comes from ROOT: its `spacy_xfer` (code and registered names) and 
 `configs/single.cfg` (with peers.py's `--baseline-set` overrides). How it is timed comes
 from today's bench/: the data, the run sizes, the timing loop (this file's folder is
 loaded as the `bench` package; ROOT's own bench/ is not used). PY's environment must
-have ROOT's dependencies and entry points (`pip install -e ROOT`); the worker stops
-with an error if `spacy_xfer` comes from anywhere but ROOT, so a column is never
+have ROOT's dependencies and entry points (`pip install -e ROOT`: one environment per
+commit, since spaCy loads every factory entry point an environment declares); the worker
+stops with an error if `spacy_xfer` comes from anywhere but ROOT, so a column is never
 labelled with a commit whose code did not run.
 """
 
@@ -67,8 +68,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from bench.pipelines import CONFIG_IN_REPO
 
     _, phase, batch_size = args._worker.split(":")
-    result = run_phase(args, OURS, phase, int(batch_size), config_path=root / CONFIG_IN_REPO,
-                       overrides=config_overrides(args.set))
+    try:
+        result = run_phase(args, OURS, phase, int(batch_size), config_path=root / CONFIG_IN_REPO,
+                           overrides=config_overrides(args.set))
+    except ModuleNotFoundError as e:  # spaCy loads every factory entry point of the environment
+        if not (e.name or "").startswith("spacy_xfer."):
+            raise
+        raise SystemExit(f"{e.name} is not in {root}, but an entry point of {sys.prefix} names it: that environment "
+                         f"has another commit installed; give {root} an environment of its own (pip install -e {root})") from e
     check_loaded_from(root, [name for name in sys.modules if name.split(".")[0] == "spacy_xfer"])
     emit({**result, "code": str(root)})
 

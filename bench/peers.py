@@ -12,9 +12,10 @@
   (`--baseline-root`, a `git worktree` of that commit), with that checkout's code and
   configs/single.cfg, run by the Python of an environment where that checkout is
   installed (`--baseline-python`; see bench/checkout_worker.py). Repeat both options for
-  several commits (one --baseline-python serves all roots if it imports each from
-  PYTHONPATH). `--baseline-set KEY=VALUE` overrides the older configs (e.g. an older
-  training recipe). The ratio column `ours / ours @COMMIT` is today's rate over that
+  several commits, one environment each (one Python serves several roots only if their
+  entry points are the same: spaCy loads every factory entry point an environment
+  declares). `--baseline-set KEY=VALUE` overrides the older configs (e.g. to time an
+  older commit with today's training recipe). The ratio column `ours / ours @COMMIT` is today's rate over that
   commit's: the before/after check of a change ("within 5%, median of 5").
 
 Same data (default: synthetic sentences with entities; `--data corpus/conll03/train.spacy`
@@ -29,6 +30,8 @@ peer's.
     git worktree add --detach ../old HEAD~5 && python -m venv ../venv-old \
         && ../venv-old/bin/pip install torch==2.13.0 -e ../old
     python bench/peers.py --repeat 5 --baseline-root ../old --baseline-python ../venv-old/bin/python
+    python bench/peers.py ... --baseline-set xfer.word_dropout=0.1 \
+        --baseline-set training.optimizer.@optimizers=spacy_xfer.Adam.v1 --baseline-set training.optimizer.learn_rate=0.001
 """
 
 import argparse
@@ -197,7 +200,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="an older checkout of this repository (git worktree) to time as column 'ours @COMMIT'; repeatable")
     parser.add_argument("--baseline-python", action="append", default=[], metavar="PYTHON",
                         help="the Python of an environment where that checkout is installed (pip install -e DIR); "
-                        "one for all roots or one per root")
+                        "one per root (one for all only if their entry points are the same)")
     parser.add_argument("--baseline-set", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a value of the older checkouts' {CONFIG_IN_REPO} (e.g. xfer.word_dropout=0.1); repeatable")
     add_shared_options(parser, threads=1, data_help="a DocBin with entities, e.g. corpus/conll03/train.spacy "
