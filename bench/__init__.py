@@ -10,5 +10,7 @@ and Flair), `python bench/transformer_speed.py`.
 - `options.py`: the command-line options the scripts share;
 - `profiling.py`: where the time goes (`torch.profiler`);
 - `report.py`: the tables printed;
-- `flair_worker.py`: Flair's side of peers.py, run in Flair's own environment.
+- `flair_worker.py`: Flair's side of peers.py, run in Flair's own environment;
+- `checkout_worker.py`: our pipeline at an older checkout (peers.py's `--baseline-root`),
+  run in that checkout's environment: the before/after speed check of a change.
 """

@@ -2,7 +2,8 @@
 process gets them again."""
 
 import argparse
-from typing import List, Optional, Sequence
+import json
+from typing import Any, Dict, List, Optional, Sequence
 
 # the shared options a worker needs to rebuild the same data and run sizes
 SHARED = ("data", "n_sentences", "train_steps", "infer_sentences", "threads", "seed")
@@ -41,3 +42,22 @@ def worker_options(args: argparse.Namespace, names: Sequence[str]) -> List[str]:
         if getattr(args, name) is not None:
             argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     return argv + (["--quick"] if args.quick else [])
+
+
+def config_overrides(pairs: Sequence[str]) -> Dict[str, Any]:
+    """`KEY=VALUE` strings as config overrides (dotted key -> value), each value read as
+    JSON where it is (numbers, true, "quoted") and kept as a string otherwise, as
+    `spacy train` reads its command-line overrides.
+
+    RAISES (SystemExit): If a string has no "=" or an empty key.
+    """
+    overrides: Dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"config override {pair!r}: expected KEY=VALUE, e.g. xfer.word_dropout=0.1")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except ValueError:
+            overrides[key.strip()] = value
+    return overrides

@@ -7,7 +7,16 @@
   on the weights);
 - `flair`: Flair's BiLSTM-256-CRF, optional, in Flair's own virtual environment
   (`--flair-python`, or $FLAIR_PYTHON; see bench/flair_worker.py); skipped with a
-  message when there is none.
+  message when there is none;
+- `ours @COMMIT`, optional: our pipeline at an older checkout of this repository
+  (`--baseline-root`, a `git worktree` of that commit), with that checkout's code and
+  configs/single.cfg, run by the Python of an environment where that checkout is
+  installed (`--baseline-python`; see bench/checkout_worker.py). Repeat both options for
+  several commits, one environment each (one Python serves several roots only if their
+  entry points are the same: spaCy loads every factory entry point an environment
+  declares). `--baseline-set KEY=VALUE` overrides the older configs (e.g. to time an
+  older commit with today's training recipe). The ratio column `ours / ours @COMMIT` is today's rate over that
+  commit's: the before/after check of a change ("within 5%, median of 5").
 
 Same data (default: synthetic sentences with entities; `--data corpus/conll03/train.spacy`
 for CoNLL03), same batch sizes, one subprocess per (system, phase, batch size), one
@@ -18,6 +27,11 @@ peer's.
 
     python bench/peers.py --repeat 5
     python bench/peers.py --data corpus/conll03/train.spacy --flair-python .venv-flair/bin/python
+    git worktree add --detach ../old HEAD~5 && python -m venv ../venv-old \
+        && ../venv-old/bin/pip install torch==2.13.0 -e ../old
+    python bench/peers.py --repeat 5 --baseline-root ../old --baseline-python ../venv-old/bin/python
+    python bench/peers.py ... --baseline-set xfer.word_dropout=0.1 \
+        --baseline-set training.optimizer.@optimizers=spacy_xfer.Adam.v1 --baseline-set training.optimizer.learn_rate=0.001
 """
 
 import argparse
@@ -28,15 +42,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import describe_data, load_sentences  # noqa: E402
 from bench.isolation import emit, run_worker  # noqa: E402
-from bench.options import SHARED, add_shared_options, parse, worker_options  # noqa: E402
+from bench.options import SHARED, add_shared_options, config_overrides, parse, worker_options  # noqa: E402
 from bench.machine import hardware_info, peak_rss_mb, set_threads  # noqa: E402
-from bench.pipelines import COMPONENT, spacy_cnn_pipeline, xfer_pipeline  # noqa: E402
+from bench.pipelines import COMPONENT, CONFIG_IN_REPO, DEFAULT_CONFIG, model_info, spacy_cnn_pipeline, xfer_pipeline  # noqa: E402
 from bench.report import print_context, print_rows, ratio_table  # noqa: E402
 from bench.timing import infer_count, measure_phase, rates, train_step_count  # noqa: E402
 
@@ -45,13 +60,20 @@ SPACY = "spacy_cnn"
 FLAIR = "flair"
 
 
-def run_phase(args: argparse.Namespace, system: str, phase: str, batch_size: int) -> Dict[str, Any]:
-    """Build a system's pipeline on the data, then time one phase (in a worker process)."""
+def run_phase(
+    args: argparse.Namespace, system: str, phase: str, batch_size: int, *,
+    config_path: Path = DEFAULT_CONFIG, overrides: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """Build a system's pipeline on the data, then time one phase (in a worker process).
+    Ours is built from config_path with the overrides, and its row has its parameter
+    count (the sizes of pipelines compared must match)."""
     set_threads(args.threads)
     sentences = load_sentences(args.data, args.n_sentences, args.seed, ents=True)
+    size: Dict[str, Any] = {}
     if system == OURS:
-        nlp, examples, optimizer = xfer_pipeline(sentences, target="ents")
+        nlp, examples, optimizer = xfer_pipeline(sentences, config_path=config_path, target="ents", overrides=overrides)
         component = COMPONENT
+        size = {"parameters": model_info(nlp)["parameters"]}
     else:
         nlp, examples, optimizer = spacy_cnn_pipeline(sentences, "ents")
         component = "ner"
@@ -60,13 +82,76 @@ def run_phase(args: argparse.Namespace, system: str, phase: str, batch_size: int
         nlp, examples, optimizer, phase, batch_size, component=component, seed=args.seed + 1,
         infer_sentences=args.infer_sentences, steps=args.train_steps, quick=args.quick,
     )
-    return {**result, "system": system, "setup_rss_mb": round(setup_rss, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
+    return {**result, **size, "system": system, "setup_rss_mb": round(setup_rss, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
-def spacy_worker(args: argparse.Namespace, system: str, phase: str, batch_size: int) -> List[str]:
-    """The command line of a worker timing our pipeline or spaCy's."""
+def spacy_row(args: argparse.Namespace, system: str, phase: str, batch_size: int) -> Dict[str, Any]:
+    """Our row (today's code) or spaCy's for one phase, from a worker running this file."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--_worker", f"{system}:{phase}:{batch_size}"]
-    return argv + worker_options(args, SHARED)
+    return run_worker(argv + worker_options(args, SHARED), f"{system} {phase} at batch {batch_size}")
+
+
+class Baseline(NamedTuple):
+    """Our pipeline at an older checkout: its column's label, the Python that runs it,
+    the checkout."""
+
+    label: str
+    python: str
+    root: Path
+
+
+def baselines(args: argparse.Namespace) -> List[Baseline]:
+    """The checkouts of --baseline-root, each with its --baseline-python (one for all
+    roots, or one per root), labelled "ours @COMMIT" (7 hex digits; "+dirty" when its
+    tracked files have changes).
+
+    RAISES (SystemExit): If the counts do not pair up, a Python is not an executable,
+        a root has no configs/single.cfg or git cannot read its commit.
+    """
+    from spacy_xfer.experiments.grid import git_state
+
+    roots, pythons = args.baseline_root, args.baseline_python
+    if pythons and not roots:
+        raise SystemExit("--baseline-python needs --baseline-root (the checkout it runs)")
+    if len(pythons) == 1:
+        pythons = pythons * len(roots)
+    if len(pythons) != len(roots):
+        raise SystemExit(f"{len(roots)} --baseline-root and {len(pythons)} --baseline-python: "
+                         "give one Python for all roots, or one per root, in the same order")
+    found = []
+    for root_arg, python in zip(roots, pythons):
+        root = Path(root_arg).resolve()
+        if not os.access(python, os.X_OK):
+            raise SystemExit(f"--baseline-python {python}: not an executable")
+        if not (root / CONFIG_IN_REPO).is_file():
+            raise SystemExit(f"--baseline-root {root_arg}: no {CONFIG_IN_REPO} there")
+        state = git_state(root)
+        if state["commit"] is None:
+            raise SystemExit(f"--baseline-root {root_arg}: git cannot read its commit (not a checkout?)")
+        found.append(Baseline(f"ours @{state['commit'][:7]}{'+dirty' if state['dirty'] else ''}", python, root))
+    return found
+
+
+def baseline_row(args: argparse.Namespace, baseline: Baseline, phase: str, batch_size: int) -> Dict[str, Any]:
+    """Our row for one phase at an older checkout (bench/checkout_worker.py under its
+    Python; PYTHONPATH is dropped so that nothing of this tree leaks in)."""
+    argv = [
+        baseline.python, str(Path(__file__).resolve().parent / "checkout_worker.py"), "--root", str(baseline.root),
+        "--_worker", f"{OURS}:{phase}:{batch_size}", *worker_options(args, SHARED),
+        *(f"--set={pair}" for pair in args.baseline_set),
+    ]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return {**run_worker(argv, f"{baseline.label} {phase} at batch {batch_size}", env=env), "system": baseline.label}
+
+
+def size_lines(results: Sequence[Dict[str, Any]]) -> List[str]:
+    """Our pipelines' parameter counts, with a warning if they differ (a speed ratio of
+    pipelines of different sizes does not compare the code)."""
+    counts = {r["system"]: r["parameters"] for r in results if "parameters" in r}
+    lines = ["parameters of the timed component: " + "; ".join(f"{s} {n:,}" for s, n in counts.items())]
+    if len(set(counts.values())) > 1:
+        lines.append("WARNING: our pipelines differ in size: the ratios compare more than the code")
+    return lines
 
 
 def flair_python(args: argparse.Namespace) -> Optional[str]:
@@ -111,6 +196,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--train-batch-sizes", type=int, nargs="*", default=[32, 10], help="default: 32 10 (10: the paper's)")
     parser.add_argument("--repeat", type=int, default=1, help="alternating runs per row; the median is reported (default: 1)")
     parser.add_argument("--flair-python", default=None, help="the Python of Flair's virtual environment (default: $FLAIR_PYTHON)")
+    parser.add_argument("--baseline-root", action="append", default=[], metavar="DIR",
+                        help="an older checkout of this repository (git worktree) to time as column 'ours @COMMIT'; repeatable")
+    parser.add_argument("--baseline-python", action="append", default=[], metavar="PYTHON",
+                        help="the Python of an environment where that checkout is installed (pip install -e DIR); "
+                        "one per root (one for all only if their entry points are the same)")
+    parser.add_argument("--baseline-set", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override a value of the older checkouts' {CONFIG_IN_REPO} (e.g. xfer.word_dropout=0.1); repeatable")
     add_shared_options(parser, threads=1, data_help="a DocBin with entities, e.g. corpus/conll03/train.spacy "
                        "(default: synthetic)")
     return parse(parser, argv)
@@ -123,21 +215,27 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         emit(run_phase(args, system, phase, int(batch_size)))
         return
     started = time.perf_counter()
+    config_overrides(args.baseline_set)  # a malformed override fails now, not in the first worker
+    older = baselines(args)
     sentences = load_sentences(args.data, args.n_sentences, args.seed, ents=True)
     work = [("infer", b) for b in args.infer_batch_sizes] + [("train", b) for b in args.train_batch_sizes]
     python = flair_python(args)
-    systems = [OURS, SPACY] + ([FLAIR] if python else [])
-    runs: Dict[tuple, List[Dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         data_file = str(Path(tmp) / "sentences.json")
         Path(data_file).write_text(json.dumps(sentences), encoding="utf8")
+        # one row-maker per column, in the order the runs alternate (ours today and at
+        # older checkouts side by side)
+        row_makers: Dict[str, Callable[[str, int], Dict[str, Any]]] = {OURS: partial(spacy_row, args, OURS)}
+        row_makers.update({baseline.label: partial(baseline_row, args, baseline) for baseline in older})
+        row_makers[SPACY] = partial(spacy_row, args, SPACY)
+        if python:
+            row_makers[FLAIR] = partial(flair_row, args, python, data_file, sentences)
+        systems = list(row_makers)
+        runs: Dict[tuple, List[Dict[str, Any]]] = {}
         for _ in range(max(1, args.repeat)):
             for phase, batch_size in work:
                 for system in systems:
-                    if system == FLAIR:
-                        result = flair_row(args, python, data_file, sentences, phase, batch_size)
-                    else:
-                        result = run_worker(spacy_worker(args, system, phase, batch_size), f"{system} {phase} at batch {batch_size}")
+                    result = row_makers[system](phase, batch_size)
                     runs.setdefault((system, phase, batch_size), []).append(result)
                     print(f"  {system} {phase} batch {batch_size}: {result['rate']:,.0f} tok/s", file=sys.stderr, flush=True)
     results = [median_run(runs[(system, phase, b)]) for phase, b in work for system in systems]
@@ -145,6 +243,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print()
     print_context(hardware_info(), describe_data(sentences), args.data or f"synthetic with entities (seed {args.seed})")
     print_rows(results, in_process=False)
+    print("\n".join(size_lines(results)))
     print(f"\nratios (ours / peer), {max(1, args.repeat)} alternating run(s) per row, one thread each:\n")
     print("\n".join(ratio_table(results, OURS, systems[1:])))
     print(f"\ntotal time {time.perf_counter() - started:.0f}s")

@@ -4,7 +4,7 @@ configs/single.cfg: the paper-size char GRU 25/80x2, word GRU 50/300x2, CRF, and
 sentences."""
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -14,10 +14,10 @@ from spacy.util import load_config, registry
 
 import spacy_xfer  # noqa: F401  (registers the factories and architectures)
 from bench.data import Sentence
-from spacy_xfer.experiments.baseline import baseline_config
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO / "configs" / "single.cfg"
+CONFIG_IN_REPO = Path("configs") / "single.cfg"  # the config timed, in this and older checkouts
+DEFAULT_CONFIG = REPO / CONFIG_IN_REPO
 COMPONENT = "target"  # the component of the config that is timed
 
 
@@ -45,14 +45,24 @@ def blank(vectors: Optional[str]) -> Language:
 
 
 def xfer_pipeline(
-    sentences: Sequence[Sentence], *, config_path: Path = DEFAULT_CONFIG, target: str = "tag", vectors: Optional[str] = None
+    sentences: Sequence[Sentence],
+    *,
+    config_path: Path = DEFAULT_CONFIG,
+    target: str = "tag",
+    vectors: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
 ) -> Tuple[Language, List[Example], Any]:
     """The config's `target` component (learning `target`) alone in a pipeline,
     initialized on the sentences, and the config's optimizer.
 
+    Uses only spaCy and the registered names, so that bench/checkout_worker.py can build
+    an older checkout's pipeline with it.
+
+    overrides (Optional[Mapping[str, Any]]): Config values by dotted path
+        ("xfer.word_dropout": 0.1), set before interpolation, as `spacy train` does.
     RETURNS (Tuple[Language, List[Example], Any]): nlp, the examples, the optimizer.
     """
-    config = load_config(config_path, interpolate=True)
+    config = load_config(config_path, overrides=dict(overrides or {}), interpolate=True)
     settings = dict(config["components"][COMPONENT])
     factory = settings.pop("factory")
     nlp = blank(vectors)
@@ -70,6 +80,9 @@ def spacy_cnn_pipeline(sentences: Sequence[Sentence], target: str = "ents") -> T
 
     RETURNS (Tuple[Language, List[Example], Any]): nlp, the examples, the optimizer.
     """
+    # imported here: an older checkout timed through `xfer_pipeline` may not have it
+    from spacy_xfer.experiments.baseline import baseline_config
+
     config = baseline_config("en", target).interpolate()
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = make_examples(nlp, sentences, target)

@@ -34,14 +34,15 @@ def target_note(result: Dict[str, Any], targets: Optional[Targets]) -> str:
 def print_rows(results: Sequence[Dict[str, Any]], *, in_process: bool, targets: Optional[Targets] = None) -> None:
     """One row per result: system, phase, batch, sentences, tokens, steps, seconds,
     tokens/s (words/s for inference), median batch rate, memory, other processes' CPU."""
-    header = (f"{'system':<12} {'phase':<6} {'batch':>5} {'sents':>6} {'tokens':>7} {'steps':>5} {'seconds':>8} "
+    width = max([12] + [len(r.get("system", "")) for r in results])
+    header = (f"{'system':<{width}} {'phase':<6} {'batch':>5} {'sents':>6} {'tokens':>7} {'steps':>5} {'seconds':>8} "
               f"{'tok/s':>8} {'median':>8} {'setupMB':>8} {'peakMB':>7} {'bg cpu':>6}  target")
     print(header)
     print("-" * len(header))
     for r in results:
         bg = "" if r.get("bg_cpu") is None else f"{r['bg_cpu']:.2f}"
         print(
-            f"{r.get('system', 'xfer_tagger'):<12} {r['phase']:<6} {r['batch_size']:>5} {r['sentences']:>6} "
+            f"{r.get('system', 'xfer_tagger'):<{width}} {r['phase']:<6} {r['batch_size']:>5} {r['sentences']:>6} "
             f"{r['tokens']:>7} {r['steps']:>5} {r['seconds']:>8.2f} {r['rate']:>8,.0f} {r['median_batch_rate']:>8,.0f} "
             f"{r['setup_rss_mb']:>8.0f} {r['peak_rss_mb']:>7.0f} {bg:>6}  {target_note(r, targets)}"
         )

@@ -1,8 +1,10 @@
-"""bench/: the data the benchmarks time, the tables they print, and a smoke run of
-bench/speed.py on tiny settings (the numbers themselves are not checked: they depend on
-the machine)."""
+"""bench/: the data the benchmarks time, the tables they print, peers.py's columns of
+older checkouts, and smoke runs of bench/speed.py and bench/peers.py on tiny settings
+(the numbers themselves are not checked: they depend on the machine)."""
 
 import json
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,8 +15,10 @@ from spacy.tokens import Doc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import speed  # noqa: E402
+from bench import peers, speed  # noqa: E402
+from bench.checkout_worker import check_loaded_from  # noqa: E402
 from bench.data import load_sentences  # noqa: E402
+from bench.options import config_overrides  # noqa: E402
 from bench.pipelines import xfer_pipeline  # noqa: E402
 from bench.report import ratio_table  # noqa: E402
 
@@ -45,9 +49,10 @@ def test_ratio_table_divides_our_rate_by_each_peers():
 def test_the_timed_pipeline_and_optimizer_are_the_configs(tmp_path):
     config = (REPO / "configs" / "single.cfg").read_text(encoding="utf8")
     config = config.replace("char_width = 25", "char_width = 3").replace("output_width = 600", "output_width = 6")
-    config = config.replace("learn_rate = 0.001", "learn_rate = 0.25")
     (tmp_path / "tiny.cfg").write_text(config, encoding="utf8")
-    nlp, examples, optimizer = xfer_pipeline(load_sentences(None, 6, seed=0), config_path=tmp_path / "tiny.cfg")
+    nlp, examples, optimizer = xfer_pipeline(
+        load_sentences(None, 6, seed=0), config_path=tmp_path / "tiny.cfg", overrides={"training.optimizer.learn_rate": 0.25}
+    )
     assert nlp.pipe_names == ["target"] and len(examples) == 6
     assert nlp.get_pipe("target").model.get_ref("tok2vec").get_dim("nO") == 6
     assert optimizer.learn_rate == 0.25 and type(optimizer).__name__ == "TaskOptimizer"
@@ -69,3 +74,90 @@ def test_speed_runs_every_phase_and_profiles_with_the_configs_optimizer(tmp_path
     assert "finish_update: optimizer step (outside torch ops)" in parts
     assert report["config"]["config"].endswith("single.cfg")
     assert "xfer_tagger  infer" in capsys.readouterr().out
+
+
+def git(root, *args):
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True, capture_output=True)
+
+
+def checkout(root):
+    """A git checkout with a configs/single.cfg; RETURNS its commit."""
+    (root / "configs").mkdir(parents=True)
+    (root / "configs" / "single.cfg").write_text("[xfer]\n", encoding="utf8")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "old")
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_baseline_columns_are_labelled_by_their_checkouts_commit(tmp_path):
+    first, second = checkout(tmp_path / "a"), checkout(tmp_path / "b")
+    (tmp_path / "b" / "configs" / "single.cfg").write_text("[xfer]\nrate = 1\n", encoding="utf8")
+    args = peers.parse_args(["--baseline-root", str(tmp_path / "a"), "--baseline-root", str(tmp_path / "b"),
+                             "--baseline-python", sys.executable])
+    found = peers.baselines(args)
+    assert [b.label for b in found] == [f"ours @{first[:7]}", f"ours @{second[:7]}+dirty"]
+    assert [b.python for b in found] == [sys.executable] * 2  # one Python serves every root
+    assert found[1].root == (tmp_path / "b").resolve()
+    assert peers.baselines(peers.parse_args([])) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--baseline-python", sys.executable], "needs --baseline-root"),
+    (["--baseline-root", "A", "--baseline-root", "B", "--baseline-python", "p", "--baseline-python", "q",
+      "--baseline-python", "r"], "2 --baseline-root and 3 --baseline-python"),
+    (["--baseline-root", "A", "--baseline-python", "/no/such/python"], "/no/such/python: not an executable"),
+    (["--baseline-root", "/no/such/checkout", "--baseline-python", sys.executable], "no configs/single.cfg"),
+])
+def test_baseline_options_that_do_not_pair_up_are_refused(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        peers.baselines(peers.parse_args(argv))
+
+
+def test_a_root_that_is_not_a_git_checkout_is_refused(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "single.cfg").write_text("[xfer]\n", encoding="utf8")
+    with pytest.raises(SystemExit, match="git cannot read its commit"):
+        peers.baselines(peers.parse_args(["--baseline-root", str(tmp_path), "--baseline-python", sys.executable]))
+
+
+def test_config_overrides_read_values_as_spacy_train_does():
+    overrides = config_overrides(["xfer.word_dropout=0.1", "training.optimizer.@optimizers=spacy_xfer.Adam.v1", "a.b=true"])
+    assert overrides == {"xfer.word_dropout": 0.1, "training.optimizer.@optimizers": "spacy_xfer.Adam.v1", "a.b": True}
+    with pytest.raises(SystemExit, match="expected KEY=VALUE"):
+        config_overrides(["xfer.word_dropout"])
+
+
+def test_the_worker_refuses_code_imported_from_another_tree(tmp_path):
+    import spacy_xfer  # noqa: F401  (this tree's)
+
+    check_loaded_from(REPO, ["spacy_xfer"])
+    with pytest.raises(SystemExit, match=f"spacy_xfer was imported from .*, not from {re.escape(str(tmp_path))}"):
+        check_loaded_from(tmp_path, ["spacy_xfer"])
+
+
+def test_size_lines_warn_when_the_pipelines_compared_differ():
+    rows = [{"system": "xfer_tagger", "parameters": 1000}, {"system": "ours @abc1234", "parameters": 1000}, {"system": "spacy_cnn"}]
+    assert peers.size_lines(rows) == ["parameters of the timed component: xfer_tagger 1,000; ours @abc1234 1,000"]
+    assert "WARNING" in peers.size_lines(rows + [{"system": "ours @def5678", "parameters": 999}])[-1]
+
+
+@pytest.mark.slow
+def test_peers_times_an_older_checkout_beside_today(tmp_path, capsys):
+    """This checkout as its own baseline, run by this Python through checkout_worker.py."""
+    out = tmp_path / "peers.json"
+    peers.main([
+        "--quick", "--n-sentences", "12", "--infer-batch-sizes", "4", "--train-batch-sizes", "4", "--train-steps", "1",
+        "--infer-sentences", "8", "--baseline-root", str(REPO), "--baseline-python", sys.executable,
+        "--baseline-set", "xfer.word_dropout=0.0", "--json", str(out),
+    ])
+    label = peers.baselines(peers.parse_args(["--baseline-root", str(REPO), "--baseline-python", sys.executable]))[0].label
+    results = json.loads(out.read_text(encoding="utf8"))["results"]
+    assert [(r["system"], r["phase"]) for r in results] == [
+        (system, phase) for phase in ("infer", "train") for system in ("xfer_tagger", label, "spacy_cnn")
+    ]
+    assert all(r["rate"] > 0 for r in results)
+    assert {r["code"] for r in results if r["system"] == label} == {str(REPO)}
+    ours = {r["system"]: r["parameters"] for r in results if "parameters" in r}
+    assert ours["xfer_tagger"] == ours[label]
+    assert f"| work | xfer_tagger | {label} | spacy_cnn | ours / {label} | ours / spacy_cnn |" in capsys.readouterr().out
