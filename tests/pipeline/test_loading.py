@@ -9,7 +9,7 @@ import spacy
 import srsly
 from spacy.lang.en import English
 
-from .util import TAG_DATA, examples_for, tiny_tagger, train
+from ..util import TAG_DATA, examples_for, tiny_tagger, train
 from .test_sharing import make_nlp, pos_examples
 
 

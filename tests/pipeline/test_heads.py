@@ -12,7 +12,7 @@ from spacy_xfer.experiments.steps import evaluate_pipeline
 from spacy_xfer.tasks import TASK_KEY
 
 from .test_sharing import ENCODERS
-from .util import NER_DATA, TAG_DATA, examples_for, tiny_model, train
+from ..util import NER_DATA, TAG_DATA, examples_for, tiny_model, train
 
 
 def two_heads(pos_target: str = "tag", ner_target: str = "ents"):

@@ -17,7 +17,7 @@ from thinc.api import SGD, Adam
 from typer.testing import CliRunner
 
 from .test_sharing import all_examples, pos_examples, weights
-from .util import NER_DATA, TAG_DATA, examples_for, import_extra
+from ..util import NER_DATA, TAG_DATA, examples_for, import_extra
 
 import_extra("spacy_transformers")
 import_extra("tokenizers")
@@ -25,10 +25,10 @@ import_extra("tokenizers")
 from spacy_xfer.cli import app  # noqa: E402
 from spacy_xfer.pipeline.xfer_transformer import XferTransformer  # noqa: E402
 
-from .test_configs import write_corpus  # noqa: E402
-from .transformer_util import TINY_BERT, save_bert  # noqa: E402
+from ..test_configs import write_corpus  # noqa: E402
+from ..transformer_util import TINY_BERT, save_bert  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEXTS = [text for text, _ in TAG_DATA + NER_DATA]
 LISTENER = {
     "@architectures": "spacy-transformers.TransformerListener.v1",

@@ -10,7 +10,7 @@ import spacy_xfer
 from spacy_xfer.models.pytorch_quantized import QuantizedShim
 from spacy_xfer.pipeline.quantize import CALLBACK
 
-from .util import NER_DATA, examples_for
+from ..util import NER_DATA, examples_for
 
 TEXTS = [text for text, _ in NER_DATA] + ["Anna visited New York today", "Bob loves Paris"]
 

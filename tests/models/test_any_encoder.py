@@ -12,7 +12,7 @@ from thinc.api import Model
 
 from spacy_xfer.models.architectures import build_crf_tagger_v1
 
-from .util import NER_DATA, TAG_DATA, examples_for, train
+from ..util import NER_DATA, TAG_DATA, examples_for, train
 
 HASH_EMBED_CNN = {
     "@architectures": "spacy.HashEmbedCNN.v2",

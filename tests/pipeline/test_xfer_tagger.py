@@ -9,7 +9,7 @@ from spacy.training import Example
 
 from spacy_xfer.models.layers.crf import get_crf
 
-from .util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
+from ..util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
 
 UPOS_DATA = [
     ("I like green eggs", ["PRON", "VERB", "ADJ", "NOUN"]),
@@ -183,7 +183,7 @@ def test_constraints_reject_invalid_gold(scheme, bad, message):
 
 def test_two_heads_do_not_collide_in_scores():
     nlp = spacy.blank("en")
-    from .util import tiny_model
+    from ..util import tiny_model
 
     nlp.add_pipe("xfer_tagger", name="pos_head", config={"target": "tag", "model": tiny_model()})
     nlp.add_pipe("xfer_tagger", name="ner_head", config={"target": "ents", "model": tiny_model()})

@@ -5,7 +5,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
-from .util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
+from ..util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 
 
 @pytest.fixture(scope="module")

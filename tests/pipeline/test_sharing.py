@@ -12,7 +12,7 @@ from thinc.api import Adam
 
 from spacy_xfer.tasks import TASK_KEY
 
-from .util import NER_DATA, TAG_DATA, examples_for
+from ..util import NER_DATA, TAG_DATA, examples_for
 
 ENCODERS = {
     "t_b": (

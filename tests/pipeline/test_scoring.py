@@ -10,7 +10,7 @@ import pytest
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .util import spans_of, tiny_tagger
+from ..util import spans_of, tiny_tagger
 
 # (words, gold IOB1, guessed IOB1)
 SENTENCES = [

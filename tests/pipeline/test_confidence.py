@@ -11,7 +11,7 @@ from spacy.tokens import Doc
 
 from spacy_xfer.models.pytorch_crf import CRFScores
 
-from .util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
+from ..util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 
 TEXTS = ["Anna visited New York", "Paris", "Bob Smith loves green ham"]
 

@@ -6,7 +6,7 @@ import pytest
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from .util import tiny_tagger
+from ..util import tiny_tagger
 
 WORDS = ["Ann", " ", "sings"]
 

@@ -11,7 +11,7 @@ from thinc.api import fix_random_seed
 
 from spacy_xfer.models.architectures import build_gazetteer_features_v1
 
-from .util import NER_DATA, examples_for, train
+from ..util import NER_DATA, examples_for, train
 
 LABELS = ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC", "B-PER", "I-PER", "E-PER", "S-PER"]
 COLUMN = {label: i for i, label in enumerate(LABELS)}
