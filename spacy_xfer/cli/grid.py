@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 import typer
 
 from ..corpora.io import write_atomic
-from ..experiments.grid import KINDS, VECTORS_DIR, Grid, load_rows, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
@@ -95,7 +95,7 @@ def report_command(
             raise ValueError(f"Unknown row set {rows!r}: expected one of {sorted(sets)}")
         if readme is not None:
             text = readme.read_text(encoding="utf8")
-            new = rewrite_readme(text, sets, loaded, readme_tables(results))
+            new = rewrite_readme(text, sets, loaded, readme_tables(results, sets))
     except ValueError as e:
         _fail(str(e))
     if readme is not None:
@@ -115,11 +115,10 @@ def report_command(
         typer.echo(results_table(sets[rows], loaded))
 
 
-def readme_tables(results: Path) -> Dict[str, str]:
+def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
     """The README blocks beside the grid's row sets, by marker name: the ablation's and
     the active learning's tables, and each row set's table of the `--vectors` runs
     (`<!-- results:SET-vectors -->`, from `RESULTS/vectors/`)."""
-    _, sets = load_rows()
     with_vectors = load_results(results / VECTORS_DIR)
     return {
         "ablation": ablation_table(results),

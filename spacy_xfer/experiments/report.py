@@ -105,7 +105,7 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
         f"{' --vectors PATH' if with_vectors else ''}`, then `python -m spacy_xfer report --readme README.md`."
     )
     if with_vectors:
-        names = sorted({str(run["settings"].get("vectors")) for runs in results.values() for run in runs})
+        names = sorted({str(run["settings"].get("vectors")) for run in runs_of_set})
         lines.append(
             f"Vectors ({', '.join(names) or 'none yet'}; PATH is their pipeline folder) in every kind of "
             f"run: our word embeddings start from them at their width, spaCy's built-in adds them as "

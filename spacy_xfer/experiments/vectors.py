@@ -10,7 +10,7 @@ above the vectors projected to the paper's 50 dims (README, "Recipe ablation").
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator
 
 import srsly
 from spacy.util import get_package_path, is_package
@@ -51,18 +51,18 @@ def vectors_info(location: str) -> VectorsInfo:
     return VectorsInfo(f"{meta.get('lang', 'xx')}_{meta.get('name', path.name)}-{meta.get('version', '0')}", int(vectors.get("vectors", 0)), int(vectors["width"]))
 
 
-def word_encoder_blocks(config: Dict[str, Any], prefix: str = "") -> Iterator[Tuple[str, Dict[str, Any]]]:
-    """(dotted path, block) of every word encoder in a config that uses the vectors."""
+def word_encoder_paths(config: Dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every word encoder in a config that uses the vectors."""
     for key, value in config.items():
         if isinstance(value, dict):
             path = f"{prefix}{key}"
             arch = value.get("@architectures", "")
             if arch.startswith(WORD_ENCODERS) and value.get("use_vectors", True):
-                yield path, value
-            yield from word_encoder_blocks(value, f"{path}.")
+                yield path
+            yield from word_encoder_paths(value, f"{path}.")
 
 
 def vectors_width_overrides(config: Dict[str, Any], width: int) -> Dict[str, int]:
     """`{"components.X.model....width": width}` for every word encoder of a config that
     takes rows from the vectors, so that they enter at their own width."""
-    return {f"{path}.width": width for path, _ in word_encoder_blocks(config)}
+    return {f"{path}.width": width for path in word_encoder_paths(config)}

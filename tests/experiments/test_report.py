@@ -110,5 +110,5 @@ def test_figures_are_written_as_png_per_pair(tmp_path):
 def test_readme_results_tables_match_the_committed_results():
     readme = (REPO / "README.md").read_text(encoding="utf8")
     assert "<!-- results:table2 -->" in readme
-    rebuilt = rewrite_readme(readme, SETS, load_results(REPO / "results"), readme_tables(REPO / "results"))
+    rebuilt = rewrite_readme(readme, SETS, load_results(REPO / "results"), readme_tables(REPO / "results", SETS))
     assert rebuilt == readme, "README results tables are stale: run `python -m spacy_xfer report --readme README.md`"
