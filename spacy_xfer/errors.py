@@ -134,3 +134,64 @@ class Errors:
     E052 = "[E052] GPU {gpu_id} was requested, but {problems}. Or use the CPU: --gpu-id -1."
     E053 = "{path}:{line}: [E053] {problem}; expected {expected}"
     E054 = "{path}: [E054] {problem}; expected {expected}"
+    E055 = "{where}: [E055] benchmark {name!r}: {problem}"
+    E056 = "{path}:{line}: [E056] {problem}; expected a JSON benchmarks file"
+    E057 = "{path}: [E057] found a JSON {found}; expected a JSON object of benchmark name -> settings"
+    E058 = (
+        "[E058] Unknown benchmark {name!r}: {path} not found (run `python -m spacy_xfer prepare "
+        "{name} ...` with its definition first) and not built in ({built_in})."
+    )
+    E059 = (
+        "{path}: [E059] expected the definition of benchmark {name!r} (the folder's name), "
+        "found {found}: prepare NAME writes to CORPUS_DIR/NAME."
+    )
+    E060 = (
+        "[E060] Benchmark {name!r} reads its {part} file from a corpora folder ({paths}): "
+        "pass CORPORA_DIR."
+    )
+    E061 = "[E061] Benchmark {name!r}: {part} file not found (looked for {paths}){expected}."
+    E062 = "[E062] --vectors {location}: {problem}; expected {expected}."
+    E063 = (
+        "[E063] Benchmark {name!r}: target {target!r}, but its {format} train part ({path}) "
+        "has no {layer} labels (it has: {found}): expected a target among {targets}."
+    )
+    E064 = "[E064] This config needs a {role} corpus: pass --{role}."
+    E065 = (
+        "[E065] {path} not found: expected the output of `python -m spacy_xfer prepare "
+        "{name} CORPORA_DIR {folder}` (or --corpus-dir)."
+    )
+    E066 = (
+        "[E066] Head {name!r} ({task}) predicts {target!r}, but {path} is scored on "
+        "{expected!r}: expected the benchmark the head was trained on."
+    )
+    E067 = "[E067] No spaCy built-in baseline for target {target!r}: expected 'tag', 'ents' or 'spans:KEY'."
+    E068 = (
+        "[E068] Doc {i} ({text!r}...): spans in doc.spans[{key!r}] overlap, so they cannot "
+        "be entities for spaCy's ner: {error}"
+    )
+    E069 = "{path}: [E069] {problem}; expected {expected}."
+    E070 = "[E070] Exit code {code}: {command}\n(log {log}, last lines:)\n{tail}"
+    E071 = "[E071] No training log at {log}: expected spaCy's ConsoleLogger.v2 output_file."
+    E072 = "{path}: [E072] not a grid results file, missing {missing}; expected the keys the grid writes ({keys})."
+    E073 = "{path}:{line}: [E073] {problem}; expected {expected}."
+    E074 = "[E074] Ablation variant {variant!r} needs --vectors (e.g. the en_core_web_md folder)."
+    E075 = "[E075] Ablation run {name} failed (exit code {code}): see {log}."
+    E076 = (
+        "{path}: [E076] run with other settings ({changed}): move the benchmark's results "
+        "away (or use another --results folder) to run it again."
+    )
+    E077 = (
+        "{path}: [E077] has no picks for {strategy!r} (it was run with {strategies}): delete "
+        "it to run it again."
+    )
+    E078 = "{where}: [E078] only {available} non-empty sentences to draw {n} from."
+    E079 = "{where}: [E079] {strategy} could choose only {chosen} of the {n} sentences to label next."
+    E080 = (
+        "[E080] max_steps {max_steps} is not a multiple of eval_frequency {eval_frequency}: "
+        "the steps after the last evaluation would be trained but never chosen."
+    )
+    E081 = "[E081] {path} is a folder: expected {expected}."
+    E082 = (
+        "{path}: [E082] not a label mapping table; expected a JSON object with 'renames' "
+        "(object), 'alternatives' (string or null) and 'own_labels' (list)."
+    )

@@ -49,3 +49,23 @@ def test_message_formats_with_named_fields(code):
     # every placeholder is named, so a call site that forgets one fails with KeyError
     fields = [name for _, name, _, _ in string.Formatter().parse(getattr(Errors, code)) if name is not None]
     assert all(fields), (code, fields)
+
+
+def literal_raises() -> list:
+    """`FILE:LINE` of each raise in the package whose message is written on the spot (a
+    string or f-string) instead of taken from Errors; typer's BadParameter, typer's
+    convention for a bad command-line option, is left out."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args):
+                continue
+            message = node.exc.args[0]
+            written = isinstance(message, ast.JoinedStr) or (isinstance(message, ast.Constant) and isinstance(message.value, str))
+            if written and not ast.unparse(node.exc.func).endswith("BadParameter"):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return found
+
+
+def test_every_error_message_of_the_package_is_coded():
+    assert literal_raises() == []

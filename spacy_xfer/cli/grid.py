@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 import typer
 
 from ..corpora.io import write_atomic
+from ..errors import Errors
 from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
@@ -92,10 +93,10 @@ def report_command(
     try:
         loaded = load_results(results)
         if rows not in sets:
-            raise ValueError(f"Unknown row set {rows!r}: expected one of {sorted(sets)}")
+            raise ValueError(Errors.E039.format(kind="row set", value=rows, choices=", ".join(sorted(sets))))
         if readme is not None:
             text = readme.read_text(encoding="utf8")
-            new = rewrite_readme(text, sets, loaded, readme_tables(results, sets))
+            new = rewrite_readme(text, sets, loaded, readme_tables(results, sets), path=readme)
     except ValueError as e:
         _fail(str(e))
     if readme is not None:

@@ -36,7 +36,10 @@ class LabelMap:
 
     @classmethod
     def from_json(cls, path: Path) -> "LabelMap":
-        """Read a table from a JSON file in the format described in this module."""
+        """Read a table from a JSON file in the format described in this module.
+
+        RAISES (ValueError): E082 for JSON that is not such a table.
+        """
         data = srsly.read_json(path)
         try:
             return cls(
@@ -47,10 +50,7 @@ class LabelMap:
                 description=data.get("description", ""),
             )
         except (AttributeError, TypeError, ValueError) as e:
-            raise ValueError(
-                f"{path}: not a label mapping table; expected a JSON object with "
-                "'renames' (object), 'alternatives' (string or null) and 'own_labels' (list)"
-            ) from e
+            raise ValueError(Errors.E082.format(path=path)) from e
 
 
 def mapping_names() -> List[str]:

@@ -479,7 +479,11 @@ def get_format(name: str) -> Format:
 
 def input_files(path: Path, fmt: str) -> List[Path]:
     """The files to read: the file itself, or for a folder the files matching the
-    format's pattern, sorted."""
+    format's pattern, sorted.
+
+    RAISES (FileNotFoundError): E049 for a path that does not exist.
+    RAISES (ValueError): E081 for a folder without the files the format reads.
+    """
     glob = get_format(fmt).glob
     if path.is_file():
         return [path]
@@ -488,7 +492,7 @@ def input_files(path: Path, fmt: str) -> List[Path]:
     files = sorted(p for p in path.glob(glob) if p.is_file()) if glob else []
     if not files:
         wanted = f"files matching {glob!r}" if glob else "a file (this format reads one file)"
-        raise ValueError(f"{path} is a folder: expected {wanted}")
+        raise ValueError(Errors.E081.format(path=path, expected=wanted))
     return files
 
 

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
 
+from ..errors import Errors
 from .steps import write_json
 from .grid import Grid, git_state, is_prepared, prepare_command
 
@@ -49,7 +50,7 @@ class AblationRun:
 def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> List[str]:
     """The `spacy_xfer train` command of an ablation run.
 
-    RAISES (ValueError): For a variant that needs vectors when none are given.
+    RAISES (ValueError): E074 for a variant that needs vectors when none are given.
     """
     pair, variant = spec["pairs"][run.pair], spec["variants"][run.variant]
     command = [
@@ -66,7 +67,7 @@ def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps:
         command += ["--set", f"{key}={json.dumps(value)}"]
     if variant.get("vectors"):
         if not vectors:
-            raise ValueError(f"Ablation variant {run.variant!r} needs --vectors (e.g. the en_core_web_md folder)")
+            raise ValueError(Errors.E074.format(variant=run.variant))
         command += ["--vectors", vectors]
     if "word_width" in variant:
         encoder = "components.encoder.model" if pair["arch"] == "t_b" else "components.target.model.tok2vec"
@@ -75,7 +76,10 @@ def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps:
 
 
 def execute(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> Dict[str, Any]:
-    """Train one ablation run and write its results file."""
+    """Train one ablation run and write its results file.
+
+    RAISES (RuntimeError): E075 if the training exits with an error, naming its log.
+    """
     command = train_command(run, spec, grid, max_steps, vectors)
     out = Path(command[5])
     log_path = grid.work_dir / "ablation" / f"{run.name}.log"
@@ -85,7 +89,7 @@ def execute(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, 
         returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
     wall = time.time() - start
     if returncode != 0:
-        raise RuntimeError(f"Ablation run {run.name} failed (exit {returncode}): see {log_path}")
+        raise RuntimeError(Errors.E075.format(name=run.name, code=returncode, log=log_path))
     steps = [int(step) for step in STEP_LINE.findall(log_path.read_text(encoding="utf8"))]
     meta = srsly.read_json(out / "model-best" / "meta.json")
     pair = spec["pairs"][run.pair]
@@ -103,11 +107,15 @@ def run_ablation(
     variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
     max_steps: int = 1500, vectors: Optional[str] = None, workers: int = 2, echo=print,
 ) -> List[Dict[str, Any]]:
-    """Run the variants on the pairs (skipping finished runs), `workers` at a time."""
+    """Run the variants on the pairs (skipping finished runs), `workers` at a time.
+
+    RAISES (ValueError): E039 for a variant or pair `ablation.json` does not hold.
+    """
     spec = load_ablation()
     unknown = sorted(set(variants) - set(spec["variants"])) + sorted(set(pairs) - set(spec["pairs"]))
     if unknown:
-        raise ValueError(f"Unknown ablation variants or pairs {unknown}: see {ABLATION_FILE}")
+        choices = f"the variants {sorted(spec['variants'])} and pairs {sorted(spec['pairs'])} of {ABLATION_FILE}"
+        raise ValueError(Errors.E039.format(kind="ablation variants or pairs", value=unknown, choices=choices))
     for name in sorted({spec["pairs"][p][role] for p in pairs for role in ("source", "target")} - {None}):
         if not is_prepared(name, seed, grid):
             subprocess.run(prepare_command(name, seed, grid), check=True)

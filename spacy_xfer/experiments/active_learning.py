@@ -31,7 +31,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 import numpy
 import spacy
@@ -44,7 +44,8 @@ from ..annotate.inputs import Item
 from ..annotate.select import STRATEGIES, choose_head, rank
 from ..corpora.io import write_atomic
 from ..docbin import read_docs
-from .benchmarks import get_benchmark
+from ..errors import Errors
+from .benchmarks import BENCHMARKS, get_benchmark
 from .steps import write_json
 from .grid import (
     TOKEN_TARGETS,
@@ -70,27 +71,29 @@ HEAD = "target"  # the target head's name in every config
 def load_spec(path: Path = SPEC_FILE) -> Dict[str, Any]:
     """The experiment's settings and benchmarks (the schema of `active_learning.json`).
 
-    RAISES (ValueError): For a missing or bad setting, naming the file and the entry.
+    RAISES (ValueError): E069 for a missing or bad setting, naming the file and the entry.
     """
     spec = srsly.read_json(path)
+
+    def fail(problem: str, expected: str) -> NoReturn:
+        raise ValueError(Errors.E069.format(path=path, problem=problem, expected=expected))
+
     for key in COUNTS:
         if not isinstance(spec.get(key), int) or spec[key] < 1:
-            raise ValueError(f"{path}: {key} is {spec.get(key)!r}: expected a positive integer")
+            fail(f"{key} is {spec.get(key)!r}", "a positive integer")
     if not isinstance(spec.get("diversity"), (int, float)) or not 0 < spec["diversity"] <= 1:
-        raise ValueError(f"{path}: diversity is {spec.get('diversity')!r}: expected a number in (0, 1] (1: no filter)")
+        fail(f"diversity is {spec.get('diversity')!r}", "a number in (0, 1] (1: no filter)")
     unknown = [s for s in spec.get("strategies", []) if s not in STRATEGIES]
     if unknown or not spec.get("strategies"):
-        raise ValueError(f"{path}: strategies {spec.get('strategies')!r}: expected some of {list(STRATEGIES)}")
+        fail(f"strategies {spec.get('strategies')!r}", f"some of {list(STRATEGIES)}")
     for name, bench in spec.get("benchmarks", {}).items():
         if sorted(bench) != ["arch", "source", "target"] or bench["arch"] not in ARCHS:
-            raise ValueError(f"{path}: benchmark {name!r} is {bench}: expected source (or null), target and arch ({', '.join(ARCHS)})")
+            fail(f"benchmark {name!r} is {bench}", f"source (or null), target and arch ({', '.join(ARCHS)})")
         if (bench["source"] is None) != (bench["arch"] == "single"):
-            raise ValueError(f"{path}: benchmark {name!r}: a source goes with a transfer arch, none with 'single'")
+            fail(f"benchmark {name!r} has source {bench['source']!r} with arch {bench['arch']!r}", "a source with a transfer arch, none with 'single'")
         for corpus in filter(None, (bench["source"], bench["target"])):
-            try:
-                get_benchmark(corpus)
-            except ValueError as e:
-                raise ValueError(f"{path}: benchmark {name!r}: {e}") from e
+            if corpus not in BENCHMARKS:
+                fail(f"benchmark {name!r}: unknown benchmark {corpus!r}", f"one of {sorted(BENCHMARKS)}")
     return spec
 
 
@@ -135,7 +138,7 @@ def round_settings(benchmark: str, spec: Dict[str, Any], grid: Grid) -> Dict[str
 def finished(rnd: Round, settings: Dict[str, Any], grid: Grid) -> Optional[Dict[str, Any]]:
     """The round's results, if its file exists.
 
-    RAISES (ValueError): If the file has other settings, listing the differences.
+    RAISES (ValueError): E076 if the file has other settings, listing the differences.
     """
     path = rnd.results_path(grid)
     if not path.exists():
@@ -144,21 +147,19 @@ def finished(rnd: Round, settings: Dict[str, Any], grid: Grid) -> Optional[Dict[
     old = results.get("settings", {})
     changed = [f"{key}: {old.get(key)!r} -> {value!r}" for key, value in settings.items() if old.get(key) != value]
     if changed:
-        raise ValueError(
-            f"{path} was run with other settings ({'; '.join(changed)}): move the benchmark's "
-            f"results away (or use another --results folder) to run it again"
-        )
+        raise ValueError(Errors.E076.format(path=path, changed="; ".join(changed)))
     return results
 
 
-def initial_sample(docs: Sequence[Doc], n: int, seed: int) -> List[int]:
+def initial_sample(docs: Sequence[Doc], n: int, seed: int, *, where: str) -> List[int]:
     """`n` indices of non-empty docs, drawn without replacement (seeded), sorted.
 
-    RAISES (ValueError): If there are fewer than `n` non-empty docs.
+    where (str): Where the docs come from, for the error message.
+    RAISES (ValueError): E078 if there are fewer than `n` non-empty docs.
     """
     candidates = [i for i, doc in enumerate(docs) if len(doc)]
     if len(candidates) < n:
-        raise ValueError(f"Only {len(candidates)} non-empty sentences to draw {n} from")
+        raise ValueError(Errors.E078.format(where=where, available=len(candidates), n=n))
     return sorted(int(i) for i in numpy.random.default_rng(seed).choice(candidates, size=n, replace=False))
 
 
@@ -171,7 +172,7 @@ def pick(
 
     RETURNS (List[Dict[str, Any]]): {index (into `docs`), score (the strategy's)}, in
         selection order.
-    RAISES (ValueError): If fewer than `n` sentences can be chosen.
+    RAISES (ValueError): E079 if fewer than `n` sentences can be chosen.
     """
     taken = set(labelled)
     pool = [i for i, doc in enumerate(docs) if i not in taken and len(doc)]
@@ -182,7 +183,7 @@ def pick(
     head = choose_head(nlp, HEAD)
     chosen = rank(nlp, head, items, n=n, strategy=strategy, diversity=diversity, seed=seed)
     if len(chosen) < n:
-        raise ValueError(f"{where}: {strategy} could choose only {len(chosen)} of the {n} sentences to label next")
+        raise ValueError(Errors.E079.format(where=where, strategy=strategy, chosen=len(chosen), n=n))
     return [{"index": pool[c.position], "score": c.score} for c in chosen]
 
 
@@ -284,12 +285,13 @@ def run_chain(
     rounds are read, not run.
 
     RETURNS (List[Dict[str, Any]]): Every round's results, round 0 first.
-    RAISES (ValueError): For a results file with other settings, or a round 0 that has
-        no picks for a strategy; RunFailed: if a command fails.
+    RAISES (ValueError): For a results file with other settings (E076), or a round 0
+        that has no picks for a strategy (E077); RunFailed: if a command fails.
     """
     bench = spec["benchmarks"][benchmark]
     settings = round_settings(benchmark, spec, grid)
-    docs = read_docs(grid.corpus_dir(seed) / bench["target"] / "train.spacy", Vocab())
+    train_path = grid.corpus_dir(seed) / bench["target"] / "train.spacy"
+    docs = read_docs(train_path, Vocab())
 
     def run(rnd: Round, labelled: List[int], added: List[Dict[str, Any]], choose: Sequence[str]) -> Dict[str, Any]:
         results = finished(rnd, settings, grid)
@@ -304,7 +306,7 @@ def run_chain(
         return results
 
     first = Round(benchmark, None, seed, 0)
-    initial = initial_sample(docs, spec["initial"], seed)
+    initial = initial_sample(docs, spec["initial"], seed, where=str(train_path))
     done = [run(first, initial, [{"index": i, "score": None} for i in initial], strategies)]
     for strategy in strategies:
         previous = done[0]
@@ -312,10 +314,8 @@ def run_chain(
             rnd = Round(benchmark, strategy, seed, number)
             picks = previous["selected"].get(strategy)
             if picks is None:
-                raise ValueError(
-                    f"{Round(benchmark, previous['strategy'], seed, number - 1).results_path(grid)} has no picks "
-                    f"for {strategy!r} (it was run with {sorted(previous['selected'])}): delete it to run it again"
-                )
+                path = Round(benchmark, previous["strategy"], seed, number - 1).results_path(grid)
+                raise ValueError(Errors.E077.format(path=path, strategy=strategy, strategies=sorted(previous["selected"])))
             labelled = previous["labelled_indices"] + [p["index"] for p in picks]
             previous = run(rnd, labelled, picks, [strategy] if number < spec["rounds"] else [])
             done.append(previous)
@@ -337,17 +337,15 @@ def run_active_learning(
     """Prepare the corpora, then run each benchmark and seed's chain of rounds
     (`workers` chains at a time); a failed chain is reported and the others go on.
 
-    RAISES (ValueError): For a benchmark or strategy the spec does not name, or a
-        `max_steps` that is not a multiple of `eval_frequency`.
+    RAISES (ValueError): E039 for a benchmark or strategy the spec does not name, E080
+        for a `max_steps` that is not a multiple of `eval_frequency`.
     """
     unknown = sorted(set(benchmarks) - set(spec["benchmarks"])) + sorted(set(strategies) - set(spec["strategies"]))
     if unknown:
-        raise ValueError(f"Unknown benchmarks or strategies {unknown}: expected those of the spec ({SPEC_FILE} by default)")
+        choices = f"the benchmarks {sorted(spec['benchmarks'])} and strategies {spec['strategies']} of the spec ({SPEC_FILE} by default)"
+        raise ValueError(Errors.E039.format(kind="benchmarks or strategies", value=unknown, choices=choices))
     if spec["max_steps"] % spec["eval_frequency"]:
-        raise ValueError(
-            f"max_steps {spec['max_steps']} is not a multiple of eval_frequency {spec['eval_frequency']}: "
-            "the steps after the last evaluation would be trained but never chosen"
-        )
+        raise ValueError(Errors.E080.format(max_steps=spec["max_steps"], eval_frequency=spec["eval_frequency"]))
     for seed in seeds:
         names = {spec["benchmarks"][b][role] for b in benchmarks for role in ("source", "target")} - {None}
         for name in sorted(names):

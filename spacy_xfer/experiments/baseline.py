@@ -18,8 +18,9 @@ from spacy.tokens import Doc, DocBin
 from spacy.util import get_lang_class
 from thinc.api import Config
 
-from ..training.task_sampler import TaskSampler, read_task_settings
 from ..corpora.io import write_atomic
+from ..errors import Errors
+from ..training.task_sampler import TaskSampler, read_task_settings
 
 PARTS = ("train", "dev", "test")
 
@@ -40,7 +41,7 @@ class BaselineTask(NamedTuple):
 def baseline_task(target: str) -> BaselineTask:
     """The spaCy component that learns a benchmark target ("tag", "ents", "spans:KEY").
 
-    RAISES (ValueError): For other targets, naming the ones supported.
+    RAISES (ValueError): E067 for other targets, naming the ones supported.
     """
     if target == "tag":
         return BaselineTask("tagger", "tag_acc")
@@ -48,9 +49,7 @@ def baseline_task(target: str) -> BaselineTask:
         return BaselineTask("ner", "ents_f")
     if target.startswith("spans:") and len(target) > len("spans:"):
         return BaselineTask("ner", "ents_f", spans_key=target[len("spans:"):])
-    raise ValueError(
-        f"No spaCy built-in baseline for target {target!r}: expected 'tag', 'ents' or 'spans:KEY'"
-    )
+    raise ValueError(Errors.E067.format(target=target))
 
 
 def baseline_config(lang: str, target: str) -> Config:
@@ -77,7 +76,7 @@ def baseline_docs(docs: List[Doc], spans_key: str) -> List[Doc]:
     """Docs whose gold is where spaCy's component reads it: with a `spans_key`, each
     doc's `Doc.spans[spans_key]` (non-overlapping, e.g. chunks) becomes its `Doc.ents`.
 
-    RAISES (ValueError): If spans overlap, naming the doc.
+    RAISES (ValueError): E068 if spans overlap, naming the doc.
     """
     if not spans_key:
         return docs
@@ -85,10 +84,7 @@ def baseline_docs(docs: List[Doc], spans_key: str) -> List[Doc]:
         try:
             doc.set_ents(list(doc.spans.get(spans_key, [])), default="outside")
         except ValueError as e:
-            raise ValueError(
-                f"Doc {i} ({doc.text[:40]!r}...): spans in doc.spans[{spans_key!r}] overlap, "
-                f"so they cannot be entities for spaCy's ner: {e}"
-            ) from e
+            raise ValueError(Errors.E068.format(i=i, text=doc.text[:40], key=spans_key, error=e)) from e
     return docs
 
 

@@ -14,6 +14,7 @@ from spacy.util import get_lang_class
 
 from ..corpora import CHUNKS_KEY, FORMATS, SPLIT_ORDERS
 from ..corpora.readers import CONLLU_TAG_FIELDS
+from ..errors import Errors
 
 Benchmark = Dict[str, Any]
 BUILT_IN_FILE = Path(__file__).parent / "benchmarks.json"
@@ -59,11 +60,11 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
     name (str): The benchmark's name.
     bench (Any): Its definition, as read from JSON.
     where (str): Where the definition comes from, for the error message.
-    RAISES (ValueError): `WHERE: benchmark NAME: what is wrong; expected what`.
+    RAISES (ValueError): `WHERE: [E055] benchmark NAME: what is wrong: expected what`.
     """
 
     def fail(message: str) -> NoReturn:
-        raise ValueError(f"{where}: benchmark {name!r}: {message}")
+        raise ValueError(Errors.E055.format(where=where, name=name, problem=message))
 
     if not isinstance(bench, dict):
         fail(f"expected an object of settings, got {bench!r}")
@@ -100,7 +101,7 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
 
 
 def _json_type(types: Any) -> str:
-    names = {str: "string", dict: "object", list: "array", bool: "boolean"}
+    names = {str: "string", dict: "object", list: "array", bool: "boolean", type(None): "null"}
     return names.get(types, "number")
 
 
@@ -138,15 +139,16 @@ def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) ->
     relative_to_file (bool): Make relative file paths absolute, relative to the JSON
         file's folder (False keeps them relative, for a corpora folder to resolve).
     RETURNS (Dict[str, Benchmark]): The benchmarks by name.
-    RAISES (ValueError): On JSON that does not parse or an entry that breaks the schema.
+    RAISES (ValueError): On JSON that does not parse (E056), is no object (E057), or an
+        entry that breaks the schema (E055).
     """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: {e.msg}: expected a JSON benchmarks file") from e
+        raise ValueError(Errors.E056.format(path=path, line=e.lineno, problem=e.msg)) from e
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object of benchmark name -> settings")
+        raise ValueError(Errors.E057.format(path=path, found=_json_type(type(data))))
     for name, bench in data.items():
         check_benchmark(name, bench, str(path))
         if relative_to_file:
@@ -170,52 +172,50 @@ def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchm
 
 
 def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = None) -> Benchmark:
-    """A benchmark's entry in `benchmarks` (default: the built-in ones), or a clear error."""
+    """A benchmark's entry in `benchmarks` (default: the built-in ones).
+
+    RAISES (ValueError): E039 for a name `benchmarks` does not hold, listing them.
+    """
     benchmarks = BENCHMARKS if benchmarks is None else benchmarks
     if name not in benchmarks:
-        raise ValueError(
-            f"Unknown benchmark {name!r}: expected one of {sorted(benchmarks)}, or a benchmark of your "
-            f"own: see `prepare --help` (--benchmarks FILE, or --format/--train/--dev/--test)"
-        )
+        choices = f"{sorted(benchmarks)}, or a benchmark of your own: see `prepare --help` (--benchmarks FILE, or --format/--train/--dev/--test)"
+        raise ValueError(Errors.E039.format(kind="benchmark", value=name, choices=choices))
     return benchmarks[name]
 
 
 def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
     """The definition a prepared benchmark was converted from: `corpus_dir/NAME/
     benchmark.json` as `prepare` wrote it, else (a folder prepared without it) the
-    built-in benchmark of that name."""
+    built-in benchmark of that name.
+
+    RAISES (ValueError): E058 for a name neither prepared with its definition nor built
+        in; E059 for a definition file of another benchmark.
+    """
     path = Path(corpus_dir) / name / DEFINITION_FILE
     if not path.exists():
         if name in BENCHMARKS:
             return BENCHMARKS[name]
-        raise ValueError(
-            f"Unknown benchmark {name!r}: {path} not found (run `python -m spacy_xfer prepare {name} ...` "
-            f"with its definition first) and not built in ({', '.join(sorted(BENCHMARKS))})"
-        )
+        raise ValueError(Errors.E058.format(name=name, path=path, built_in=", ".join(sorted(BENCHMARKS))))
     prepared = read_benchmarks(path, relative_to_file=False)
     if name not in prepared:
-        raise ValueError(
-            f"{path}: expected the definition of benchmark {name!r} (the folder's name), found "
-            f"{sorted(prepared)}: prepare NAME writes to CORPUS_DIR/NAME"
-        )
+        raise ValueError(Errors.E059.format(path=path, name=name, found=sorted(prepared)))
     return prepared[name]
 
 
 def find_file(name: str, part: str, corpora_dir: Optional[Path], paths: Union[str, List[str]]) -> Path:
     """The first of a benchmark part's candidate paths that exists (relative ones under
-    corpora_dir)."""
+    corpora_dir).
+
+    RAISES (ValueError): E060 for relative paths without a `corpora_dir`.
+    RAISES (FileNotFoundError): E061 if none of the candidates exists, naming them.
+    """
     candidates = [Path(path) for path in ([paths] if isinstance(paths, str) else paths)]
     relative = not all(path.is_absolute() for path in candidates)
     if corpora_dir is None and relative:
-        raise ValueError(
-            f"Benchmark {name!r} reads its {part} file from a corpora folder "
-            f"({', '.join(map(str, candidates))}): pass CORPORA_DIR"
-        )
+        raise ValueError(Errors.E060.format(name=name, part=part, paths=", ".join(map(str, candidates))))
     candidates = [Path(corpora_dir or "") / path for path in candidates]
     for path in candidates:
         if path.exists():
             return path
-    raise FileNotFoundError(
-        f"Benchmark {name!r}: {part} file not found (looked for {', '.join(map(str, candidates))})"
-        + (": expected the folder layout of ../shared/corpora under CORPORA_DIR" if relative else "")
-    )
+    expected = ": expected the folder layout of ../shared/corpora under CORPORA_DIR" if relative else ""
+    raise FileNotFoundError(Errors.E061.format(name=name, part=part, paths=", ".join(map(str, candidates)), expected=expected))

@@ -36,7 +36,8 @@ import srsly
 from spacy.util import load_config
 from thinc.api import Config
 
-from .benchmarks import get_benchmark
+from ..errors import Errors
+from .benchmarks import BENCHMARKS, get_benchmark
 from .steps import write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -95,29 +96,30 @@ class RowSet:
 def load_rows(path: Path = ROWS_FILE) -> Tuple[Dict[str, Row], Dict[str, RowSet]]:
     """The rows and row sets of a rows file.
 
-    RAISES (ValueError): If a set names an unknown row, or a row an unknown benchmark
-        or architecture, naming the file and the entry.
+    RAISES (ValueError): E069 if a set names an unknown row, or a row has other keys,
+        an unknown benchmark or architecture, naming the file and the entry.
     """
     data = json.loads(Path(path).read_text(encoding="utf8"))
     rows = {}
     for row_id, entry in data["rows"].items():
         expected = sorted(Row.__dataclass_fields__.keys() - {"id"})
         if sorted(entry) != expected:
-            raise ValueError(f"{path}: row {row_id!r} has keys {sorted(entry)}: expected {expected}")
+            raise ValueError(Errors.E069.format(path=path, problem=f"row {row_id!r} has keys {sorted(entry)}", expected=expected))
         row = Row(id=row_id, **entry)
         for name in (row.source, row.target):
-            try:
-                get_benchmark(name)
-            except ValueError as e:
-                raise ValueError(f"{path}: row {row_id!r}: {e}") from e
+            if name not in BENCHMARKS:
+                problem = f"row {row_id!r}: unknown benchmark {name!r}"
+                raise ValueError(Errors.E069.format(path=path, problem=problem, expected=f"one of {sorted(BENCHMARKS)}"))
         if row.arch not in ("t_a", "t_b", "t_c"):
-            raise ValueError(f"{path}: row {row_id!r}: arch {row.arch!r}: expected t_a, t_b or t_c")
+            problem = f"row {row_id!r}: arch {row.arch!r}"
+            raise ValueError(Errors.E069.format(path=path, problem=problem, expected="t_a, t_b or t_c"))
         rows[row_id] = row
     sets = {}
     for name, entry in data["sets"].items():
         unknown = [row_id for row_id in entry["rows"] if row_id not in rows]
         if unknown:
-            raise ValueError(f"{path}: set {name!r} names unknown rows {unknown}: expected ids from 'rows'")
+            problem = f"set {name!r} names unknown rows {unknown}"
+            raise ValueError(Errors.E069.format(path=path, problem=problem, expected="ids from 'rows'"))
         rows_of_set = [rows[row_id] for row_id in entry["rows"]]
         sets[name] = RowSet(name, entry["description"], rows_of_set, entry.get("skipped", []))
     return rows, sets
@@ -127,7 +129,7 @@ def select_rows(selection: str, path: Path = ROWS_FILE) -> List[Row]:
     """The rows named by a comma-separated list of set names and row ids, in order,
     each row once.
 
-    RAISES (ValueError): For a name that is neither, listing the sets.
+    RAISES (ValueError): E039 for a name that is neither, listing the sets.
     """
     rows, sets = load_rows(path)
     selected: Dict[str, Row] = {}
@@ -137,7 +139,8 @@ def select_rows(selection: str, path: Path = ROWS_FILE) -> List[Row]:
         elif name in rows:
             selected[name] = rows[name]
         else:
-            raise ValueError(f"Unknown row set or row {name!r}: expected one of the sets {sorted(sets)} or a row id of {path}")
+            choices = f"the sets {sorted(sets)}, or a row id of {path}"
+            raise ValueError(Errors.E039.format(kind="row set or row", value=name, choices=choices))
     return list(selected.values())
 
 
@@ -212,10 +215,13 @@ class Run:
 
 def plan_runs(rows: Iterable[Row], seeds: Sequence[int], kinds: Sequence[str]) -> List[Run]:
     """Every run of the rows, seed by seed, so that a complete table for one seed
-    comes before the second seed's runs."""
+    comes before the second seed's runs.
+
+    RAISES (ValueError): E039 for a kind of run not in `KINDS`.
+    """
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
-        raise ValueError(f"Unknown kinds of run {unknown}: expected some of {list(KINDS)}")
+        raise ValueError(Errors.E039.format(kind="kinds of run", value=unknown, choices=", ".join(KINDS)))
     rows = list(rows)
     return [Run(row, kind, seed) for seed in seeds for row in rows for kind in KINDS if kind in kinds]
 
@@ -324,13 +330,13 @@ def run_commands(run: Run, grid: Grid) -> List[List[str]]:
 
 
 class RunFailed(RuntimeError):
-    """A command of a run exited with an error, or left no output where expected."""
+    """A command of a run exited with an error (E070), or left no output where expected (E071)."""
 
 
 def run_subprocess(command: Sequence[str], log_path: Path) -> None:
     """Run a command, its stdout and stderr to `log_path`.
 
-    RAISES (RunFailed): On a non-zero exit, with the log's last lines.
+    RAISES (RunFailed): E070 on a non-zero exit, with the log's last lines.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf8") as log:
@@ -339,7 +345,7 @@ def run_subprocess(command: Sequence[str], log_path: Path) -> None:
         code = subprocess.run(list(command), stdout=log, stderr=subprocess.STDOUT).returncode
     if code != 0:
         tail = "".join(log_path.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
-        raise RunFailed(f"exit code {code}: {shlex.join(command)}\n(log {log_path}, last lines:)\n{tail}")
+        raise RunFailed(Errors.E070.format(code=code, command=shlex.join(command), log=log_path, tail=tail))
 
 
 def run_timed(runner: Runner, command: List[str], log_path: Path, commands: List[Dict[str, Any]]) -> float:
@@ -368,9 +374,12 @@ def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
 
 
 def read_evaluations(log_path: Path) -> List[Tuple[int, float]]:
-    """(step, main dev score) of every evaluation in a ConsoleLogger.v2 JSONL log."""
+    """(step, main dev score) of every evaluation in a ConsoleLogger.v2 JSONL log.
+
+    RAISES (RunFailed): E071 if there is no log.
+    """
     if not log_path.exists():
-        raise RunFailed(f"No training log at {log_path}: expected spaCy's ConsoleLogger.v2 output_file")
+        raise RunFailed(Errors.E071.format(log=log_path))
     return [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_path)]
 
 

@@ -16,16 +16,18 @@ import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import srsly
 
 from ..corpora.io import write_atomic
+from ..errors import Errors
 from .grid import KINDS, Row, RowSet
 
 KIND_TITLES = {"transfer": "transfer", "none": "no transfer", "spacy": "spaCy built-in"}
 MARKER = re.compile(r"<!-- results:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /results:(?P=name) -->", re.S)
 OPENING = re.compile(r"<!-- results:([\w-]+) -->")
+RESULT_KEYS = ("row", "kind", "seed", "test_score", "training")  # what every grid results file holds
 
 Results = Dict[Tuple[str, str], List[Dict[str, Any]]]
 
@@ -34,14 +36,14 @@ def load_results(results_dir: Path) -> Results:
     """The results files of a folder, grouped by (row id, kind), sorted by seed; a
     missing folder holds none.
 
-    RAISES (ValueError): For a file without the keys the grid writes, naming it.
+    RAISES (ValueError): E072 for a file without the keys the grid writes, naming it.
     """
     grouped: Results = defaultdict(list)
     for path in sorted(Path(results_dir).glob("*.json")):
         data = srsly.read_json(path)
-        missing = [key for key in ("row", "kind", "seed", "test_score", "training") if key not in data]
+        missing = [key for key in RESULT_KEYS if key not in data]
         if missing:
-            raise ValueError(f"{path}: not a grid results file, missing {missing}")
+            raise ValueError(Errors.E072.format(path=path, missing=missing, keys=", ".join(RESULT_KEYS)))
         grouped[(data["row"], data["kind"])].append(data)
     for runs in grouped.values():
         runs.sort(key=lambda data: data["seed"])
@@ -136,23 +138,28 @@ def commits_line(runs: Sequence[Dict[str, Any]]) -> str:
 
 
 def rewrite_readme(
-    text: str, sets: Dict[str, RowSet], results: Results, tables: Optional[Dict[str, str]] = None
+    text: str, sets: Dict[str, RowSet], results: Results, tables: Optional[Dict[str, str]] = None,
+    *, path: Union[str, Path] = "README.md",
 ) -> str:
     """The README text with the table of each `<!-- results:NAME -->` block rebuilt.
 
     tables (Optional[Dict[str, str]]): more blocks by name, already written (e.g. the
         ablation's table).
-    RAISES (ValueError): For a block naming an unknown set, or an opening marker
-        without its closing one, naming the line.
+    path (Union[str, Path]): The file the text comes from, for error messages.
+    RAISES (ValueError): E073 for a block naming an unknown set, or an opening marker
+        without its closing one, naming the file and line.
     """
     tables = tables or {}
     closed = {match.start() for match in MARKER.finditer(text)}
     for match in OPENING.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
+        name = match.group(1)
         if match.start() not in closed:
-            raise ValueError(f"README line {line}: {match.group(0)} has no closing <!-- /results:{match.group(1)} --> after it")
-        if match.group(1) not in sets and match.group(1) not in tables:
-            raise ValueError(f"README line {line}: unknown row set {match.group(1)!r}: expected one of {sorted(sets) + sorted(tables)}")
+            problem, expected = f"{match.group(0)} has no closing marker", f"<!-- /results:{name} --> after it"
+            raise ValueError(Errors.E073.format(path=path, line=line, problem=problem, expected=expected))
+        if name not in sets and name not in tables:
+            problem, expected = f"unknown row set {name!r}", f"one of {sorted(sets) + sorted(tables)}"
+            raise ValueError(Errors.E073.format(path=path, line=line, problem=problem, expected=expected))
 
     def table(match: "re.Match[str]") -> str:
         name = match.group("name")
@@ -172,7 +179,7 @@ def pair_series(rows: Sequence[Row], results: Results, kind: str) -> List[Tuple[
 def pyplot() -> Any:
     """matplotlib's pyplot, drawing off-screen (Agg).
 
-    RAISES (ImportError): Without matplotlib (`pip install spacy-xfer[plots]`).
+    RAISES (ImportError): E051 without matplotlib (`pip install spacy-xfer[plots]`).
     """
     try:
         import matplotlib
@@ -180,7 +187,7 @@ def pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as e:
-        raise ImportError("Plots need matplotlib: pip install 'spacy-xfer[plots]'") from e
+        raise ImportError(Errors.E051.format(feature="Plotting (matplotlib)", extra="plots")) from e
     return plt
 
 
@@ -213,7 +220,7 @@ def draw_figures(row_set: RowSet, results: Results, output_dir: Path) -> List[Pa
     are left out.
 
     RETURNS (List[Path]): The PNG files written.
-    RAISES (ImportError): Without matplotlib (`pip install spacy-xfer[plots]`).
+    RAISES (ImportError): E051 without matplotlib (`pip install spacy-xfer[plots]`).
     """
     plt = pyplot()
     pairs: Dict[Tuple[str, str, str], List[Row]] = defaultdict(list)

@@ -14,6 +14,7 @@ from spacy.training import Example
 from ..corpora import ReadOptions, convert_corpus, split_corpus
 from ..corpora.io import write_atomic
 from ..docbin import read_docs
+from ..errors import Errors
 from ..pipeline.xfer_tagger import XferTagger
 from ..tasks import make_example
 from .benchmarks import (
@@ -51,7 +52,7 @@ def prepare_benchmark(
     benchmarks (Optional[Mapping[str, Benchmark]]): Where `name` is looked up (default:
         the built-in benchmarks; see `load_benchmarks`).
     RETURNS (Dict[str, Any]): The statistics of each part written.
-    RAISES (ValueError): If the train part has no gold for the benchmark's target.
+    RAISES (ValueError): E063 if the train part has no gold for the benchmark's target.
     """
     bench = get_benchmark(name, benchmarks)
     files = {part: find_file(name, part, corpora_dir, paths) for part, paths in bench["files"].items()}
@@ -71,12 +72,11 @@ def prepare_benchmark(
             stats[part] = convert_corpus(bench["format"], path, output_dir / f"{part}.spacy", **common)
     layer = TARGET_LAYERS[bench["target"]]
     if not stats["train"]["labels"].get(layer):
-        raise ValueError(
-            f"Benchmark {name!r}: target {bench['target']!r}, but its {bench['format']} train "
-            f"part ({output_dir / 'train.spacy'}) has no {layer} labels (it has: "
-            f"{', '.join(stats['train']['labels']) or 'none'}): expected a target among "
-            f"{[t for t, l in TARGET_LAYERS.items() if l in stats['train']['labels']]}"
-        )
+        found = stats["train"]["labels"]
+        raise ValueError(Errors.E063.format(
+            name=name, target=bench["target"], format=bench["format"], path=output_dir / "train.spacy", layer=layer,
+            found=", ".join(found) or "none", targets=[t for t, l in TARGET_LAYERS.items() if l in found],
+        ))
     definition = {**bench, "files": {part: str(path.resolve()) for part, path in files.items()}}
     write_json(output_dir / DEFINITION_FILE, {name: definition})
     return stats
@@ -99,10 +99,10 @@ def train_overrides(
     embeddings' width (the vectors' own: see `vectors.py`). The benchmarks' definitions
     come from their prepared folders (see `prepared_benchmark`).
 
-    RAISES (ValueError): If the config needs a source and there is none, a benchmark
-        is neither prepared with a definition nor built in, or `vectors` is no pipeline
-        with vectors.
-    RAISES (FileNotFoundError): If a corpus file the config reads is not there.
+    RAISES (ValueError): If the config needs a source and there is none (E064), a benchmark
+        is neither prepared with a definition nor built in (E058), or `vectors` is no pipeline
+        with vectors (E062).
+    RAISES (FileNotFoundError): E065 if a corpus file the config reads is not there.
     """
     names = {"source": source, "target": target}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items() if name is not None}
@@ -115,13 +115,10 @@ def train_overrides(
             key = f"{role}_{part}"
             if key in config["paths"]:
                 if name is None:
-                    raise ValueError(f"This config needs a {role} corpus: pass --{role}")
+                    raise ValueError(Errors.E064.format(role=role))
                 path = Path(corpus_dir) / name / f"{part}.spacy"
                 if not path.exists():
-                    raise FileNotFoundError(
-                        f"{path} not found: expected the output of `python -m spacy_xfer "
-                        f"prepare {name} CORPORA_DIR {Path(corpus_dir) / name}` (or --corpus-dir)"
-                    )
+                    raise FileNotFoundError(Errors.E065.format(path=path, name=name, folder=Path(corpus_dir) / name))
                 overrides[f"paths.{key}"] = str(path)
         if f"{role}_target" in config["xfer"] and role in benches:
             overrides[f"xfer.{role}_target"] = benches[role]["target"]
@@ -145,7 +142,7 @@ def evaluate_pipeline(
     targets (Optional[Mapping[str, str]]): task -> the target its benchmark annotates
         (e.g. `ents`), to check each scored head against.
     RETURNS (Dict[str, Any]): per task: the head's scores, sentences, tokens, words/s.
-    RAISES (ValueError): If a head predicts another target than its benchmark annotates.
+    RAISES (ValueError): E066 if a head predicts another target than its benchmark annotates.
     """
     results: Dict[str, Any] = {}
     for name, pipe in nlp.pipeline:
@@ -156,10 +153,9 @@ def evaluate_pipeline(
             continue
         expected = (targets or {}).get(task, pipe.cfg["target"])
         if pipe.cfg["target"] != expected:
-            raise ValueError(
-                f"Head {name!r} ({task}) predicts {pipe.cfg['target']!r}, but {test_files[task]} is "
-                f"scored on {expected!r}: expected the benchmark the head was trained on"
-            )
+            raise ValueError(Errors.E066.format(
+                name=name, task=task, target=pipe.cfg["target"], path=test_files[task], expected=expected
+            ))
         examples = task_examples(nlp, test_files[task], task)
         start = time.perf_counter()
         scores = nlp.evaluate(examples)

@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterator
 import srsly
 from spacy.util import get_package_path, is_package
 
+from ..errors import Errors
+
 # the encoders whose word embedding takes rows from the vectors (`use_vectors`)
 WORD_ENCODERS = ("spacy_xfer.WordEncoder.", "spacy_xfer.CharWordEncoder.")
 
@@ -33,21 +35,24 @@ def vectors_info(location: str) -> VectorsInfo:
     """The identity and shape of a pipeline's vectors, from its meta.json (spaCy
     writes the vectors' width and rows there when it saves a pipeline).
 
-    RAISES (ValueError): If `location` is neither a folder nor an installed pipeline
-        package, has no meta.json, or its meta names no vectors.
+    RAISES (ValueError): E062 if `location` is neither a folder nor an installed
+        pipeline package, has no meta.json, or its meta names no vectors.
     """
     path = Path(location)
     if not path.is_dir():
         if not is_package(location):
-            raise ValueError(f"--vectors {location}: not a folder or an installed pipeline package: expected a spaCy pipeline with vectors")
+            problem = "not a folder or an installed pipeline package"
+            raise ValueError(Errors.E062.format(location=location, problem=problem, expected="a spaCy pipeline with vectors"))
         path = Path(get_package_path(location))
     meta_path = path / "meta.json"
     if not meta_path.exists():
-        raise ValueError(f"--vectors {location}: {meta_path} not found: expected a spaCy pipeline folder (e.g. the output of `spacy init vectors`)")
+        expected = "a spaCy pipeline folder (e.g. the output of `spacy init vectors`)"
+        raise ValueError(Errors.E062.format(location=location, problem=f"{meta_path} not found", expected=expected))
     meta = srsly.read_json(meta_path)
     vectors = meta.get("vectors") or {}
     if not vectors.get("width"):
-        raise ValueError(f"{meta_path}: 'vectors' gives no width: expected a pipeline with static vectors")
+        problem = f"'vectors' in {meta_path} gives no width"
+        raise ValueError(Errors.E062.format(location=location, problem=problem, expected="a pipeline with static vectors"))
     return VectorsInfo(f"{meta.get('lang', 'xx')}_{meta.get('name', path.name)}-{meta.get('version', '0')}", int(vectors.get("vectors", 0)), int(vectors["width"]))
 
 

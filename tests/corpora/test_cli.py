@@ -164,16 +164,16 @@ NO_GPU = bool(gpu_problems(0))
 TRAIN = ("train", SINGLE_CFG, "OUT")
 EXPERIMENT_ERRORS = [
     # (arguments, start of the message); OUT, TMP and MISSING stand for paths in tmp_path
-    (("prepare", "nope", "MISSING", "OUT"), "Unknown benchmark 'nope': expected one of"),
-    (("prepare", "ptb", "MISSING", "OUT"), "Benchmark 'ptb': all file not found"),
-    (TRAIN + ("--target", "nope"), "Unknown benchmark 'nope'"),
+    (("prepare", "nope", "MISSING", "OUT"), "[E039] Unknown benchmark 'nope': expected one of"),
+    (("prepare", "ptb", "MISSING", "OUT"), "[E061] Benchmark 'ptb': all file not found"),
+    (TRAIN + ("--target", "nope"), "[E058] Unknown benchmark 'nope'"),
     (
         TRAIN + ("--target", "twitter_pos", "--corpus-dir", "MISSING"),
-        "MISSING/twitter_pos/train.spacy not found: expected the output of",
+        "[E065] MISSING/twitter_pos/train.spacy not found: expected the output of",
     ),
     (
         ("train", REPO / "configs" / "t_a.cfg", "OUT", "--target", "twitter_pos"),
-        "This config needs a source corpus: pass --source",
+        "[E064] This config needs a source corpus: pass --source",
     ),
     (("evaluate", "TMP", "OUT/m.json", "--target", "twitter_pos"), "[E053] Could not read meta"),
 ]

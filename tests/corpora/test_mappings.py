@@ -46,5 +46,5 @@ def test_user_table_from_a_json_file(tmp_path):
     with pytest.raises(ValueError, match="genia-ptb"):
         load_label_map(tmp_path / "missing.json")
     path.write_text(json.dumps({"renames": ["not", "a", "dict"]}))
-    with pytest.raises(ValueError, match="not a label mapping table"):
+    with pytest.raises(ValueError, match=r"\[E082\] not a label mapping table"):
         load_label_map(path)

@@ -29,7 +29,7 @@ def test_each_variant_changes_its_settings_and_nothing_else(tmp_path):
     wide = train_command(AblationRun("vec300", "pos", 13), spec, grid, 10, "/vectors")
     assert option_values(wide, "--vectors") == ["/vectors"]
     assert "components.target.model.tok2vec.width=300" in option_values(wide, "--set")
-    with pytest.raises(ValueError, match="needs --vectors"):
+    with pytest.raises(ValueError, match=r"\[E074\] .*needs --vectors"):
         train_command(AblationRun("vec50", "pos", 13), spec, grid, 10, None)
 
 

@@ -199,14 +199,14 @@ def test_results_of_other_settings_are_not_continued(tiny_pipeline, spec, tmp_pa
     grid = make_grid(tmp_path)
     run_active_learning(spec, ["pos"], ["random"], [13], grid, runner=Runner(tiny_pipeline), echo=lambda _: None)
     summary = run_active_learning({**spec, "max_steps": 20}, ["pos"], ["random"], [13], grid, runner=Runner(tiny_pipeline), echo=lambda _: None)
-    assert "other settings (max_steps: 10 -> 20)" in summary.failed["pos-s13"]
+    assert "[E076] run with other settings (max_steps: 10 -> 20)" in summary.failed["pos-s13"]
 
 
 def test_a_strategy_missing_from_round_0_is_an_error(tiny_pipeline, spec, tmp_path):
     grid = make_grid(tmp_path)
     run_active_learning(spec, ["pos"], ["random"], [13], grid, runner=Runner(tiny_pipeline), echo=lambda _: None)
     summary = run_active_learning(spec, ["pos"], ["margin"], [13], grid, runner=Runner(tiny_pipeline), echo=lambda _: None)
-    assert "pos-s13-r0.json has no picks for 'margin'" in summary.failed["pos-s13"]
+    assert "pos-s13-r0.json: [E077] has no picks for 'margin'" in summary.failed["pos-s13"]
 
 
 def test_table_and_figures_show_mean_and_spread_over_seeds_per_strategy(tiny_pipeline, spec, tmp_path):
@@ -232,11 +232,11 @@ def test_table_and_figures_show_mean_and_spread_over_seeds_per_strategy(tiny_pip
 
 
 def test_a_budget_that_ends_between_evaluations_is_refused(spec, tmp_path):
-    with pytest.raises(ValueError, match="max_steps 12 is not a multiple of eval_frequency 5"):
+    with pytest.raises(ValueError, match=r"\[E080\] max_steps 12 is not a multiple of eval_frequency 5"):
         run_active_learning({**spec, "max_steps": 12}, ["pos"], ["random"], [13], make_grid(tmp_path))
 
 
 def test_unknown_strategy_is_a_one_line_error(tmp_path):
     result = run("active-learning", "--strategies", "loudest", "--results", tmp_path / "results", "--work-dir", tmp_path / "work")
     assert result.exit_code == 1
-    assert "Unknown benchmarks or strategies ['loudest']" in failure(result)
+    assert "[E039] Unknown benchmarks or strategies ['loudest']" in failure(result)

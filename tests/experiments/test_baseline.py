@@ -28,7 +28,7 @@ def test_baseline_config_is_spacys_efficiency_config_for_the_target(lang, target
 
 
 def test_baseline_config_names_the_unsupported_target():
-    with pytest.raises(ValueError, match="target 'pos'.*expected 'tag', 'ents' or 'spans:KEY'"):
+    with pytest.raises(ValueError, match=r"\[E067\] .*target 'pos'.*expected 'tag', 'ents' or 'spans:KEY'"):
         baseline_config("en", "pos")
 
 

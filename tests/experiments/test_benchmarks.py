@@ -39,7 +39,7 @@ def test_user_file_paths_are_relative_to_it_and_its_entries_replace_built_in_one
     assert benchmarks["conll03"]["format"] == "conll2003" and benchmarks["ptb"] == BENCHMARKS["ptb"]
     assert BENCHMARKS["conll03"]["files"]["train"] == "conll2003/eng.train"  # built-ins untouched
     assert get_benchmark("mine", benchmarks)["lang"] == "en"
-    with pytest.raises(ValueError, match="Unknown benchmark 'wnut17'.*--benchmarks FILE"):
+    with pytest.raises(ValueError, match=r"\[E039\] Unknown benchmark 'wnut17'.*--benchmarks FILE"):
         get_benchmark("wnut17", benchmarks)
 
 
@@ -80,24 +80,27 @@ def changed(**settings):
 )
 def test_schema_errors_name_the_file_the_benchmark_and_what_was_expected(bench, message, write_benchmarks):
     path = write_benchmarks({"mine": bench})
-    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: benchmark 'mine': .*{message}"):
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: \[E055\] benchmark 'mine': .*{message}"):
         read_benchmarks(path)
 
 
-def test_a_file_that_is_not_json_is_reported_with_its_line(tmp_path):
+def test_a_file_that_is_not_json_or_no_json_object_is_named_with_its_line(tmp_path):
     path = tmp_path / "benchmarks.json"
     path.write_text('{\n  "mine": {"format": "wnut",}\n}')
-    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}:2: .*expected a JSON benchmarks file"):
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:2: \[E056\] .*expected a JSON benchmarks file"):
+        read_benchmarks(path)
+    path.write_text('["mine"]')
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: \[E057\] found a JSON array; expected a JSON object"):
         read_benchmarks(path)
 
 
 def test_missing_files_and_a_missing_corpora_folder_are_named(write_benchmarks, tmp_path):
     benchmarks = load_benchmarks(write_benchmarks({"mine": MINE}))
-    with pytest.raises(FileNotFoundError, match=f"'mine': train file not found .*{re.escape(str(tmp_path / 'data' / 'train.txt'))}"):
+    with pytest.raises(FileNotFoundError, match=rf"\[E061\] Benchmark 'mine': train file not found .*{re.escape(str(tmp_path / 'data' / 'train.txt'))}"):
         prepare_benchmark("mine", None, tmp_path / "out", 0, benchmarks=benchmarks)
-    with pytest.raises(ValueError, match="'conll03' reads its train file from a corpora folder .*pass CORPORA_DIR"):
+    with pytest.raises(ValueError, match=r"\[E060\] Benchmark 'conll03' reads its train file from a corpora folder .*pass CORPORA_DIR"):
         prepare_benchmark("conll03", None, tmp_path / "out", 0)
-    with pytest.raises(FileNotFoundError, match="layout of ../shared/corpora"):
+    with pytest.raises(FileNotFoundError, match=r"\[E061\] .*layout of ../shared/corpora"):
         find_file("conll03", "train", tmp_path, "conll2003/eng.train")
     assert not (tmp_path / "out").exists()
 
@@ -105,6 +108,6 @@ def test_missing_files_and_a_missing_corpora_folder_are_named(write_benchmarks, 
 def test_a_target_the_corpus_does_not_annotate_stops_prepare(write_benchmarks, wnut_files, tmp_path):
     path = write_benchmarks({"mine": {**MINE, "target": "tag"}})
     out = tmp_path / "corpus" / "mine"
-    with pytest.raises(ValueError, match="target 'tag', but its wnut train part .* has no tag labels .*\\['ents'\\]"):
+    with pytest.raises(ValueError, match=r"\[E063\] Benchmark 'mine': target 'tag', but its wnut train part .* has no tag labels .*\['ents'\]"):
         prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
     assert not (out / "benchmark.json").exists()

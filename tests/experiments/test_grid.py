@@ -157,10 +157,10 @@ def test_rows_are_selected_by_set_or_id_once_each_and_unknown_names_fail():
     ids = [row.id for row in select_rows(f"table2,{ROW},extra")]
     assert ids == [row.id for row in sets["table2"].rows + sets["extra"].rows]
     assert [row.id for row in select_rows(ROW)] == [ROW]
-    with pytest.raises(ValueError, match="Unknown row set or row 'tabel2'"):
+    with pytest.raises(ValueError, match=r"\[E039\] Unknown row set or row 'tabel2'"):
         select_rows("tabel2")
     assert seed_list(3) == [13, 14, 15] and seed_list(3, [7]) == [7]
-    with pytest.raises(ValueError, match="Unknown kinds"):
+    with pytest.raises(ValueError, match=r"\[E039\] Unknown kinds of run \['spacey'\]"):
         plan_runs(rows.values(), [13], ["transfer", "spacey"])
 
 
@@ -168,8 +168,8 @@ def test_a_rows_file_naming_an_unknown_row_or_benchmark_fails_with_its_path(tmp_
     path = tmp_path / "rows.json"
     row = {"source": "ptb", "target": "twitter_pos", "arch": "t_a", "rate": 0.1, "paper": None, "data": "ours"}
     path.write_text(json.dumps({"sets": {"s": {"description": "", "rows": ["a", "b"]}}, "rows": {"a": row}}))
-    with pytest.raises(ValueError, match=r"rows.json: set 's' names unknown rows \['b'\]"):
+    with pytest.raises(ValueError, match=r"rows.json: \[E069\] set 's' names unknown rows \['b'\]"):
         load_rows(path)
     path.write_text(json.dumps({"sets": {}, "rows": {"a": {**row, "target": "wnut17"}}}))
-    with pytest.raises(ValueError, match="row 'a'.*Unknown benchmark 'wnut17'"):
+    with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a': unknown benchmark 'wnut17'"):
         load_rows(path)

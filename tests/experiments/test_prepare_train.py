@@ -65,7 +65,7 @@ def test_train_takes_lang_targets_and_rate_seed_from_the_prepared_folders(config
     assert settings["paths.source_train"] == str(corpus / "ptb" / "train.spacy")
     assert overrides(config, "mine", "ptb", corpus)["xfer.source_target"] == "ents"
     shutil.rmtree(corpus / "ptb")
-    with pytest.raises(FileNotFoundError, match="ptb/train.spacy not found: expected the output of `python -m spacy_xfer prepare ptb"):
+    with pytest.raises(FileNotFoundError, match=r"\[E065\] .*ptb/train.spacy not found: expected the output of `python -m spacy_xfer prepare ptb"):
         overrides(config, "ptb", "mine", corpus)
 
 
@@ -81,7 +81,7 @@ def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_b
     prepared_without_definition(corpus, "conll03")
     t_a = overrides("t_a", "conll03", "mine", corpus)
     assert t_a["xfer.label_map"] == label_map and t_a["nlp.lang"] == "de"
-    with pytest.raises(ValueError, match="needs a source corpus: pass --source"):
+    with pytest.raises(ValueError, match=r"\[E064\] .*needs a source corpus: pass --source"):
         overrides("t_a", None, "mine", corpus)
 
 
@@ -91,12 +91,12 @@ def test_the_prepared_definition_wins_over_the_built_in_one(wnut_files, tmp_path
     assert result.exit_code == 0, result.output
     assert overrides("single", None, "conll03", corpus)["nlp.lang"] == "nl"  # built in: en
     assert prepare_on_the_fly(wnut_files, corpus / "other").exit_code == 0
-    with pytest.raises(ValueError, match="benchmark 'other' .* found \\['mine'\\]: prepare NAME writes"):
+    with pytest.raises(ValueError, match=r"\[E059\] .*benchmark 'other' .* found \['mine'\]: prepare NAME writes"):
         overrides("single", None, "other", corpus)
 
 
 def test_an_unknown_name_says_how_to_define_it(tmp_path):
-    with pytest.raises(ValueError, match="Unknown benchmark 'wnut17': .*benchmark.json not found .*prepare wnut17"):
+    with pytest.raises(ValueError, match=r"\[E058\] Unknown benchmark 'wnut17': .*benchmark.json not found .*prepare wnut17"):
         overrides("t_b", "conll03", "wnut17", tmp_path)
 
 
@@ -131,7 +131,7 @@ def test_prepare_takes_one_or_two_folders(wnut_files, tmp_path):
 
 def test_evaluate_checks_each_head_against_its_benchmark_target(wnut_files, tmp_path):
     nlp = tiny_tagger("tag")
-    with pytest.raises(ValueError, match="predicts 'tag', but .*test.txt is scored on 'ents'"):
+    with pytest.raises(ValueError, match=r"\[E066\] .*predicts 'tag', but .*test.txt is scored on 'ents'"):
         evaluate_pipeline(nlp, {"target": wnut_files["test"]}, {"target": "ents"})
 
 

@@ -71,8 +71,8 @@ def test_readme_rewrite_changes_only_the_marked_blocks(results_dir):
 @pytest.mark.parametrize(
     "text,message",
     [
-        ("<!-- results:one -->\nno end\n", "line 1: <!-- results:one --> has no closing"),
-        ("x\n<!-- results:two -->\n<!-- /results:two -->\n", "line 2: unknown row set 'two'"),
+        ("<!-- results:one -->\nno end\n", r"^README.md:1: \[E073\] <!-- results:one --> has no closing"),
+        ("x\n<!-- results:two -->\n<!-- /results:two -->\n", r"^README.md:2: \[E073\] unknown row set 'two'"),
     ],
 )
 def test_readme_markers_that_cannot_be_rewritten_are_errors(text, message):

@@ -38,13 +38,13 @@ def test_vectors_info_reads_name_and_shape_from_the_pipeline(tmp_path):
 
 
 def test_vectors_info_names_what_is_wrong(tmp_path):
-    with pytest.raises(ValueError, match="not a folder or an installed pipeline package"):
+    with pytest.raises(ValueError, match=r"\[E062\] .*not a folder or an installed pipeline package"):
         vectors_info(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="meta.json not found"):
+    with pytest.raises(ValueError, match=r"\[E062\] .*meta.json not found"):
         vectors_info(str(tmp_path / "empty"))
     spacy.blank("en").to_disk(tmp_path / "novectors")
-    with pytest.raises(ValueError, match="no width"):
+    with pytest.raises(ValueError, match=r"\[E062\] .*no width"):
         vectors_info(str(tmp_path / "novectors"))
 
 
