@@ -4,7 +4,9 @@ Each message starts with its code in brackets, as spaCy's do, except those that 
 line of a file: they start with `FILE:LINE: ` (as compilers and linters print them, so
 that editors and terminals can jump there), then the code. A code is raised with the
 exception class users catch for it (mostly ValueError, or FileNotFoundError for a
-missing file); `tests/test_errors.py` checks that every code is unique and raised.
+missing file); `tests/test_errors.py` checks that every code is unique and raised, and
+that no raise in the package writes its message on the spot (typer's BadParameter, for
+bad command-line options, aside).
 """
 
 
