@@ -1,6 +1,7 @@
 """Speed benchmarks (not part of the installed package). Run the scripts from the repo:
 `python bench/speed.py` (our pipeline), `python bench/peers.py` (beside spaCy's CNN NER
-and Flair), `python bench/transformer_speed.py`.
+and Flair), `python bench/transformer_speed.py`, `python bench/annotate_scaling.py`
+(`annotate` words/s in one process, two processes and on Dask 1 and 2 workers).
 
 - `data.py`: the sentences (synthetic, a tagged file or a DocBin);
 - `machine.py`: hardware, peak memory, other processes' CPU use;

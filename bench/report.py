@@ -86,3 +86,27 @@ def ratio_table(results: Sequence[Dict[str, Any]], ours: str, peers: Sequence[st
         label = f"{'inference' if phase == 'infer' else 'training'}, batch {batch_size}"
         lines.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
     return lines
+
+
+def scaling_table(results: Sequence[Dict[str, Any]]) -> List[str]:
+    """Markdown rows of the README's annotate table (bench/annotate_scaling.py): per
+    setting, its seconds and fixed cost, its words/s over the whole run and after the
+    fixed cost, each over the first setting's (the single process), and the other
+    processes' CPU use ("-" where a number is missing)."""
+    first = results[0]
+
+    def ratio(r: Dict[str, Any], key: str) -> str:
+        return f"{r[key] / first[key]:.2f}" if r.get(key) and first.get(key) else "-"
+
+    lines = [
+        "| setting | seconds | fixed s | words/s | / single | words/s after fixed | / single | bg cpu |",
+        "| --- " * 8 + "|",
+    ]
+    for r in results:
+        after = "-" if r.get("rate_after_fixed") is None else f"{r['rate_after_fixed']:,.0f}"
+        bg = "-" if r.get("bg_cpu") is None else f"{r['bg_cpu']:.2f}"
+        lines.append(
+            f"| {r['setting']} | {r['seconds']:.1f} | {r['fixed_seconds']:.1f} | {r['rate']:,.0f} | {ratio(r, 'rate')} "
+            f"| {after} | {ratio(r, 'rate_after_fixed')} | {bg} |"
+        )
+    return lines

@@ -1,11 +1,13 @@
 """bench/: the data the benchmarks time, the tables they print, peers.py's columns of
-older checkouts, and smoke runs of bench/speed.py and bench/peers.py on tiny settings
-(the numbers themselves are not checked: they depend on the machine)."""
+older checkouts, annotate_scaling.py's check of identical outputs, and smoke runs of
+bench/speed.py and bench/peers.py on tiny settings (the numbers themselves are not
+checked: they depend on the machine)."""
 
 import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,13 @@ from spacy.tokens import Doc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import peers, speed  # noqa: E402
+from bench import annotate_scaling, peers, speed  # noqa: E402
 from bench.checkout_worker import check_loaded_from  # noqa: E402
 from bench.data import load_sentences  # noqa: E402
+from bench.machine import CpuMeter  # noqa: E402
 from bench.options import config_overrides  # noqa: E402
 from bench.pipelines import xfer_pipeline  # noqa: E402
-from bench.report import ratio_table  # noqa: E402
+from bench.report import ratio_table, scaling_table  # noqa: E402
 
 
 def test_synthetic_entities_are_valid_iob2_spacy_reads():
@@ -44,6 +47,46 @@ def test_ratio_table_divides_our_rate_by_each_peers():
     assert lines[0] == "| work | ours | spacy | flair | ours / spacy | ours / flair |"
     assert lines[2] == "| inference, batch 1 | 500 words/s | 2,000 words/s | - | 0.25 | - |"
     assert lines[3] == "| training, batch 10 | 300 tokens/s | 200 tokens/s | 100 tokens/s | 1.50 | 3.00 |"
+
+
+def test_scaling_rows_take_medians_and_divide_by_the_single_process():
+    single = annotate_scaling.setting_row("single process", [
+        {"seconds": 12.0, "fixed_seconds": 4.0, "bg_cpu": 0.0},
+        {"seconds": 10.0, "fixed_seconds": 2.0, "bg_cpu": 0.2},
+        {"seconds": 50.0, "fixed_seconds": 3.0, "bg_cpu": None},
+    ], words=8000)
+    assert (single["seconds"], single["fixed_seconds"], single["rate"], single["rate_after_fixed"]) == (12.0, 3.0, 666.7, 888.9)
+    assert single["bg_cpu"] == 0.2 and len(single["runs"]) == 3
+    two = annotate_scaling.setting_row("Dask, 2 workers", [{"seconds": 9.0, "fixed_seconds": 5.0, "bg_cpu": 0.1}], words=8000)
+    all_fixed = annotate_scaling.setting_row("Dask, 1 worker", [{"seconds": 5.0, "fixed_seconds": 6.0, "bg_cpu": None}], words=8000)
+    lines = scaling_table([single, two, all_fixed])
+    assert lines[2] == "| single process | 12.0 | 3.0 | 667 | 1.00 | 889 | 1.00 | 0.20 |"
+    assert lines[3] == "| Dask, 2 workers | 9.0 | 5.0 | 889 | 1.33 | 2,000 | 2.25 | 0.10 |"
+    assert lines[4] == "| Dask, 1 worker | 5.0 | 6.0 | 1,600 | 2.40 | - | - | - |"
+
+
+def test_a_setting_whose_output_differs_stops_the_benchmark_naming_the_line(tmp_path):
+    expected, same, other, shorter = (tmp_path / name for name in ("a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl"))
+    expected.write_text('{"x": 1}\n{"x": 2}\n{"x": 3}\n', encoding="utf8")
+    same.write_text(expected.read_text(encoding="utf8"), encoding="utf8")
+    other.write_text('{"x": 1}\n{"x": 9}\n{"x": 3}\n', encoding="utf8")
+    shorter.write_text('{"x": 1}\n{"x": 2}\n', encoding="utf8")
+    annotate_scaling.check_same_output(expected, same, "Dask, 2 workers")
+    with pytest.raises(SystemExit, match='Dask, 2 workers: .* at line 2.*\n  single process: {"x": 2}\n  Dask, 2 workers: {"x": 9}'):
+        annotate_scaling.check_same_output(expected, other, "Dask, 2 workers")
+    with pytest.raises(SystemExit, match='--n-process 2: .* at line 3.*\n  single process: {"x": 3}\n  --n-process 2: <end of file>'):
+        annotate_scaling.check_same_output(expected, shorter, "--n-process 2")
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the CPU meter reads /proc/stat (Linux)")
+def test_a_finished_subprocess_counts_as_ours_only_when_children_are_asked_for():
+    burn = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.5: pass"
+    started = time.perf_counter()
+    everyone_else, others = CpuMeter(), CpuMeter(children=True)
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    wall = time.perf_counter() - started
+    # the child's 0.5 s of CPU is another process's for the first meter only
+    assert (everyone_else.background_cores() - others.background_cores()) * wall >= 0.45
 
 
 def test_the_timed_pipeline_and_optimizer_are_the_configs(tmp_path):
