@@ -7,6 +7,7 @@ import numpy
 import pytest
 import torch
 
+from spacy_xfer.models import pytorch_crf
 from spacy_xfer.models.pytorch_crf import MISSING, LinearChainCRF, floor
 from spacy_xfer.tags import allowed_transitions, chunks_from_biluo, chunks_from_tags, chunks_to_tags
 
@@ -742,3 +743,51 @@ def test_gold_that_does_not_fit_is_refused(gold, problem):
     scores = LinearChainCRF(3)(torch.zeros(3, 3), torch.tensor([3]))
     with pytest.raises(ValueError, match=f"E019.*{problem}"):
         scores.loss(gold, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# 6. the two Viterbi recursions (numpy for small CPU batches, torch otherwise)
+
+
+def decode_by(crf: LinearChainCRF, flat: torch.Tensor, lengths: List[int], max_cells: int, monkeypatch) -> List[list]:
+    monkeypatch.setattr(pytorch_crf, "HOST_VITERBI_MAX_CELLS", max_cells)
+    return [path.tolist() for path in crf(flat, torch.tensor(lengths)).decode()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scheme", [None, "BILUO", "IOB2", "random"])
+def test_numpy_viterbi_equals_torch_viterbi(dtype, scheme, monkeypatch):
+    """The host (numpy) recursion that small CPU batches take gives the torch
+    recursion's paths, constraints included, on random emissions of both dtypes."""
+    labels = scheme_labels(scheme if scheme in ("BILUO", "IOB2") else "BILUO")
+    rng = numpy.random.default_rng(900)
+    gen = torch.Generator().manual_seed(900)
+    for n_sentences in (1, 2, 7, 40):
+        lengths = [int(n) for n in rng.integers(1, 15, size=n_sentences)]
+        lengths[0] = 1  # a one-token sentence in every batch
+        constraints = None
+        if scheme == "random":
+            constraints = random_constraints(len(labels), lengths, rng)
+        elif scheme is not None:
+            constraints = allowed_transitions(labels, scheme)
+        crf = make_crf(len(labels), gen, constraints).to(dtype)
+        flat = 3 * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
+        on_host = decode_by(crf, flat, lengths, 2**62, monkeypatch)
+        in_torch = decode_by(crf, flat, lengths, 0, monkeypatch)
+        assert on_host == in_torch
+        assert [len(path) for path in on_host] == lengths
+        if constraints is not None and scheme != "random":
+            assert all(path_is_allowed(path, constraints) for path in on_host)
+
+
+def test_small_cpu_batches_decode_on_the_host(monkeypatch):
+    """At batch 1 on CPU `decode` runs the numpy recursion, not torch's."""
+
+    def no_torch(*args):
+        raise AssertionError("the torch recursion ran")
+
+    monkeypatch.setattr(pytorch_crf, "_viterbi_torch", no_torch)
+    gen = torch.Generator().manual_seed(901)
+    crf = make_crf(9, gen, allowed_transitions(scheme_labels("BILUO"), "BILUO")).float()
+    paths = crf(torch.randn(12, 9, generator=gen), torch.tensor([12])).decode()
+    assert len(paths[0]) == 12
