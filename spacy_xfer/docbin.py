@@ -7,6 +7,7 @@ per call, some 60 s for CoNLL 2003's 14,041 training sentences, against well und
 second for the decoding itself. `read_docs` resolves the decoders once per file.
 """
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Union
@@ -16,17 +17,30 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 
+_LOCK = threading.Lock()
+_depth = 0  # blocks open, over all threads; the patch is removed when the last one ends
+
+
 @contextmanager
 def msgpack_decoders_resolved_once() -> Iterator[None]:
-    """Within the block, srsly's msgpack decoders are the ones registered on entry;
-    outside it srsly looks them up as usual."""
+    """Within the block, srsly's msgpack decoders are the ones registered on entry to
+    the first open block; once no block is open, srsly looks them up as usual. The
+    registry is process-wide, so threads reading at once (the experiments' chains)
+    share one patch: the first block in sets it, the last one out removes it."""
+    global _depth
     registry = srsly.msgpack.msgpack_decoders
-    decoders = registry.get_all()
-    registry.get_all = lambda: decoders  # type: ignore[method-assign]
+    with _LOCK:
+        if _depth == 0:
+            decoders = registry.get_all()
+            registry.get_all = lambda: decoders  # type: ignore[method-assign]
+        _depth += 1
     try:
         yield
     finally:
-        del registry.get_all
+        with _LOCK:
+            _depth -= 1
+            if _depth == 0:
+                del registry.get_all
 
 
 def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:

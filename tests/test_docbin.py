@@ -1,5 +1,7 @@
 """Reading DocBins with srsly's decoders resolved once gives what spaCy's reader gives."""
 
+import threading
+
 import pytest
 import spacy
 import srsly.msgpack
@@ -29,6 +31,29 @@ def test_srsly_looks_decoders_up_again_after_the_block():
         with msgpack_decoders_resolved_once():
             assert "get_all" in vars(registry)
             raise RuntimeError
+    assert "get_all" not in vars(registry)
+
+
+def test_blocks_open_in_threads_at_once_keep_the_patch_until_the_last_ends():
+    # two experiment chains reading their corpora at the same time
+    registry = srsly.msgpack.msgpack_decoders
+    first_in, second_out = threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with msgpack_decoders_resolved_once():
+            first_in.set()
+            second_out.wait(10)
+            seen.append("get_all" in vars(registry))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(10)
+    with msgpack_decoders_resolved_once():
+        pass
+    second_out.set()
+    thread.join(10)
+    assert seen == [True]
     assert "get_all" not in vars(registry)
 
 
