@@ -357,9 +357,10 @@ def run_active_learning(
         name = f"{job[0]}-s{job[1]}"
         try:
             run_chain(*job, strategies, spec, grid, runner, echo)
-        except (RunFailed, ValueError) as e:
-            echo(f"{name}: FAILED: {e}")
-            summary.failed[name] = str(e)
+        except Exception as e:  # whatever stops a chain is reported; the other chains go on
+            detail = str(e) if isinstance(e, (RunFailed, ValueError)) else f"{type(e).__name__}: {e}"
+            echo(f"{name}: FAILED: {detail}")
+            summary.failed[name] = detail
             return
         summary.chains.append(name)
 

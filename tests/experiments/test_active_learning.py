@@ -178,6 +178,25 @@ def test_random_picks_depend_on_the_seed_only(tiny_pipeline, spec, tmp_path):
     assert picks["a"] != picks["c"]
 
 
+class BrokenRunner(Runner):
+    """Its trainings for seed 13 stop with an unexpected error (not RunFailed)."""
+
+    def __call__(self, command: Sequence[str], log_path: Path) -> None:
+        if command[3] == "train" and option(command, "--seed") == "13":
+            raise OSError("disk full")
+        super().__call__(command, log_path)
+
+
+def test_a_chain_stopped_by_any_error_is_reported_and_the_others_finish(tiny_pipeline, spec, tmp_path):
+    grid, lines = make_grid(tmp_path), []
+    summary = run_active_learning(
+        spec, ["pos"], STRATEGIES, [13, 14], grid, runner=BrokenRunner(tiny_pipeline), workers=2, echo=lines.append,
+    )
+    assert summary.failed == {"pos-s13": "OSError: disk full"}
+    assert summary.chains == ["pos-s14"]
+    assert "pos-s13: FAILED: OSError: disk full" in lines
+
+
 def test_an_interrupted_experiment_resumes_at_the_first_missing_round(tiny_pipeline, spec, tmp_path):
     whole = make_grid(tmp_path / "whole")
     run_active_learning(spec, ["pos"], STRATEGIES, [13], whole, runner=Runner(tiny_pipeline), echo=lambda _: None)
