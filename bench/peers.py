@@ -8,6 +8,9 @@
 - `flair`: Flair's BiLSTM-256-CRF, optional, in Flair's own virtual environment
   (`--flair-python`, or $FLAIR_PYTHON; see bench/flair_worker.py); skipped with a
   message when there is none;
+- `xfer_tagger_int8`, optional (`--quantized`): our pipeline after `spacy_xfer.quantize`
+  (int8 GRUs and linear layers, dynamic quantization), inference only (a quantized
+  pipeline does not train); its rates over spaCy's are printed under the table;
 - `ours @COMMIT`, optional: our pipeline at an older checkout of this repository
   (`--baseline-root`, a `git worktree` of that commit), with that checkout's code and
   configs/single.cfg, run by the Python of an environment where that checkout is
@@ -56,6 +59,7 @@ from bench.report import print_context, print_rows, ratio_table  # noqa: E402
 from bench.timing import infer_count, measure_phase, rates, train_step_count  # noqa: E402
 
 OURS = "xfer_tagger"
+QUANTIZED = "xfer_tagger_int8"
 SPACY = "spacy_cnn"
 FLAIR = "flair"
 
@@ -70,10 +74,15 @@ def run_phase(
     set_threads(args.threads)
     sentences = load_sentences(args.data, args.n_sentences, args.seed, ents=True)
     size: Dict[str, Any] = {}
-    if system == OURS:
+    if system in (OURS, QUANTIZED):
         nlp, examples, optimizer = xfer_pipeline(sentences, config_path=config_path, target="ents", overrides=overrides)
         component = COMPONENT
         size = {"parameters": model_info(nlp)["parameters"]}
+        if system == QUANTIZED:
+            # imported here: bench/checkout_worker.py imports this file with older code
+            from spacy_xfer import quantize
+
+            quantize(nlp)
     else:
         nlp, examples, optimizer = spacy_cnn_pipeline(sentences, "ents")
         component = "ner"
@@ -179,6 +188,20 @@ def flair_row(args: argparse.Namespace, python: str, data_file: str, sentences: 
     return {**raw, **rates(tokens, seconds), "tokens": sum(tokens), "steps": len(seconds), "seconds": round(sum(seconds), 3)}
 
 
+def quantized_lines(results: Sequence[Dict[str, Any]], peer: str) -> List[str]:
+    """Per inference batch size, the quantized pipeline's rate over ours in float32 and
+    over the peer's (the issue's target: >= 1.2x spaCy's CNN at batch 256)."""
+    rate = {(r["system"], r["phase"], r["batch_size"]): r["rate"] for r in results}
+    lines = []
+    for (system, phase, batch_size), int8 in rate.items():
+        if system == QUANTIZED and rate.get((OURS, phase, batch_size)) and rate.get((peer, phase, batch_size)):
+            lines.append(
+                f"int8 inference, batch {batch_size}: {int8:,.0f} words/s, {int8 / rate[(OURS, phase, batch_size)]:.2f}x "
+                f"ours in float32, {int8 / rate[(peer, phase, batch_size)]:.2f}x {peer}"
+            )
+    return lines
+
+
 def median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The run with the median rate (the lower median for an even count), with every
     run's rate."""
@@ -195,6 +218,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--infer-batch-sizes", type=int, nargs="*", default=[256, 1], help="default: 256 1")
     parser.add_argument("--train-batch-sizes", type=int, nargs="*", default=[32, 10], help="default: 32 10 (10: the paper's)")
     parser.add_argument("--repeat", type=int, default=1, help="alternating runs per row; the median is reported (default: 1)")
+    parser.add_argument("--quantized", action="store_true",
+                        help="also time our pipeline quantized to int8 (spacy_xfer.quantize), inference only")
     parser.add_argument("--flair-python", default=None, help="the Python of Flair's virtual environment (default: $FLAIR_PYTHON)")
     parser.add_argument("--baseline-root", action="append", default=[], metavar="DIR",
                         help="an older checkout of this repository (git worktree) to time as column 'ours @COMMIT'; repeatable")
@@ -226,6 +251,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         # one row-maker per column, in the order the runs alternate (ours today and at
         # older checkouts side by side)
         row_makers: Dict[str, Callable[[str, int], Dict[str, Any]]] = {OURS: partial(spacy_row, args, OURS)}
+        if args.quantized:
+            row_makers[QUANTIZED] = partial(spacy_row, args, QUANTIZED)
         row_makers.update({baseline.label: partial(baseline_row, args, baseline) for baseline in older})
         row_makers[SPACY] = partial(spacy_row, args, SPACY)
         if python:
@@ -235,10 +262,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for _ in range(max(1, args.repeat)):
             for phase, batch_size in work:
                 for system in systems:
+                    if system == QUANTIZED and phase == "train":
+                        continue  # a quantized pipeline does not train
                     result = row_makers[system](phase, batch_size)
                     runs.setdefault((system, phase, batch_size), []).append(result)
                     print(f"  {system} {phase} batch {batch_size}: {result['rate']:,.0f} tok/s", file=sys.stderr, flush=True)
-    results = [median_run(runs[(system, phase, b)]) for phase, b in work for system in systems]
+    results = [median_run(runs[key]) for key in ((system, phase, b) for phase, b in work for system in systems) if key in runs]
     set_threads(args.threads)
     print()
     print_context(hardware_info(), describe_data(sentences), args.data or f"synthetic with entities (seed {args.seed})")
@@ -246,6 +275,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print("\n".join(size_lines(results)))
     print(f"\nratios (ours / peer), {max(1, args.repeat)} alternating run(s) per row, one thread each:\n")
     print("\n".join(ratio_table(results, OURS, systems[1:])))
+    print("\n".join(quantized_lines(results, SPACY)))
     print(f"\ntotal time {time.perf_counter() - started:.0f}s")
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "config": {k: v for k, v in vars(args).items() if k != "_worker"}}, indent=2), encoding="utf8")

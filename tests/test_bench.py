@@ -49,6 +49,19 @@ def test_ratio_table_divides_our_rate_by_each_peers():
     assert lines[3] == "| training, batch 10 | 300 tokens/s | 200 tokens/s | 100 tokens/s | 1.50 | 3.00 |"
 
 
+def test_quantized_lines_divide_the_int8_rate_by_float32_and_the_peer():
+    results = [
+        {"system": peers.OURS, "phase": "infer", "batch_size": 256, "rate": 1000.0},
+        {"system": peers.QUANTIZED, "phase": "infer", "batch_size": 256, "rate": 1500.0},
+        {"system": peers.SPACY, "phase": "infer", "batch_size": 256, "rate": 3000.0},
+        {"system": peers.QUANTIZED, "phase": "infer", "batch_size": 1, "rate": 90.0},  # no float32 row: no line
+        {"system": peers.OURS, "phase": "train", "batch_size": 10, "rate": 300.0},
+    ]
+    assert peers.quantized_lines(results, peers.SPACY) == [
+        "int8 inference, batch 256: 1,500 words/s, 1.50x ours in float32, 0.50x spacy_cnn"
+    ]
+
+
 def test_scaling_rows_take_medians_and_divide_by_the_single_process():
     single = annotate_scaling.setting_row("single process", [
         {"seconds": 12.0, "fixed_seconds": 4.0, "bg_cpu": 0.0},
