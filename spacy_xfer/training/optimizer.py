@@ -10,9 +10,8 @@ The update follows Lasagne's `adagrad`, which the authors' code used:
 `acc += g ** 2; param -= lr * g / sqrt(acc + eps)` with `eps = 1e-6` inside the square
 root (Duchi et al. and PyTorch add eps outside it; the two differ for gradients below
 about sqrt(eps) in size). Parameters are updated in place, so torch parameters stepped
-through a shim's `finish_update` (Thinc's `PyTorchShim`, or the torch layers'
-`TorchShim`, which then need not write them back), which passes array views of the
-torch tensors, move as well.
+through Thinc's `PyTorchShim.finish_update`, which passes array views of the torch
+tensors, move as well (and the shim's write-back of the same memory changes nothing).
 
 On a GPU, testing each gradient for zeros would make the host wait for the device at
 every parameter (a `bool` of a device array). There the test stays on the device: a 0-d

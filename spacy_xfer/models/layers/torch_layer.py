@@ -1,18 +1,17 @@
 """Thinc layers around the torch modules: thinc's `PyTorchWrapper_v3` forward with our
-node name, attrs, init and child layers, a shim (`TorchShim`) without thinc's per-call
-mode switching and mixed-precision bookkeeping, and weights that load into a resized
+node name, attrs, init and child layers, a shim (`TorchShim`) whose predictions skip
+thinc's per-call mode switching, and weights that load into a resized
 module."""
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, Optimizer, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
-from thinc.util import convert_recursive
 
 from ..pytorch_resizable import Resizable, deserialize_resizable
 from .flat import convert_flat_outputs
@@ -28,17 +27,13 @@ os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 
 class TorchShim(PyTorchShim):
-    """thinc's `PyTorchShim` for a full-precision module, with less work per call.
+    """thinc's `PyTorchShim` whose `predict` leaves the module in eval mode.
 
-    thinc's shim calls `module.eval()` and then `module.train()` in every `predict`, and
-    `module.train()` in every `begin_update`: each call walks every submodule, four
-    walks per `nlp(text)` per torch layer. This shim switches the mode only when it
-    changes: after `predict` the module stays in eval mode until the next
-    `begin_update` puts it in training mode (the whole module switches at once; do not
-    switch its submodules one by one). Its backprop does not walk the parameters for
-    the gradient scaler, and `finish_update` writes a parameter back only when the
-    optimizer returns new memory (spacy-xfer's and thinc's host optimizers update in
-    place). There is no mixed precision (thinc's scaler stays disabled).
+    thinc's shim calls `module.eval()` and then `module.train()` in every `predict`:
+    each call walks every submodule, two walks per `nlp(text)` per torch layer. This
+    shim switches to eval mode only when the module is in training mode, and leaves it
+    there; thinc's `begin_update` puts the whole module back in training mode (do not
+    switch its submodules one by one). Updates are thinc's.
     """
 
     def predict(self, inputs: ArgsKwargs) -> Any:
@@ -47,43 +42,6 @@ class TorchShim(PyTorchShim):
             self._model.eval()
         with torch.no_grad():
             return self._model(*inputs.args, **inputs.kwargs)
-
-    def begin_update(self, inputs: ArgsKwargs) -> Tuple[Any, Callable[[ArgsKwargs], ArgsKwargs]]:
-        """The module's output for `inputs` in training mode, and the backprop that
-        takes `ArgsKwargs` for `torch.autograd.backward` and returns the inputs with
-        each tensor replaced by its gradient."""
-        if not self._model.training:
-            self._model.train()
-        output = self._model(*inputs.args, **inputs.kwargs)
-
-        def backprop(grads: ArgsKwargs) -> ArgsKwargs:
-            torch.autograd.backward(*grads.args, **grads.kwargs)
-            return convert_recursive(lambda x: hasattr(x, "grad"), lambda x: x.grad, inputs)
-
-        return output, backprop
-
-    def finish_update(self, optimizer: Optimizer) -> None:
-        """Step every parameter that has a gradient with `optimizer` (keys
-        `(shim id, parameter name)`, as thinc's shim), and zero the gradient."""
-        for name, parameter in self._model.named_parameters():
-            grad = parameter.grad
-            if grad is None:
-                continue
-            new_weights, _ = optimizer((self.id, name), torch2xp(parameter.data), torch2xp(grad))
-            if not _is_memory_of(new_weights, parameter):
-                parameter.data = xp2torch(new_weights, requires_grad=True, device=parameter.device)
-            grad.zero_()
-
-
-def _is_memory_of(array: Any, tensor: torch.Tensor) -> bool:
-    """Whether a numpy or cupy `array` is the contiguous memory of `tensor` itself."""
-    interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
-    return (
-        interface["data"][0] == tensor.data_ptr()
-        and tuple(array.shape) == tuple(tensor.shape)
-        and array.flags.c_contiguous
-        and tensor.is_contiguous()
-    )
 
 
 def torch_layer(
