@@ -456,7 +456,7 @@ def draw_active_learning(results_dir: Path, output_dir: Path, spec_path: Path = 
         metric = next(r["metric"] for r in rounds if r["benchmark"] == name)
         ax.set_xlabel("labelled target sentences")
         ax.set_ylabel(f"test {metric} (%)")
-        ax.set_title(f"{benchmark_title(name, bench)}: active learning, mean and min-max over seeds", fontsize=9)
+        ax.set_title(f"{benchmark_title(name, bench)}: active learning\nmean and min-max over seeds", fontsize=9)
         ax.legend(fontsize=8)
         fig.tight_layout()
         written.append(save_png(fig, Path(output_dir) / f"active_learning-{name}.png"))
