@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -48,6 +48,7 @@ FIRST_SEED = 13  # the seed of the project's default experiment
 TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
+GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
 
 Runner = Callable[[Sequence[str], Path], None]
 
@@ -62,6 +63,10 @@ class Row:
     rate (float): The target's labelling rate.
     paper (Optional[Dict[str, float]]): The paper's "transfer" and "none" scores (%).
     data (str): How our data differs from the paper's.
+    gazetteers (Optional[str]): A folder of SENNA-style gazetteer lists in the corpora
+        folder (e.g. "gazetteers_senna"): the target head of our runs gets
+        `spacy_xfer.GazetteerFeatures.v1` features from it (paper section 4.1); spaCy's
+        built-in NER has no such input. None (the default): no gazetteers.
     """
 
     id: str
@@ -71,6 +76,7 @@ class Row:
     rate: float
     paper: Optional[Dict[str, float]]
     data: str
+    gazetteers: Optional[str] = None
 
     @property
     def metric(self) -> str:
@@ -79,8 +85,9 @@ class Row:
 
     @property
     def title(self) -> str:
-        """e.g. "ptb -> twitter_pos (0.1, T-A)"."""
-        return f"{self.source} -> {self.target} ({self.rate}, {self.arch.replace('_', '-').upper()})"
+        """e.g. "ptb -> twitter_pos (0.1, T-A)", "... (1.0, T-B, gazetteers)"."""
+        extra = ", gazetteers" if self.gazetteers else ""
+        return f"{self.source} -> {self.target} ({self.rate}, {self.arch.replace('_', '-').upper()}{extra})"
 
 
 @dataclass(frozen=True)
@@ -96,14 +103,17 @@ class RowSet:
 def load_rows(path: Path = ROWS_FILE) -> Tuple[Dict[str, Row], Dict[str, RowSet]]:
     """The rows and row sets of a rows file.
 
-    RAISES (ValueError): E069 if a set names an unknown row, or a row has other keys,
-        an unknown benchmark or architecture, naming the file and the entry.
+    RAISES (ValueError): E069 if a set names an unknown row, or a row lacks a key or has
+        an unknown one, an unknown benchmark or architecture, naming the file and the entry.
     """
     data = json.loads(Path(path).read_text(encoding="utf8"))
+    fields = Row.__dataclass_fields__.values()
+    allowed = {f.name for f in fields} - {"id"}
+    required = {f.name for f in fields if f.default is MISSING} - {"id"}
     rows = {}
     for row_id, entry in data["rows"].items():
-        expected = sorted(Row.__dataclass_fields__.keys() - {"id"})
-        if sorted(entry) != expected:
+        if not required <= entry.keys() <= allowed:
+            expected = f"the keys {sorted(required)}, optionally {sorted(allowed - required)}"
             raise ValueError(Errors.E069.format(path=path, problem=f"row {row_id!r} has keys {sorted(entry)}", expected=expected))
         row = Row(id=row_id, **entry)
         for name in (row.source, row.target):
@@ -263,6 +273,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "config_sha256": config_sha256(run_config(run, grid)),
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
+        **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),
     }
 
 
@@ -322,6 +333,9 @@ def run_commands(run: Run, grid: Grid) -> List[List[str]]:
     ]
     if grid.vectors:
         train += ["--vectors", grid.vectors]
+    if run.row.gazetteers:
+        features = {"@architectures": GAZETTEER_FEATURES, "path": str(grid.corpora_dir / run.row.gazetteers)}
+        train += ["--set", f"components.target.model.features={json.dumps(features)}"]
     evaluate = [
         grid.python, "-m", "spacy_xfer", "evaluate", str(model), str(test_json),
         "--target", run.row.target, "--corpus-dir", corpus_dir,

@@ -4,8 +4,13 @@ from pathlib import Path
 import pytest
 import srsly
 
+from spacy.util import load_config
+
+from spacy_xfer.cli.experiment import load_config_value
 from spacy_xfer.experiments.grid import (
+    GAZETTEER_FEATURES,
     Grid,
+    Row,
     RunFailed,
     load_rows,
     plan_runs,
@@ -16,7 +21,7 @@ from spacy_xfer.experiments.grid import (
     stop_reason,
 )
 
-from .fake_runner import FakeRunner
+from .fake_runner import FakeRunner, option
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = "ptb-twitter_pos-t_a-0.1"
@@ -173,3 +178,35 @@ def test_a_rows_file_naming_an_unknown_row_or_benchmark_fails_with_its_path(tmp_
     path.write_text(json.dumps({"sets": {}, "rows": {"a": {**row, "target": "wnut17"}}}))
     with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a': unknown benchmark 'wnut17'"):
         load_rows(path)
+
+
+def test_a_row_with_gazetteers_gives_our_runs_gazetteer_features_and_not_spacys(tmp_path):
+    row = Row("full-gaz", "ptb", "conll03", "t_b", 1.0, None, "ours", gazetteers="gazetteers_senna")
+    assert row.title == "ptb -> conll03 (1.0, T-B, gazetteers)"
+    grid, runner = make_grid(tmp_path), FakeRunner()
+    summary = run_grid(plan_runs([row], [13], ["none", "spacy"]), grid, runner=runner, echo=quiet)
+    assert summary.ran == ["full-gaz-none-s13", "full-gaz-spacy-s13"]
+    ours = next(c for c in runner.commands if "train" in c)
+    spacys = next(c for c in runner.commands if "spacy-train" in c)
+    features = load_config_value(option(ours, "components.target.model.features"))
+    assert features == {"@architectures": GAZETTEER_FEATURES, "path": str(tmp_path / "raw" / "gazetteers_senna")}
+    assert not any("features" in item for item in spacys)
+    # the override is one that spaCy's config loading accepts on the shipped config
+    key, value = next(item for item in ours if item.startswith("components.target.model.features=")).split("=", 1)
+    config = load_config(REPO / "configs" / "single.cfg", overrides={key: load_config_value(value)}, interpolate=False)
+    assert config["components"]["target"]["model"]["features"] == features
+    none = srsly.read_json(tmp_path / "results" / "full-gaz-none-s13.json")
+    assert none["settings"]["gazetteers"] == "gazetteers_senna"
+    assert "gazetteers" not in srsly.read_json(tmp_path / "results" / "full-gaz-spacy-s13.json")["settings"]
+
+
+def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_optional(tmp_path):
+    path = tmp_path / "rows.json"
+    row = {"source": "ptb", "target": "conll03", "arch": "t_b", "rate": 1.0, "paper": None, "data": "ours"}
+    path.write_text(json.dumps({"sets": {}, "rows": {"a": row, "b": {**row, "gazetteers": "g"}}}))
+    rows, _ = load_rows(path)
+    assert rows["a"].gazetteers is None and rows["b"].gazetteers == "g"
+    for entry in ({**row, "gazeteers": "g"}, {k: v for k, v in row.items() if k != "data"}):
+        path.write_text(json.dumps({"sets": {}, "rows": {"a": entry}}))
+        with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a' has keys .*optionally \['gazetteers'\]"):
+            load_rows(path)
