@@ -10,6 +10,8 @@ one sentence (doc) per line or per doc, streamed.
 | `docbin` | a doc of a `.spacy` file (its tokens; its annotations are not kept)      |
 
 An empty line of `text` or `tokens` is an empty doc, so output line i is input line i.
+Files are UTF-8 (a byte order mark opening a file is dropped); lines end at "\n" (a
+CRLF's "\r" is dropped, a lone "\r" is part of the line).
 INPUT is a file, or a folder whose files (not hidden, sorted by name) are read as one
 stream.
 """
@@ -77,10 +79,10 @@ def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
         if input_format == "docbin":
             yield from _docbin_items(path)
             continue
-        with path.open(encoding="utf8") as file:
-            for number, line in enumerate(file, 1):
-                line = line.rstrip("\r\n")
+        with path.open("rb") as file:  # lines end at "\n" only: a lone "\r" is text
+            for number, raw in enumerate(file, 1):
                 source = f"{path}:{number}"
+                line = _decode(source, raw, first=number == 1).rstrip("\r\n")
                 if input_format == "text":
                     yield Item(source, text=line)
                 elif input_format == "tokens":
@@ -88,6 +90,19 @@ def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
                     yield Item(source, words=words, spaces=_spaces(len(words)))
                 else:
                     yield _jsonl_item(source, line)
+
+
+def _decode(source: str, raw: bytes, first: bool) -> str:
+    """A line's bytes as text; a byte order mark opening the file is dropped.
+
+    RAISES (ValueError): E048 naming the file and line, for bytes that are not UTF-8.
+    """
+    try:
+        line = raw.decode("utf8")
+    except UnicodeDecodeError as e:
+        problem = f"bytes that are not UTF-8 ({e.reason} at byte {e.start} of the line)"
+        raise ValueError(Errors.E048.format(source=source, problem=problem, expected="UTF-8 text")) from e
+    return line.removeprefix("\ufeff") if first else line
 
 
 def _spaces(n: int) -> List[bool]:

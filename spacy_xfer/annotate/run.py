@@ -4,11 +4,14 @@ own file, in this process, in `n_process` local processes or on a Dask cluster; 
 for a one-file OUTPUT, the shard files are merged in order.
 
 - OUTPUT with a suffix (`out.jsonl`) is one file: shards go to `OUTPUT.parts/`, merged
-  into OUTPUT at the end, after which the folder is removed. OUTPUT without a suffix
-  (`out/`) is a folder of shard files `000000.jsonl`, `000001.jsonl`, ...
+  into OUTPUT at the end (replacing a file of an earlier run), after which the folder is
+  removed. OUTPUT without a suffix (`out/`) is a folder of shard files `000000.jsonl`,
+  `000001.jsonl`, ...
 - Resume: a shard whose file exists is finished (files are written atomically) and is
   skipped; the shard folder's `annotate.json` records the settings that decide the
-  output, and a run with other settings stops rather than mixing outputs.
+  output, the input files' sizes and modification times among them, and a run with
+  other settings stops rather than mixing outputs (a folder without shard files yet,
+  e.g. of a run that failed on its input, takes the new settings).
 - Memory: the reader is streamed; at most a few shards per worker are in flight, so
   memory is bounded by the shard size, not the corpus.
 - Determinism: a shard is annotated the same way wherever it runs, so the labels do not
@@ -131,10 +134,10 @@ def annotate(
     load_pipeline(options.model, confidence)  # fail early, here, on a bad model
     one_file = bool(output.suffix)
     shard_dir = output.with_name(output.name + ".parts") if one_file else output
-    if one_file and output.exists() and not shard_dir.exists():
-        return AnnotateSummary(0, 0, 0)  # finished before
-    _check_manifest(shard_dir, files, input_format, options, shard_size)
+    if any(output.resolve() == f.resolve() for f in files):
+        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
     suffix = OUTPUT_SUFFIXES[output_format]
+    _check_manifest(shard_dir, files, input_format, options, shard_size, suffix)
     shard_path = lambda index: shard_dir / f"{index:06d}{suffix}"  # noqa: E731
     counts = {"shards": 0, "skipped": 0, "docs": 0}
     bar = tqdm(unit="doc", desc="annotate", disable=not progress)
@@ -177,12 +180,18 @@ def _shards(items: Iterable[Item], size: int) -> Iterator[Shard]:
         index += 1
 
 
-def _check_manifest(shard_dir: Path, files: List[Path], input_format: str, options: AnnotateOptions, shard_size: int) -> None:
+def _check_manifest(
+    shard_dir: Path, files: List[Path], input_format: str, options: AnnotateOptions, shard_size: int, suffix: str
+) -> None:
     """Record the settings that decide the shards' content; stop if the folder holds
-    shards written with others."""
+    shards written with others.
+
+    RAISES (ValueError): E050 naming the first setting that differs.
+    """
     manifest = {
         "model": str(Path(options.model).resolve()) if Path(options.model).exists() else options.model,
         "input": [str(f.resolve()) for f in files],
+        "input_state": [[f.stat().st_size, f.stat().st_mtime_ns] for f in files],
         "input_format": input_format,
         "output_format": options.output_format,
         "shard_size": shard_size,
@@ -190,7 +199,7 @@ def _check_manifest(shard_dir: Path, files: List[Path], input_format: str, optio
         "confidence": options.confidence,
     }
     path = shard_dir / MANIFEST
-    if path.exists():
+    if path.exists() and any(shard_dir.glob(f"*{suffix}")):
         old = json.loads(path.read_text(encoding="utf8"))
         changed = [key for key in manifest if old.get(key) != manifest[key]]
         if changed:

@@ -129,3 +129,43 @@ def test_errors_name_file_and_line(ner_model, tmp_path):
     assert f"{bad}:2: [E048] malformed \"tokens\"" in result.output
     result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--output-format", "xml"])
     assert result.exit_code == 1 and "Unknown output format 'xml'" in result.output
+
+
+def test_a_finished_output_is_annotated_again_with_new_settings(ner_model, text_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", progress=False)
+    assert "xfer_tagger_confidence" not in read_jsonl(out)[0]["tokens"][0]
+    summary = annotate(str(ner_model), text_input, out, "text", "jsonl", confidence=True, progress=False)
+    assert summary.n_docs == len(TEXTS)
+    assert "xfer_tagger_confidence" in read_jsonl(out)[0]["tokens"][0]
+    with pytest.raises(ValueError, match=r"\[E038\] Invalid OUTPUT .*a path other than the input's"):
+        annotate(str(ner_model), text_input, text_input, "text", "jsonl", progress=False)
+    assert text_input.read_text(encoding="utf8").splitlines() == TEXTS
+
+
+def test_a_run_that_failed_on_its_input_does_not_block_the_corrected_one(ner_model, text_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ValueError, match=r"in.txt:1: \[E048\] invalid JSON"):
+        annotate(str(ner_model), text_input, out, "jsonl", "jsonl", progress=False)
+    annotate(str(ner_model), text_input, out, "text", "jsonl", progress=False)
+    assert [r["text"] for r in read_jsonl(out)] == TEXTS
+
+
+def test_resume_stops_when_the_input_changed(ner_model, text_input, tmp_path):
+    out = tmp_path / "out"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    (out / "000001.jsonl").unlink()
+    text_input.write_text("".join(text + "\n" for text in TEXTS[1:]), encoding="utf8")
+    with pytest.raises(ValueError, match=r"\[E050\] .* \(input_state: "):
+        annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+
+
+def test_text_lines_are_utf8_split_at_newlines_only(ner_model, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes("\ufeffAnna lives\r\nin Paris\rtoday\n".encode("utf8"))
+    out = tmp_path / "out.jsonl"
+    annotate(str(ner_model), path, out, "text", "jsonl", progress=False)
+    assert [r["text"] for r in read_jsonl(out)] == ["Anna lives", "in Paris\rtoday"]
+    path.write_bytes(b"Anna\nPar\xffis\n")
+    with pytest.raises(ValueError, match=r"in.txt:2: \[E048\] bytes that are not UTF-8 .*expected UTF-8 text"):
+        annotate(str(ner_model), path, tmp_path / "other.jsonl", "text", "jsonl", progress=False)
