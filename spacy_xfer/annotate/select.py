@@ -15,7 +15,7 @@ forward algorithm, under the tag scheme's constraints). Ties are broken by a see
 random order, so the selection is deterministic for a seed. Batch diversity: going down
 the ranking, a sentence is skipped when the Jaccard similarity of its token set
 (lower-cased) with an already selected sentence exceeds `diversity` (1 keeps all).
-Empty sentences are never selected.
+Empty or whitespace-only sentences are never selected.
 """
 
 import json
@@ -139,7 +139,7 @@ def rank(
     progress: bool = False,
 ) -> List[Candidate]:
     """The `n` most informative items by the strategy (module docstring), in selection
-    order; fewer when fewer non-empty items pass the diversity filter.
+    order; fewer when fewer items with words pass the diversity filter.
 
     nlp (Language): the pipeline of `head`, which makes the docs.
     head (XferTagger): the head whose uncertainty ranks.
@@ -164,7 +164,7 @@ def rank(
             keys = scores if strategy == "margin" else [-score for score in scores]
         tiebreaks = rng.random(len(docs)).tolist()
         for doc, item, score, key, tiebreak in zip(docs, batch, scores, keys, tiebreaks):
-            if len(doc):
+            if not all(token.is_space for token in doc):  # not empty, not only whitespace
                 token_set = frozenset(token.lower_ for token in doc)
                 candidates.append(Candidate(key, tiebreak, score, item, token_set, position))
             position += 1

@@ -20,6 +20,8 @@ POOL = [
     "They eat blue eggs daily",
     "",
     "Smith and Anna visited York",
+    "   ",
+    "\t",
 ]
 
 
@@ -38,8 +40,8 @@ def sequence_probs(model, text, k=2):
 
 @pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
 def test_ranks_by_the_strategy_score(ner_model, pool, tmp_path, strategy):
-    records = select(ner_model, pool, tmp_path / "out.jsonl", n=8, strategy=strategy, diversity=1.0, progress=False)
-    assert len(records) == 8  # every non-empty sentence
+    records = select(ner_model, pool, tmp_path / "out.jsonl", n=len(POOL), strategy=strategy, diversity=1.0, progress=False)
+    assert len(records) == 8  # every sentence that is not empty or whitespace only
     scores = [r["meta"]["score"] for r in records]
     assert scores == sorted(scores, reverse=strategy != "margin")
     for record in records:
