@@ -191,7 +191,7 @@ def _check_manifest(
     manifest = {
         "model": str(Path(options.model).resolve()) if Path(options.model).exists() else options.model,
         "input": [str(f.resolve()) for f in files],
-        "input_state": [[f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+        "input_state": [[stat.st_size, stat.st_mtime_ns] for stat in map(Path.stat, files)],
         "input_format": input_format,
         "output_format": options.output_format,
         "shard_size": shard_size,

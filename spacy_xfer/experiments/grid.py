@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -107,9 +107,8 @@ def load_rows(path: Path = ROWS_FILE) -> Tuple[Dict[str, Row], Dict[str, RowSet]
         an unknown one, an unknown benchmark or architecture, naming the file and the entry.
     """
     data = json.loads(Path(path).read_text(encoding="utf8"))
-    fields = Row.__dataclass_fields__.values()
-    allowed = {f.name for f in fields} - {"id"}
-    required = {f.name for f in fields if f.default is MISSING} - {"id"}
+    allowed = {f.name for f in fields(Row)} - {"id"}
+    required = {f.name for f in fields(Row) if f.default is MISSING} - {"id"}
     rows = {}
     for row_id, entry in data["rows"].items():
         if not required <= entry.keys() <= allowed:

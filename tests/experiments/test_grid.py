@@ -188,12 +188,12 @@ def test_a_row_with_gazetteers_gives_our_runs_gazetteer_features_and_not_spacys(
     assert summary.ran == ["full-gaz-none-s13", "full-gaz-spacy-s13"]
     ours = next(c for c in runner.commands if "train" in c)
     spacys = next(c for c in runner.commands if "spacy-train" in c)
-    features = load_config_value(option(ours, "components.target.model.features"))
+    key = "components.target.model.features"
+    features = load_config_value(option(ours, key))
     assert features == {"@architectures": GAZETTEER_FEATURES, "path": str(tmp_path / "raw" / "gazetteers_senna")}
     assert not any("features" in item for item in spacys)
     # the override is one that spaCy's config loading accepts on the shipped config
-    key, value = next(item for item in ours if item.startswith("components.target.model.features=")).split("=", 1)
-    config = load_config(REPO / "configs" / "single.cfg", overrides={key: load_config_value(value)}, interpolate=False)
+    config = load_config(REPO / "configs" / "single.cfg", overrides={key: features}, interpolate=False)
     assert config["components"]["target"]["model"]["features"] == features
     none = srsly.read_json(tmp_path / "results" / "full-gaz-none-s13.json")
     assert none["settings"]["gazetteers"] == "gazetteers_senna"
