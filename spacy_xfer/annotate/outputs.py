@@ -9,7 +9,11 @@
   labels, best first).
 - `conll`: one token per line, tab-separated: the token, then per head its label
   (span heads in IOB2) and with confidence on its token confidence (6 decimals); a
-  blank line after each doc.
+  blank line after each doc, so an empty doc is a blank line of its own (the Nth
+  blank line ends the Nth doc). Whitespace in a token's text (spaCy's whitespace
+  tokens, e.g. a double space) is escaped as UDPipe escapes spaces in CoNLL-U (`\\s`,
+  `\\t`, `\\n`, `\\r`, other whitespace `\\uXXXX`) and a backslash is `\\\\`, so every
+  line has its columns.
 - `docbin`: a `.spacy` file of the annotated docs, with their user data (which holds
   the `Token._` confidences).
 """
@@ -102,8 +106,21 @@ def doc_record(doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest
     return record
 
 
+CONLL_ESCAPES = {"\\": "\\\\", " ": "\\s", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def conll_form(text: str) -> str:
+    """A token's text as one field of a CoNLL line: whitespace and the backslash
+    escaped (module docstring), other characters as they are."""
+    if not any(char.isspace() or char == "\\" for char in text):
+        return text
+    return "".join(
+        CONLL_ESCAPES.get(char) or (f"\\u{ord(char):04x}" if char.isspace() else char) for char in text
+    )
+
+
 def conll_lines(doc: Doc, heads: Sequence[XferTagger]) -> List[str]:
-    columns: List[List[Any]] = [[t.text for t in doc]]
+    columns: List[List[Any]] = [[conll_form(t.text) for t in doc]]
     for head in heads:
         output = head.output
         if isinstance(output, SpanTarget):

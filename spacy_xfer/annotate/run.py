@@ -137,6 +137,9 @@ def annotate(
     if any(output.resolve() == f.resolve() for f in files):
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
     suffix = OUTPUT_SUFFIXES[output_format]
+    if one_file and output.suffix != suffix and output.suffix in OUTPUT_SUFFIXES.values():
+        expected = f"a file name ending {suffix} (or in no other format's suffix) for output format {output_format!r}"
+        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
     _check_manifest(shard_dir, files, input_format, options, shard_size, suffix)
     shard_path = lambda index: shard_dir / f"{index:06d}{suffix}"  # noqa: E731
     counts = {"shards": 0, "skipped": 0, "docs": 0}

@@ -169,3 +169,51 @@ def test_text_lines_are_utf8_split_at_newlines_only(ner_model, tmp_path):
     path.write_bytes(b"Anna\nPar\xffis\n")
     with pytest.raises(ValueError, match=r"in.txt:2: \[E048\] bytes that are not UTF-8 .*expected UTF-8 text"):
         annotate(str(ner_model), path, tmp_path / "other.jsonl", "text", "jsonl", progress=False)
+
+
+def unescape_conll(form):
+    escapes = {"s": " ", "t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+    out, i = [], 0
+    while i < len(form):
+        if form[i] == "\\" and form[i + 1] == "u":
+            out.append(chr(int(form[i + 2:i + 6], 16)))
+            i += 6
+        elif form[i] == "\\":
+            out.append(escapes[form[i + 1]])
+            i += 2
+        else:
+            out.append(form[i])
+            i += 1
+    return "".join(out)
+
+
+def test_conll_keeps_its_columns_with_whitespace_tokens(ner_model, tmp_path):
+    texts = ["Anna  lives\tin Paris", "", "a\\b \u00a0 New York", "Bob"]
+    path = tmp_path / "in.txt"
+    path.write_text("".join(text + "\n" for text in texts), encoding="utf8")
+    annotate(str(ner_model), path, tmp_path / "out.conll", "text", "conll", confidence=True, progress=False)
+    lines = (tmp_path / "out.conll").read_text(encoding="utf8").split("\n")
+    assert lines[-1] == ""
+    docs, rows = [], []
+    for line in lines[:-1]:
+        if line:
+            rows.append(line.split("\t"))
+        else:
+            docs.append(rows)
+            rows = []
+    assert rows == [] and len(docs) == len(texts)
+    nlp = spacy.load(ner_model)
+    for text, doc_rows in zip(texts, docs):
+        doc = nlp(text)
+        assert any(t.is_space for t in doc) or text in ("", "Bob")
+        assert all(len(row) == 3 and row[0] and not any(c.isspace() for c in row[0]) for row in doc_rows)
+        assert [unescape_conll(row[0]) for row in doc_rows] == [t.text for t in doc]
+        assert [row[1] for row in doc_rows] == [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in doc]
+
+
+def test_an_output_suffix_of_another_format_is_refused(ner_model, text_input, tmp_path):
+    with pytest.raises(ValueError, match=r"ending \.conll .* 'conll'"):
+        annotate(str(ner_model), text_input, tmp_path / "out.jsonl", "text", "conll", progress=False)
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.jsonl.parts").exists()
+    annotate(str(ner_model), text_input, tmp_path / "out.txt", "text", "conll", progress=False)
+    assert (tmp_path / "out.txt").read_text(encoding="utf8").count("\n\n") >= 1
