@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import annotate_scaling, peers, speed  # noqa: E402
+from bench import annotate_scaling, peers, speed, startup  # noqa: E402
 from bench.checkout_worker import check_loaded_from  # noqa: E402
 from bench.data import load_sentences  # noqa: E402
 from bench.machine import CpuMeter  # noqa: E402
@@ -217,3 +217,40 @@ def test_peers_times_an_older_checkout_beside_today(tmp_path, capsys):
     ours = {r["system"]: r["parameters"] for r in results if "parameters" in r}
     assert ours["xfer_tagger"] == ours[label]
     assert f"| work | xfer_tagger | {label} | spacy_cnn | ours / {label} | ours / spacy_cnn |" in capsys.readouterr().out
+
+
+def tiny_transfer_corpus(tmp_path):
+    """Tiny DocBins: a tagged source and an entity-labelled target, train and dev."""
+    nlp = spacy.blank("en")
+    source, target = [], []
+    for i in range(6):
+        source.append(Doc(nlp.vocab, words=["the", "dog", f"w{i}", "runs"], tags=["DT", "NN", "NN", "VBZ"]))
+        target.append(Doc(nlp.vocab, words=["Anna", "met", f"Bob{i}"], ents=["B-PER", "O", "B-PER"]))
+    paths = {}
+    for name, docs in (("source", source), ("target", target)):
+        for part in ("train", "dev"):
+            paths[f"{name}_{part}"] = tmp_path / f"{name}-{part}.spacy"
+            DocBin(docs=docs).to_disk(paths[f"{name}_{part}"])
+    return paths
+
+
+def startup_args(paths, *extra):
+    return startup.parse_args([f"--{key.replace('_', '-')}={path}" for key, path in paths.items()] + list(extra))
+
+
+def test_startup_stops_spacy_train_at_its_first_step(tmp_path):
+    args = startup_args(tiny_transfer_corpus(tmp_path))
+    today = peers.Baseline("today", sys.executable, REPO)
+    command = startup.train_command(today, args, tmp_path / "training")
+    assert command[1:4] == ["-m", "spacy", "train"] and '{"@callbacks":"bench.first_step.v1"}' in command
+    started = time.time()
+    seconds = startup.time_to_first_step(today, args)
+    assert 0 < seconds < time.time() - started
+
+
+def test_startup_names_a_run_that_never_reached_its_first_step(tmp_path):
+    paths = tiny_transfer_corpus(tmp_path)
+    paths["target_train"] = tmp_path / "missing.spacy"
+    today = peers.Baseline("today", sys.executable, REPO)
+    with pytest.raises(SystemExit, match="today: spacy train ended .* before its first step"):
+        startup.time_to_first_step(today, startup_args(paths))
