@@ -22,7 +22,10 @@ for a one-file OUTPUT, the shard files are merged in order.
 """
 
 import json
+import os
 import shutil
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from functools import lru_cache
@@ -236,10 +239,29 @@ def _run_bounded(
         collect()
 
 
+def _start_worker(model: str, confidence: bool) -> None:
+    """A pool worker's initializer: end with the parent, load the pipeline."""
+    _exit_with_parent(os.getppid())
+    load_pipeline(model, confidence)
+
+
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """End this process once its parent `parent` is gone (its parent id changes), from a
+    daemon thread. A parent killed by SIGKILL cannot shut its pool down, and a spawned
+    worker holds its own end of the task queue, so it would wait for work forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _run_processes(n_process: int, options: AnnotateOptions, shards: Iterator[Shard], finished) -> None:
     context = get_context("spawn")  # a fresh interpreter: no forked torch threads
     with ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=load_pipeline, initargs=(options.model, options.confidence)
+        n_process, mp_context=context, initializer=_start_worker, initargs=(options.model, options.confidence)
     ) as pool:
         _run_bounded(
             lambda items: pool.submit(annotate_shard, options, items),

@@ -1,6 +1,12 @@
 """`spacy-xfer annotate`: formats, shards, resume, parallelism."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import spacy
@@ -217,3 +223,51 @@ def test_an_output_suffix_of_another_format_is_refused(ner_model, text_input, tm
     assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.jsonl.parts").exists()
     annotate(str(ner_model), text_input, tmp_path / "out.txt", "text", "conll", progress=False)
     assert (tmp_path / "out.txt").read_text(encoding="utf8").count("\n\n") >= 1
+
+
+def pool_workers(parent):
+    """The live pids of parent's spawned multiprocessing workers (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields["PPid"]) == parent and b"spawn_main" in cmdline and not fields["State"].startswith("Z"):
+            found.append(int(status.parent.name))
+    return found
+
+
+def is_alive(pid):
+    try:
+        return not (Path(f"/proc/{pid}/status").read_text().split("State:\t")[1].startswith("Z"))
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc")
+def test_workers_end_when_the_parent_is_killed(ner_model, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("Anna lives in Paris and Bob Smith visited New York today\n" * 20000, encoding="utf8")
+    out = tmp_path / "out"
+    script = (f"from pathlib import Path\nfrom spacy_xfer.annotate.run import annotate\n"
+              f"annotate({str(ner_model)!r}, Path({str(path)!r}), Path({str(out)!r}), 'text', 'jsonl', n_process=2, shard_size=50, "
+              f"progress=False)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 240
+        while not list(out.glob("*.jsonl")) and time.time() < deadline and parent.poll() is None:
+            time.sleep(0.2)
+        workers = pool_workers(parent.pid)
+        assert len(workers) == 2 and parent.poll() is None
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.time() + 30
+    while any(is_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if is_alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
