@@ -10,8 +10,10 @@ benchmarks or on a corpus of one's own, as the spaCy project runs them.
 """
 
 import logging
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TextIO
 
 import spacy
 import srsly
@@ -177,10 +179,29 @@ def budget_overrides(max_seconds: float) -> Dict[str, Any]:
     return {"training.before_update": {"@callbacks": "spacy_xfer.wall_time_budget.v1", "seconds": max_seconds}}
 
 
+class WithoutBudgetWarning:
+    """A text stream that passes everything on but spaCy's training loop's warning
+    "Aborting and saving the final best model. Encountered exception:
+    TrainingBudgetSpent(...)" (`spacy.training.loop.train`): the budget's stop is
+    reported by `train_within_budget`'s own line, not as a failure."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if "Encountered exception:" in text and f"{TrainingBudgetSpent.__name__}(" in text:  # one write, wrapped
+            return len(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def train_within_budget(config_path: Path, output_path: Path, gpu_id: int, overrides: Dict[str, Any]) -> None:
     """spaCy's training; a spent wall-time budget ends it with a line, not an error."""
     try:
-        spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
+        with redirect_stdout(WithoutBudgetWarning(sys.stdout)):  # type: ignore[type-var]
+            spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
     except TrainingBudgetSpent as spent:
         typer.echo(str(spent))
 
