@@ -71,6 +71,8 @@ CACHED_FILES = 8
 # (resolved path, id(vocab)) -> ((mtime_ns, size, inode), vocab, sentences)
 _read_files: "OrderedDict[Tuple[str, int], Tuple[Tuple[int, int, int], Vocab, List[Doc]]]" = OrderedDict()
 # the "keeps N of M sentences" messages logged so far in this process
+# the Examples of a finite reader's sentences, by the vocab and the sentences' identity
+_made_examples: "OrderedDict[Tuple[int, Tuple[Tuple[str, Tuple[int, ...]], ...]], List[Example]]" = OrderedDict()
 _logged_reads: Set[Tuple[str, str, float, int, int, int]] = set()
 
 
@@ -239,7 +241,7 @@ class TaskSampler:
         sentences = {task.name: self.read_sentences(task, vocab) for task in self.tasks}
         self.batch_counts = Counter()
         if not self.streaming:
-            return (make_example(vocab, doc, name) for name, docs in sentences.items() for doc in docs)
+            return iter(finite_examples(vocab, sentences))
         return self._stream(vocab, sentences, self.batch_counts)
 
     def read_sentences(self, task: TaskCorpus, vocab: Vocab) -> List[Doc]:
@@ -304,6 +306,30 @@ class TaskSampler:
                 )
             for reference in islice(cycles[name], self.batch_size):
                 yield make_example(vocab, reference, name)
+
+
+def finite_examples(vocab: Vocab, sentences: Dict[str, List[Doc]]) -> List[Example]:
+    """Each task's sentences as Examples, in order, made once per process: a later call
+    with the same sentences (the same Doc objects, as `file_sentences` returns them)
+    and vocab returns the same list of the same Examples, which callers must not change
+    (spaCy's `Language.update` and `Language.evaluate` copy them). `spacy train` reads
+    the finite readers several times: each component's initialize corpus (three for
+    T-B, each an Example of every sentence of both tasks) and the dev corpus at every
+    evaluation. The `CACHED_FILES` most recent lists are kept.
+
+    sentences (Dict[str, List[Doc]]): task name -> its kept sentences.
+    RETURNS (List[Example]): the Examples (`make_example`), task by task.
+    """
+    key = (id(vocab), tuple((name, tuple(map(id, docs))) for name, docs in sentences.items()))
+    examples = _made_examples.get(key)
+    if examples is None:
+        # the Examples hold their reference docs, so no id in the key is reused while cached
+        examples = [make_example(vocab, doc, name) for name, docs in sentences.items() for doc in docs]
+        _made_examples[key] = examples
+        while len(_made_examples) > CACHED_FILES:
+            _made_examples.popitem(last=False)
+    _made_examples.move_to_end(key)
+    return examples
 
 
 def file_sentences(path: Path, vocab: Vocab) -> List[Doc]:

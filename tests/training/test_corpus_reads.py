@@ -87,3 +87,17 @@ def test_one_file_for_two_tasks_keeps_each_tasks_name(tmp_path):
     )
     examples = list(sampler.stream(vocab))
     assert [eg.reference.user_data[task_sampler.TASK_KEY] for eg in examples] == ["x"] * 4 + ["y"] * 4
+
+
+def test_a_finite_reader_makes_its_examples_once(tmp_path):
+    path = tmp_path / "a.spacy"
+    write_docbin(path, make_docs("a", 3))
+    vocab = Vocab()
+
+    def examples():  # a new reader each time, as each component's initialize corpus is
+        return list(task_sampler.create_task_sampler_v1({"a": {"path": str(path), "prob": 1.0}}, stream=False).stream(vocab))
+
+    first = examples()
+    assert len(first) == 3 and all(a is b for a, b in zip(first, examples()))
+    write_docbin(path, make_docs("b", 2))
+    assert [eg.x[0].text for eg in examples()] == ["b0", "b1"]
