@@ -95,3 +95,32 @@ def test_no_span_starts_or_ends_on_whitespace(target):
         head.set_annotations([doc], [[index[label] for label in labels]])
         spans = doc.ents if target == "ents" else doc.spans["chunks"]
         assert [(s.start, s.end, s.label_) for s in spans] == expected
+
+
+def test_reference_ner_is_spacys_aligned_ner_on_the_same_tokens():
+    import random
+
+    import spacy
+
+    from spacy_xfer.pipeline.targets import reference_ner
+
+    nlp = spacy.blank("en")
+    rng = random.Random(0)
+    for _ in range(300):
+        n = rng.randint(1, 9)
+        words = [rng.choice(["a", "Bob", " ", "\n", "York", "."]) for _ in range(n)]
+        # IOB2 with missing tokens ("" / "-"), entities over whitespace tokens included
+        ents, i = [], 0
+        while i < n:
+            kind = rng.random()
+            if kind < 0.3:
+                length = rng.randint(1, n - i)
+                label = rng.choice(["PER", "LOC"])
+                ents += [f"B-{label}"] + [f"I-{label}"] * (length - 1)
+                i += length
+            else:
+                ents.append("O" if kind < 0.8 else "")
+                i += 1
+        doc = Doc(nlp.vocab, words=words, ents=[tag or None for tag in ents])
+        eg = Example(Doc(nlp.vocab, words=words), doc)
+        assert reference_ner(doc) == eg.get_aligned_ner(), (words, ents)
