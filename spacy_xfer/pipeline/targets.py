@@ -356,7 +356,7 @@ def trim_whitespace_chunks(doc: Doc, chunks: Iterable[Chunk]) -> List[Chunk]:
 
 def reference_ner(doc: Doc) -> List[Optional[str]]:
     """spaCy's `Example.get_aligned_ner` for an example whose predicted tokens are the
-    reference `doc`'s, without the alignment and character offsets (five times faster):
+    reference `doc`'s, read from its entities without the alignment and character offsets:
     an entity's tokens in BILUO, the other tokens annotated outside and whitespace
     tokens `O`, the rest None (missing); all None without entity annotation."""
     if not doc.has_annotation("ENT_IOB"):

@@ -70,9 +70,9 @@ logger = logging.getLogger("spacy.xfer")
 CACHED_FILES = 8
 # (resolved path, id(vocab)) -> ((mtime_ns, size, inode), vocab, sentences)
 _read_files: "OrderedDict[Tuple[str, int], Tuple[Tuple[int, int, int], Vocab, List[Doc]]]" = OrderedDict()
-# the "keeps N of M sentences" messages logged so far in this process
 # the Examples of a finite reader's sentences, by the vocab and the sentences' identity
 _made_examples: "OrderedDict[Tuple[int, Tuple[Tuple[str, Tuple[int, ...]], ...]], List[Example]]" = OrderedDict()
+# the "keeps N of M sentences" messages logged so far in this process
 _logged_reads: Set[Tuple[str, str, float, int, int, int]] = set()
 
 
