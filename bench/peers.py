@@ -109,6 +109,21 @@ class Baseline(NamedTuple):
     root: Path
 
 
+def add_baseline_options(parser: argparse.ArgumentParser) -> None:
+    """--baseline-root and --baseline-python, the older checkouts `baselines` reads."""
+    parser.add_argument("--baseline-root", action="append", default=[], metavar="DIR",
+                        help="an older checkout of this repository (git worktree) to time as 'ours @COMMIT'; repeatable")
+    parser.add_argument("--baseline-python", action="append", default=[], metavar="PYTHON",
+                        help="the Python of an environment where that checkout is installed (pip install -e DIR); "
+                        "one per root (one for all only if their entry points are the same)")
+
+
+def checkout_label(state: Dict[str, Any]) -> str:
+    """"ours @COMMIT" (7 hex digits; "+dirty" when tracked files have changes) of a
+    checkout's `git_state`."""
+    return f"ours @{(state['commit'] or 'unknown')[:7]}{'+dirty' if state['dirty'] else ''}"
+
+
 def baselines(args: argparse.Namespace) -> List[Baseline]:
     """The checkouts of --baseline-root, each with its --baseline-python (one for all
     roots, or one per root), labelled "ours @COMMIT" (7 hex digits; "+dirty" when its
@@ -137,7 +152,7 @@ def baselines(args: argparse.Namespace) -> List[Baseline]:
         state = git_state(root)
         if state["commit"] is None:
             raise SystemExit(f"--baseline-root {root_arg}: git cannot read its commit (not a checkout?)")
-        found.append(Baseline(f"ours @{state['commit'][:7]}{'+dirty' if state['dirty'] else ''}", python, root))
+        found.append(Baseline(checkout_label(state), python, root))
     return found
 
 
@@ -221,11 +236,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--quantized", action="store_true",
                         help="also time our pipeline quantized to int8 (spacy_xfer.quantize), inference only")
     parser.add_argument("--flair-python", default=None, help="the Python of Flair's virtual environment (default: $FLAIR_PYTHON)")
-    parser.add_argument("--baseline-root", action="append", default=[], metavar="DIR",
-                        help="an older checkout of this repository (git worktree) to time as column 'ours @COMMIT'; repeatable")
-    parser.add_argument("--baseline-python", action="append", default=[], metavar="PYTHON",
-                        help="the Python of an environment where that checkout is installed (pip install -e DIR); "
-                        "one per root (one for all only if their entry points are the same)")
+    add_baseline_options(parser)
     parser.add_argument("--baseline-set", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a value of the older checkouts' {CONFIG_IN_REPO} (e.g. xfer.word_dropout=0.1); repeatable")
     add_shared_options(parser, threads=1, data_help="a DocBin with entities, e.g. corpus/conll03/train.spacy "

@@ -31,7 +31,7 @@ BENCH = Path(__file__).resolve().parent
 TODAY = BENCH.parent
 sys.path.insert(0, str(TODAY))
 
-from bench.peers import Baseline, baselines  # noqa: E402
+from bench.peers import Baseline, add_baseline_options, baselines, checkout_label  # noqa: E402
 from spacy_xfer.experiments.grid import git_state  # noqa: E402
 
 
@@ -77,17 +77,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1.0, help="the target's labelling rate (default: 1.0)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per system, alternating (default: 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per run (default: 1)")
-    parser.add_argument("--baseline-root", action="append", default=[], help="an older checkout (repeatable)")
-    parser.add_argument("--baseline-python", action="append", default=[],
-                        help="the Python of the environment where --baseline-root is installed (one for all, or one per root)")
+    add_baseline_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    state = git_state(TODAY)
-    today = Baseline(f"ours @{(state['commit'] or 'unknown')[:7]}{'+dirty' if state['dirty'] else ''} (today)",
-                     sys.executable, TODAY)
+    today = Baseline(f"{checkout_label(git_state(TODAY))} (today)", sys.executable, TODAY)
     systems = [today, *baselines(args)]
     seconds: Dict[str, List[float]] = {system.label: [] for system in systems}
     for run in range(args.repeat):
