@@ -123,6 +123,7 @@ def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
     with_vectors = load_results(results / VECTORS_DIR)
     return {
         "ablation": ablation_table(results),
+        "ablation-patience": ablation_table(results, patience=True),
         "active_learning": active_learning_table(results),
         **{f"{name}-vectors": results_table(row_set, with_vectors, with_vectors=True) for name, row_set in sets.items()},
     }
@@ -134,6 +135,7 @@ def ablate_command(
     pairs: str = typer.Option(",".join(load_ablation()["pairs"]), "--pairs", help="Pairs of ablation.json (pos, ner, chunk), comma-separated."),
     seed: int = typer.Option(13, "--seed", help="Seed of the split, the labelled sample and training."),
     max_steps: int = typer.Option(1500, "--max-steps", min=1, help="Steps of every run (the same budget for every variant)."),
+    max_seconds: int = typer.Option(0, "--max-seconds", min=0, help="Instead of --max-steps: train every run to the grid's stopping rule (patience, sized to the target by `train`), capped at this many seconds of updates; results in RESULTS/ablation-patience/."),
     workers: int = typer.Option(2, "--workers", min=1, help="Runs at a time (each on one thread)."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="The vectors of the vectors variants (a pipeline or vectors folder, e.g. en_core_web_md's)."),
     results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
@@ -141,12 +143,17 @@ def ablate_command(
     corpora_dir: Path = typer.Option(Path("../shared/corpora"), "--corpora-dir", help="The raw corpora (the layout of ../shared/corpora)."),
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of t_a.cfg, t_b.cfg."),
 ) -> None:
-    """The recipe ablation: each variant (one setting changed) trained for the same
-    number of steps on each pair; dev scores into RESULTS/ablation/*.json (finished
-    runs skipped), shown by `report --readme`."""
+    """The recipe ablation: each variant (one setting changed) trained with the same
+    budget on each pair (a number of steps, or with --max-seconds to patience under a
+    time cap); dev scores into RESULTS/ablation/*.json or RESULTS/ablation-patience/*.json
+    (finished runs skipped), shown by `report --readme`."""
     grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir)
-    run_ablation(
-        [v for v in variants.split(",") if v], [p for p in pairs.split(",") if p], seed, grid,
-        max_steps=max_steps, vectors=vectors, workers=workers, echo=typer.echo,
-    )
-    typer.echo(ablation_table(results))
+    try:
+        run_ablation(
+            [v for v in variants.split(",") if v], [p for p in pairs.split(",") if p], seed, grid,
+            max_steps=max_steps, max_seconds=max_seconds or None, vectors=vectors, workers=workers,
+            echo=typer.echo,
+        )
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(ablation_table(results, patience=bool(max_seconds)))

