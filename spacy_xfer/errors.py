@@ -197,3 +197,8 @@ class Errors:
         "{path}: [E082] not a label mapping table; expected a JSON object with 'renames' "
         "(object), 'alternatives' (string or null) and 'own_labels' (list)."
     )
+    E083 = (
+        "[E083] Benchmark {name!r}: its {part} part would hold no sentences ({source}); "
+        "expected at least one sentence in each of train, dev and test. Nothing was written."
+    )
+    E084 = "{path}: [E084] {key!r} appears twice in one JSON object; expected each name once."

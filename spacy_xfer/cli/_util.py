@@ -1,6 +1,6 @@
 """The typer app that the `spacy-xfer` commands register on, and how it reports user errors."""
 
-from typing import Any
+from typing import Any, Dict, Optional
 
 import click
 import typer
@@ -45,3 +45,14 @@ app = typer.Typer(
     add_completion=False,
     cls=XferCommands,
 )
+
+
+def lenient_summary(problems: Dict[str, Any]) -> Optional[str]:
+    """The line that says what lenient reading touched (the `problems` of a statistics
+    file), or None if it touched nothing."""
+    if not problems["touched_lines"]:
+        return None
+    return (
+        f"lenient: {problems['repaired_lines']} lines repaired, {problems['skipped_lines']} skipped, "
+        f"{problems['skipped_sentences']} sentences left out"
+    )

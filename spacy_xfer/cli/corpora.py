@@ -21,7 +21,7 @@ from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
 from ..corpora.sampling import SPLIT_ORDERS
 from ..errors import Errors
-from ._util import app
+from ._util import app, lenient_summary
 
 FORMAT_HELP = "The corpus format: " + "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
 SEPARATORS = {"tab": "\t", "space": " "}
@@ -94,18 +94,13 @@ EncodingOpt = Annotated[str, typer.Option("--encoding", help="Encoding of the in
 
 
 def _report(output: Path, stats: Dict[str, Any]) -> None:
-    problems = stats["problems"]
     typer.echo(
         f"{output}: {stats['sentences']} sentences, {stats['tokens']} tokens "
         f"(statistics in {stats_path(output)})"
     )
-    if problems["touched_lines"]:
-        typer.echo(
-            f"  lenient: {problems['repaired_lines']} lines repaired, "
-            f"{problems['skipped_lines']} skipped, "
-            f"{problems['skipped_sentences']} sentences left out",
-            err=True,
-        )
+    summary = lenient_summary(stats["problems"])
+    if summary:
+        typer.echo(f"  {summary}", err=True)
 
 
 @app.command("convert")

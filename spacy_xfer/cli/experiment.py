@@ -35,7 +35,7 @@ from ..experiments.benchmarks import (
 from ..experiments.steps import evaluate_pipeline, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
 from ..training.budget import TrainingBudgetSpent
-from ._util import app
+from ._util import app, lenient_summary
 
 BENCHMARK_HELP = (
     f"A benchmark: built in ({', '.join(sorted(BENCHMARKS))}), or one of your own prepared "
@@ -91,6 +91,9 @@ def prepare_command(
         None, "--columns", help="For the columns format: the column spec, as for `convert`.", rich_help_panel=OWN
     ),
     lenient: bool = typer.Option(False, "--lenient", help="Repair or skip malformed lines.", rich_help_panel=OWN),
+    encoding: Optional[str] = typer.Option(
+        None, "--encoding", help="The files' encoding, e.g. latin-1 (default utf-8).", rich_help_panel=OWN
+    ),
 ) -> None:
     """Convert a benchmark corpus to train/dev/test DocBins (splitting it if it has no
     standard split), and write its definition beside them for `train` and `evaluate`."""
@@ -100,6 +103,7 @@ def prepare_command(
     files = {part: str(path.resolve()) for part, path in (("train", train), ("dev", dev), ("test", test)) if path}
     own = {"lang": lang, "target": target, "files": files, "dev_from_train": dev_from_train}
     own.update(split_order=split_order, conllu_tag=conllu_tag, columns=columns, lenient=lenient or None)
+    own.update(encoding=encoding)
     if fmt is None and any(own.values()):
         raise typer.BadParameter("--train, --dev, --test, --lang, --target etc. define a benchmark with --format")
     if fmt is not None and benchmarks_file is not None:
@@ -109,8 +113,13 @@ def prepare_command(
         benchmarks[name] = {key: value for key, value in {"format": fmt, **own}.items() if value is not None}
         check_benchmark(name, benchmarks[name], "prepare --format etc.")
     stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks)
+    summaries = {}  # parts split from one file share its reading, so report it once
     for part, info in stats.items():
         typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens")
+        summaries.setdefault(info["input"], lenient_summary(info["problems"]))
+    for path, summary in summaries.items():
+        if summary:
+            typer.echo(f"{name} {path}: {summary}", err=True)
     bench = benchmarks[name]
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
 

@@ -1,8 +1,11 @@
-"""Write outputs atomically: a DocBin and its statistics file (temp file, then rename)."""
+"""Write outputs atomically: a file (a temp file, then a rename), a DocBin and its
+statistics file, or a set of files (a staged folder, then renames)."""
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +13,8 @@ from typing import Any, BinaryIO, Dict, Iterator, Sequence
 
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
+
+from ..errors import Errors
 
 STATS_SUFFIX = ".stats.json"
 
@@ -33,6 +38,31 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """A temp folder beside `folder` to write a set of files into: when the block ends
+    without an error, each file is renamed into `folder` (created if needed; other
+    files there are kept); when it raises, `folder` is left as it was. So a failed
+    run leaves no part of its outputs, and never a mix of an old run's files and a
+    new one's.
+
+    folder (Path): Where the files go.
+    RAISES (ValueError): E038 if `folder` exists and is not a folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(Errors.E038.format(setting="output folder", value=str(folder), expected="a folder, not a file"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield staging
+        folder.mkdir(exist_ok=True)
+        for file in sorted(staging.iterdir()):
+            os.replace(file, folder / file.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

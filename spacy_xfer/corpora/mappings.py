@@ -40,7 +40,10 @@ class LabelMap:
 
         RAISES (ValueError): E082 for JSON that is not such a table.
         """
-        data = srsly.read_json(path)
+        try:
+            data = srsly.read_json(path)
+        except ValueError as e:  # JSON that does not parse, or is not UTF-8
+            raise ValueError(Errors.E082.format(path=path)) from e
         try:
             return cls(
                 name=data.get("name", path.stem),

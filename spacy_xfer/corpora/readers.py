@@ -192,8 +192,7 @@ class SentenceBuilder:
             return
         problem = _token_problem(word, labels)
         if problem is not None:
-            self.log.report(self.path, line, *problem, action="skipped")
-            self.broken = True
+            self.skip(line, *problem)
             return
         for layer, label in labels.items():
             column = self.labels.setdefault(layer, [])
@@ -208,6 +207,12 @@ class SentenceBuilder:
             column.append(label)
         self.words.append(word)
         self.lines.append(line)
+
+    def skip(self, line: int, problem: str, expected: str) -> None:
+        """Report a malformed line of the sentence being collected; when lenient, the
+        whole sentence is left out (and counted), since it lacks a word."""
+        self.log.report(self.path, line, problem, expected, action="skipped")
+        self.broken = True
 
     def flush(self) -> Iterator[Sentence]:
         """Yield the sentence collected so far, if any, and start a new one. A sentence
@@ -257,7 +262,7 @@ def _read_columns(
             log.note("-DOCSTART- lines")
             continue
         if len(fields) != len(layout or by_width.get(len(fields), ())):
-            log.report(path, number, f"{len(fields)} columns", expected, action="skipped")
+            builder.skip(number, f"{len(fields)} columns", expected)
             continue
         layout = by_width[len(fields)]
         word = next(value for column, value in zip(layout, fields) if column.role == WORD)
@@ -304,7 +309,7 @@ def _read_conllu(
         fields = text.split("\t")
         if len(fields) != CONLLU_FIELDS:
             problem = f"{len(fields)} TAB-separated fields"
-            log.report(path, number, problem, "10 (CoNLL-U)", action="skipped")
+            builder.skip(number, problem, "10 (CoNLL-U)")
         elif fields[0].isdigit():
             builder.add(number, fields[1], {TAG: _tag(fields[tag_field])})
         elif re.fullmatch(r"\d+-\d+", fields[0]):
@@ -312,13 +317,7 @@ def _read_conllu(
         elif re.fullmatch(r"\d+\.\d+", fields[0]):
             log.note("empty nodes (left out)")
         else:
-            log.report(
-                path,
-                number,
-                f"ID {fields[0]!r}",
-                "a word index (7), a multiword range (7-8) or an empty node (7.1)",
-                action="skipped",
-            )
+            builder.skip(number, f"ID {fields[0]!r}", "a word index (7), a multiword range (7-8) or an empty node (7.1)")
     yield from builder.flush()
 
 
@@ -339,13 +338,7 @@ def _add_slashed_items(
         builder.add(number, fragment + word, {TAG: _tag(tag)})
         fragment = ""
     if fragment:
-        log.report(
-            builder.path,
-            number,
-            f"{fragment!r} has no /TAG and no word follows it on the line",
-            "word/TAG items",
-            action="skipped",
-        )
+        builder.skip(number, f"{fragment!r} has no /TAG and no word follows it on the line", "word/TAG items")
 
 
 def _read_genia_lines(
@@ -390,9 +383,10 @@ def _read_tagged_text(
                 continue
             word, slash, tag = item.rpartition("/")
             if not slash or not word:
-                log.report(
-                    path, number, f"item {item!r}", "word/TAG items, '[' or ']'", action="skipped"
-                )
+                if ended:  # the item starts the next sentence
+                    yield from builder.flush()
+                    ended = False
+                builder.skip(number, f"item {item!r}", "word/TAG items, '[' or ']'")
                 continue
             if ended and tag not in CLOSING_TAGS:
                 yield from builder.flush()

@@ -5,14 +5,16 @@ writes the definition it used to `NAME/benchmark.json` beside the DocBins, and `
 `evaluate` read it from there, so a user corpus needs naming only once.
 """
 
+import codecs
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from spacy.util import get_lang_class
 
 from ..corpora import CHUNKS_KEY, FORMATS, SPLIT_ORDERS
+from ..corpora.mappings import NO_MAPPING, mapping_names
 from ..corpora.readers import CONLLU_TAG_FIELDS
 from ..errors import Errors
 
@@ -91,13 +93,33 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
     _check_files(bench, fail)
     if bench.get("split_order", "random") not in SPLIT_ORDERS:
         fail(f"split_order {bench['split_order']!r}: expected one of {list(SPLIT_ORDERS)}")
-    if "conllu_tag" in bench and (bench["format"] != "conllu" or bench["conllu_tag"] not in CONLLU_TAG_FIELDS):
-        fail(f"conllu_tag {bench['conllu_tag']!r}: expected one of {list(CONLLU_TAG_FIELDS)}, with format 'conllu'")
+    if "conllu_tag" in bench and bench["conllu_tag"] not in CONLLU_TAG_FIELDS:
+        fail(f"conllu_tag {bench['conllu_tag']!r}: expected one of {list(CONLLU_TAG_FIELDS)}")
+    if "conllu_tag" in bench and bench["format"] != "conllu":
+        fail(f"conllu_tag is for the 'conllu' format only, not {bench['format']!r}")
+    if "split_order" in bench and "all" not in bench["files"] and "dev_from_train" not in bench:
+        fail("split_order says how a split is drawn: expected it with dev_from_train or an 'all' file")
+    if "encoding" in bench:
+        _check_encoding(bench["encoding"], fail)
     if ("columns" in bench) != (bench["format"] == "columns"):
         fail("the 'columns' format needs a 'columns' spec (e.g. 'word,tag,ner:iob2'), and only it takes one")
     for source, label_map in bench.get("t_a_label_maps", {}).items():
         if not isinstance(label_map, dict) or not all(isinstance(v, str) for v in label_map.values()):
             fail(f"t_a_label_maps[{source!r}]: expected an object of source label -> target label")
+
+
+def _check_encoding(encoding: str, fail: Callable[[str], NoReturn]) -> None:
+    """An encoding the readers can use: known to Python, and one in which a line break
+    is the byte `\n` (files are split into lines before decoding)."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(f"unknown encoding {encoding!r}: expected a Python codec name such as 'utf-8' or 'latin-1'")
+    if "\n".encode(encoding) != b"\n":
+        fail(
+            f"encoding {encoding!r} does not write a line break as the byte \\n: expected an "
+            "ASCII-compatible encoding (convert the file first, e.g. `iconv -f utf-16 -t utf-8`)"
+        )
 
 
 def _json_type(types: Any) -> str:
@@ -143,8 +165,15 @@ def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) ->
         entry that breaks the schema (E055).
     """
     path = Path(path)
+    raw = path.read_bytes()
+    raw = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw  # as Windows editors save
     try:
-        data = json.loads(path.read_text(encoding="utf8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problem = f"byte {raw[e.start:e.start + 1]!r} is not UTF-8"
+        raise ValueError(Errors.E056.format(path=path, line=raw.count(b"\n", 0, e.start) + 1, problem=problem)) from e
+    try:
+        data = json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, path))
     except json.JSONDecodeError as e:
         raise ValueError(Errors.E056.format(path=path, line=e.lineno, problem=e.msg)) from e
     if not isinstance(data, dict):
@@ -153,7 +182,20 @@ def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) ->
         check_benchmark(name, bench, str(path))
         if relative_to_file:
             bench["files"] = {part: _resolve(path.parent, paths) for part, paths in bench["files"].items()}
+            if bench.get("label_map", NO_MAPPING) not in [*mapping_names(), NO_MAPPING]:
+                bench["label_map"] = _resolve(path.parent, bench["label_map"])
     return data
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]], path: Path) -> Dict[str, Any]:
+    """A JSON object's pairs as a dict. RAISES (ValueError): E084 for a key given twice
+    (JSON parsers keep the last silently)."""
+    seen: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(Errors.E084.format(path=path, key=key))
+        seen[key] = value
+    return seen
 
 
 def _resolve(folder: Path, paths: Union[str, List[str]]) -> Union[str, List[str]]:

@@ -12,7 +12,8 @@ from spacy.language import Language
 from spacy.training import Example
 
 from ..corpora import ReadOptions, convert_corpus, split_corpus
-from ..corpora.io import write_atomic
+from ..corpora.io import staged_folder, write_atomic
+from ..corpora.sampling import SPLIT_NAMES
 from ..docbin import read_docs
 from ..errors import Errors
 from ..pipeline.xfer_tagger import XferTagger
@@ -52,34 +53,58 @@ def prepare_benchmark(
     benchmarks (Optional[Mapping[str, Benchmark]]): Where `name` is looked up (default:
         the built-in benchmarks; see `load_benchmarks`).
     RETURNS (Dict[str, Any]): The statistics of each part written.
-    RAISES (ValueError): E063 if the train part has no gold for the benchmark's target.
+    RAISES (ValueError): E083 for a part without sentences, E063 if the train part has no
+        gold for the benchmark's target (see `check_prepared`); E038 if `output_dir` is a
+        file. Every file is written to a staging folder first and moved into `output_dir`
+        only when all are there, so a failure leaves `output_dir` as it was.
     """
     bench = get_benchmark(name, benchmarks)
     files = {part: find_file(name, part, corpora_dir, paths) for part, paths in bench["files"].items()}
     options = ReadOptions(**{key: bench[key] for key in READ_OPTIONS if key in bench})
     common: Dict[str, Any] = {"options": options, "lenient": bench.get("lenient", False), "progress": True}
     split = {"seed": seed, "order": bench.get("split_order", "random"), **common}
-    output_dir = Path(output_dir)
-    stats: Dict[str, Any] = {}
-    if "all" in files:
-        stats.update(split_corpus(bench["format"], files["all"], output_dir, ratios=bench["split"], **split))
-    elif "dev_from_train" in bench:
-        share = bench["dev_from_train"]
-        parts = split_corpus(bench["format"], files["train"], output_dir, ratios=(1 - share, share, 0.0), **split)
-        stats.update(train=parts["train"], dev=parts["dev"])
-    for part, path in files.items():
-        if part not in stats and part != "all":
-            stats[part] = convert_corpus(bench["format"], path, output_dir / f"{part}.spacy", **common)
+    with staged_folder(Path(output_dir)) as staging:
+        stats: Dict[str, Any] = {}
+        if "all" in files:
+            stats.update(split_corpus(bench["format"], files["all"], staging, ratios=bench["split"], **split))
+        elif "dev_from_train" in bench:
+            share = bench["dev_from_train"]
+            parts = split_corpus(bench["format"], files["train"], staging, ratios=(1 - share, share, 0.0), **split)
+            stats.update(train=parts["train"], dev=parts["dev"])
+        for part, path in files.items():
+            if part not in stats and part != "all":
+                stats[part] = convert_corpus(bench["format"], path, staging / f"{part}.spacy", **common)
+        check_prepared(name, bench, files, stats)
+        definition = {**bench, "files": {part: str(path.resolve()) for part, path in files.items()}}
+        write_json(staging / DEFINITION_FILE, {name: definition})
+    return stats
+
+
+def check_prepared(name: str, bench: Benchmark, files: Mapping[str, Path], stats: Mapping[str, Any]) -> None:
+    """Check the parts a benchmark's conversion made before any is written out.
+
+    RAISES (ValueError): E083 for a part without sentences (a split share too small for
+        the file, or every sentence skipped as malformed); E063 if the train part has no
+        gold for the benchmark's target.
+    """
+    for part in ("train", "dev", "test"):
+        if not stats[part]["sentences"]:
+            if "all" in files:
+                source = f"a {bench['split'][SPLIT_NAMES.index(part)]:g} share of {files['all']}"
+            elif part == "dev" and "dev_from_train" in bench:
+                source = f"a {bench['dev_from_train']:g} share of {files['train']}"
+            elif part == "train" and "dev_from_train" in bench:
+                source = f"{files['train']} after a {bench['dev_from_train']:g} share went to dev"
+            else:
+                source = f"{files[part]} gave none"
+            raise ValueError(Errors.E083.format(name=name, part=part, source=source))
     layer = TARGET_LAYERS[bench["target"]]
     if not stats["train"]["labels"].get(layer):
         found = stats["train"]["labels"]
         raise ValueError(Errors.E063.format(
-            name=name, target=bench["target"], format=bench["format"], path=output_dir / "train.spacy", layer=layer,
-            found=", ".join(found) or "none", targets=[t for t, l in TARGET_LAYERS.items() if l in found],
+            name=name, target=bench["target"], format=bench["format"], path=files.get("train", files.get("all")),
+            layer=layer, found=", ".join(found) or "none", targets=[t for t, l in TARGET_LAYERS.items() if l in found],
         ))
-    definition = {**bench, "files": {part: str(path.resolve()) for part, path in files.items()}}
-    write_json(output_dir / DEFINITION_FILE, {name: definition})
-    return stats
 
 
 def train_overrides(

@@ -77,16 +77,18 @@ def test_split_writes_three_parts(write, tmp_path):
 
 def test_malformed_input_fails_cleanly_and_writes_nothing(write, tmp_path):
     output = tmp_path / "out" / "train.spacy"
-    result = run("convert", "conll2000", write("a DT B-NP\nb NN\n", "bad.txt"), output)
+    result = run("convert", "conll2000", write("a DT B-NP\nb NN\n\nc DT B-NP\n", "bad.txt"), output)
     assert result.exit_code == 1
     assert "bad.txt:2: [E053] 2 columns; expected 3 columns" in result.output
     assert "--lenient" in result.output
     assert not output.exists() and list(tmp_path.glob("out/*")) == []
     result = run("convert", "conll2000", tmp_path / "bad.txt", output, "--lenient")
     assert result.exit_code == 0
-    assert "1 skipped" in result.output
+    assert "1 skipped, 1 sentences left out" in result.output
     stats = json.loads((tmp_path / "out" / "train.stats.json").read_text())
     assert stats["problems"]["skipped_lines"] == 1
+    # a sentence that lost a line is left out whole, not kept with a word missing
+    assert [[t.text for t in doc] for doc in load(output)] == [["c"]]
 
 
 def test_bad_options_are_reported(write, tmp_path):

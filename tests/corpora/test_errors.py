@@ -47,10 +47,15 @@ def test_strict_error_names_file_line_problem_and_expected(
     assert "; expected " in str(error)
 
 
+# A good sentence after the bad one, for the cases whose skipped line leaves the bad
+# sentence out (and the file would hold none).
+NEXT_SENTENCE = {"conll2003": "\nz NN O O\n", "conllu": "\n1\tz\tz\tX\t_\t_\t0\troot\t_\t_\n", "ptb": "======\nz/NN\n"}
+
+
 @pytest.mark.parametrize("fmt,text,line,problem,expected", CASES)
 def test_lenient_counts_the_touched_line(write, fmt, text, line, problem, expected):
     log = ProblemLog(lenient=True)
-    read(write(text, "bad.txt"), fmt, log=log)
+    read(write(text + NEXT_SENTENCE.get(fmt, type(text)()), "bad.txt"), fmt, log=log)
     assert log.n_touched == 1
     assert log.to_dict()["touched_lines"] == 1
     assert f"bad.txt:{line}:" in log.examples[0]
@@ -66,11 +71,19 @@ def test_lenient_repairs(write):
     assert log.to_dict()["skipped_lines"] == 0
 
 
-def test_lenient_skips_lines_with_the_wrong_column_count(write):
+def test_lenient_leaves_out_a_sentence_that_lost_a_line(write):
     log = ProblemLog(lenient=True)
-    (sent,) = read(write("a DT B-NP\nb NN\nc NN I-NP\n"), "conll2000", log=log)
-    assert sent.words == ["a", "c"]
-    assert log.to_dict()["skipped_lines"] == 1
+    (sent,) = read(write("a DT B-NP\nb NN\nc NN I-NP\n\nd NN B-NP\n"), "conll2000", log=log)
+    # not ["a", "c"]: a sentence with a word missing would train on a false sequence
+    assert sent.words == ["d"]
+    assert (log.to_dict()["skipped_lines"], log.to_dict()["skipped_sentences"]) == (1, 1)
+
+
+def test_lenient_ptb_item_after_a_sentence_end_spoils_the_next_sentence_only(write):
+    log = ProblemLog(lenient=True)
+    sents = read(write("a/DT b/NN ./.\nbroken c/NN ./.\nd/NN ./.\n"), "ptb", log=log)
+    assert [s.words for s in sents] == [["a", "b", "."], ["d", "."]]
+    assert log.to_dict()["skipped_sentences"] == 1
 
 
 def test_layout_is_fixed_by_the_first_line(write):

@@ -1,6 +1,7 @@
 """Benchmark definitions: the built-in ones, user benchmark files, and their checks."""
 
 import copy
+import json
 import re
 import pytest
 
@@ -71,7 +72,10 @@ def changed(**settings):
         (changed(files={"all": "a"}, split=[0.8, 0.1, 0.2]), "summing to 1"),
         (changed(split=[0.8, 0.1, 0.1]), "split is for files.all only"),
         (changed(split_order="sorted"), "split_order 'sorted': expected one of \\['random', 'file'\\]"),
-        (changed(conllu_tag="xpos"), "conllu_tag 'xpos': .* with format 'conllu'"),
+        (changed(conllu_tag="xpos"), "conllu_tag is for the 'conllu' format only, not 'wnut'"),
+        (changed(split_order="file"), "split_order says how a split is drawn: expected it with dev_from_train"),
+        (changed(encoding="bogus"), "unknown encoding 'bogus': expected a Python codec name"),
+        (changed(encoding="utf-16"), "encoding 'utf-16' does not write a line break as the byte"),
         (changed(format="conllu", conllu_tag="lemma"), "conllu_tag 'lemma'"),
         (changed(format="columns"), "needs a 'columns' spec"),
         (changed(t_a_label_maps={"conll03": ["PER"]}), "t_a_label_maps\\['conll03'\\]"),
@@ -110,4 +114,52 @@ def test_a_target_the_corpus_does_not_annotate_stops_prepare(write_benchmarks, w
     out = tmp_path / "corpus" / "mine"
     with pytest.raises(ValueError, match=r"\[E063\] Benchmark 'mine': target 'tag', but its wnut train part .* has no tag labels .*\['ents'\]"):
         prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
-    assert not (out / "benchmark.json").exists()
+    assert not out.exists() and list(out.parent.iterdir()) == []  # no part written, no staging left
+
+
+def test_a_failed_prepare_leaves_the_earlier_output_as_it_was(write_benchmarks, wnut_files, tmp_path):
+    out = tmp_path / "corpus" / "mine"
+    prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(write_benchmarks({"mine": MINE})))
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    wnut_files["test"].write_text("John\tB-person\nlives\nin\tO\n", encoding="utf8")
+    with pytest.raises(ValueError, match=r"test.txt:2: \[E053\]"):
+        prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(write_benchmarks({"mine": MINE})))
+    # train and dev were converted before test failed: none of them replaced the old files
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert sorted(path.name for path in out.parent.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("settings,part,source", [
+    ({"files": {"train": "train.txt", "test": "test.txt"}, "dev_from_train": 0.01}, "dev", "a 0.01 share of .*train.txt"),
+    ({"files": {"all": "train.txt"}, "split": [0.5, 0.5, 0.0]}, "test", "a 0 share of .*train.txt"),
+])
+def test_a_part_without_sentences_stops_prepare(write_benchmarks, wnut_files, tmp_path, settings, part, source):
+    path = write_benchmarks({"mine": {**MINE, **settings}})
+    out = tmp_path / "corpus" / "mine"
+    with pytest.raises(ValueError, match=rf"\[E083\] Benchmark 'mine': its {part} part would hold no sentences \({source}\)"):
+        prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
+    assert not out.exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused(write_benchmarks, wnut_files, tmp_path):
+    with pytest.raises(ValueError, match=r"\[E038\] Invalid output folder .*expected a folder, not a file"):
+        prepare_benchmark("mine", None, wnut_files["train"], 0, benchmarks=load_benchmarks(write_benchmarks({"mine": MINE})))
+
+
+def test_benchmarks_file_with_a_bom_is_read_and_a_name_given_twice_or_non_utf8_is_refused(tmp_path):
+    path = tmp_path / "benchmarks.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"mine": MINE}).encode("utf8"))
+    assert read_benchmarks(path)["mine"]["lang"] == "en"
+    path.write_text('{"mine": %s,\n "mine": %s}' % (json.dumps(MINE), json.dumps({**MINE, "target": "tag"})))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: \[E084\] 'mine' appears twice"):
+        read_benchmarks(path)
+    path.write_bytes(b'{\n"mine": {"description": "caf\xe9"}}')
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:2: \[E056\] byte b'\\xe9' is not UTF-8"):
+        read_benchmarks(path)
+
+
+def test_a_label_map_file_is_relative_to_the_benchmarks_file(write_benchmarks, tmp_path):
+    path = write_benchmarks({"mine": {**MINE, "label_map": "map.json"}, "other": {**MINE, "label_map": "genia-ptb"}})
+    benchmarks = load_benchmarks(path)
+    assert benchmarks["mine"]["label_map"] == str((tmp_path / "data" / "map.json").resolve())
+    assert benchmarks["other"]["label_map"] == "genia-ptb"  # a shipped table keeps its name

@@ -157,3 +157,17 @@ def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     scores = json.loads(metrics.read_text())
     assert scores["target"]["definition"]["lang"] == "nl" and scores["target"]["sentences"] == 12
     assert "target_f" in scores["target"]["scores"] and "source_f" in scores["source"]["scores"]
+
+
+def test_prepare_reads_another_encoding_and_says_once_per_file_what_lenient_reading_touched(tmp_path):
+    train = tmp_path / "train.txt"
+    train.write_bytes("Caf\u00e9\tB-LOC\nbroken\n\nZ\u00fcrich\tB-LOC\nnu\tO\n\nP1\tB-PER\n".encode("latin-1"))
+    test = tmp_path / "test.txt"
+    test.write_bytes(train.read_bytes())
+    args = ("--train", train, "--dev-from-train", "0.5", "--split-order", "file", "--test", test)
+    result = run("prepare", "mine", tmp_path / "out", *WNUT_OPTIONS, *args, "--encoding", "latin-1", "--lenient")
+    assert result.exit_code == 0, result.output
+    assert words_of(tmp_path / "out" / "train.spacy") == [["Z\u00fcrich", "nu"]]
+    # train and dev come from one reading of the file, test from another: two lines
+    lines = [line for line in result.output.splitlines() if "lenient:" in line]
+    assert lines == [f"mine {path}: lenient: 0 lines repaired, 1 skipped, 1 sentences left out" for path in (train, test)]
