@@ -56,7 +56,7 @@ def prepare_command(
         "the benchmark's paths are absolute, as for --benchmarks and --format), and where "
         f"train.spacy, dev.spacy, test.spacy and {DEFINITION_FILE} go (CORPUS_DIR/NAME, e.g. corpus/NAME).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random splits."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random splits."),
     benchmarks_file: Optional[Path] = typer.Option(
         None,
         "--benchmarks",
@@ -124,6 +124,13 @@ def prepare_command(
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
 
 
+def _labelling_rate(value: float) -> float:
+    """Check --rate before training starts (and creates its output folder)."""
+    if not 0 < value <= 1:
+        raise typer.BadParameter(f"{value:g} is not a labelling rate: expected a share in (0, 1]")
+    return value
+
+
 @app.command("train")
 def train_command(
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="configs/single.cfg, t_a.cfg, t_b.cfg or t_c.cfg."),
@@ -131,11 +138,11 @@ def train_command(
     target: str = typer.Option(..., "--target", help=BENCHMARK_HELP),
     source: Optional[str] = typer.Option(None, "--source", help="The source benchmark (not for single.cfg)."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus-dir", help="Where `prepare` wrote each benchmark's folder."),
-    rate: float = typer.Option(1.0, "--rate", help="The target's labelling rate, in (0, 1]."),
-    seed: int = typer.Option(0, "--seed", help="Seed of training and of the labelled sample."),
+    rate: float = typer.Option(1.0, "--rate", callback=_labelling_rate, help="The target's labelling rate, in (0, 1]."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of training and of the labelled sample."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline with static vectors (folder or package) for [initialize] vectors; the word embeddings take the vectors' width (--set ...width=50 projects them instead)."),
-    max_seconds: float = typer.Option(0, "--max-seconds", help="Wall-time budget of the updates in seconds (0: none); training stops at patience or at the budget, whichever comes first."),
+    max_seconds: float = typer.Option(0, "--max-seconds", min=0, help="Wall-time budget of the updates in seconds (0: none); training stops at patience or at the budget, whichever comes first."),
     override: List[str] = typer.Option([], "--set", help="Extra config settings, e.g. --set training.max_steps=2000."),
 ) -> None:
     """Train a pipeline with spaCy's training loop, the config's corpora and settings
@@ -171,7 +178,7 @@ def spacy_train_command(
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Any spaCy training config."),
     output_path: Path = typer.Option(..., "--output", "-o", help="The training output folder (model-best, model-last)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
-    max_seconds: float = typer.Option(0, "--max-seconds", help="Wall-time budget of the updates in seconds (0: none)."),
+    max_seconds: float = typer.Option(0, "--max-seconds", min=0, help="Wall-time budget of the updates in seconds (0: none)."),
 ) -> None:
     """spaCy's `spacy train` (config overrides as `--section.key value`) with a
     wall-time budget that ends training cleanly (exit 0, model-best kept): the grid
@@ -226,7 +233,7 @@ def load_config_value(value: str) -> Any:
 @app.command("evaluate")
 def evaluate_command(
     model: Path = typer.Argument(..., exists=True, help="A trained pipeline (e.g. training/.../model-best)."),
-    output: Path = typer.Argument(..., help="The metrics JSON file to write."),
+    output: Path = typer.Argument(..., dir_okay=False, help="The metrics JSON file to write."),
     target: str = typer.Option(..., "--target", help=BENCHMARK_HELP),
     source: Optional[str] = typer.Option(None, "--source", help="The source benchmark, to score its head too."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus-dir", help="Where `prepare` wrote each benchmark's folder."),

@@ -226,6 +226,9 @@ class SentenceBuilder:
         self._reset()
 
 
+ASCII_WHITESPACE = " \t\r\n\f\v"
+
+
 def _tag(value: str) -> str:
     return MISSING if value in MISSING_MARKS else value
 
@@ -237,9 +240,15 @@ def _label(column: Column, value: str) -> str:
 
 
 def _split_fields(text: str) -> List[str]:
-    stripped = text.strip()
+    """A line's fields: TAB-separated if it has a TAB, else separated by whitespace. A
+    TAB field is stripped, but one of only non-ASCII whitespace (a no-break space) is a
+    whitespace word, not an empty field. A line of whitespace only has none."""
+    if not text.strip():
+        return []
+    stripped = text.strip(ASCII_WHITESPACE)
     if "\t" in stripped:
-        return [field.strip() for field in stripped.split("\t")]
+        fields = [field.strip(ASCII_WHITESPACE) for field in stripped.split("\t")]
+        return [field.strip() or field for field in fields]
     return stripped.split()
 
 

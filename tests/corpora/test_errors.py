@@ -148,6 +148,12 @@ def test_whitespace_words_are_tokens_as_spacy_accepts_them(write):
     assert [t.text for t in doc] == ["A", " "]
 
 
+def test_a_tab_separated_field_of_only_whitespace_is_a_whitespace_word(write):
+    # a no-break space is whitespace to str.strip(): the line has two fields, not one
+    (sent,) = read(write("a\tO\n\u00a0\tO\nb \tB-person\n\t\n"), "wnut")
+    assert sent.words == ["a", "\u00a0", "b"] and sent.labels["ner"] == ["O", "O", "B-person"]
+
+
 NOTHING = [(fmt, text) for fmt in sorted(FORMATS) for text in ("", "\n \n\t\n")] + [
     ("conll2003", "-DOCSTART- -X- O O\n\n"),
     ("conllu", "# newdoc id = a\n# sent_id = 1\n"),

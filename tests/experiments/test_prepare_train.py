@@ -171,3 +171,17 @@ def test_prepare_reads_another_encoding_and_says_once_per_file_what_lenient_read
     # train and dev come from one reading of the file, test from another: two lines
     lines = [line for line in result.output.splitlines() if "lenient:" in line]
     assert lines == [f"mine {path}: lenient: 0 lines repaired, 1 skipped, 1 sentences left out" for path in (train, test)]
+
+
+@pytest.mark.parametrize("args,message", [
+    (("train", CONFIGS / "single.cfg", "{out}", "--target", "mine", "--rate", "0"), "0 is not a labelling rate"),
+    (("train", CONFIGS / "single.cfg", "{out}", "--target", "mine", "--max-seconds", "-5"), "--max-seconds"),
+    (("train", CONFIGS / "single.cfg", "{out}", "--target", "mine", "--seed", "-1"), "--seed"),
+    (("evaluate", "{model}", "{model}", "--target", "mine"), "is a directory"),
+])
+def test_bad_training_and_evaluation_options_stop_before_any_work(args, message, tmp_path):
+    (tmp_path / "model").mkdir()
+    args = [str(arg).format(out=tmp_path / "out", model=tmp_path / "model") for arg in args]
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "out").exists() and list((tmp_path / "model").iterdir()) == []
