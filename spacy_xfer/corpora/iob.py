@@ -5,6 +5,8 @@ token of a chunk that directly follows another chunk of type X. A `B-X` elsewher
 as a chunk start, exactly as `conlleval` reads it, so it is accepted.
 IOB2: every chunk starts with `B-X`; an `I-X` must continue a chunk of type X. The lenient
 repair of a stray `I-X` is `B-X`, which gives the chunks `conlleval` reads from the input.
+BIOES/BILOU labels (`S-X`, `E-X`, `U-X`, `L-X`) are errors too; the lenient repair reads
+them as the IOB labels of the same chunks, so no chunk is lost.
 """
 
 from typing import NamedTuple, Optional
@@ -14,6 +16,8 @@ from ..tags import OUTSIDE, split_tag
 
 IOB_SCHEMES = ("IOB1", "IOB2")
 CHUNK_PREFIXES = ("B", "I")
+SINGLE_PREFIXES = ("S", "U")  # BIOES, BILOU
+LAST_PREFIXES = ("E", "L")
 
 
 class LabelProblem(NamedTuple):
@@ -32,6 +36,18 @@ def check_iob_label(label: str, prev: str, scheme: str) -> Optional[LabelProblem
         was expected and the label to use instead.
     """
     prefix, kind = split_tag(label)
+    if label != OUTSIDE and prefix in SINGLE_PREFIXES + LAST_PREFIXES and kind:
+        # BIOES / BILOU: the same chunks in IOB terms (a last token continues, a single
+        # token opens); under IOB2 a continuation that continues nothing opens instead
+        prev_prefix, prev_kind = split_tag(prev)
+        continues = prev_prefix in CHUNK_PREFIXES and prev_kind == kind
+        opens = "B" if scheme == "IOB2" or continues else "I"
+        repair = f"I-{kind}" if prefix in LAST_PREFIXES and continues else f"{opens}-{kind}"
+        return LabelProblem(
+            f"label {label!r} is a BIOES/BILOU label, not in the {scheme} scheme",
+            f"'O' or 'B-TYPE' or 'I-TYPE' (convert the file to {scheme}; --lenient reads {label!r} here as {repair!r})",
+            repair,
+        )
     if label != OUTSIDE and (prefix not in CHUNK_PREFIXES or not kind):
         return LabelProblem(
             f"label {label!r} is not in the {scheme} scheme",

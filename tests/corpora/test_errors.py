@@ -20,7 +20,8 @@ CONLLU_WORD = "2\tb\tb\tX\t_\t_\t0\troot\t_\t_\n"
 CASES = [
     # (format, text, line, problem pattern, expected pattern)
     ("conll2003", "EU NNP I-NP I-ORG\nrejects VBZ O\n", 2, "3 columns", "4 columns"),
-    ("conll2000", "a DT B-NP\nb NN E-NP\n", 2, "'E-NP' is not in the IOB2 scheme", "'B-TYPE'"),
+    ("conll2000", "a DT B-NP\nb NN E-NP\n", 2, "'E-NP' is a BIOES/BILOU label, not in the IOB2 scheme", "'B-TYPE'"),
+    ("conll2000", "a DT B-NP\nb NN X-NP\n", 2, "'X-NP' is not in the IOB2 scheme", "'B-TYPE'"),
     ("conll2003", "a DT I-NP PER\n", 1, "'PER' is not in the IOB1 scheme", "'I-TYPE'"),
     ("wnut", "a\tO\nb\tI-person\n", 2, "'I-person' after 'O' does not continue", "'B-person'"),
     ("conll2002", "a N B-PER\nb N I-LOC\n", 2, "'I-LOC' after 'B-PER'", "'B-LOC' to open"),
@@ -65,10 +66,24 @@ def test_lenient_repairs(write):
     log = ProblemLog(lenient=True)
     text = "a N O\nb N I-LOC\nc N E-PER\nd N B-PER\n\ncaf\xe9 N O\n".encode("latin-1")
     sents = read(write(text), "conll2002", log=log)
-    assert sents[0].labels["ner"] == ["O", "B-LOC", "O", "B-PER"]
+    # E-PER continues no PER chunk: under IOB2 it opens one
+    assert sents[0].labels["ner"] == ["O", "B-LOC", "B-PER", "B-PER"]
     assert sents[1].words == ["caf\u00e9"]
     assert log.to_dict()["repaired_lines"] == 3
     assert log.to_dict()["skipped_lines"] == 0
+
+
+@pytest.mark.parametrize("fmt,text,labels", [
+    ("wnut", "New\tB-loc\nYork\tE-loc\nis\tO\nParis\tS-loc\nRome\tU-loc\n", ["B-loc", "I-loc", "O", "B-loc", "B-loc"]),
+    # IOB1 (conll2003's NER column): a chunk starts with I-, B- only after a chunk of its type
+    ("conll2003", "a N O S-PER\nb N O S-PER\nc N O B-LOC\nd N O L-LOC\n", ["I-PER", "B-PER", "B-LOC", "I-LOC"]),
+])
+def test_lenient_reads_bioes_and_bilou_labels_as_the_same_chunks(write, fmt, text, labels):
+    with pytest.raises(CorpusFormatError, match=r"BIOES/BILOU label, not in the IOB\d scheme"):
+        read(write(text), fmt)
+    log = ProblemLog(lenient=True)
+    (sent,) = read(write(text), fmt, log=log)
+    assert sent.labels["ner"] == labels
 
 
 def test_lenient_leaves_out_a_sentence_that_lost_a_line(write):
