@@ -105,7 +105,9 @@ def select(
     RETURNS (List[Dict[str, Any]]): the records written, in selection order.
     RAISES (ValueError, OSError): bad settings, model or input (naming file and line).
     """
-    check_settings(n, strategy, diversity)
+    check_settings(n, strategy, diversity, batch_size)
+    if output.is_dir():
+        raise ValueError(Errors.E081.format(path=output, expected="a file path for the chosen sentences (JSONL)"))
     nlp = load_pipeline(str(model), False)
     head = choose_head(nlp, component)
     items = read_items(input_files(input_path), input_format)
@@ -115,12 +117,17 @@ def select(
     return records
 
 
-def check_settings(n: int, strategy: str, diversity: float) -> None:
-    """RAISES (ValueError): for an unknown strategy, `n` < 1 or `diversity` outside (0, 1]."""
+RANDOM_STREAM = 1  # the random strategy's scores: a stream apart from the tie-breaks
+
+
+def check_settings(n: int, strategy: str, diversity: float, batch_size: int = 1) -> None:
+    """RAISES (ValueError): for an unknown strategy, `n` or `batch_size` < 1 or
+    `diversity` outside (0, 1]."""
     if strategy not in STRATEGIES:
         raise ValueError(Errors.E039.format(kind="strategy", value=strategy, choices=", ".join(STRATEGIES)))
-    if n < 1:
-        raise ValueError(Errors.E038.format(setting="--n", value=n, expected="at least 1"))
+    for name, value in (("n", n), ("batch-size", batch_size)):
+        if value < 1:
+            raise ValueError(Errors.E038.format(setting=f"--{name}", value=value, expected="at least 1"))
     if not 0.0 < diversity <= 1.0:
         expected = "a number in (0, 1] (1: no diversity filter)"
         raise ValueError(Errors.E038.format(setting="--diversity", value=diversity, expected=expected))
@@ -145,24 +152,27 @@ def rank(
     head (XferTagger): the head whose uncertainty ranks.
     items (Iterable[Item]): the candidates, streamed; `Candidate.position` is an item's
         index in this stream.
-    seed (int): seed of tie-breaking and of the random strategy.
+    seed (int): seed of tie-breaking and of the random strategy; each draws from a
+        stream of its own, one number per item, so the choice does not depend on
+        `batch_size`.
     RAISES (ValueError): as `check_settings`, and for an item spaCy cannot make a doc of.
     """
-    check_settings(n, strategy, diversity)
-    rng = numpy.random.default_rng(seed)
+    check_settings(n, strategy, diversity, batch_size)
+    tiebreak_rng = numpy.random.default_rng(seed)
+    random_rng = numpy.random.default_rng([seed, RANDOM_STREAM])
     candidates: List[Candidate] = []
     position = 0
     for batch in tqdm(minibatch(items, batch_size), unit="batch", desc="select", disable=not progress):
         docs = [item.make_doc(nlp) for item in batch]
         if strategy == "random":
-            scores = rng.random(len(docs)).tolist()
+            scores = random_rng.random(len(docs)).tolist()
             keys = scores
         else:
             k = 2 if strategy == "margin" else 1
             bests = head.nbest(docs, k, entropy=strategy == "entropy")
             scores = [uncertainty(strategy, best) for best in bests]
             keys = scores if strategy == "margin" else [-score for score in scores]
-        tiebreaks = rng.random(len(docs)).tolist()
+        tiebreaks = tiebreak_rng.random(len(docs)).tolist()
         for doc, item, score, key, tiebreak in zip(docs, batch, scores, keys, tiebreaks):
             if not all(token.is_space for token in doc):  # not empty, not only whitespace
                 token_set = frozenset(token.lower_ for token in doc)

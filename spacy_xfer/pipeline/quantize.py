@@ -27,7 +27,8 @@ def quantize(nlp: Language) -> Language:
     (dynamic quantization, CPU), in place, and record the setting in `nlp.config`
     (`[nlp.after_pipeline_creation]`) so that `nlp.to_disk` + `spacy.load` keeps it.
     Works before the weights are loaded (as the callback) or after. Predictions differ
-    from the float32 pipeline's by the int8 rounding; `nlp.pipe` still equals `nlp()`.
+    from the float32 pipeline's by the int8 rounding (see the README for how many); the
+    quantized pipeline's `nlp.pipe` still equals its own `nlp()`.
 
     nlp (Language): The pipeline, on CPU.
     RETURNS (Language): `nlp`.

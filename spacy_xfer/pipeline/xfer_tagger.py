@@ -5,6 +5,7 @@ import math
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
+from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
 from spacy.util import dot_to_object
 from spacy.pipeline import TrainablePipe
@@ -293,9 +294,16 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if not any(len(doc) for doc in docs):
             guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
             return ScoredGuesses(guesses, [NO_PROBS] * len(docs)) if self.confidence else guesses
+        self._check_initialized()
         scores = self.model.predict(docs)
         guesses = crf_decode(scores)
         return ScoredGuesses(guesses, crf_path_probs(scores, guesses)) if self.confidence else guesses
+
+    def _check_initialized(self) -> None:
+        """RAISES (ValueError): spaCy's E109 if the head has no labels yet (neither
+        initialized nor loaded), instead of a shape error deep in torch."""
+        if not self.labels:
+            raise ValueError(SpacyErrors.E109.format(name=self.name))
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
@@ -350,14 +358,15 @@ class XferTagger(CheckedLoad, TrainablePipe):
         labels are the CRF's: BILUO tags for span targets. An empty doc has one empty
         sequence of log-probability 0 and entropy 0.
 
-        RAISES: ValueError when k < 1.
+        RAISES: ValueError when k is not an integer >= 1; E109 before initialize.
         """
-        if k < 1:
-            raise ValueError(Errors.E038.format(setting=f"n-best k of component '{self.name}'", value=k, expected="k >= 1"))
+        if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)) or k < 1:
+            raise ValueError(Errors.E038.format(setting=f"n-best k of component '{self.name}'", value=k, expected="an integer k >= 1"))
         docs = list(docs)
         names = self._label_setup().names
         if not any(len(doc) for doc in docs):
             return [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
+        self._check_initialized()
         scores = self.model.predict(docs)
         entropies: List[Optional[float]] = list(crf_entropy(scores)) if entropy else [None] * len(docs)
         return [
@@ -505,9 +514,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if labels is None:
             seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
             labels = self.target.label_data(seen)
+        # labels added with `add_label` stay, as in spaCy's own components
+        labels = sorted(set(labels) | set(self.labels))
         if not labels:
             raise ValueError(Errors.E011.format(name=self.name))
-        self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
+        self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else labels
         self.model.set_dim("nO", len(self.crf_labels), force=True)
         self.model.initialize(X=[eg.x for eg in own])
         constraints = self._label_setup().constraints
@@ -571,8 +582,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     def check_loaded(self) -> Optional[str]:
         labels = self.cfg.get("labels")
-        if not isinstance(labels, list) or not labels:
-            return f"expected a non-empty list of labels under 'labels', found {labels!r}"
+        if not isinstance(labels, list):
+            return f"expected a list of labels under 'labels', found {labels!r}"
+        if not labels and self.model.has_dim("nO") is not True:
+            return None  # saved before initialize, as spaCy's own components may be
+        if not labels:
+            return f"expected a non-empty list of labels under 'labels' for a model with outputs, found {labels!r}"
         n_labels = len(self.crf_labels)
         if self.model.has_dim("nO") and self.model.get_dim("nO") != n_labels:
             return f"its {len(labels)} labels give {n_labels} CRF labels but the model has {self.model.get_dim('nO')} outputs"

@@ -93,6 +93,15 @@ def test_random_is_deterministic_for_a_seed_and_varies_with_it(ner_model, pool, 
     assert len({tuple(chosen(seed)) for seed in range(4)}) > 1
 
 
+@pytest.mark.parametrize("strategy", ["random", "least_confidence"])
+def test_the_choice_does_not_depend_on_the_batch_size(ner_model, pool, tmp_path, strategy):
+    def chosen(batch_size):
+        records = select(ner_model, pool, tmp_path / "o.jsonl", n=4, strategy=strategy, seed=3, batch_size=batch_size, progress=False)
+        return [r["text"] for r in records]
+
+    assert chosen(1) == chosen(3) == chosen(64)
+
+
 def test_cli_and_its_errors(ner_model, pool, tmp_path):
     runner = CliRunner()
     out = tmp_path / "out.jsonl"
@@ -101,6 +110,11 @@ def test_cli_and_its_errors(ner_model, pool, tmp_path):
     assert len(out.read_text().splitlines()) == 2
     result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--strategy", "best"])
     assert result.exit_code == 1 and "Unknown strategy 'best'" in result.output
+    for batch_size in ("0", "-1"):
+        result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--batch-size", batch_size])
+        assert result.exit_code == 1 and f"Invalid --batch-size {batch_size}: expected at least 1" in result.output
+    result = runner.invoke(app, ["select", str(ner_model), str(pool), str(tmp_path)])
+    assert result.exit_code == 1 and f"[E081] {tmp_path} is a folder" in result.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{"txt": "oops"}\n', encoding="utf8")
     result = runner.invoke(app, ["select", str(ner_model), str(bad), str(out)])

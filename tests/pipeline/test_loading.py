@@ -76,3 +76,34 @@ def test_missing_field_fails_from_bytes(saved, pipeline, component, part):
     fresh = English.from_config(nlp.config)
     with pytest.raises(ValueError, match=f"E014.*'{component}'.*field '{part}'"):
         fresh.get_pipe(component).from_bytes(srsly.msgpack_dumps(data))
+
+
+def test_empty_labels_with_a_trained_model_fail_at_load(saved, tmp_path):
+    path = copy_of(saved, "tagger", tmp_path)
+    cfg = srsly.read_json(path / "xfer_tagger" / "cfg")
+    srsly.write_json(path / "xfer_tagger" / "cfg", {**cfg, "labels": []})
+    with pytest.raises(ValueError, match="E015.*cfg.*non-empty list of labels .*model with outputs"):
+        spacy.load(path)
+
+
+def test_a_pipeline_saved_before_initialize_loads_refuses_to_run_and_trains(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger")
+    with pytest.raises(ValueError, match=r"\[E109\] Component 'xfer_tagger' could not be run"):
+        nlp("eat ham")
+    with pytest.raises(ValueError, match=r"\[E109\]"):
+        nlp.get_pipe("xfer_tagger").nbest([nlp.make_doc("eat ham")], 2)
+    nlp.to_disk(tmp_path / "blank")  # as spaCy's own components allow
+    loaded = spacy.load(tmp_path / "blank")
+    assert loaded.get_pipe("xfer_tagger").labels == ()
+    loaded.initialize(lambda: examples_for(loaded, TAG_DATA, "tag"))
+    assert loaded.get_pipe("xfer_tagger").labels and len(loaded("eat ham")) == 2
+
+
+def test_labels_added_before_initialize_are_kept():
+    nlp = spacy.blank("en")
+    tagger = nlp.add_pipe("xfer_tagger")
+    tagger.add_label("XX")
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    nlp.initialize(lambda: examples)
+    assert set(tagger.labels) == {tag for _, tags in TAG_DATA for tag in tags} | {"XX"}
