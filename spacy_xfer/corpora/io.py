@@ -48,7 +48,8 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     run leaves no part of its outputs, and never a mix of an old run's files and a
     new one's.
 
-    folder (Path): Where the files go.
+    folder (Path): Where the files go. The staging folder is made in its parent, so
+        the parent must be writable and on the same file system.
     RAISES (ValueError): E038 if `folder` exists and is not a folder.
     """
     folder = Path(folder)

@@ -37,7 +37,7 @@ from ..tags import OUTSIDE
 from .errors import CorpusContentError, ProblemLog
 from .iob import check_iob_label, parse_scheme
 from .mappings import NO_MAPPING, LabelMap, load_label_map
-from .textfile import read_lines
+from .textfile import encoding_problem, read_lines
 
 WORD, TAG, CHUNK, NER, SKIP = "word", "tag", "chunk", "ner", "_"
 LAYERS = (TAG, CHUNK, NER)
@@ -216,7 +216,9 @@ class SentenceBuilder:
 
     def flush(self) -> Iterator[Sentence]:
         """Yield the sentence collected so far, if any, and start a new one. A sentence
-        with a word spaCy cannot hold is counted as skipped instead."""
+        with a skipped line (a word spaCy cannot hold, a malformed line) is counted as
+        skipped instead; its lines after that one are not checked, so the counts of
+        touched lines leave out what they would have touched."""
         if self.broken:
             self.log.skip_sentence()
         elif self.words:
@@ -559,10 +561,14 @@ def read_corpus(
     log (Optional[ProblemLog]): Decides on malformed lines and counts them; strict if None.
     progress (bool): Show a progress bar per file (on a terminal).
     YIELDS (Sentence): The sentences, in file order, tags mapped if a mapping applies.
-    RAISES CorpusFormatError: A malformed line (strict). CorpusContentError (after the
+    RAISES ValueError: E038 for an encoding `encoding_problem` refuses, or a column spec
+        with another format. CorpusFormatError: A malformed line (strict). CorpusContentError (after the
         last sentence): the input held no sentence, or no label of a layer it reads.
     """
     corpus_format = get_format(fmt)
+    expected = encoding_problem(options.encoding)
+    if expected is not None:
+        raise ValueError(Errors.E038.format(setting="encoding", value=options.encoding, expected=expected))
     if options.columns and corpus_format.read is not _read_user_columns:
         expected = f"none with format {fmt!r}: a column spec is for the 'columns' format only"
         raise ValueError(Errors.E038.format(setting="column spec", value=options.columns, expected=expected))

@@ -1,14 +1,33 @@
 """Read a corpus file line by line: decoding per line, line numbers, a progress bar."""
 
+import codecs
 import sys
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 from tqdm import tqdm
 
 from .errors import ProblemLog
 
 FALLBACK_ENCODING = "latin-1"  # decodes any byte: the lenient repair of undecodable lines
+
+
+def encoding_problem(encoding: str) -> Optional[str]:
+    """What `read_lines` expects of an encoding it cannot use, or None: a text codec
+    Python knows, in which a line break is the byte `\n` (files are split into lines
+    before decoding, so UTF-16 and UTF-32 cannot be read)."""
+    try:
+        encoder = codecs.getincrementalencoder(encoding)()
+        encoder.encode("a")  # a byte-order mark, if any, comes first
+        line_break = encoder.encode("\n")
+    except (LookupError, TypeError):  # TypeError: a bytes-to-bytes codec such as 'hex'
+        return "a Python text codec name such as 'utf-8' or 'latin-1'"
+    if line_break != b"\n":
+        return (
+            "an encoding that writes a line break as the byte \\n, such as 'utf-8' or 'latin-1' "
+            "(convert the file first, e.g. `iconv -f utf-16 -t utf-8`)"
+        )
+    return None
 
 
 def read_lines(

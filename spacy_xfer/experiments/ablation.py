@@ -116,6 +116,8 @@ def execute(
     out = Path(command[5])
     log_path = out.with_name(f"{run.name}.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # spaCy's ConsoleLogger.v2 does not write over a file: an interrupted run's must go
+    out.with_name(f"{run.name}.jsonl").unlink(missing_ok=True)
     start = time.time()
     with log_path.open("w", encoding="utf8") as log:
         returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode

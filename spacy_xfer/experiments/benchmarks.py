@@ -16,6 +16,7 @@ from spacy.util import get_lang_class
 from ..corpora import CHUNKS_KEY, FORMATS, SPLIT_ORDERS
 from ..corpora.mappings import NO_MAPPING, mapping_names
 from ..corpora.readers import CONLLU_TAG_FIELDS
+from ..corpora.textfile import encoding_problem
 from ..errors import Errors
 
 Benchmark = Dict[str, Any]
@@ -99,27 +100,14 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
         fail(f"conllu_tag is for the 'conllu' format only, not {bench['format']!r}")
     if "split_order" in bench and "all" not in bench["files"] and "dev_from_train" not in bench:
         fail("split_order says how a split is drawn: expected it with dev_from_train or an 'all' file")
-    if "encoding" in bench:
-        _check_encoding(bench["encoding"], fail)
+    expected = encoding_problem(bench.get("encoding", "utf-8"))
+    if expected is not None:
+        fail(f"encoding {bench['encoding']!r}: expected {expected}")
     if ("columns" in bench) != (bench["format"] == "columns"):
         fail("the 'columns' format needs a 'columns' spec (e.g. 'word,tag,ner:iob2'), and only it takes one")
     for source, label_map in bench.get("t_a_label_maps", {}).items():
         if not isinstance(label_map, dict) or not all(isinstance(v, str) for v in label_map.values()):
             fail(f"t_a_label_maps[{source!r}]: expected an object of source label -> target label")
-
-
-def _check_encoding(encoding: str, fail: Callable[[str], NoReturn]) -> None:
-    """An encoding the readers can use: known to Python, and one in which a line break
-    is the byte `\n` (files are split into lines before decoding)."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        fail(f"unknown encoding {encoding!r}: expected a Python codec name such as 'utf-8' or 'latin-1'")
-    if "\n".encode(encoding) != b"\n":
-        fail(
-            f"encoding {encoding!r} does not write a line break as the byte \\n: expected an "
-            "ASCII-compatible encoding (convert the file first, e.g. `iconv -f utf-16 -t utf-8`)"
-        )
 
 
 def _json_type(types: Any) -> str:
@@ -161,8 +149,11 @@ def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) ->
     relative_to_file (bool): Make relative file paths absolute, relative to the JSON
         file's folder (False keeps them relative, for a corpora folder to resolve).
     RETURNS (Dict[str, Benchmark]): The benchmarks by name.
-    RAISES (ValueError): On JSON that does not parse (E056), is no object (E057), or an
-        entry that breaks the schema (E055).
+    RAISES (ValueError): On bytes that are not UTF-8 or JSON that does not parse (E056;
+        a UTF-8 byte-order mark is read), no object (E057), a name given twice in one
+        object (E084), or an entry that breaks the schema (E055). With
+        `relative_to_file`, a `label_map` that is no shipped table's name is a path
+        relative to the file too.
     """
     path = Path(path)
     raw = path.read_bytes()

@@ -300,9 +300,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
         return ScoredGuesses(guesses, crf_path_probs(scores, guesses)) if self.confidence else guesses
 
     def _check_initialized(self) -> None:
-        """RAISES (ValueError): spaCy's E109 if the head has no labels yet (neither
-        initialized nor loaded), instead of a shape error deep in torch."""
-        if not self.labels:
+        """RAISES (ValueError): spaCy's E109 if the head is neither initialized nor
+        loaded (its CRF has no size yet), instead of a shape error deep in torch."""
+        if not self.labels or self.model.has_dim("nO") is not True:
             raise ValueError(SpacyErrors.E109.format(name=self.name))
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
@@ -514,8 +514,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if labels is None:
             seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
             labels = self.target.label_data(seen)
-        # labels added with `add_label` stay, as in spaCy's own components
-        labels = sorted(set(labels) | set(self.labels))
+        if self.model.has_dim("nO") is not True:  # labels added with `add_label` before stay
+            labels = sorted(set(labels) | set(self.labels))
         if not labels:
             raise ValueError(Errors.E011.format(name=self.name))
         self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else labels

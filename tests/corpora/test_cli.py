@@ -231,3 +231,13 @@ def test_gpu_error_of_the_real_command_is_one_line(tmp_path):
         use_device(0)
     assert result.stderr.splitlines() == [f"Error: {info.value}"]
     assert result.stdout == "" and not out.exists()
+
+
+@pytest.mark.parametrize("encoding,expected", [
+    ("bogus", "a Python text codec name"),
+    ("utf-16", "an encoding that writes a line break as the byte"),
+])
+def test_an_encoding_the_readers_cannot_use_is_refused(write, tmp_path, encoding, expected):
+    result = run("convert", "wnut", write("a\tO\n"), tmp_path / "x.spacy", "--encoding", encoding)
+    assert result.exit_code == 1 and f"Invalid encoding '{encoding}': expected {expected}" in result.output
+    assert not (tmp_path / "x.spacy").exists()
