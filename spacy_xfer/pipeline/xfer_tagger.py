@@ -518,7 +518,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
             labels = sorted(set(labels) | set(self.labels))
         if not labels:
             raise ValueError(Errors.E011.format(name=self.name))
-        self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else labels
+        self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
         self.model.set_dim("nO", len(self.crf_labels), force=True)
         self.model.initialize(X=[eg.x for eg in own])
         constraints = self._label_setup().constraints

@@ -9,7 +9,7 @@ import spacy
 import srsly
 from spacy.lang.en import English
 
-from ..util import TAG_DATA, examples_for, tiny_tagger, train
+from ..util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 from .test_sharing import make_nlp, pos_examples
 
 
@@ -111,3 +111,13 @@ def test_labels_added_before_initialize_are_kept():
     examples = examples_for(nlp, TAG_DATA, "tag")
     nlp.initialize(lambda: examples)
     assert set(tagger.labels) == {tag for _, tags in TAG_DATA for tag in tags} | {"XX"}
+
+
+def test_span_labels_given_at_initialize_are_kept_sorted():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("xfer_tagger", config={"target": "ents"})
+    examples = examples_for(nlp, NER_DATA, "ents")
+    ner.initialize(lambda: examples, nlp=nlp, labels=["PER", "LOC"])
+    assert ner.labels == ("LOC", "PER")
+    ner.initialize(lambda: examples, nlp=nlp, labels=["ORG", "LOC"])  # initialized: replaced, sorted
+    assert ner.labels == ("LOC", "ORG")
