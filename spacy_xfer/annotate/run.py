@@ -239,9 +239,11 @@ def _run_bounded(
         collect()
 
 
-def _start_worker(model: str, confidence: bool) -> None:
-    """A pool worker's initializer: end with the parent, load the pipeline."""
-    _exit_with_parent(os.getppid())
+def _start_worker(model: str, confidence: bool, parent: int) -> None:
+    """A pool worker's initializer: end with the parent (its pid given by the parent: a
+    parent killed before this runs would leave `os.getppid()` naming the new one), load
+    the pipeline."""
+    _exit_with_parent(parent)
     load_pipeline(model, confidence)
 
 
@@ -261,7 +263,7 @@ def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
 def _run_processes(n_process: int, options: AnnotateOptions, shards: Iterator[Shard], finished) -> None:
     context = get_context("spawn")  # a fresh interpreter: no forked torch threads
     with ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=_start_worker, initargs=(options.model, options.confidence)
+        n_process, mp_context=context, initializer=_start_worker, initargs=(options.model, options.confidence, os.getpid())
     ) as pool:
         _run_bounded(
             lambda items: pool.submit(annotate_shard, options, items),
