@@ -98,9 +98,9 @@ def train_command(
         if not vectors:
             raise ValueError(Errors.E074.format(variant=run.variant))
         command += ["--vectors", vectors]
-    if "word_width" in variant:
-        encoder = "components.encoder.model" if pair["arch"] == "t_b" else "components.target.model.tok2vec"
-        command += ["--set", f"{encoder}.width={variant['word_width']}"]
+    encoder = "components.encoder.model" if pair["arch"] == "t_b" else "components.target.model.tok2vec"
+    for key, value in variant.get("encoder", {}).items():
+        command += ["--set", f"{encoder}.{key}={json.dumps(value)}"]
     return command
 
 

@@ -14,6 +14,12 @@ size it by its output width (`output_width` = 2 x units per direction), the mode
 does (`width = ${components.encoder.model.output_width}`). A v2 model is the v1 model
 of half the width: the same layers, parameters and predictions.
 
+The v3 builders (`WordEncoder.v3`, `CharWordEncoder.v3`) are the v2 builders with one
+more, optional argument, `lexical`: lexical features (`spacy_xfer.LexicalEmbed.v1`:
+embeddings of spaCy's PREFIX, SUFFIX and SHAPE of each word, the affix and word-shape
+features of the field's taggers) joined to the char vectors before the word GRU. Without
+it a v3 model is the v2 model.
+
 - `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
   projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
 - `spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section
@@ -30,20 +36,22 @@ from typing import List, Optional, Union
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model
+from thinc.api import Model, concatenate
 from thinc.types import Floats2d
 
 from ..errors import Errors
 from ..gazetteer import Gazetteer
-from .featurize import CharFeaturizer, WordFeaturizer
+from .featurize import LEXICAL_ATTRS, CharFeaturizer, LexicalFeaturizer, WordFeaturizer
 from .layers.char_encoder import convert_char_inputs, init_char_encoder
 from .layers.crf import TaggerScores, convert_crf_inputs, convert_crf_outputs, init_crf, init_emissions
 from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
 from .layers.flat import convert_flat_inputs
+from .layers.lexical import convert_lexical_inputs, init_lexical
 from .layers.gazetteer_features import gazetteer_features_forward, init_gazetteer_features
 from .layers.torch_layer import skip_empty_docs, torch_layer
 from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
+from .pytorch_lexical import LexicalEmbedding
 from .pytorch_crf import EmissionProjection, LinearChainCRF
 from .pytorch_word_encoder import WordGRUEncoder
 from .string_table import StringTable
@@ -239,6 +247,110 @@ def build_char_word_encoder_v2(
     hidden = units_per_direction(arch, "output_width", output_width)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
     return build_char_word_encoder_v1(char_width, char_hidden, char_depth, width, hidden, depth, dropout, *settings)
+
+
+@registry.architectures("spacy_xfer.LexicalEmbed.v1")
+def build_lexical_embed_v1(
+    attrs: List[str] = ["PREFIX", "SUFFIX", "SHAPE"],
+    width: int = 16,
+    min_freq: int = 1,
+    word_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Embeddings of each token's lexical attributes, joined: spaCy's lexeme strings
+    (PREFIX: the first character, SUFFIX: the last three, SHAPE: the word shape such
+    as `Xxxxx` or `dd`, as the language defines them; also NORM, LOWER). These are the
+    inputs of spaCy's own tok2vec (`MultiHashEmbed`) and the spelling features of the
+    field's BiLSTM-CRF taggers (Huang et al. 2015). Rows are given at initialize to the
+    values seen in the training data; other values share the unknown row.
+
+    attrs (List[str]): the attributes, in output order.
+    width (int): embedding width per attribute.
+    min_freq (int): values seen fewer times in training share the unknown row.
+    word_dropout (float): in training, the probability that a value's row is replaced
+        by the unknown row (so the unknown row is trained, as for words).
+    RETURNS (Model[List[Doc], List[Floats2d]]): (n_tokens, len(attrs) * width) per doc.
+    RAISES (ValueError): E039 for an unknown attribute, E038 for an empty `attrs`, a
+        width < 1 or a `word_dropout` outside [0, 1).
+    """
+    for attr in attrs:
+        if attr not in LEXICAL_ATTRS:
+            raise ValueError(Errors.E039.format(kind="lexical attribute", value=attr, choices=", ".join(LEXICAL_ATTRS)))
+    if not attrs or width < 1 or not 0 <= word_dropout < 1:
+        setting = "spacy_xfer.LexicalEmbed (attrs, width, word_dropout)"
+        expected = "at least one attribute, width >= 1, 0 <= word_dropout < 1"
+        raise ValueError(Errors.E038.format(setting=setting, value=(attrs, width, word_dropout), expected=expected))
+    table = StringTable()
+    return torch_layer(
+        "xfer_lexical",
+        LexicalEmbedding(len(table), width, len(attrs)),
+        convert_lexical_inputs,
+        init=init_lexical,
+        dims={"nO": len(attrs) * width},
+        attrs={"table": table, "featurizer": LexicalFeaturizer(attrs), "min_freq": min_freq, "word_dropout": word_dropout},
+    )
+
+
+def with_lexical(
+    char_encoder: Model[List[Doc], List[Floats2d]], lexical: Optional[Model[List[Doc], List[Floats2d]]]
+) -> Model[List[Doc], List[Floats2d]]:
+    """The char vectors with the lexical features joined (thinc's `concatenate`), or
+    the char encoder itself when `lexical` is None. nO: the sum of the two."""
+    if lexical is None:
+        return char_encoder
+    joined = concatenate(char_encoder, lexical)
+    joined.set_dim("nO", char_encoder.get_dim("nO") + lexical.get_dim("nO"))
+    return joined
+
+
+@registry.architectures("spacy_xfer.WordEncoder.v3")
+def build_word_encoder_v3(
+    char_encoder: Model[List[Doc], List[Floats2d]],
+    width: int = 50,
+    output_width: int = 600,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+    word_dropout: float = 0.0,
+    lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """WordEncoder.v2 with optional lexical features (e.g. `spacy_xfer.LexicalEmbed.v1`)
+    joined to the char vectors: the word GRU reads [char vector ; lexical features ;
+    word embedding]. In T-C, where the char encoder is shared, the lexical features are
+    the task's own.
+
+    RAISES (ValueError): E030 for an odd `output_width`.
+    """
+    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
+    return build_word_encoder_v2(with_lexical(char_encoder, lexical), width, output_width, depth, dropout, *settings)
+
+
+@registry.architectures("spacy_xfer.CharWordEncoder.v3")
+def build_char_word_encoder_v3(
+    char_width: int = 25,
+    char_output_width: int = 160,
+    char_depth: int = 2,
+    width: int = 50,
+    output_width: int = 600,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+    word_dropout: float = 0.0,
+    lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """CharWordEncoder.v2 with optional lexical features joined to the char vectors
+    (see WordEncoder.v3).
+
+    RAISES (ValueError): E030 for an odd output width.
+    """
+    char_encoder = build_char_encoder_v2(char_width, char_output_width, char_depth, dropout)
+    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
+    return build_word_encoder_v3(char_encoder, width, output_width, depth, dropout, *settings, lexical)
 
 
 @registry.architectures("spacy_xfer.CRFTagger.v1")

@@ -113,3 +113,40 @@ class WordFeaturizer:
             row = self._cache.table.row(self.key(strings[orth]))
             self._cache.remember(orth, row)
         return row  # type: ignore[return-value]
+
+
+LEXICAL_ATTRS = ("PREFIX", "SUFFIX", "SHAPE", "NORM", "LOWER")
+
+
+class LexicalFeaturizer:
+    """Table rows of the lexical attributes of all tokens of a batch: spaCy's lexeme
+    strings (`Lexeme.prefix_`, `suffix_`, `shape_`, `norm_`, `lower_`, as the
+    language's lexical attribute getters define them), looked up as `ATTR=value`."""
+
+    def __init__(self, attrs: List[str]) -> None:
+        self.attrs = list(attrs)
+        self._cache = _Cache()
+
+    def keys(self, lexeme) -> List[str]:
+        """The table keys of a lexeme (a `spacy.lexeme.Lexeme` or a `Token`), one per
+        attribute."""
+        return [f"{attr}={getattr(lexeme, attr.lower() + '_')}" for attr in self.attrs]
+
+    def __call__(self, docs: List[Doc], table: StringTable) -> numpy.ndarray:
+        """RETURNS: (n_tokens, n_attrs) int64 table rows."""
+        self._cache.bind(table)
+        orths = batch_orths(docs)
+        if not len(orths):
+            return numpy.zeros((0, len(self.attrs)), dtype="int64")
+        distinct, inverse = numpy.unique(orths, return_inverse=True)
+        vocab = docs[0].vocab
+        rows = numpy.array([self._rows(int(orth), vocab) for orth in distinct], dtype="int64")
+        return rows[inverse.reshape(-1)]
+
+    def _rows(self, orth: int, vocab) -> List[int]:
+        rows = self._cache.get(orth)
+        if rows is None:
+            assert self._cache.table is not None
+            rows = [self._cache.table.row(key) for key in self.keys(vocab[orth])]
+            self._cache.remember(orth, rows)
+        return rows  # type: ignore[return-value]

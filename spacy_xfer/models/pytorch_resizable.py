@@ -29,6 +29,14 @@ def resized_embedding(old: nn.Embedding, n_rows: int) -> nn.Embedding:
     return new
 
 
+def drop_to_unknown(rows: torch.Tensor, rate: float, unknown_row: int) -> torch.Tensor:
+    """Table rows, each replaced by `unknown_row` with probability `rate` (word dropout,
+    Lample et al. 2016): the unknown row is trained, and rare strings lean on the
+    model's other inputs. Same shape as `rows`."""
+    dropped = torch.rand(rows.shape, device=rows.device) < rate
+    return rows.masked_fill(dropped, unknown_row)
+
+
 def deserialize_resizable(module: Resizable, state_bytes: bytes, device: torch.device) -> Resizable:
     """Load weights saved by thinc's PyTorchShim, first resizing the module to fit."""
     state = torch.load(BytesIO(state_bytes), map_location=device, weights_only=True)

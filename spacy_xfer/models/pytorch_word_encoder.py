@@ -7,7 +7,7 @@ from torch import nn
 
 from .packing import inverse_permutation, packed_index
 from .pytorch_gru import packed_bigru
-from .pytorch_resizable import Resizable, resized_embedding
+from .pytorch_resizable import Resizable, drop_to_unknown, resized_embedding
 from .string_table import UNKNOWN_ROW
 
 
@@ -67,8 +67,7 @@ class WordGRUEncoder(Resizable):
         RETURNS (Tensor): (n_tokens, 2 * hidden), in the input's order.
         """
         if self.training and word_dropout > 0:
-            dropped = torch.rand(word_ids.shape, device=word_ids.device) < word_dropout
-            word_ids = word_ids.masked_fill(dropped, UNKNOWN_ROW)
+            word_ids = drop_to_unknown(word_ids, word_dropout, UNKNOWN_ROW)
         if not self.training:
             dropout = 0.0
         inputs = torch.cat([char_vectors, self.embed(word_ids)], dim=-1)

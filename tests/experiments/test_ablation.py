@@ -88,3 +88,13 @@ def test_patience_table_is_its_own_and_names_the_runs_that_hit_the_cap(tmp_path)
     assert f"ablate --max-seconds 900 --variants adam_wd10 --pairs {','.join(pairs)}" in table
     steps = ablation_table(tmp_path)
     assert spec["variants"]["adam_wd10"]["description"] not in steps and "1500 steps" in steps
+
+
+@pytest.mark.parametrize("pair,encoder", [("chunk", "components.encoder.model"), ("pos_none", "components.target.model.tok2vec")])
+def test_lexical_variant_sets_the_v3_encoder_of_the_pairs_architecture(tmp_path, pair, encoder):
+    spec = load_ablation()
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
+    sets = option_values(train_command(AblationRun("adam_wd10_lex", pair, 13), spec, grid, 10, None), "--set")
+    assert f'{encoder}.@architectures="spacy_xfer.CharWordEncoder.v3"' in sets
+    lexical = next(s for s in sets if s.startswith(f"{encoder}.lexical="))
+    assert json.loads(lexical.split("=", 1)[1])["@architectures"] == "spacy_xfer.LexicalEmbed.v1"
