@@ -202,3 +202,7 @@ class Errors:
         "expected at least one sentence in each of train, dev and test. Nothing was written."
     )
     E084 = "{path}: [E084] {key!r} appears twice in one JSON object; expected each name once."
+    E085 = (
+        "[E085] {arch}: its `lexical` model {name!r} has no output width (nO) when built; "
+        "expected a model that knows its width, e.g. spacy_xfer.LexicalEmbed.v1."
+    )

@@ -258,7 +258,7 @@ def build_lexical_embed_v1(
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embeddings of each token's lexical attributes, joined: spaCy's lexeme strings
     (PREFIX: the first character, SUFFIX: the last three, SHAPE: the word shape such
-    as `Xxxxx` or `dd`, as the language defines them; also NORM, LOWER). These are the
+    as `Xxxxx` or `dd`, as the language defines them; also LOWER). These are the
     inputs of spaCy's own tok2vec (`MultiHashEmbed`) and the spelling features of the
     field's BiLSTM-CRF taggers (Huang et al. 2015). Rows are given at initialize to the
     values seen in the training data; other values share the unknown row.
@@ -269,16 +269,19 @@ def build_lexical_embed_v1(
     word_dropout (float): in training, the probability that a value's row is replaced
         by the unknown row (so the unknown row is trained, as for words).
     RETURNS (Model[List[Doc], List[Floats2d]]): (n_tokens, len(attrs) * width) per doc.
-    RAISES (ValueError): E039 for an unknown attribute, E038 for an empty `attrs`, a
-        width < 1 or a `word_dropout` outside [0, 1).
+    RAISES (ValueError): E039 for an unknown attribute; E038 for `attrs` empty or
+        with an attribute twice, a width < 1, or a `word_dropout` outside [0, 1).
     """
+    arch = "spacy_xfer.LexicalEmbed.v1"
     for attr in attrs:
         if attr not in LEXICAL_ATTRS:
             raise ValueError(Errors.E039.format(kind="lexical attribute", value=attr, choices=", ".join(LEXICAL_ATTRS)))
-    if not attrs or width < 1 or not 0 <= word_dropout < 1:
-        setting = "spacy_xfer.LexicalEmbed (attrs, width, word_dropout)"
-        expected = "at least one attribute, width >= 1, 0 <= word_dropout < 1"
-        raise ValueError(Errors.E038.format(setting=setting, value=(attrs, width, word_dropout), expected=expected))
+    if not attrs or len(set(attrs)) < len(attrs):
+        raise ValueError(Errors.E038.format(setting=f"{arch} attrs", value=attrs, expected="distinct attributes, at least one"))
+    if width < 1:
+        raise ValueError(Errors.E038.format(setting=f"{arch} width", value=width, expected="an integer >= 1"))
+    if not 0 <= word_dropout < 1:
+        raise ValueError(Errors.E038.format(setting=f"{arch} word_dropout", value=word_dropout, expected="0 <= p < 1"))
     table = StringTable()
     return torch_layer(
         "xfer_lexical",
@@ -291,12 +294,17 @@ def build_lexical_embed_v1(
 
 
 def with_lexical(
-    char_encoder: Model[List[Doc], List[Floats2d]], lexical: Optional[Model[List[Doc], List[Floats2d]]]
+    arch: str, char_encoder: Model[List[Doc], List[Floats2d]], lexical: Optional[Model[List[Doc], List[Floats2d]]]
 ) -> Model[List[Doc], List[Floats2d]]:
     """The char vectors with the lexical features joined (thinc's `concatenate`), or
-    the char encoder itself when `lexical` is None. nO: the sum of the two."""
+    the char encoder itself when `lexical` is None. nO: the sum of the two.
+
+    RAISES (ValueError): E085 if `lexical` has no nO yet.
+    """
     if lexical is None:
         return char_encoder
+    if lexical.maybe_get_dim("nO") is None:
+        raise ValueError(Errors.E085.format(arch=arch, name=lexical.name))
     joined = concatenate(char_encoder, lexical)
     joined.set_dim("nO", char_encoder.get_dim("nO") + lexical.get_dim("nO"))
     return joined
@@ -316,15 +324,19 @@ def build_word_encoder_v3(
     word_dropout: float = 0.0,
     lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """WordEncoder.v2 with optional lexical features (e.g. `spacy_xfer.LexicalEmbed.v1`)
-    joined to the char vectors: the word GRU reads [char vector ; lexical features ;
-    word embedding]. In T-C, where the char encoder is shared, the lexical features are
-    the task's own.
+    """WordEncoder.v2 with optional lexical features joined to the char vectors: the
+    word GRU reads [char vector ; lexical features ; word embedding]. In T-C, where the
+    char encoder is shared, the lexical features are the task's own.
 
-    RAISES (ValueError): E030 for an odd `output_width`.
+    lexical (Optional[Model[List[Doc], List[Floats2d]]]): per-token features whose
+        width (nO) is known when built, e.g. `spacy_xfer.LexicalEmbed.v1`; None: the
+        WordEncoder.v2 model.
+    RAISES (ValueError): E030 for an odd `output_width`; E085 for a `lexical` without nO.
     """
+    arch = "spacy_xfer.WordEncoder.v3"
+    hidden = units_per_direction(arch, "output_width", output_width)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
-    return build_word_encoder_v2(with_lexical(char_encoder, lexical), width, output_width, depth, dropout, *settings)
+    return build_word_encoder_v1(with_lexical(arch, char_encoder, lexical), width, hidden, depth, dropout, *settings)
 
 
 @registry.architectures("spacy_xfer.CharWordEncoder.v3")
@@ -343,14 +355,20 @@ def build_char_word_encoder_v3(
     word_dropout: float = 0.0,
     lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """CharWordEncoder.v2 with optional lexical features joined to the char vectors
-    (see WordEncoder.v3).
+    """CharWordEncoder.v2 with optional lexical features joined to the char vectors:
+    the word GRU reads [char vector ; lexical features ; word embedding].
 
-    RAISES (ValueError): E030 for an odd output width.
+    lexical (Optional[Model[List[Doc], List[Floats2d]]]): per-token features whose
+        width (nO) is known when built, e.g. `spacy_xfer.LexicalEmbed.v1`; None: the
+        CharWordEncoder.v2 model.
+    RAISES (ValueError): E030 for an odd output width; E085 for a `lexical` without nO.
     """
-    char_encoder = build_char_encoder_v2(char_width, char_output_width, char_depth, dropout)
+    arch = "spacy_xfer.CharWordEncoder.v3"
+    char_hidden = units_per_direction(arch, "char_output_width", char_output_width)
+    hidden = units_per_direction(arch, "output_width", output_width)
+    char_encoder = with_lexical(arch, build_char_encoder_v1(char_width, char_hidden, char_depth, dropout), lexical)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
-    return build_word_encoder_v3(char_encoder, width, output_width, depth, dropout, *settings, lexical)
+    return build_word_encoder_v1(char_encoder, width, hidden, depth, dropout, *settings)
 
 
 @registry.architectures("spacy_xfer.CRFTagger.v1")

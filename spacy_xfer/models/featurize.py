@@ -115,13 +115,14 @@ class WordFeaturizer:
         return row  # type: ignore[return-value]
 
 
-LEXICAL_ATTRS = ("PREFIX", "SUFFIX", "SHAPE", "NORM", "LOWER")
+LEXICAL_ATTRS = ("PREFIX", "SUFFIX", "SHAPE", "LOWER")
 
 
 class LexicalFeaturizer:
     """Table rows of the lexical attributes of all tokens of a batch: spaCy's lexeme
-    strings (`Lexeme.prefix_`, `suffix_`, `shape_`, `norm_`, `lower_`, as the
-    language's lexical attribute getters define them), looked up as `ATTR=value`."""
+    strings (`Lexeme.prefix_`, `suffix_`, `shape_`, `lower_`), which the language's
+    lexical attribute getters compute from the word's text alone (so they are cached
+    per word), looked up as `ATTR=value`."""
 
     def __init__(self, attrs: List[str]) -> None:
         self.attrs = list(attrs)

@@ -28,13 +28,13 @@ class LexicalEmbedding(Resizable):
     def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
         self.resize(state["embed.weight"].shape[0])
 
-    def forward(self, rows: torch.Tensor, unknown_rate: float = 0.0) -> torch.Tensor:
+    def forward(self, rows: torch.Tensor, word_dropout: float = 0.0) -> torch.Tensor:
         """rows (Tensor): (n_tokens, n_attrs) table rows.
-        unknown_rate (float): in training mode, the probability that a row is replaced
+        word_dropout (float): in training mode, the probability that a row is replaced
             by the unknown row, so that the unknown row is trained for the values
             never seen in training (as word dropout does for words).
         RETURNS (Tensor): (n_tokens, n_attrs * width).
         """
-        if self.training and unknown_rate > 0:
-            rows = drop_to_unknown(rows, unknown_rate, UNKNOWN_ROW)
+        if self.training and word_dropout > 0:
+            rows = drop_to_unknown(rows, word_dropout, UNKNOWN_ROW)
         return self.embed(rows).reshape(rows.shape[0], self.n_attrs * self.embed.embedding_dim)

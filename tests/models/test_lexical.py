@@ -55,8 +55,31 @@ def test_unknown_attribute_and_bad_sizes_are_errors():
         build_lexical_embed_v1(["SUFIX"])
     with pytest.raises(ValueError, match="E038"):
         build_lexical_embed_v1([])
-    with pytest.raises(ValueError, match="E038"):
+    with pytest.raises(ValueError, match="E038.*attrs"):
+        build_lexical_embed_v1(["SHAPE", "SHAPE"])
+    with pytest.raises(ValueError, match="E038.*width"):
         build_lexical_embed_v1(width=0)
+
+
+def test_v3_errors_name_the_v3_architecture_and_its_arguments():
+    from spacy_xfer.models.architectures import build_char_word_encoder_v3, build_char_encoder_v2, build_word_encoder_v3
+
+    with pytest.raises(ValueError, match=r"E030\] spacy_xfer.CharWordEncoder.v3: `char_output_width` = 15"):
+        build_char_word_encoder_v3(char_output_width=15)
+    with pytest.raises(ValueError, match=r"E030\] spacy_xfer.WordEncoder.v3: `output_width` = 31"):
+        build_word_encoder_v3(build_char_encoder_v2(), output_width=31)
+    widthless = spacy.registry.resolve({"x": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 8, "attrs": ["NORM"], "rows": [100], "include_static_vectors": False}})["x"]
+    with pytest.raises(ValueError, match=r"E085\] spacy_xfer.WordEncoder.v3: its `lexical` model"):
+        build_word_encoder_v3(build_char_encoder_v2(), lexical=widthless)
+
+
+def test_an_encoder_with_lexical_features_takes_batches_without_docs_or_tokens():
+    nlp = tagger_over(tiny_v3(LEXICAL))
+    nlp.initialize(lambda: examples_for(nlp, TAG_DATA, "tag"))
+    tok2vec = nlp.get_pipe("xfer_tagger").model.get_ref("tok2vec")
+    assert tok2vec.predict([]) == []
+    outputs = tok2vec.predict([nlp.make_doc(""), nlp.make_doc("green ham")])
+    assert [output.shape for output in outputs] == [(0, 32), (2, 32)]
 
 
 def test_values_not_seen_in_training_share_the_unknown_row():
@@ -75,10 +98,10 @@ def test_word_dropout_replaces_rows_in_training_only():
     module = LexicalEmbedding(10, 2, 1)
     rows = torch.full((2000, 1), 5, dtype=torch.int64)
     module.train()
-    dropped = (module(rows, unknown_rate=0.5) == module.embed.weight[UNKNOWN_ROW]).all(dim=1).float().mean()
+    dropped = (module(rows, word_dropout=0.5) == module.embed.weight[UNKNOWN_ROW]).all(dim=1).float().mean()
     assert 0.4 < float(dropped) < 0.6
     module.eval()
-    assert torch.equal(module(rows, unknown_rate=0.5), module.embed.weight[rows.reshape(-1)])
+    assert torch.equal(module(rows, word_dropout=0.5), module.embed.weight[rows.reshape(-1)])
 
 
 def test_v3_without_lexical_is_the_v2_model():

@@ -26,10 +26,10 @@ def init_lexical(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
 
 def convert_lexical_inputs(model: Model, docs: List[Doc], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
     """Docs -> (the (n_tokens, n_attrs) table rows of the batch), with the layer's
-    unknown rate. Docs take no gradient."""
+    word dropout. Docs take no gradient."""
     rows = model.attrs["featurizer"](docs, model.attrs["table"])
     inputs = ArgsKwargs(
         args=(torch.from_numpy(rows).to(model.shims[0].device),),
-        kwargs={"unknown_rate": model.attrs["word_dropout"]},
+        kwargs={"word_dropout": model.attrs["word_dropout"]},
     )
     return inputs, lambda d_inputs: []

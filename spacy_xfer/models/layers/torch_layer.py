@@ -81,7 +81,10 @@ def torch_layer(
 def skip_empty_docs(model: Model, docs: List[Doc], is_train: bool):
     """The forward of a layer over docs: thinc's PyTorchWrapper forward, except for a
     batch without tokens, which the GRUs cannot take: (0, nO) arrays, and the child
-    layers still run and get a zero gradient (a listener must be answered)."""
+    layers still run and get a zero gradient (a listener must be answered). No docs:
+    no arrays, and the child layers do not run."""
+    if not docs:
+        return [], lambda d_outputs: []
     if any(len(doc) for doc in docs):
         return pytorch_forward(model, docs, is_train)
     sources = [layer(docs, is_train) for layer in model.layers]
