@@ -16,10 +16,10 @@ import typer
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, mark_stale_configs, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
-from ..experiments.report import draw_figures, load_results, results_table, rewrite_readme
+from ..experiments.report import Results, draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
 
 RESULTS_HELP = "The folder of results files (one JSON per run)."
@@ -91,7 +91,7 @@ def report_command(
     """
     _, sets = load_rows()
     try:
-        loaded = load_results(results)
+        loaded = load_marked_results(results)
         if rows not in sets:
             raise ValueError(Errors.E039.format(kind="row set", value=rows, choices=", ".join(sorted(sets))))
         if readme is not None:
@@ -116,11 +116,20 @@ def report_command(
         typer.echo(results_table(sets[rows], loaded))
 
 
+def load_marked_results(results: Path, root: Optional[Path] = None) -> Results:
+    """The grid's results files of a folder (`report.load_results`), each run marked
+    `stale` if today's config differs from the one it ran (config paths relative to
+    `root`, by default the folder above `results`: the grid's working folder)."""
+    loaded = load_results(results)
+    mark_stale_configs(loaded, results.parent if root is None else root)
+    return loaded
+
+
 def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
     """The README blocks beside the grid's row sets, by marker name: the ablation's and
     the active learning's tables, and each row set's table of the `--vectors` runs
     (`<!-- results:SET-vectors -->`, from `RESULTS/vectors/`)."""
-    with_vectors = load_results(results / VECTORS_DIR)
+    with_vectors = load_marked_results(results / VECTORS_DIR, root=results.parent)
     return {
         "ablation": ablation_table(results),
         "ablation-patience": ablation_table(results, patience=True),

@@ -99,7 +99,8 @@ def train_command(
             raise ValueError(Errors.E074.format(variant=run.variant))
         command += ["--vectors", vectors]
     encoder = "components.encoder.model" if pair["arch"] == "t_b" else "components.target.model.tok2vec"
-    for key, value in variant.get("encoder", {}).items():
+    # the base's encoder settings (the paper's encoder), then the variant's
+    for key, value in {**spec.get("base_encoder", {}), **variant.get("encoder", {})}.items():
         command += ["--set", f"{encoder}.{key}={json.dumps(value)}"]
     return command
 

@@ -258,6 +258,35 @@ def config_sha256(config: Config) -> str:
     return hashlib.sha256(config.interpolate().to_str().encode("utf8")).hexdigest()
 
 
+def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]:
+    """The hash the grid would give today's config of a run with these settings (a
+    results file's `settings`): of the config file it names (relative to `root`, the
+    folder the grid ran in) as that file is now, or of spaCy's baseline config for its
+    target; None when the file is not there."""
+    if settings.get("kind") == "spacy":
+        target = get_benchmark(settings["target"])
+        return config_sha256(baseline_config(target["lang"], target["target"]))
+    path = root / settings.get("config", "")
+    if not path.is_file():
+        return None
+    return config_sha256(load_config(path, interpolate=False))
+
+
+def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> None:
+    """Set `stale` in every loaded run (see `report.load_results`): True when the config
+    it ran hashes differently from today's (`current_config_sha256`, config paths
+    relative to `root`), i.e. the grid would rerun it with `--rerun-stale`; False when
+    the same or when today's cannot be read."""
+    hashes: Dict[str, Optional[str]] = {}
+    for runs in results.values():
+        for run in runs:
+            settings = run.get("settings", {})
+            key = json.dumps([settings.get("kind") == "spacy", settings.get("target"), settings.get("config")])
+            if key not in hashes:
+                hashes[key] = current_config_sha256(settings, root)
+            run["stale"] = hashes[key] is not None and hashes[key] != settings.get("config_sha256")
+
+
 def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
     """What a run's result depends on; a results file with other settings is stale."""
     path = config_path(run, grid)

@@ -96,7 +96,8 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
         for kind in KINDS:
             runs = results.get((row.id, kind), [])
             runs_of_set.extend(runs)
-            cells.append(format_cell(percent_scores(runs)))
+            older = " (older config)" if any(run.get("stale") for run in runs) else ""
+            cells.append(format_cell(percent_scores(runs)) + older)
         lines.append(f"| {row.title}, {row.metric} | {' | '.join(cells)} | {format_paper(row)} |")
     lines.append("")
     lines.append(
@@ -119,6 +120,12 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
     else:
         capped = sorted(run["run"] for run in runs_of_set if run["training"].get("hit_cap"))
         lines.append(f"Runs that hit the time cap: {', '.join(capped) if capped else 'none'}.")
+        stale = sorted(run["run"] for run in runs_of_set if run.get("stale"))
+        if stale:
+            lines.append(
+                f"(older config): runs trained with a config other than today's (`grid --rerun-stale` "
+                f"reruns them): {', '.join(stale)}."
+            )
         lines.append(commits_line(runs_of_set))
     lines.append("")
     lines.append("Where our data differs from the paper's:")

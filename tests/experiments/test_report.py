@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
 from spacy_xfer.experiments.grid import RowSet, load_rows
-from spacy_xfer.cli.grid import readme_tables
+from spacy_xfer.cli.grid import load_marked_results, readme_tables
 from spacy_xfer.experiments.report import (
     draw_figures,
     format_cell,
@@ -110,5 +110,31 @@ def test_figures_are_written_as_png_per_pair(tmp_path):
 def test_readme_results_tables_match_the_committed_results():
     readme = (REPO / "README.md").read_text(encoding="utf8")
     assert "<!-- results:table2 -->" in readme
-    rebuilt = rewrite_readme(readme, SETS, load_results(REPO / "results"), readme_tables(REPO / "results", SETS))
+    rebuilt = rewrite_readme(readme, SETS, load_marked_results(REPO / "results"), readme_tables(REPO / "results", SETS))
     assert rebuilt == readme, "README results tables are stale: run `python -m spacy_xfer report --readme README.md`"
+
+
+def test_runs_whose_config_changed_since_are_marked_in_the_table(tmp_path):
+    from spacy_xfer.experiments.grid import config_sha256, mark_stale_configs
+    from spacy.util import load_config
+
+    config = tmp_path / "single.cfg"
+    config.write_text((REPO / "configs" / "single.cfg").read_text(encoding="utf8"), encoding="utf8")
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    for seed in (13, 14):
+        write_result(results_dir, ROW.id, "none", seed, 0.6)
+        path = results_dir / f"{ROW.id}-none-s{seed}.json"
+        data = srsly.read_json(path)
+        data["settings"] = {"kind": "none", "target": "twitter_pos", "config": config.name,
+                            "config_sha256": config_sha256(load_config(config, interpolate=False))}
+        srsly.write_json(path, data)
+    results = load_results(results_dir)
+    mark_stale_configs(results, tmp_path)
+    assert "older config" not in results_table(RowSet("t", "", [ROW], []), results)
+    config.write_text(config.read_text(encoding="utf8").replace("cost = 5.0", "cost = 4.0"), encoding="utf8")
+    results = load_results(results_dir)
+    mark_stale_configs(results, tmp_path)
+    table = results_table(RowSet("t", "", [ROW], []), results)
+    assert "| 60.00 ± 0.00 (n=2) (older config) |" in table
+    assert f"reruns them): {ROW.id}-none-s13, {ROW.id}-none-s14." in table
