@@ -2,8 +2,8 @@
 three pairs of different tasks, the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
-recipe (`base`: AdaGrad 0.01, no dropout, no word dropout), whatever the configs'
-defaults are, and changes what it names. Each run trains with
+recipe (`base`: AdaGrad 0.01, no dropout, no word dropout; `base_encoder`: no lexical
+features), whatever the configs' defaults are, and changes what it names. Each run trains with
 `python -m spacy_xfer train` under one of two budgets:
 
 - steps (`max_seconds` None): `max_steps` steps, evaluating every 100; the same budget in
@@ -205,7 +205,7 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
     seeds = "/".join(map(str, sorted({run["seed"] for run in runs})))
     recipe = (
         "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
-        "no word dropout)"
+        "no word dropout, no lexical features)"
     )
     if patience:
         caps = "/".join(map(str, sorted({run["max_seconds"] for run in runs})))
