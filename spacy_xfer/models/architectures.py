@@ -46,13 +46,13 @@ from .layers.char_encoder import convert_char_inputs, init_char_encoder
 from .layers.crf import TaggerScores, convert_crf_inputs, convert_crf_outputs, init_crf, init_emissions
 from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
 from .layers.flat import convert_flat_inputs
-from .layers.lexical import convert_lexical_inputs, init_lexical
 from .layers.gazetteer_features import gazetteer_features_forward, init_gazetteer_features
+from .layers.lexical import convert_lexical_inputs, init_lexical
 from .layers.torch_layer import skip_empty_docs, torch_layer
 from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
-from .pytorch_lexical import LexicalEmbedding
 from .pytorch_crf import EmissionProjection, LinearChainCRF
+from .pytorch_lexical import LexicalEmbedding
 from .pytorch_word_encoder import WordGRUEncoder
 from .string_table import StringTable
 
