@@ -259,7 +259,7 @@ def build_lexical_embed_v1(
     """Embeddings of each token's lexical attributes, joined: spaCy's lexeme strings
     (PREFIX: the first character, SUFFIX: the last three, SHAPE: the word shape such
     as `Xxxxx` or `dd`, as the language defines them; also LOWER). These are the
-    inputs of spaCy's own tok2vec (`MultiHashEmbed`) and the spelling features of the
+    inputs of spaCy's own tok2vec (`MultiHashEmbed`, with NORM) and the spelling features of the
     field's BiLSTM-CRF taggers (Huang et al. 2015). Rows are given at initialize to the
     values seen in the training data; other values share the unknown row.
 
