@@ -268,7 +268,7 @@ def execute_round(
         "select_seconds": round(time.perf_counter() - select_start, 1),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "commands": commands,
-        "git": git_state(Path(__file__).resolve().parents[2]),
+        "git": git_state(Path(__file__).resolve().parents[2], grid.results_dir),
         "machine": machine_info(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -461,10 +461,18 @@ def git_output(repo: Path, *args: str) -> Optional[str]:
     return done.stdout
 
 
-def git_state(repo: Path) -> Dict[str, Any]:
-    """The commit of the code that ran, and whether tracked files had changes."""
+def git_state(repo: Path, results_dir: Optional[Path] = None) -> Dict[str, Any]:
+    """The commit of the code that ran, and whether tracked files had changes; changes
+    inside `results_dir` (the results files the grid itself rewrites) do not count."""
     commit = git_output(repo, "rev-parse", "HEAD")
-    status = git_output(repo, "status", "--porcelain", "--untracked-files=no")
+    exclude: List[str] = []
+    if results_dir is not None:
+        try:
+            inside = Path(results_dir).resolve().relative_to(Path(repo).resolve())
+        except ValueError:
+            inside = None
+        exclude = ["--", ".", f":(exclude){inside.as_posix()}"] if inside is not None and inside.parts else []
+    status = git_output(repo, "status", "--porcelain", "--untracked-files=no", *exclude)
     return {
         "commit": commit.strip() if commit is not None else None,
         "dirty": bool(status.strip()) if status is not None else None,
@@ -567,7 +575,7 @@ def execute_run(run: Run, grid: Grid, runner: Runner = run_subprocess, grid_comm
         "grid_command": grid_command,
         "commands": commands,
         "config": config,
-        "git": git_state(Path(__file__).resolve().parents[2]),
+        "git": git_state(Path(__file__).resolve().parents[2], grid.results_dir),
         "machine": machine_info(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -210,3 +210,24 @@ def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_opti
         path.write_text(json.dumps({"sets": {}, "rows": {"a": entry}}))
         with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a' has keys .*optionally \['gazetteers'\]"):
             load_rows(path)
+
+
+def test_results_the_grid_rewrites_do_not_make_the_code_dirty(tmp_path):
+    import subprocess
+
+    from spacy_xfer.experiments.grid import git_state
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "run.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "c")
+    (tmp_path / "results" / "run.json").write_text('{"score": 1}')
+    assert git_state(tmp_path, tmp_path / "results")["dirty"] is False
+    assert git_state(tmp_path)["dirty"] is True
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_state(tmp_path, tmp_path / "results")["dirty"] is True
