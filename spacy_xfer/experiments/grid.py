@@ -277,11 +277,11 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
     it ran hashes differently from today's (`current_config_sha256`, config paths
     relative to `root`), i.e. the grid would rerun it with `--rerun-stale`; False when
     the same or when today's cannot be read."""
-    hashes: Dict[str, Optional[str]] = {}
+    hashes: Dict[Tuple[bool, Any, Any], Optional[str]] = {}
     for runs in results.values():
         for run in runs:
             settings = run.get("settings", {})
-            key = json.dumps([settings.get("kind") == "spacy", settings.get("target"), settings.get("config")])
+            key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"))
             if key not in hashes:
                 hashes[key] = current_config_sha256(settings, root)
             run["stale"] = hashes[key] is not None and hashes[key] != settings.get("config_sha256")

@@ -6,11 +6,12 @@ rows are looked up once and cached.
 """
 
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from .string_table import StringTable
 
@@ -50,6 +51,30 @@ class _Cache(Dict[int, object]):
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[key] = value
+
+
+def rows_per_token(
+    docs: List[Doc], cache: _Cache, rows_of: Callable[[int, Vocab], object], shape: Tuple[int, ...]
+) -> numpy.ndarray:
+    """Table rows of all tokens of the docs, worked out once per distinct word:
+    `rows_of(orth, vocab)` for a word the cache does not hold yet, remembered.
+
+    shape (Tuple[int, ...]): the shape of one word's rows, () for a single row.
+    RETURNS: (n_tokens, *shape) int64.
+    """
+    orths = batch_orths(docs)
+    if not len(orths):
+        return numpy.zeros((0, *shape), dtype="int64")
+    distinct, inverse = numpy.unique(orths, return_inverse=True)
+    vocab = docs[0].vocab
+    rows = []
+    for orth in distinct.tolist():
+        row = cache.get(orth)
+        if row is None:
+            row = rows_of(orth, vocab)
+            cache.remember(orth, row)
+        rows.append(row)
+    return numpy.array(rows, dtype="int64")[inverse.reshape(-1)]
 
 
 class CharFeaturizer:
@@ -100,19 +125,7 @@ class WordFeaturizer:
     def __call__(self, docs: List[Doc], table: StringTable) -> numpy.ndarray:
         """RETURNS: (n_tokens,) int64 word rows."""
         self._cache.bind(table)
-        orths = batch_orths(docs)
-        distinct, inverse = numpy.unique(orths, return_inverse=True)
-        strings = docs[0].vocab.strings if docs else None
-        rows = numpy.array([self._row(int(orth), strings) for orth in distinct], dtype="int64")
-        return rows[inverse.reshape(-1)] if len(orths) else numpy.zeros((0,), dtype="int64")
-
-    def _row(self, orth: int, strings) -> int:
-        row = self._cache.get(orth)
-        if row is None:
-            assert self._cache.table is not None
-            row = self._cache.table.row(self.key(strings[orth]))
-            self._cache.remember(orth, row)
-        return row  # type: ignore[return-value]
+        return rows_per_token(docs, self._cache, lambda orth, vocab: table.row(self.key(vocab.strings[orth])), ())
 
 
 LEXICAL_ATTRS = ("PREFIX", "SUFFIX", "SHAPE", "LOWER")
@@ -136,18 +149,8 @@ class LexicalFeaturizer:
     def __call__(self, docs: List[Doc], table: StringTable) -> numpy.ndarray:
         """RETURNS: (n_tokens, n_attrs) int64 table rows."""
         self._cache.bind(table)
-        orths = batch_orths(docs)
-        if not len(orths):
-            return numpy.zeros((0, len(self.attrs)), dtype="int64")
-        distinct, inverse = numpy.unique(orths, return_inverse=True)
-        vocab = docs[0].vocab
-        rows = numpy.array([self._rows(int(orth), vocab) for orth in distinct], dtype="int64")
-        return rows[inverse.reshape(-1)]
 
-    def _rows(self, orth: int, vocab) -> List[int]:
-        rows = self._cache.get(orth)
-        if rows is None:
-            assert self._cache.table is not None
-            rows = [self._cache.table.row(key) for key in self.keys(vocab[orth])]
-            self._cache.remember(orth, rows)
-        return rows  # type: ignore[return-value]
+        def rows_of(orth: int, vocab: Vocab) -> List[int]:
+            return [table.row(key) for key in self.keys(vocab[orth])]
+
+        return rows_per_token(docs, self._cache, rows_of, (len(self.attrs),))

@@ -4,7 +4,7 @@ Row 0 is padding and row 1 stands for every unknown string. A table is stored in
 Thinc model's attrs, so it is saved and loaded with the model's weights.
 """
 
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Mapping
 
 import srsly
 from thinc.api import Model, deserialize_attr, serialize_attr
@@ -22,6 +22,11 @@ class StringTable:
         self._rows: Dict[str, int] = {}
         for string in strings:
             self.add(string)
+
+    @classmethod
+    def of_frequent(cls, counts: Mapping[str, int], min_freq: int) -> "StringTable":
+        """A table of the strings counted at least `min_freq` times, in sorted order."""
+        return cls(sorted(string for string, n in counts.items() if n >= min_freq))
 
     def __len__(self) -> int:
         return len(self._strings)

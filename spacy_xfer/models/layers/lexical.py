@@ -19,7 +19,7 @@ def init_lexical(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
         return
     featurizer: LexicalFeaturizer = model.attrs["featurizer"]
     counts = Counter(key for doc in X for token in doc for key in featurizer.keys(token.lex))
-    table = StringTable(sorted(key for key, n in counts.items() if n >= model.attrs["min_freq"]))
+    table = StringTable.of_frequent(counts, model.attrs["min_freq"])
     model.attrs["table"] = table
     module_of(model).resize(len(table))
 

@@ -24,7 +24,7 @@ def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> No
         return
     featurizer: WordFeaturizer = model.attrs["featurizer"]
     counts = Counter(featurizer.key(token.text) for doc in X for token in doc)
-    table = StringTable(sorted(word for word, n in counts.items() if n >= model.attrs["min_freq"]))
+    table = StringTable.of_frequent(counts, model.attrs["min_freq"])
     module: WordGRUEncoder = module_of(model)  # type: ignore[assignment]
     vectors = X[0].vocab.vectors if X else None
     init_rows = None
