@@ -1,7 +1,8 @@
 """Character-level encoder: a bidirectional GRU over the characters of each word."""
 
-from typing import Dict
+from typing import Dict, List, Optional
 
+import numpy
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
@@ -44,7 +45,8 @@ class CharGRUEncoder(Resizable):
         padded to the longest word, and training on CPU runs the hand-written
         recurrence (`packed_bigru`), which keeps a few rows per character for the
         backward pass rather than an autograd graph per time step (nn.GRU's, some
-        80 KB per step of the longest word on CPU); on a GPU, cuDNN's.
+        80 KB per step of the longest word on CPU); on a GPU, cuDNN's. To predict
+        (eval mode, no gradient), words encoded before are taken from `CharVectorCache`.
 
         chars (Tensor): (n_chars,) character ids of the distinct words, one word after
             another.
@@ -54,6 +56,17 @@ class CharGRUEncoder(Resizable):
         RETURNS (Tensor): (n_tokens, 2 * hidden) token vectors.
         """
         self.gru.dropout = dropout if self.gru.num_layers > 1 else 0.0
+        if self.training or torch.is_grad_enabled() or not len(lengths):
+            words = self.encode_words(chars, lengths)
+        else:
+            words = self.vector_cache.vectors(self, chars, lengths)
+        return words.index_select(0, inverse)
+
+    def encode_words(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The vectors of the words, in the order given (arguments as `forward`'s).
+
+        RETURNS (Tensor): (n_distinct, 2 * hidden).
+        """
         index = packed_index(lengths)
         data = self.embed(chars.index_select(0, index.flat_index.to(chars.device)))
         if self.training:
@@ -70,5 +83,68 @@ class CharGRUEncoder(Resizable):
             _, final = self.gru(PackedSequence(data, index.batch_sizes))
             words = torch.cat([final[-2], final[-1]], dim=-1)
         # Rows of `words` are in `index.order`.
-        rank = inverse_permutation(index.order).to(inverse.device)
-        return words.index_select(0, rank.index_select(0, inverse))
+        return words.index_select(0, inverse_permutation(index.order).to(words.device))
+
+    @property
+    def vector_cache(self) -> "CharVectorCache":
+        cache = self.__dict__.get("_vector_cache")
+        if cache is None:
+            cache = self.__dict__["_vector_cache"] = CharVectorCache()
+        return cache
+
+    def __getstate__(self):
+        """The module's state without the vector cache, so that a copy (`copy.deepcopy`,
+        as `quantize` makes its int8 twin, whose vectors differ) starts with none."""
+        state = dict(super().__getstate__())
+        state.pop("_vector_cache", None)
+        return state
+
+
+class CharVectorCache:
+    """The vectors of words the encoder has predicted, by their character ids, so that a
+    word seen before skips the char GRU. A word's vector depends only on its characters
+    and the weights, and at batch 1 (`nlp(text)`) the char GRU's steps are a large part
+    of the time, so a service that sees mostly known words saves them.
+
+    The cache holds a copy of the weights it was filled with and empties itself when the
+    encoder's parameters differ from them (a training step, loading, resizing): compared
+    by value, since thinc's optimizer replaces parameter data without bumping torch's
+    version counters. It keeps at most `limit` words (emptied when full). A word's
+    vector is the one computed with the batch it first came in, equal to any other
+    batch's up to float rounding.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.rows: Dict[bytes, torch.Tensor] = {}
+        self.weights: Optional[List[torch.Tensor]] = None
+
+    def vectors(self, encoder: CharGRUEncoder, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`encoder.encode_words(chars, lengths)`, running the GRU only over the words not
+        cached.
+
+        RETURNS (Tensor): (n_distinct, 2 * hidden).
+        """
+        self._check_weights(encoder)
+        words = numpy.split(chars.cpu().numpy(), numpy.cumsum(lengths.numpy())[:-1])
+        keys = [word.tobytes() for word in words]
+        missing = [i for i, key in enumerate(keys) if key not in self.rows]
+        if missing:
+            if len(self.rows) + len(missing) > self.limit:
+                self.rows.clear()
+            new_chars = torch.from_numpy(numpy.concatenate([words[i] for i in missing])).to(chars.device)
+            new = encoder.encode_words(new_chars, lengths[missing])
+            self.rows.update(zip((keys[i] for i in missing), new.unbind(0)))
+        return torch.stack([self.rows[key] for key in keys])
+
+    def _check_weights(self, encoder: CharGRUEncoder) -> None:
+        weights = list(encoder.parameters())
+        if self.weights is None or not _equal(weights, self.weights):
+            self.rows.clear()
+            self.weights = [weight.detach().clone() for weight in weights]
+
+
+def _equal(tensors: List[torch.Tensor], others: List[torch.Tensor]) -> bool:
+    return len(tensors) == len(others) and all(
+        a.device == b.device and a.dtype == b.dtype and torch.equal(a, b) for a, b in zip(tensors, others)
+    )

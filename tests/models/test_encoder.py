@@ -1,5 +1,6 @@
 """The encoder's featurisation and its initialisation from a pipeline's vectors."""
 
+import copy
 from typing import List, Tuple
 
 import numpy
@@ -195,3 +196,75 @@ def test_use_vectors_false_ignores_them():
     model = build_char_word_encoder_v1(char_width=4, char_hidden=4, char_depth=1, width=4, hidden=4, depth=1, use_vectors=False)
     model.initialize(X=[Doc(nlp.vocab, words=["king"])])
     assert "queen" not in model.attrs["table"]
+
+
+def char_batch(words: List[str], table: StringTable) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The char encoder's arguments for these distinct words, one token each."""
+    ids = [[table.row(char) for char in word] for word in words]
+    return (
+        torch.tensor([i for word in ids for i in word]),
+        torch.tensor([len(word) for word in ids]),
+        torch.arange(len(words)),
+    )
+
+
+class CountingGRU(torch.nn.Module):
+    """An nn.GRU that counts the words it is run over."""
+
+    def __init__(self, gru: torch.nn.GRU) -> None:
+        super().__init__()
+        self.inner, self.words = gru, 0
+        self.num_layers, self.hidden_size = gru.num_layers, gru.hidden_size
+
+    def forward(self, packed):
+        self.words += int(packed.batch_sizes[0])
+        return self.inner(packed)
+
+
+def test_char_vector_cache_skips_known_words_and_predicts_the_same():
+    torch.manual_seed(0)
+    table = StringTable(sorted(set("abcdefgh")))
+    encoder = CharGRUEncoder(len(table), 5, 6, 2, 0.0).eval()
+    counting = encoder.gru = CountingGRU(encoder.gru)
+    first, second = ["abc", "de", "fgh"], ["de", "hhhh", "abc", "x"]  # "x": an unknown char
+    with torch.no_grad():
+        expected = [encoder.encode_words(*char_batch(words, table)[:2]) for words in (first, second)]
+        counting.words = 0
+        got = [encoder(*char_batch(words, table)) for words in (first, second)]
+        assert counting.words == 3 + 2  # "de" and "abc" come from the cache the 2nd time
+        again = encoder(*char_batch(second, table))
+        assert counting.words == 5
+    for a, b in zip(got + [again], expected + [expected[1]]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("change", ["replace data", "in place", "resize"])
+def test_char_vector_cache_is_emptied_when_the_weights_change(change):
+    torch.manual_seed(0)
+    table = StringTable(sorted(set("abcdefgh")))
+    encoder = CharGRUEncoder(len(table), 5, 6, 2, 0.0).eval()
+    args = char_batch(["abc", "de"], table)
+    with torch.no_grad():
+        before = encoder(*args)
+        weight = encoder.gru.weight_hh_l0
+        if change == "replace data":  # as thinc's optimizer writes its updates
+            weight.data = weight.data + 0.5
+        elif change == "in place":
+            weight.add_(0.5)
+        else:
+            encoder.resize(len(table) + 3)
+        after = encoder(*args)
+        torch.testing.assert_close(after, encoder.encode_words(*args[:2]), rtol=1e-5, atol=1e-6)
+    if change != "resize":
+        assert not torch.allclose(before, after)
+
+
+def test_char_vector_cache_is_not_copied_or_used_with_gradients():
+    table = StringTable(sorted(set("abc")))
+    encoder = CharGRUEncoder(len(table), 5, 6, 1, 0.0).eval()
+    with torch.no_grad():
+        encoder(*char_batch(["abc"], table))
+    assert len(encoder.vector_cache.rows) == 1
+    assert len(copy.deepcopy(encoder).vector_cache.rows) == 0
+    out = encoder(*char_batch(["abc", "cab"], table))  # grad enabled: computed afresh
+    assert out.requires_grad and len(encoder.vector_cache.rows) == 1
