@@ -109,14 +109,15 @@ class CharVectorCache:
     The cache holds a copy of the weights it was filled with and empties itself when the
     encoder's parameters differ from them (a training step, loading, resizing): compared
     by value, since thinc's optimizer replaces parameter data without bumping torch's
-    version counters. It keeps at most `limit` words (emptied when full). A word's
-    vector is the one computed with the batch it first came in, equal to any other
-    batch's up to float rounding.
+    version counters. It keeps at most `limit` words (emptied when full; 100,000 words
+    of the default 80 dims are 32 MB of vectors). A word's vector is the one computed
+    with the batch it first came in, equal to any other batch's up to float rounding.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
-        self.rows: Dict[bytes, torch.Tensor] = {}
+        self.rows: Dict[bytes, int] = {}  # a word's characters -> its row of `table`
+        self.table: Optional[torch.Tensor] = None  # (capacity, 2 * hidden)
         self.weights: Optional[List[torch.Tensor]] = None
 
     def vectors(self, encoder: CharGRUEncoder, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -128,20 +129,42 @@ class CharVectorCache:
         self._check_weights(encoder)
         words = numpy.split(chars.cpu().numpy(), numpy.cumsum(lengths.numpy())[:-1])
         keys = [word.tobytes() for word in words]
-        missing = [i for i, key in enumerate(keys) if key not in self.rows]
+        missing = _first_of_each(keys, self.rows)
+        if missing and len(self.rows) + len(missing) > self.limit:
+            self.rows.clear()
+            missing = _first_of_each(keys, self.rows)
         if missing:
-            if len(self.rows) + len(missing) > self.limit:
-                self.rows.clear()
             new_chars = torch.from_numpy(numpy.concatenate([words[i] for i in missing])).to(chars.device)
-            new = encoder.encode_words(new_chars, lengths[missing])
-            self.rows.update(zip((keys[i] for i in missing), new.unbind(0)))
-        return torch.stack([self.rows[key] for key in keys])
+            self._add([keys[i] for i in missing], encoder.encode_words(new_chars, lengths[missing]))
+        assert self.table is not None
+        rows = torch.tensor([self.rows[key] for key in keys], device=self.table.device)
+        return self.table.index_select(0, rows)
+
+    def _add(self, keys: List[bytes], vectors: torch.Tensor) -> None:
+        n = len(self.rows)
+        if self.table is None or n + len(keys) > len(self.table) or self.table.device != vectors.device:
+            table = vectors.new_empty(max(2 * n, n + len(keys), 1024), vectors.shape[1])
+            if n:
+                table[:n] = self.table[:n]
+            self.table = table
+        self.table[n : n + len(keys)] = vectors
+        self.rows.update(zip(keys, range(n, n + len(keys))))
 
     def _check_weights(self, encoder: CharGRUEncoder) -> None:
         weights = list(encoder.parameters())
         if self.weights is None or not _equal(weights, self.weights):
             self.rows.clear()
             self.weights = [weight.detach().clone() for weight in weights]
+
+
+def _first_of_each(keys: List[bytes], known: Dict[bytes, int]) -> List[int]:
+    """The position of the first occurrence of each key not known (words with different
+    unknown characters can share a key)."""
+    first: Dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        if key not in known:
+            first.setdefault(key, i)
+    return list(first.values())
 
 
 def _equal(tensors: List[torch.Tensor], others: List[torch.Tensor]) -> bool:

@@ -1,6 +1,7 @@
 """The encoder's featurisation and its initialisation from a pipeline's vectors."""
 
 import copy
+import itertools
 from typing import List, Tuple
 
 import numpy
@@ -226,16 +227,33 @@ def test_char_vector_cache_skips_known_words_and_predicts_the_same():
     table = StringTable(sorted(set("abcdefgh")))
     encoder = CharGRUEncoder(len(table), 5, 6, 2, 0.0).eval()
     counting = encoder.gru = CountingGRU(encoder.gru)
-    first, second = ["abc", "de", "fgh"], ["de", "hhhh", "abc", "x"]  # "x": an unknown char
+    # "x", "y", "z": unknown chars, so one key; the GRU runs over it once
+    first, second = ["abc", "de", "fgh"], ["de", "x", "hhhh", "abc", "y"]
     with torch.no_grad():
         expected = [encoder.encode_words(*char_batch(words, table)[:2]) for words in (first, second)]
         counting.words = 0
         got = [encoder(*char_batch(words, table)) for words in (first, second)]
         assert counting.words == 3 + 2  # "de" and "abc" come from the cache the 2nd time
         again = encoder(*char_batch(second, table))
-        assert counting.words == 5
+        third = encoder(*char_batch(["z", "ab", "de"], table))
+        assert counting.words == 6
+        torch.testing.assert_close(third, encoder.encode_words(*char_batch(["z", "ab", "de"], table)[:2]))
     for a, b in zip(got + [again], expected + [expected[1]]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_char_vector_cache_stays_within_its_limit():
+    torch.manual_seed(0)
+    table = StringTable(sorted(set("abcdefgh")))
+    encoder = CharGRUEncoder(len(table), 5, 6, 1, 0.0).eval()
+    encoder.vector_cache.limit = 5
+    words = ["".join(chars) for chars in itertools.product("abc", repeat=2)]  # 9 words
+    with torch.no_grad():
+        for start in range(0, 9, 2):
+            batch = words[start : start + 3]
+            got = encoder(*char_batch(batch, table))
+            torch.testing.assert_close(got, encoder.encode_words(*char_batch(batch, table)[:2]), rtol=1e-5, atol=1e-6)
+            assert len(encoder.vector_cache.rows) <= 5
 
 
 @pytest.mark.parametrize("change", ["replace data", "in place", "resize"])
