@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 import pytest
+from spacy.util import fix_random_seed
 
 from .util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 
@@ -49,7 +50,9 @@ def gpu():
 
 
 def saved_tiny_model(tmp_path_factory, target: str, data) -> Path:
-    """A tiny pipeline trained on `data` for `target`, saved to disk."""
+    """A tiny pipeline trained on `data` for `target`, saved to disk: the same model
+    whichever tests ran before (seeded)."""
+    fix_random_seed(0)
     nlp = tiny_tagger(target)
     train(nlp, examples_for(nlp, data, target), steps=25)
     path = tmp_path_factory.mktemp("models") / target
