@@ -256,7 +256,7 @@ def test_char_vector_cache_stays_within_its_limit():
             assert len(encoder.vector_cache.rows) <= 5
 
 
-@pytest.mark.parametrize("change", ["replace data", "in place", "resize"])
+@pytest.mark.parametrize("change", ["replace data", "in place", "resize", "dtype"])
 def test_char_vector_cache_is_emptied_when_the_weights_change(change):
     torch.manual_seed(0)
     table = StringTable(sorted(set("abcdefgh")))
@@ -269,11 +269,13 @@ def test_char_vector_cache_is_emptied_when_the_weights_change(change):
             weight.data = weight.data + 0.5
         elif change == "in place":
             weight.add_(0.5)
-        else:
+        elif change == "resize":
             encoder.resize(len(table) + 3)
+        else:
+            encoder.double()
         after = encoder(*args)
         torch.testing.assert_close(after, encoder.encode_words(*args[:2]), rtol=1e-5, atol=1e-6)
-    if change != "resize":
+    if change in ("replace data", "in place"):
         assert not torch.allclose(before, after)
 
 
