@@ -21,7 +21,7 @@ from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 
 from bench.machine import CpuMeter, wait_quiet
-from bench.timing import fresh_docs
+from bench.timing import WARMUP_SENTENCES, fresh_docs
 
 TOP_OPS = 15  # torch ops listed by name; the rest are summed
 LABELS = {
@@ -80,7 +80,7 @@ def breakdown(events: Any, seconds: float) -> List[Dict[str, Any]]:
 def profile_inference(nlp: Language, docs: Sequence[Doc], batch_size: int, *, quiet_wait: float = 0.0) -> Dict[str, Any]:
     """The inference phase of `timing.time_inference`, profiled; RETURNS its result with
     a "breakdown" (see `breakdown`)."""
-    infer_steps(nlp, fresh_docs(nlp, docs[: 2 * batch_size]), batch_size)  # warm-up
+    infer_steps(nlp, fresh_docs(nlp, docs[:WARMUP_SENTENCES]), batch_size)  # warm-up, as time_inference
     docs = fresh_docs(nlp, docs)
     waited = wait_quiet(quiet_wait)
     meter = CpuMeter()
