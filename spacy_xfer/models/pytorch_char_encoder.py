@@ -29,6 +29,7 @@ class CharGRUEncoder(Resizable):
             batch_first=True,
             dropout=dropout if depth > 1 else 0.0,
         )
+        self.vector_cache = CharVectorCache()
 
     def resize(self, n_chars: int) -> None:
         """Resize the character table (rows 0 and 1 are padding and unknown)."""
@@ -85,18 +86,11 @@ class CharGRUEncoder(Resizable):
         # Rows of `words` are in `index.order`.
         return words.index_select(0, inverse_permutation(index.order).to(words.device))
 
-    @property
-    def vector_cache(self) -> "CharVectorCache":
-        cache = self.__dict__.get("_vector_cache")
-        if cache is None:
-            cache = self.__dict__["_vector_cache"] = CharVectorCache()
-        return cache
-
     def __getstate__(self):
-        """The module's state without the vector cache, so that a copy (`copy.deepcopy`,
-        as `quantize` makes its int8 twin, whose vectors differ) starts with none."""
+        """The module's state with an empty vector cache, so that a copy (`copy.deepcopy`,
+        as `quantize` makes its int8 twin, whose vectors differ) starts empty."""
         state = dict(super().__getstate__())
-        state.pop("_vector_cache", None)
+        state["vector_cache"] = CharVectorCache()
         return state
 
 
