@@ -7,6 +7,7 @@ from typing import Dict
 
 import pytest
 import spacy
+from spacy.cli.debug_config import debug_config
 from spacy.tokens import DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
@@ -103,6 +104,15 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
     weights = config["training"]["score_weights"]
     assert weights["target_score"] == 1.0
     assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
+
+
+@pytest.mark.parametrize("name", ["single", "t_a", "t_b", "t_c"])
+def test_spacys_debug_config_accepts_every_shipped_config(name, corpora):
+    """`spacy debug config` builds the pipeline without filling in spaCy's defaults, so
+    a config must spell out every `[nlp]` setting; it exits (SystemExit) on one missing."""
+    config = load_config(CONFIGS / f"{name}.cfg", interpolate=False)
+    overrides = {f"paths.{key}": str(value) for key, value in corpora.items() if key in config["paths"]}
+    debug_config(CONFIGS / f"{name}.cfg", overrides={**overrides, **tiny_overrides(name)})
 
 
 def test_every_shipped_config_is_its_templates_rendering():

@@ -49,6 +49,8 @@ TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
+# spaCy's defaults of `[nlp]` settings our configs spell out (see `config_sha256`)
+SPELLED_OUT_NLP_DEFAULTS = {"disabled": [], "before_creation": None, "after_creation": None, "after_pipeline_creation": None}
 
 Runner = Callable[[Sequence[str], Path], None]
 
@@ -251,11 +253,23 @@ def run_config(run: Run, grid: Grid) -> Config:
     return load_config(path, interpolate=False)
 
 
-def config_sha256(config: Config) -> str:
+def config_sha256(config: Config, *, baseline: bool = False) -> str:
     """The hash of a config's resolved settings: of the interpolated config as spaCy
     writes it, so that comments, layout and how values are shared (`${...}`) do not
-    count, while every value that reaches a component, reader or the training loop does."""
-    return hashlib.sha256(config.interpolate().to_str().encode("utf8")).hexdigest()
+    count, while every value that reaches a component, reader or the training loop does.
+
+    Our configs (not spaCy's `baseline`) are hashed without the `[nlp]` settings of
+    `SPELLED_OUT_NLP_DEFAULTS` where they hold those values: the configs spell them out
+    (since 2026-12-01) for `spacy debug config`, which does not fill in defaults, and a
+    default changes no run, so the results of the configs from before stay current.
+    """
+    config = config.interpolate()
+    if not baseline:
+        nlp = config["nlp"]
+        for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
+            if key in nlp and nlp[key] == default:
+                del nlp[key]
+    return hashlib.sha256(config.to_str().encode("utf8")).hexdigest()
 
 
 def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]:
@@ -265,7 +279,7 @@ def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]
     target; None when the file is not there."""
     if settings.get("kind") == "spacy":
         target = get_benchmark(settings["target"])
-        return config_sha256(baseline_config(target["lang"], target["target"]))
+        return config_sha256(baseline_config(target["lang"], target["target"]), baseline=True)
     path = root / settings.get("config", "")
     if not path.is_file():
         return None
@@ -298,7 +312,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "kind": run.kind,
         "seed": run.seed,
         "config": str(path) if path else "spacy init config --optimize efficiency",
-        "config_sha256": config_sha256(run_config(run, grid)),
+        "config_sha256": config_sha256(run_config(run, grid), baseline=path is None),
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
         **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),

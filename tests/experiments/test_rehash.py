@@ -13,7 +13,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Config, fix_random_seed
 
-from spacy_xfer.experiments.grid import Grid, config_sha256
+from spacy_xfer.experiments.grid import SPELLED_OUT_NLP_DEFAULTS, Grid, config_sha256
 from spacy_xfer.experiments.rehash import V2_OF_V1, old_config_sha256, rehash_results, upgrade_encoders
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,6 +98,21 @@ def test_the_grids_hash_is_of_the_resolved_settings():
     assert config_sha256(Config().from_str("# a comment\n" + written_out, interpolate=False)) == shipped
     other = text.replace("output_width = 600", "output_width = 400")
     assert config_sha256(Config().from_str(other, interpolate=False)) != shipped
+
+
+def test_spacys_nlp_defaults_spelled_out_in_our_configs_leave_their_hash_as_without():
+    """The `[nlp]` defaults our configs spell out for `spacy debug config` do not change
+    their hash (the results of the configs without them stay current); another value
+    there does, and spaCy's baseline config is hashed as written."""
+    text = (REPO / "configs" / "t_b.cfg").read_text(encoding="utf8")
+    lines = text.splitlines(keepends=True)
+    without = "".join(line for line in lines if line.split(" = ")[0] not in SPELLED_OUT_NLP_DEFAULTS)
+    assert len(without.splitlines()) == len(lines) - len(SPELLED_OUT_NLP_DEFAULTS)
+    shipped, before = (Config().from_str(t, interpolate=False) for t in (text, without))
+    assert config_sha256(shipped) == config_sha256(before)
+    assert config_sha256(shipped, baseline=True) != config_sha256(before, baseline=True)
+    disabled = Config().from_str(text.replace("disabled = []", 'disabled = ["source"]'), interpolate=False)
+    assert config_sha256(disabled) != config_sha256(shipped)
 
 
 def test_results_of_a_config_that_resolves_as_now_get_the_new_hash(old_repo):
