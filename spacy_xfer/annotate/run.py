@@ -7,11 +7,15 @@ for a one-file OUTPUT, the shard files are merged in order.
   into OUTPUT at the end (replacing a file of an earlier run), after which the folder is
   removed. OUTPUT without a suffix (`out/`) is a folder of shard files `000000.jsonl`,
   `000001.jsonl`, ...
-- Resume: a shard whose file exists is finished (files are written atomically) and is
-  skipped; the shard folder's `annotate.json` records the settings that decide the
-  output, the input files' sizes and modification times among them, and a run with
-  other settings stops rather than mixing outputs (a folder without shard files yet,
-  e.g. of a run that failed on its input, takes the new settings).
+- Resume: a shard is finished when its file and the digest of the input it was made
+  from (`000001.jsonl.sha256` beside `000001.jsonl`, written after it; both atomically)
+  are there and the digest is that of the shard's input now; finished shards are
+  skipped. So after an interruption, or after fixing the input line a run failed on,
+  running again redoes only the shards whose input is new or changed, and shard files
+  past the end of a shortened input are removed. The shard folder's `annotate.json`
+  records the other settings that decide the output (model, formats, shard size,
+  n-best, confidence), and a run with other settings stops rather than mixing outputs
+  (a folder without shard files yet takes the new settings).
 - Memory: the reader is streamed; at most a few shards per worker are in flight, so
   memory is bounded by the shard size, not the corpus.
 - Determinism: a shard is annotated the same way wherever it runs, so the labels do not
@@ -21,6 +25,7 @@ for a one-file OUTPUT, the shard files are merged in order.
   shard results come back to this process, which writes them.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -46,6 +51,7 @@ from .inputs import Item, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
 MANIFEST = "annotate.json"
+DIGEST_SUFFIX = ".sha256"
 Shard = Tuple[int, List[Item]]
 
 
@@ -145,20 +151,26 @@ def annotate(
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
     _check_manifest(shard_dir, files, input_format, options, shard_size, suffix)
     shard_path = lambda index: shard_dir / f"{index:06d}{suffix}"  # noqa: E731
+    digest_path = lambda index: shard_dir / f"{index:06d}{suffix}{DIGEST_SUFFIX}"  # noqa: E731
     counts = {"shards": 0, "skipped": 0, "docs": 0}
+    digests: Dict[int, str] = {}  # of the shards in flight
     bar = tqdm(unit="doc", desc="annotate", disable=not progress)
 
     def todo() -> Iterator[Shard]:
         for index, items in _shards(read_items(files, input_format), shard_size):
             counts["shards"] += 1
-            if shard_path(index).exists():
+            digest = shard_digest(items)
+            done = digest_path(index)
+            if shard_path(index).exists() and done.exists() and done.read_text(encoding="utf8") == digest:
                 counts["skipped"] += 1
                 bar.update(len(items))
                 continue
+            digests[index] = digest
             yield index, items
 
     def finished(index: int, n_docs: int, data: bytes) -> None:
         write_atomic(shard_path(index), data)
+        write_atomic(digest_path(index), digests.pop(index).encode("utf8"))
         counts["docs"] += n_docs
         bar.update(n_docs)
 
@@ -172,10 +184,21 @@ def annotate(
                 finished(index, len(items), annotate_shard(options, items))
     finally:
         bar.close()
+    for path in shard_dir.iterdir():  # shards past the end of the input, as it is now
+        index = path.name.split(".", 1)[0]
+        if index.isdigit() and int(index) >= counts["shards"] and path.name.endswith((suffix, DIGEST_SUFFIX)):
+            path.unlink()
     if one_file:
         merge_files([shard_path(i) for i in range(counts["shards"])], output, output_format)
         shutil.rmtree(shard_dir)
     return AnnotateSummary(counts["shards"], counts["skipped"], counts["docs"])
+
+
+def shard_digest(items: List[Item]) -> str:
+    """The SHA-256 of what decides a shard's output: its items' texts or tokens and
+    spaces, in order (not their file and line, which the output does not show)."""
+    content = [(item.text, item.words, item.spaces) for item in items]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode("utf8")).hexdigest()
 
 
 def _shards(items: Iterable[Item], size: int) -> Iterator[Shard]:
@@ -197,7 +220,6 @@ def _check_manifest(
     manifest = {
         "model": str(Path(options.model).resolve()) if Path(options.model).exists() else options.model,
         "input": [str(f.resolve()) for f in files],
-        "input_state": [[stat.st_size, stat.st_mtime_ns] for stat in map(Path.stat, files)],
         "input_format": input_format,
         "output_format": options.output_format,
         "shard_size": shard_size,

@@ -157,13 +157,43 @@ def test_a_run_that_failed_on_its_input_does_not_block_the_corrected_one(ner_mod
     assert [r["text"] for r in read_jsonl(out)] == TEXTS
 
 
-def test_resume_stops_when_the_input_changed(ner_model, text_input, tmp_path):
+def test_resume_after_an_input_change_redoes_only_the_changed_shards(ner_model, text_input, tmp_path):
     out = tmp_path / "out"
     annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
-    (out / "000001.jsonl").unlink()
-    text_input.write_text("".join(text + "\n" for text in TEXTS[1:]), encoding="utf8")
-    with pytest.raises(ValueError, match=r"\[E050\] .* \(input_state: "):
-        annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    before = {path.name: path.read_bytes() for path in out.glob("*.jsonl")}
+    changed = TEXTS[:3] + ["Anna visited Paris"] + TEXTS[4:]  # shard 1 of [0, 1], [2, 3], [4]
+    text_input.write_text("".join(text + "\n" for text in changed), encoding="utf8")
+    summary = annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert summary == (3, 2, 2)
+    assert (out / "000000.jsonl").read_bytes() == before["000000.jsonl"]
+    fresh = tmp_path / "fresh"
+    annotate(str(ner_model), text_input, fresh, "text", "jsonl", shard_size=2, progress=False)
+    assert [(out / name).read_bytes() for name in sorted(before)] == [(fresh / name).read_bytes() for name in sorted(before)]
+
+    text_input.write_text("".join(text + "\n" for text in changed[:3]), encoding="utf8")  # shorter
+    summary = annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert summary == (2, 1, 1)
+    assert sorted(path.name for path in out.glob("0*")) == ["000000.jsonl", "000000.jsonl.sha256", "000001.jsonl", "000001.jsonl.sha256"]
+    assert [r["text"] for name in ("000000.jsonl", "000001.jsonl") for r in read_jsonl(out / name)] == changed[:3]
+
+
+def test_a_run_stopped_by_a_bad_line_resumes_after_the_fix(ner_model, tmp_path):
+    """The shards before the bad line are kept; the fixed run annotates from its shard on
+    and gives the output of a run on the fixed input from scratch."""
+    lines = [json.dumps({"text": text}) for text in TEXTS]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines[:4] + ["{not json"] + lines[4:]) + "\n", encoding="utf8")
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ValueError, match=r"in.jsonl:5: \[E048\] invalid JSON"):
+        annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out.jsonl.parts").glob("*.jsonl")) == ["000000.jsonl", "000001.jsonl"]
+    path.write_text("\n".join(lines[:4] + [json.dumps({"text": "Bob is here"})] + lines[4:]) + "\n", encoding="utf8")
+    summary = annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert summary == (3, 2, 2)
+    fresh = tmp_path / "fresh.jsonl"
+    annotate(str(ner_model), path, fresh, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert out.read_bytes() == fresh.read_bytes()
+    assert [r["text"] for r in read_jsonl(out)] == TEXTS[:4] + ["Bob is here"] + TEXTS[4:]
 
 
 def test_text_lines_are_utf8_split_at_newlines_only(ner_model, tmp_path):
