@@ -206,3 +206,12 @@ class Errors:
         "[E085] {arch}: its `lexical` model {name!r} has no output width (nO) when built; "
         "expected a model that knows its width, e.g. spacy_xfer.LexicalEmbed.v1."
     )
+
+
+class Warnings:
+    W001 = (
+        "[W001] Component '{name}' learns the tasks {tasks} with one CRF (T-A), but task "
+        "{task!r} shares {shared} of its {n} labels with the others (not: {sample}): "
+        "its predictions may use the other tasks' labels. Map the labels one to one with "
+        "`label_map` (the `t_a_label_maps` of a benchmark), or share less (T-B, T-C)."
+    )

@@ -2,7 +2,8 @@
 encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
 import math
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+import warnings
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.errors import Errors as SpacyErrors
@@ -14,7 +15,7 @@ from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
 
-from ..errors import Errors
+from ..errors import Errors, Warnings
 from ..models.layers.crf import (
     NO_PROBS,
     PathProbs,
@@ -512,8 +513,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
         examples = initialization_examples(self.name, get_examples, nlp, corpus)
         own = [eg for eg in examples if self._is_own(eg)]
         if labels is None:
-            seen = {label for eg in own for label in (self.target.gold(eg) or []) if label is not None}
-            labels = self.target.label_data(seen)
+            seen_per_task: Dict[str, Set[str]] = {}
+            for eg in own:
+                labels_of_task = seen_per_task.setdefault(eg.y.user_data.get(TASK_KEY, ""), set())
+                labels_of_task.update(label for label in (self.target.gold(eg) or []) if label is not None)
+            self._warn_on_unshared_labels(seen_per_task)
+            labels = self.target.label_data(set().union(*seen_per_task.values()))
         if self.model.has_dim("nO") is not True:  # labels added with `add_label` before stay
             labels = sorted(set(labels) | set(self.labels))
         if not labels:
@@ -527,6 +532,25 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if nlp is not None:
             self._check_single_writer(nlp)
             self._check_score_weights(nlp)
+
+    def _warn_on_unshared_labels(self, seen_per_task: Mapping[str, Set[str]]) -> None:
+        """W001 when this head learns several tasks (T-A) and the gold labels of one,
+        after `label_map`, share fewer than half of the smaller of its and the other
+        tasks' label sets (e.g. PTB tags against UPOS without a map): one CRF over label
+        sets that do not map. A target with types its source lacks (Twitter NER's ten
+        against CoNLL03's four, mapped) shares all the source's and is not warned of."""
+        if len(seen_per_task) < 2:
+            return
+        for task, own_labels in sorted(seen_per_task.items()):
+            others = set().union(*(seen for name, seen in seen_per_task.items() if name != task))
+            shared = own_labels & others
+            if own_labels and others and len(shared) < min(len(own_labels), len(others)) / 2:
+                unshared = sorted(own_labels - others)
+                sample = ", ".join(unshared[:5]) + (", ..." if len(unshared) > 5 else "")
+                warnings.warn(Warnings.W001.format(
+                    name=self.name, tasks=sorted(seen_per_task), shared=len(shared), task=task, n=len(own_labels), sample=sample,
+                ))
+                return  # one warning says it
 
     @property
     def score_keys(self) -> List[str]:

@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import pytest
 import spacy
@@ -8,6 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_xfer.models.layers.crf import get_crf
+from spacy_xfer.tasks import make_example
 
 from ..util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
 
@@ -163,6 +165,26 @@ def test_label_map_maps_gold():
     assert [t.tag_ for t in nlp("green ham")] == ["JJ", "NN"]
     with pytest.raises(ValueError, match="E006"):
         tiny_tagger("tag", label_map={"A": "B", "B": "C"})
+
+
+def two_tasks(nlp, source, target):
+    """Examples of a source and a target task for one head (T-A)."""
+    return [make_example(nlp.vocab, gold_doc(nlp, text, labels, "tag"), task)
+            for task, data in (("source", source), ("target", target)) for text, labels in data]
+
+
+def test_one_head_over_label_sets_that_do_not_map_is_warned_of_at_initialize():
+    ptb = [("green ham", ["JJ", "NN"]), ("blue eggs", ["JJ", "NNS"]), ("eat", ["VB"])]
+    upos = [("green ham", ["ADJ", "NOUN"]), ("eat eggs", ["VERB", "NOUN"])]
+    nlp = tiny_tagger("tag")
+    with pytest.warns(UserWarning, match=r"\[W001\].*'source'.*shares 0 of its 4 labels.*not: JJ, NN, NNS, VB"):
+        nlp.initialize(lambda: two_tasks(nlp, ptb, upos))
+    mapped = tiny_tagger("tag", label_map={"ADJ": "JJ", "NOUN": "NN", "VERB": "VB"})
+    fewer = [("green ham", ["JJ", "NN"])]  # a target with fewer types, all the source's
+    for nlp, target in ((mapped, upos), (tiny_tagger("tag"), fewer)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            nlp.initialize(lambda: two_tasks(nlp, ptb, target))
 
 
 @pytest.mark.parametrize(
