@@ -12,6 +12,7 @@ weights are loaded gives the same model.
 
 import copy
 import itertools
+import warnings
 from typing import Any, Optional, Tuple
 
 import torch
@@ -22,6 +23,8 @@ from torch.ao.quantization import quantize_dynamic
 from ..errors import Errors
 
 QUANTIZED_LAYERS = {nn.GRU, nn.Linear}
+# the starts of torch's deprecation warnings at quantization (torch 2.10 on)
+DEPRECATION_MESSAGES = ("torch.ao.quantization is deprecated", "torch.quantize_per_tensor, torch.quantize_per_channel")
 
 
 class QuantizedShim(PyTorchShim):
@@ -60,7 +63,13 @@ class QuantizedShim(PyTorchShim):
         state = self._float_state()
         if self._int8 is None or state != self._int8_of:
             float_copy = copy.deepcopy(self._model).eval()
-            self._int8 = quantize_dynamic(float_copy, QUANTIZED_LAYERS, dtype=torch.qint8)
+            with warnings.catch_warnings():
+                # torch deprecates torch.ao.quantization and its quantized tensors in
+                # favour of torchao (README, "Quantized CPU inference"); a user of a
+                # pipeline can do nothing about it, so it is not repeated at every load
+                for message in DEPRECATION_MESSAGES:
+                    warnings.filterwarnings("ignore", message=message)
+                self._int8 = quantize_dynamic(float_copy, QUANTIZED_LAYERS, dtype=torch.qint8)
             self._int8_of = state
         return self._int8
 
