@@ -121,7 +121,7 @@ def test_every_shipped_config_is_its_templates_rendering():
 
 
 def test_render_configs_check_fails_until_the_configs_are_written_again(tmp_path):
-    for path in [CONFIGS / "template.cfg.jinja", *CONFIGS.glob("*.cfg")]:
+    for path in CONFIGS.glob("*.cfg"):
         (tmp_path / path.name).write_text(path.read_text(encoding="utf8"), encoding="utf8")
     edited = tmp_path / "t_c.cfg"
     edited.write_text(edited.read_text(encoding="utf8").replace("cost = 5.0", "cost = 4.0"), encoding="utf8")
@@ -133,6 +133,30 @@ def test_render_configs_check_fails_until_the_configs_are_written_again(tmp_path
     assert runner.invoke(app, check[:-1]).exit_code == 0
     assert edited.read_text(encoding="utf8") == (CONFIGS / "t_c.cfg").read_text(encoding="utf8")
     assert runner.invoke(app, check).exit_code == 0
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_init_config_writes_the_shipped_config(tmp_path, name):
+    arch, encoder = SHIPPED[name]
+    output = tmp_path / "nested" / "config.cfg"
+    result = CliRunner().invoke(app, ["init-config", str(output), "--arch", arch, "--encoder", encoder])
+    assert result.exit_code == 0, result.output
+    assert output.read_text(encoding="utf8") == (CONFIGS / f"{name}.cfg").read_text(encoding="utf8")
+
+
+def test_init_config_prints_to_stdout_with_a_dash():
+    result = CliRunner().invoke(app, ["init-config", "-", "--arch", "t_c"])
+    assert result.exit_code == 0
+    assert result.output == (CONFIGS / "t_c.cfg").read_text(encoding="utf8")
+
+
+def test_init_config_names_the_combinations_it_has_and_writes_nothing_else(tmp_path):
+    output = tmp_path / "t_c_trf.cfg"
+    result = CliRunner().invoke(app, ["init-config", str(output), "--arch", "t_c", "--encoder", "trf"])
+    assert result.exit_code == 1
+    assert "Unknown architecture and encoder 't_c with trf'" in result.output
+    assert "--arch t_b --encoder trf" in result.output
+    assert not output.exists()
 
 
 def listeners(section, path=()):

@@ -45,6 +45,8 @@ def test_project_prepare_runs_and_resuming_skips_it(tmp_path, corpora, capfd):
 
 @pytest.mark.slow
 def test_packaged_wheel_installs_in_a_fresh_venv_and_tags(tmp_path):
+    """A packaged pipeline installs beside spacy-xfer (not editable) and tags as before; that
+    install of spacy-xfer renders the shipped configs without the repo."""
     nlp = tiny_tagger("tag")
     train(nlp, examples_for(nlp, TAG_DATA, "tag"), steps=40)
     expected = [t.tag_ for t in nlp("I like green eggs")]
@@ -76,6 +78,12 @@ def test_packaged_wheel_installs_in_a_fresh_venv_and_tags(tmp_path):
         check=True, capture_output=True, text=True,
     )
     assert "spacy-xfer" in metadata.stdout
+    # the installed package (no clone) renders the repo's configs from its own template
+    rendered = subprocess.run(
+        [python, "-m", "spacy_xfer", "init-config", "-", "--arch", "t_b"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert rendered.stdout == (REPO / "configs" / "t_b.cfg").read_text(encoding="utf8")
 
 
 def project_command(root: Path, name: str, overrides=None) -> dict:

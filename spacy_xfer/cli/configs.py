@@ -1,21 +1,43 @@
-"""`spacy-xfer render-configs` and `rehash-results`: write the shipped configs from their
-template, and carry results files over the change of the grid's config hash.
+"""`spacy-xfer init-config`, `render-configs` and `rehash-results`: write one config or
+every shipped config from their template, and carry results files over the change of the
+grid's config hash.
 
+    python -m spacy_xfer init-config t_b.cfg --arch t_b [--encoder trf]
     python -m spacy_xfer render-configs [--check]
     python -m spacy_xfer rehash-results --results results [--dry-run]
 """
 
+import sys
 from pathlib import Path
 
 import typer
 
 from ..corpora.io import write_atomic
-from ..experiments.configs import TEMPLATE, stale_configs
+from ..experiments.configs import SHIPPED, TEMPLATE, config_name, render_config, stale_configs
 from ..experiments.grid import Grid
 from ..experiments.rehash import rehash_results
 from ._util import app
 
-CONFIGS_HELP = "The folder of the template and the shipped configs."
+CONFIGS_HELP = "The folder of the shipped configs."
+ARCHS = sorted({arch for arch, _ in SHIPPED.values()})
+
+
+@app.command("init-config")
+def init_config_command(
+    output: Path = typer.Argument(..., help="The config file to write, or - for stdout."),
+    arch: str = typer.Option(..., "--arch", help=f"The transfer architecture: {', '.join(ARCHS)} (single: no transfer)."),
+    encoder: str = typer.Option("gru", "--encoder", help="gru (the paper's char and word GRUs) or trf (a transformer; the `transformers` extra)."),
+) -> None:
+    """Write a shipped config (the repo's configs/ARCH[_trf].cfg) from the template in
+    the installed package, as `spacy init config` writes spaCy's: the route to a config
+    without a clone of the repo. Train it with `python -m spacy train OUTPUT --paths.* ...`
+    (the config's head comment shows how) or `python -m spacy_xfer train OUTPUT ...`."""
+    text = render_config(config_name(arch, encoder))
+    if str(output) == "-":
+        sys.stdout.write(text)
+        return
+    write_atomic(output, text.encode("utf8"))
+    typer.echo(f"wrote {output}")
 
 
 @app.command("render-configs")
@@ -23,12 +45,13 @@ def render_configs_command(
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help=CONFIGS_HELP),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit with 1 if a config differs from its rendering."),
 ) -> None:
-    """Write every shipped config (configs/*.cfg) from configs/template.cfg.jinja."""
+    """Write every shipped config (configs/*.cfg) from the package's template
+    (spacy_xfer/experiments/template.cfg.jinja)."""
     stale = stale_configs(configs_dir)
     for name, text in stale.items():
         path = configs_dir / f"{name}.cfg"
         if check:
-            typer.echo(f"{path}: differs from {configs_dir / TEMPLATE}")
+            typer.echo(f"{path}: differs from its rendering of {TEMPLATE.name}")
         else:
             write_atomic(path, text.encode("utf8"))
             typer.echo(f"wrote {path}")

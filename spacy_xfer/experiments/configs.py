@@ -1,15 +1,17 @@
 """The shipped configs, rendered from one template.
 
-Every `configs/NAME.cfg` is `configs/template.cfg.jinja` rendered for an architecture
-(`single`, `t_a`, `t_b`, `t_c`) and an encoder (`gru`, `trf`), as spaCy's
-`init config` renders its quickstart template. A template rather than a base config
-that the others extend: spaCy configs have no include, and a merged base would lose
-the comments that explain each setting; the rendered files stay complete configs that
-`python -m spacy train` reads as they are. Within a file, interpolation does the rest
-(a listener's `width` reads its encoder's `output_width`).
+Every `configs/NAME.cfg` of the repo is `template.cfg.jinja` (beside this module, so
+it ships in the wheel) rendered for an architecture (`single`, `t_a`, `t_b`, `t_c`) and
+an encoder (`gru`, `trf`), as spaCy's `init config` renders its quickstart template. A
+template rather than a base config that the others extend: spaCy configs have no
+include, and a merged base would lose the comments that explain each setting; the
+rendered files stay complete configs that `python -m spacy train` reads as they are.
+Within a file, interpolation does the rest (a listener's `width` reads its encoder's
+`output_width`).
 
     python -m spacy_xfer render-configs           # write configs/*.cfg
     python -m spacy_xfer render-configs --check   # exit 1 if one differs
+    python -m spacy_xfer init-config t_b.cfg --arch t_b   # one config, from an installed package
 """
 
 from pathlib import Path
@@ -17,7 +19,9 @@ from typing import Dict, Tuple
 
 import jinja2
 
-TEMPLATE = "template.cfg.jinja"
+from ..errors import Errors
+
+TEMPLATE = Path(__file__).parent / "template.cfg.jinja"
 
 # config name -> (arch, encoder) the template is rendered with
 SHIPPED: Dict[str, Tuple[str, str]] = {
@@ -31,21 +35,35 @@ SHIPPED: Dict[str, Tuple[str, str]] = {
 }
 
 
-def render_config(configs_dir: Path, name: str) -> str:
-    """The text of `configs_dir/NAME.cfg` as the template renders it.
+def render_config(name: str) -> str:
+    """The text of the shipped config NAME (the repo's `configs/NAME.cfg`) as the
+    template renders it.
 
-    configs_dir (Path): The folder of the template (the repo's `configs/`).
     name (str): A key of SHIPPED, e.g. "t_b".
     RETURNS (str): The config text, ending in a newline.
     RAISES (KeyError): For a name not in SHIPPED.
     """
     arch, encoder = SHIPPED[name]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(configs_dir)),
+        loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    return env.get_template(TEMPLATE).render(arch=arch, encoder=encoder)
+    return env.get_template(TEMPLATE.name).render(arch=arch, encoder=encoder)
+
+
+def config_name(arch: str, encoder: str) -> str:
+    """The shipped config of an architecture and an encoder, e.g. ("t_b", "trf") ->
+    "t_b_trf".
+
+    RAISES (ValueError): For a combination not shipped (T-C shares only the char
+        layers, which a transformer encoder does not have, so there is no `t_c_trf`).
+    """
+    for name, shipped in SHIPPED.items():
+        if shipped == (arch, encoder):
+            return name
+    choices = ", ".join(f"--arch {a} --encoder {e}" for a, e in SHIPPED.values())
+    raise ValueError(Errors.E039.format(kind="architecture and encoder", value=f"{arch} with {encoder}", choices=choices))
 
 
 def stale_configs(configs_dir: Path) -> Dict[str, str]:
@@ -54,7 +72,7 @@ def stale_configs(configs_dir: Path) -> Dict[str, str]:
     stale = {}
     for name in SHIPPED:
         path = configs_dir / f"{name}.cfg"
-        text = render_config(configs_dir, name)
+        text = render_config(name)
         if not path.exists() or path.read_text(encoding="utf8") != text:
             stale[name] = text
     return stale
