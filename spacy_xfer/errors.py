@@ -206,6 +206,11 @@ class Errors:
         "[E085] {arch}: its `lexical` model {name!r} has no output width (nO) when built; "
         "expected a model that knows its width, e.g. spacy_xfer.LexicalEmbed.v1."
     )
+    E086 = (
+        "{path}: [E086] the config uses spacy-transformers ({functions}), which is not "
+        "installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
+    )
+    E087 = "[E087] {path} is a folder; expected the path of the config file to write, e.g. {example}."
 
 
 class Warnings:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
 from spacy_xfer.experiments.configs import SHIPPED, stale_configs
+from spacy_xfer.pipeline import xfer_transformer
 
 from .util import NER_DATA, TAG_DATA, gold_doc
 
@@ -157,6 +158,34 @@ def test_init_config_names_the_combinations_it_has_and_writes_nothing_else(tmp_p
     assert "Unknown architecture and encoder 't_c with trf'" in result.output
     assert "--arch t_b --encoder trf" in result.output
     assert not output.exists()
+
+
+def test_init_config_into_a_folder_names_the_file_it_expects(tmp_path):
+    result = CliRunner().invoke(app, ["init-config", str(tmp_path), "--arch", "t_b"])
+    assert result.exit_code == 1
+    assert f"{tmp_path} is a folder; expected the path of the config file to write, e.g. {tmp_path / 't_b.cfg'}" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["t_b_trf", "single_trf"])
+def test_training_a_trf_config_without_spacy_transformers_names_the_extra(tmp_path, monkeypatch, name):
+    """spaCy alone would stop at an unregistered `spacy-transformers.*` function, after
+    creating the output folder."""
+    monkeypatch.setattr(xfer_transformer, "Transformer", None)  # as without the extra
+    output = tmp_path / "training"
+    result = CliRunner().invoke(app, ["spacy-train", str(CONFIGS / f"{name}.cfg"), "--output", str(output)])
+    assert result.exit_code == 1
+    assert "[E086] the config uses spacy-transformers (" in result.output
+    assert "spacy-transformers.TransformerModel.v3" in result.output
+    assert 'pip install "spacy-xfer[transformers]"' in result.output
+    assert not output.exists()
+
+
+def test_gru_configs_do_not_need_spacy_transformers(monkeypatch):
+    monkeypatch.setattr(xfer_transformer, "Transformer", None)
+    for name in ("single", "t_a", "t_b", "t_c"):
+        path = CONFIGS / f"{name}.cfg"
+        xfer_transformer.check_transformers_installed(load_config(path, interpolate=False), path)
 
 
 def listeners(section, path=()):

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from ..corpora.io import write_atomic
+from ..errors import Errors
 from ..experiments.configs import SHIPPED, TEMPLATE, config_name, render_config, stale_configs
 from ..experiments.grid import Grid
 from ..experiments.rehash import rehash_results
@@ -32,10 +33,13 @@ def init_config_command(
     the installed package, as `spacy init config` writes spaCy's: the route to a config
     without a clone of the repo. Train it with `python -m spacy train OUTPUT --paths.* ...`
     (the config's head comment shows how) or `python -m spacy_xfer train OUTPUT ...`."""
-    text = render_config(config_name(arch, encoder))
+    name = config_name(arch, encoder)
+    text = render_config(name)
     if str(output) == "-":
         sys.stdout.write(text)
         return
+    if output.is_dir():
+        raise ValueError(Errors.E087.format(path=output, example=output / f"{name}.cfg"))
     write_atomic(output, text.encode("utf8"))
     typer.echo(f"wrote {output}")
 

@@ -34,6 +34,7 @@ from ..experiments.benchmarks import (
 )
 from ..experiments.steps import evaluate_pipeline, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
+from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
 from ._util import app, lenient_summary
 
@@ -133,7 +134,7 @@ def _labelling_rate(value: float) -> float:
 
 @app.command("train")
 def train_command(
-    config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="configs/single.cfg, t_a.cfg, t_b.cfg or t_c.cfg."),
+    config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="configs/single.cfg, t_a.cfg, t_b.cfg or t_c.cfg (or their *_trf.cfg); `init-config` writes them without the repo."),
     output_path: Path = typer.Argument(..., help="The training output folder (model-best, model-last)."),
     target: str = typer.Option(..., "--target", help=BENCHMARK_HELP),
     source: Optional[str] = typer.Option(None, "--source", help="The source benchmark (not for single.cfg)."),
@@ -214,7 +215,10 @@ class WithoutBudgetWarning:
 
 
 def train_within_budget(config_path: Path, output_path: Path, gpu_id: int, overrides: Dict[str, Any]) -> None:
-    """spaCy's training; a spent wall-time budget ends it with a line, not an error."""
+    """spaCy's training; a spent wall-time budget ends it with a line, not an error.
+    A config that needs a missing spacy-transformers stops it first (E086), before
+    spaCy creates the output folder."""
+    check_transformers_installed(load_config(config_path, interpolate=False), config_path)
     try:
         with redirect_stdout(WithoutBudgetWarning(sys.stdout)):  # type: ignore[type-var]
             spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)

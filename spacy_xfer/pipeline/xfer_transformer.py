@@ -9,10 +9,13 @@ so a batch holding only task A's annotations moves the transformer with task A's
 gradient in that same `nlp.update`. Its settings are those of `transformer`.
 
 The module imports without the `transformers` extra (spaCy imports every declared
-component factory when it builds a pipeline); the component then raises E018.
+component factory when it builds a pipeline); the component then raises E018, and
+`check_transformers_installed` stops a command before it reads a `*_trf` config (spaCy
+itself would only say that a `spacy-transformers.*` function is not registered).
 """
 
-from typing import Callable, List
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -60,3 +63,31 @@ else:
     def make_xfer_transformer(nlp: Language, name: str) -> None:
         """Without spacy-transformers: raise E018, naming the extra to install."""
         raise ImportError(Errors.E018.format(name=name))
+
+TRANSFORMERS_PREFIX = "spacy-transformers."
+
+
+def check_transformers_installed(config: Dict[str, Any], path: Path) -> None:
+    """Raise E086 if the config names a registered function of spacy-transformers
+    (`@architectures = "spacy-transformers.TransformerModel.v3"`, ...) and spacy-transformers
+    is not installed.
+
+    config (Dict[str, Any]): The config, interpolated or not.
+    path (Path): The config file, for the message.
+    RAISES (ValueError): E086 (a config the installation cannot serve, as a missing GPU
+        piece is a `DeviceError(ValueError)`; the command line prints it as one line).
+    """
+    if Transformer is not None:
+        return
+    functions = sorted({name for name in _registered_names(config) if name.startswith(TRANSFORMERS_PREFIX)})
+    if functions:
+        raise ValueError(Errors.E086.format(path=path, functions=", ".join(functions)))
+
+
+def _registered_names(section: Dict[str, Any]) -> Iterator[str]:
+    """The values of every `@registry` key in a config section and below it."""
+    for key, value in section.items():
+        if key.startswith("@") and isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from _registered_names(value)
