@@ -134,6 +134,9 @@ def test_render_configs_check_fails_until_the_configs_are_written_again(tmp_path
     assert runner.invoke(app, check[:-1]).exit_code == 0
     assert edited.read_text(encoding="utf8") == (CONFIGS / "t_c.cfg").read_text(encoding="utf8")
     assert runner.invoke(app, check).exit_code == 0
+    (tmp_path / "t_a.cfg").unlink()
+    result = runner.invoke(app, check)
+    assert result.exit_code == 1 and f"{tmp_path / 't_a.cfg'}: missing, expected its rendering" in result.output
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -142,7 +145,10 @@ def test_init_config_writes_the_shipped_config(tmp_path, name):
     output = tmp_path / "nested" / "config.cfg"
     result = CliRunner().invoke(app, ["init-config", str(output), "--arch", arch, "--encoder", encoder])
     assert result.exit_code == 0, result.output
-    assert output.read_text(encoding="utf8") == (CONFIGS / f"{name}.cfg").read_text(encoding="utf8")
+    shipped = (CONFIGS / f"{name}.cfg").read_text(encoding="utf8")
+    # the shipped config, but its usage comment trains the file written
+    assert output.read_text(encoding="utf8") == shipped.replace(f" configs/{name}.cfg ", f" {output} ")
+    assert f"train {output} " in output.read_text(encoding="utf8")
 
 
 def test_init_config_prints_to_stdout_with_a_dash():

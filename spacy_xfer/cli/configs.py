@@ -29,18 +29,18 @@ def init_config_command(
     arch: str = typer.Option(..., "--arch", help=f"The transfer architecture: {', '.join(ARCHS)} (single: no transfer)."),
     encoder: str = typer.Option("gru", "--encoder", help="gru (the paper's char and word GRUs) or trf (a transformer; the `transformers` extra)."),
 ) -> None:
-    """Write a shipped config (the repo's configs/ARCH[_trf].cfg) from the template in
-    the installed package, as `spacy init config` writes spaCy's: the route to a config
-    without a clone of the repo. Train it with `python -m spacy train OUTPUT --paths.* ...`
-    (the config's head comment shows how) or `python -m spacy_xfer train OUTPUT ...`."""
+    """Write a shipped config (the repo's configs/ARCH[_trf].cfg, its usage comment
+    naming OUTPUT) from the template in the installed package, as `spacy init config`
+    writes spaCy's: the route to a config without a clone of the repo. Train it with
+    `python -m spacy train OUTPUT --paths.* ...` (the config's head comment shows how)
+    or `python -m spacy_xfer train OUTPUT ...`."""
     name = config_name(arch, encoder)
-    text = render_config(name)
     if str(output) == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(render_config(name))
         return
     if output.is_dir():
         raise ValueError(Errors.E087.format(path=output, example=output / f"{name}.cfg"))
-    write_atomic(output, text.encode("utf8"))
+    write_atomic(output, render_config(name, path=str(output)).encode("utf8"))
     typer.echo(f"wrote {output}")
 
 
@@ -55,7 +55,7 @@ def render_configs_command(
     for name, text in stale.items():
         path = configs_dir / f"{name}.cfg"
         if check:
-            typer.echo(f"{path}: differs from its rendering of {TEMPLATE.name}")
+            typer.echo(f"{path}: {'differs from' if path.exists() else 'missing, expected'} its rendering of {TEMPLATE.name}")
         else:
             write_atomic(path, text.encode("utf8"))
             typer.echo(f"wrote {path}")

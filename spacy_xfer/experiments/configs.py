@@ -15,7 +15,7 @@ Within a file, interpolation does the rest (a listener's `width` reads its encod
 """
 
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import jinja2
 
@@ -35,11 +35,13 @@ SHIPPED: Dict[str, Tuple[str, str]] = {
 }
 
 
-def render_config(name: str) -> str:
+def render_config(name: str, path: Optional[str] = None) -> str:
     """The text of the shipped config NAME (the repo's `configs/NAME.cfg`) as the
     template renders it.
 
     name (str): A key of SHIPPED, e.g. "t_b".
+    path (Optional[str]): The config's path in its own usage comment (the command that
+        trains it); default `configs/NAME.cfg`, as in the repo.
     RETURNS (str): The config text, ending in a newline.
     RAISES (KeyError): For a name not in SHIPPED.
     """
@@ -49,7 +51,7 @@ def render_config(name: str) -> str:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    return env.get_template(TEMPLATE.name).render(arch=arch, encoder=encoder)
+    return env.get_template(TEMPLATE.name).render(arch=arch, encoder=encoder, path=path or f"configs/{name}.cfg")
 
 
 def config_name(arch: str, encoder: str) -> str:
