@@ -2,7 +2,8 @@
 layers (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quantized
 per call, on CPU).
 
-The int8 copy is made from the float32 module and used only to predict. The float32
+The int8 copy is made from the float32 module and used only to predict; it shares the
+tensors quantization leaves alone (embeddings, transitions) with the float32 module. The float32
 module stays the shim's module: it is what is saved (so a pipeline's weights on disk
 are float32 whether or not it is quantized), what loading writes to, and what the
 sequence-level code reads (the CRF's transition scores). The copy is remade whenever
@@ -13,7 +14,7 @@ weights are loaded gives the same model.
 import copy
 import itertools
 import warnings
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from thinc.api import ArgsKwargs, PyTorchShim
@@ -62,14 +63,14 @@ class QuantizedShim(PyTorchShim):
         buffers were replaced or changed in place since it was made."""
         state = self._float_state()
         if self._int8 is None or state != self._int8_of:
-            float_copy = copy.deepcopy(self._model).eval()
+            float_copy = copy.deepcopy(self._model, unquantized_tensors(self._model)).eval()
             with warnings.catch_warnings():
                 # torch deprecates torch.ao.quantization and its quantized tensors in
                 # favour of torchao (README, "Quantized CPU inference"); a user of a
                 # pipeline can do nothing about it, so it is not repeated at every load
                 for message in DEPRECATION_MESSAGES:
                     warnings.filterwarnings("ignore", message=message)
-                self._int8 = quantize_dynamic(float_copy, QUANTIZED_LAYERS, dtype=torch.qint8)
+                self._int8 = quantize_dynamic(float_copy, QUANTIZED_LAYERS, dtype=torch.qint8, inplace=True)
             self._int8_of = state
         return self._int8
 
@@ -78,3 +79,19 @@ class QuantizedShim(PyTorchShim):
         tensors = itertools.chain(self._model.parameters(), self._model.buffers())
         return tuple((id(t), t._version) for t in tensors)
 
+
+
+def unquantized_tensors(module: nn.Module) -> Dict[int, torch.Tensor]:
+    """The parameters and buffers of `module` outside the layers quantization replaces
+    (embeddings, CRF transitions), as a `copy.deepcopy` memo (id -> tensor): the int8
+    copy made with it shares them with the float32 module instead of holding a second
+    float32 copy (the embedding tables are most of a pipeline's memory with vectors).
+    The int8 copy only reads them, without gradient."""
+    quantized = {
+        id(tensor)
+        for layer in module.modules()
+        if type(layer) in QUANTIZED_LAYERS
+        for tensor in itertools.chain(layer.parameters(recurse=False), layer.buffers(recurse=False))
+    }
+    tensors = itertools.chain(module.parameters(), module.buffers())
+    return {id(tensor): tensor for tensor in tensors if id(tensor) not in quantized}

@@ -88,3 +88,18 @@ def test_quantize_needs_a_cpu_and_a_spacy_xfer_component(ner_model, monkeypatch)
     monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0)))
     with pytest.raises(ValueError, match=r"\[E036\] Cannot quantize a module on cuda:0"):
         spacy_xfer.quantize(nlp)
+
+
+def test_int8_copy_shares_the_embedding_tables_with_the_float_module(ner_model):
+    nlp = spacy_xfer.quantize(spacy.load(ner_model))
+    scores(nlp)  # makes the int8 copies
+    shared = 0
+    for shim in torch_shims(nlp):
+        float_tables = [m.weight for m in shim._model.modules() if isinstance(m, torch.nn.Embedding)]
+        int8_tables = [m.weight for m in shim.int8_module().modules() if isinstance(m, torch.nn.Embedding)]
+        assert [t.data_ptr() for t in int8_tables] == [t.data_ptr() for t in float_tables]
+        shared += len(float_tables)
+        # the layers quantization replaces are int8 in the copy and float32 in the module
+        assert not any(type(m) in (torch.nn.GRU, torch.nn.Linear) for m in shim.int8_module().modules())
+        assert all(p.dtype == torch.float32 for p in shim._model.parameters())
+    assert shared >= 2  # the char and the word embeddings at least
