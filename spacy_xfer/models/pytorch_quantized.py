@@ -3,8 +3,8 @@ layers (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quan
 per call, on CPU).
 
 The int8 copy is made from the float32 module and used only to predict; it shares the
-tensors quantization leaves alone (embeddings, transitions) with the float32 module. The float32
-module stays the shim's module: it is what is saved (so a pipeline's weights on disk
+tensors quantization leaves alone (embeddings, transitions) with the float32 module,
+which stays the shim's module: it is what is saved (so a pipeline's weights on disk
 are float32 whether or not it is quantized), what loading writes to, and what the
 sequence-level code reads (the CRF's transition scores). The copy is remade whenever
 the float32 weights change (e.g. after loading), so quantizing before or after the
@@ -78,7 +78,6 @@ class QuantizedShim(PyTorchShim):
         """Which tensors the float32 module holds, and their in-place version counters."""
         tensors = itertools.chain(self._model.parameters(), self._model.buffers())
         return tuple((id(t), t._version) for t in tensors)
-
 
 
 def unquantized_tensors(module: nn.Module) -> Dict[int, torch.Tensor]:
