@@ -142,7 +142,7 @@ def train_command(
     rate: float = typer.Option(1.0, "--rate", callback=_labelling_rate, help="The target's labelling rate, in (0, 1]."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of training and of the labelled sample."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
-    vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline with static vectors (folder or package) for [initialize] vectors; the word embeddings take the vectors' width (--set ...width=50 projects them instead)."),
+    vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline with static vectors (folder or package) as initialize.vectors; the word embeddings take the vectors' width (--set ...width=50 projects them instead)."),
     max_seconds: float = typer.Option(0, "--max-seconds", min=0, help="Wall-time budget of the updates in seconds (0: none); training stops at patience or at the budget, whichever comes first."),
     override: List[str] = typer.Option([], "--set", help="Extra config settings, e.g. --set training.max_steps=2000."),
 ) -> None:
