@@ -21,6 +21,7 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
+from thinc.api import Config
 
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
@@ -168,7 +169,7 @@ def train_command(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
         f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
     )
-    train_within_budget(config_path, output_path, gpu_id, overrides)
+    train_within_budget(config, config_path, output_path, gpu_id, overrides)
 
 
 @app.command(
@@ -186,7 +187,7 @@ def spacy_train_command(
     trains spaCy's built-in baselines with it."""
     use_device(gpu_id)
     overrides = {**parse_config_overrides(ctx.args), **budget_overrides(max_seconds)}
-    train_within_budget(config_path, output_path, gpu_id, overrides)
+    train_within_budget(load_config(config_path, interpolate=False), config_path, output_path, gpu_id, overrides)
 
 
 def budget_overrides(max_seconds: float) -> Dict[str, Any]:
@@ -214,11 +215,14 @@ class WithoutBudgetWarning:
         return getattr(self.stream, name)
 
 
-def train_within_budget(config_path: Path, output_path: Path, gpu_id: int, overrides: Dict[str, Any]) -> None:
-    """spaCy's training; a spent wall-time budget ends it with a line, not an error.
+def train_within_budget(
+    config: Config, config_path: Path, output_path: Path, gpu_id: int, overrides: Dict[str, Any]
+) -> None:
+    """spaCy's training of the config at `config_path` (`config`: that file as read,
+    not interpolated); a spent wall-time budget ends it with a line, not an error.
     A config that needs a missing spacy-transformers stops it first (E086), before
     spaCy creates the output folder."""
-    check_transformers_installed(load_config(config_path, interpolate=False), config_path)
+    check_transformers_installed(config, config_path)
     try:
         with redirect_stdout(WithoutBudgetWarning(sys.stdout)):  # type: ignore[type-var]
             spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
