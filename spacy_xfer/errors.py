@@ -211,6 +211,10 @@ class Errors:
         "installed. Install the extra: pip install \"spacy-xfer[transformers]\"."
     )
     E087 = "[E087] {path} is a folder; expected the path of the config file to write, e.g. {example}."
+    E088 = (
+        "{path}: [E088] ablation variant {name!r} extends {parent!r}, {problem}; expected "
+        "the name of another variant of the file, without a cycle."
+    )
 
 
 class Warnings:

@@ -3,8 +3,9 @@ three pairs of different tasks, the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
 recipe (`base`: AdaGrad 0.01, no dropout, no word dropout; `base_encoder`: no lexical
-features), whatever the configs' defaults are, and changes what it names. Each run trains with
-`python -m spacy_xfer train` under one of two budgets:
+features), whatever the configs' defaults are, and changes what it names; a variant
+that `extends` another changes what it names on top of that one's settings. Each run
+trains with `python -m spacy_xfer train` under one of two budgets:
 
 - steps (`max_seconds` None): `max_steps` steps, evaluating every 100; the same budget in
   steps for every variant, so that a busy machine slows runs down but changes no
@@ -30,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
 from spacy.util import load_config
+from thinc.api import Config
 
 from ..errors import Errors
 from .steps import write_json
@@ -43,8 +45,42 @@ STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
 
 
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
-    """The pairs and variants of the ablation."""
-    return json.loads(Path(path).read_text(encoding="utf8"))
+    """The pairs and variants of the ablation, each variant with what it `extends`
+    resolved (see `resolve_variant`).
+
+    RAISES (ValueError): E088 for a variant that extends an unknown variant or itself
+        (through others).
+    """
+    spec = json.loads(Path(path).read_text(encoding="utf8"))
+    variants = spec["variants"]
+    spec["variants"] = {name: resolve_variant(name, variants, Path(path)) for name in variants}
+    return spec
+
+
+def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequence[str] = ()) -> Dict[str, Any]:
+    """A variant with the settings of the variant it `extends` (and so on up), its own
+    winning: `set` (config overrides) is merged key by key, `encoder` (encoder
+    settings) block by block as `thinc.api.Config.merge` merges configs (a block naming
+    another registered function replaces the parent's), `vectors` is inherited, and
+    `description` is its own.
+
+    RAISES (ValueError): E088 for an unknown parent or a cycle.
+    """
+    variant = variants[name]
+    parent_name = variant.get("extends")
+    if parent_name is None:
+        return variant
+    if parent_name not in variants:
+        raise ValueError(Errors.E088.format(path=path, name=name, parent=parent_name, problem="which is not in the file"))
+    if parent_name in (*chain, name):
+        cycle = " -> ".join((*chain, name, parent_name))
+        raise ValueError(Errors.E088.format(path=path, name=name, parent=parent_name, problem=f"a cycle ({cycle})"))
+    parent = resolve_variant(parent_name, variants, path, (*chain, name))
+    resolved = {**parent, **{key: value for key, value in variant.items() if key != "extends"}}
+    resolved["set"] = {**parent.get("set", {}), **variant.get("set", {})}
+    if "encoder" in parent or "encoder" in variant:
+        resolved["encoder"] = dict(Config(parent.get("encoder", {})).merge(Config(variant.get("encoder", {}))))
+    return resolved
 
 
 @dataclass(frozen=True)

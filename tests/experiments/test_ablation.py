@@ -101,3 +101,50 @@ def test_lexical_variant_sets_the_v3_encoder_of_the_pairs_architecture(tmp_path,
     # every other variant starts from the paper's encoder, whatever the configs' default
     base = option_values(train_command(AblationRun("adam_wd10", pair, 13), spec, grid, 10, None), "--set")
     assert f"{encoder}.lexical=null" in base
+
+
+def write_spec(path, variants):
+    spec = {"base": {}, "pairs": {}, "variants": variants}
+    path.write_text(json.dumps(spec), encoding="utf8")
+    return path
+
+
+def test_a_variant_that_extends_another_has_its_settings_and_its_own(tmp_path):
+    lexical = {"@architectures": "spacy_xfer.LexicalEmbed.v1", "attrs": ["SHAPE"], "width": 16, "word_dropout": 0.1}
+    path = write_spec(tmp_path / "ablation.json", {
+        "adam": {"description": "Adam", "set": {"opt": "adam", "xfer.word_dropout": 0.1}, "vectors": True},
+        "lex": {"description": "lexical", "extends": "adam", "encoder": {"lexical": lexical}},
+        "lex_wd25": {
+            "description": "word dropout 0.25", "extends": "lex",
+            "set": {"xfer.word_dropout": 0.25}, "encoder": {"lexical": {"word_dropout": 0.25}},
+        },
+    })
+    variants = load_ablation(path)["variants"]
+    child = variants["lex_wd25"]
+    assert child["description"] == "word dropout 0.25" and "extends" not in child
+    assert child["set"] == {"opt": "adam", "xfer.word_dropout": 0.25}
+    assert child["vectors"] is True
+    assert child["encoder"]["lexical"] == {**lexical, "word_dropout": 0.25}
+    assert variants["lex"]["encoder"]["lexical"] == lexical
+
+
+@pytest.mark.parametrize("parent,message", [
+    ("missing", r"variant 'a' extends 'missing', which is not in the file"),
+    ("b", r"variant 'b' extends 'a', a cycle \(a -> b -> a\)"),
+])
+def test_extending_an_unknown_variant_or_in_a_cycle_is_an_error_naming_the_file(tmp_path, parent, message):
+    path = write_spec(tmp_path / "ablation.json", {
+        "a": {"description": "a", "extends": parent, "set": {}},
+        "b": {"description": "b", "extends": "a", "set": {}},
+    })
+    with pytest.raises(ValueError, match=r"ablation.json: \[E088\] ablation " + message):
+        load_ablation(path)
+
+
+def test_the_shipped_variants_that_extend_others_resolve():
+    variants = load_ablation()["variants"]
+    drop = variants["adam_wd10_lex_drop25"]
+    assert drop["set"]["xfer.dropout"] == 0.25 and drop["set"]["xfer.word_dropout"] == 0.1
+    assert drop["set"]["training.optimizer"]["@optimizers"] == "spacy_xfer.Adam.v1"
+    assert drop["encoder"]["lexical"]["attrs"] == ["PREFIX", "SUFFIX", "SHAPE"]
+    assert variants["adam_wd25_lex"]["encoder"]["lexical"]["word_dropout"] == 0.25
