@@ -65,3 +65,17 @@ def test_token_accuracy_ignores_missing_gold():
     reference = Doc(nlp.vocab, words=words, tags=["X", "Y", "", "Z"])
     predicted = Doc(nlp.vocab, words=words, tags=["X", "N", "N", "Z"])
     assert head.score([Example(predicted, reference)])["xfer_tagger_acc"] == pytest.approx(2 / 3)
+
+
+def test_token_accuracy_counts_only_one_to_one_aligned_tokens():
+    """Predicted tokens that differ from the reference's are scored through the
+    alignment: a token spanning two gold tokens counts for neither."""
+    nlp = tiny_tagger("tag")
+    head = nlp.get_pipe("xfer_tagger")
+    reference = Doc(nlp.vocab, words=["New", "York", "is", "big"], tags=["NNP", "NNP", "VBZ", "JJ"])
+    predicted = Doc(nlp.vocab, words=["New York", "is", "big"], spaces=[True, True, False], tags=["NNP", "VBZ", "NN"])
+    # gold tokens with a tag: 4; predicted one-to-one: "is" (right), "big" (wrong)
+    # -> precision 1/2, recall 1/4, and the accuracy key is their F1 as in spaCy's scorer
+    precision, recall = 1 / 2, 1 / 4
+    expected = 2 * precision * recall / (precision + recall)
+    assert head.score([Example(predicted, reference)])["xfer_tagger_acc"] == pytest.approx(expected)
