@@ -215,6 +215,10 @@ class Errors:
         "{path}: [E088] ablation variant {name!r} extends {parent!r}, {problem}; expected "
         "the name of another variant of the file, without a cycle."
     )
+    E089 = (
+        "[E089] No config for --arch {arch} with --encoder {encoder}: T-C shares only the "
+        "char layers, which a transformer encoder does not have; expected one of {choices}."
+    )
 
 
 class Warnings:

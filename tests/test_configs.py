@@ -161,9 +161,19 @@ def test_init_config_names_the_combinations_it_has_and_writes_nothing_else(tmp_p
     output = tmp_path / "t_c_trf.cfg"
     result = CliRunner().invoke(app, ["init-config", str(output), "--arch", "t_c", "--encoder", "trf"])
     assert result.exit_code == 1
-    assert "Unknown architecture and encoder 't_c with trf'" in result.output
+    assert "[E089] No config for --arch t_c with --encoder trf: T-C shares only the char layers" in result.output
     assert "--arch t_b --encoder trf" in result.output
     assert not output.exists()
+
+
+@pytest.mark.parametrize("arch,encoder,message", [
+    ("t_d", "gru", "[E039] Unknown architecture 't_d': expected one of single, t_a, t_b, t_c."),
+    ("t_b", "bert", "[E039] Unknown encoder 'bert': expected one of gru, trf."),
+])
+def test_init_config_names_the_unknown_part(tmp_path, arch, encoder, message):
+    result = CliRunner().invoke(app, ["init-config", str(tmp_path / "x.cfg"), "--arch", arch, "--encoder", encoder])
+    assert result.exit_code == 1
+    assert message in result.output
 
 
 def test_init_config_into_a_folder_names_the_file_it_expects(tmp_path):

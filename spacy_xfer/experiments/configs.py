@@ -33,6 +33,8 @@ SHIPPED: Dict[str, Tuple[str, str]] = {
     "t_a_trf": ("t_a", "trf"),
     "t_b_trf": ("t_b", "trf"),
 }
+ARCHS = tuple(dict.fromkeys(arch for arch, _ in SHIPPED.values()))
+ENCODERS = tuple(dict.fromkeys(encoder for _, encoder in SHIPPED.values()))
 
 
 def render_config(name: str, path: Optional[str] = None) -> str:
@@ -58,14 +60,18 @@ def config_name(arch: str, encoder: str) -> str:
     """The shipped config of an architecture and an encoder, e.g. ("t_b", "trf") ->
     "t_b_trf".
 
-    RAISES (ValueError): For a combination not shipped (T-C shares only the char
-        layers, which a transformer encoder does not have, so there is no `t_c_trf`).
+    RAISES (ValueError): E039 for an unknown architecture or encoder; E089 for a
+        combination not shipped (T-C shares only the char layers, which a transformer
+        encoder does not have, so there is no `t_c_trf`).
     """
     for name, shipped in SHIPPED.items():
         if shipped == (arch, encoder):
             return name
+    for kind, value, known in (("architecture", arch, ARCHS), ("encoder", encoder, ENCODERS)):
+        if value not in known:
+            raise ValueError(Errors.E039.format(kind=kind, value=value, choices=", ".join(known)))
     choices = ", ".join(f"--arch {a} --encoder {e}" for a, e in SHIPPED.values())
-    raise ValueError(Errors.E039.format(kind="architecture and encoder", value=f"{arch} with {encoder}", choices=choices))
+    raise ValueError(Errors.E089.format(arch=arch, encoder=encoder, choices=choices))
 
 
 def stale_configs(configs_dir: Path) -> Dict[str, str]:
