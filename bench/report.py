@@ -35,18 +35,18 @@ def print_rows(results: Sequence[Dict[str, Any]], *, in_process: bool, targets: 
     """One row per result: system, phase, batch, sentences, tokens, steps, seconds,
     tokens/s (words/s for inference), median batch rate, memory, other processes' CPU."""
     width = max([12] + [len(r.get("system", "")) for r in results])
-    header = (f"{'system':<{width}} {'phase':<6} {'batch':>5} {'sents':>6} {'tokens':>7} {'steps':>5} {'seconds':>8} "
+    header = (f"{'system':<{width}} {'phase':<8} {'batch':>5} {'sents':>6} {'tokens':>7} {'steps':>5} {'seconds':>8} "
               f"{'tok/s':>8} {'median':>8} {'setupMB':>8} {'peakMB':>7} {'bg cpu':>6}  target")
     print(header)
     print("-" * len(header))
     for r in results:
         bg = "" if r.get("bg_cpu") is None else f"{r['bg_cpu']:.2f}"
         print(
-            f"{r.get('system', 'xfer_tagger'):<{width}} {r['phase']:<6} {r['batch_size']:>5} {r['sentences']:>6} "
+            f"{r.get('system', 'xfer_tagger'):<{width}} {r['phase']:<8} {r['batch_size']:>5} {r['sentences']:>6} "
             f"{r['tokens']:>7} {r['steps']:>5} {r['seconds']:>8.2f} {r['rate']:>8,.0f} {r['median_batch_rate']:>8,.0f} "
             f"{r['setup_rss_mb']:>8.0f} {r['peak_rss_mb']:>7.0f} {bg:>6}  {target_note(r, targets)}"
         )
-    print("tok/s = total tokens / total time (words/s for infer); median = median of per-batch rates;")
+    print("tok/s = total tokens / total time (words/s for infer and evaluate); median = median of per-batch rates;")
     print("setupMB / peakMB = ru_maxrss after setup / at the end of the phase"
           + (" (one process: cumulative)" if in_process else " (one process per phase)")
           + "; bg cpu = other processes' CPU use during the phase, in cores.")

@@ -7,6 +7,8 @@ batch size (sentences per batch) it measures
 
 - inference: words/s of `nlp.pipe(docs, batch_size=B)` over pre-tokenized Docs (the
   tokenizer is not timed), after a warm-up;
+- evaluation (`--phases evaluate`, not by default): words/s of `nlp.evaluate(examples,
+  batch_size=B)`, prediction and the scorers, what training pays per dev evaluation;
 - training: tokens/s of `nlp.update(batch, sgd=optimizer)` with the config's
   `[training.optimizer]` (its step included), after a warm-up;
 - peak memory: `ru_maxrss` of the process. By default every (phase, batch size) runs in
@@ -124,8 +126,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="spaCy pipeline name or path whose vectors initialise the word embeddings")
     parser.add_argument("--gpu-id", type=int, default=None,
                         help="run on this CUDA GPU (thinc's require_gpu; default: the CPU)")
-    parser.add_argument("--phases", nargs="*", choices=["infer", "train"], default=["infer", "train"],
-                        help="what to measure (default: both; none with --profile: only the profile)")
+    parser.add_argument("--phases", nargs="*", choices=["infer", "evaluate", "train"], default=["infer", "train"],
+                        help="what to measure (default: infer and train; evaluate: nlp.evaluate, prediction and "
+                        "scoring; none with --profile: only the profile)")
     parser.add_argument("--profile", action="store_true",
                         help="also break down the time of inference and training (see --profile-batch-sizes)")
     parser.add_argument("--profile-batch-sizes", type=int, nargs=2, default=[256, 32], metavar=("INFER", "TRAIN"),

@@ -94,6 +94,29 @@ def time_inference(nlp: Language, docs: Sequence[Doc], batch_size: int, *, quiet
     }
 
 
+def time_evaluation(nlp: Language, examples: Sequence[Example], batch_size: int, *, quiet_wait: float = 0.0) -> Dict[str, Any]:
+    """Words/s of `nlp.evaluate(examples, batch_size=batch_size)`: prediction and the
+    pipeline's scorers, what a training run pays at each evaluation on dev (spaCy's
+    `evaluate` also tokenizes each reference's text once, to time its tokenizer).
+    Warms up on the first `WARMUP_SENTENCES` examples.
+
+    RETURNS (Dict[str, Any]): as `time_inference`'s (one step: the whole call), and
+        the pipeline's `speed` as `nlp.evaluate` reports it (words/s of its pipe only).
+    """
+    nlp.evaluate(examples[:WARMUP_SENTENCES], batch_size=batch_size)
+    waited = wait_quiet(quiet_wait)
+    meter = CpuMeter()
+    start = time.perf_counter()
+    scores = nlp.evaluate(examples, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    words = sum(len(eg.reference) for eg in examples)
+    return {
+        "phase": "evaluate", "batch_size": batch_size, "sentences": len(examples), "tokens": words,
+        "steps": 1, "seconds": round(seconds, 3), **rates([words], [seconds]),
+        "pipe_speed": round(float(scores["speed"]), 1), "bg_cpu": meter.background_cores(), "waited_s": waited,
+    }
+
+
 def time_training(
     nlp: Language,
     stream: Iterator[List[Example]],
@@ -173,11 +196,13 @@ def measure_phase(
     quick: bool = False,
     quiet_wait: float = 0.0,
 ) -> Dict[str, Any]:
-    """`time_inference` ("infer") or `time_training` ("train") of a pipeline over the
-    examples, with the run sizes of `infer_count` and `train_step_count` (warm-up: 2
-    steps, 5 at batch 1)."""
-    if phase == "infer":
+    """`time_inference` ("infer"), `time_evaluation` ("evaluate") or `time_training`
+    ("train") of a pipeline over the examples, with the run sizes of `infer_count` (for
+    both) and `train_step_count` (warm-up: 2 steps, 5 at batch 1)."""
+    if phase in ("infer", "evaluate"):
         n = infer_count(batch_size, len(examples), explicit=infer_sentences, quick=quick)
+        if phase == "evaluate":
+            return time_evaluation(nlp, examples[:n], batch_size, quiet_wait=quiet_wait)
         return time_inference(nlp, [eg.reference for eg in examples[:n]], batch_size, quiet_wait=quiet_wait)
     mean_len = sum(len(eg) for eg in examples) / len(examples)
     return time_training(

@@ -120,16 +120,20 @@ def test_speed_runs_every_phase_and_profiles_with_the_configs_optimizer(tmp_path
     speed.main([
         "--quick", "--in-process", "--n-sentences", "12", "--batch-sizes", "4", "--train-steps", "1",
         "--infer-sentences", "8", "--threads", "1", "--profile", "--profile-batch-sizes", "4", "4", "--json", str(out),
+        "--phases", "infer", "evaluate", "train",
     ])
     report = json.loads(out.read_text(encoding="utf8"))
-    assert [(r["phase"], r["batch_size"]) for r in report["results"]] == [("infer", 4), ("train", 4)]
+    assert [(r["phase"], r["batch_size"]) for r in report["results"]] == [("infer", 4), ("evaluate", 4), ("train", 4)]
     assert all(r["rate"] > 0 and r["tokens"] > 0 for r in report["results"])
+    evaluate = report["results"][1]
+    assert evaluate["sentences"] == 8 and evaluate["pipe_speed"] > 0
     infer, train = report["profiles"]
     assert {row["part"] for row in infer["breakdown"]} >= {"predict (outside torch ops)", "set_annotations (outside torch ops)"}
     parts = {row["part"] for row in train["breakdown"]}
     assert "finish_update: optimizer step (outside torch ops)" in parts
     assert report["config"]["config"].endswith("single.cfg")
-    assert "xfer_tagger  infer" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "xfer_tagger  infer" in printed and "xfer_tagger  evaluate" in printed
 
 
 def git(root, *args):
