@@ -101,7 +101,8 @@ def time_evaluation(nlp: Language, examples: Sequence[Example], batch_size: int,
     Warms up on the first `WARMUP_SENTENCES` examples.
 
     RETURNS (Dict[str, Any]): as `time_inference`'s (one step: the whole call), and
-        the pipeline's `speed` as `nlp.evaluate` reports it (words/s of its pipe only).
+        `pipe_speed`, the `speed` `nlp.evaluate` reports (words/s of its pipe and of
+        tokenizing the references' texts, without the scorers).
     """
     nlp.evaluate(examples[:WARMUP_SENTENCES], batch_size=batch_size)
     waited = wait_quiet(quiet_wait)

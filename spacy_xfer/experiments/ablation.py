@@ -59,10 +59,11 @@ def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
 
 def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequence[str] = ()) -> Dict[str, Any]:
     """A variant with the settings of the variant it `extends` (and so on up), its own
-    winning: `set` (config overrides) is merged key by key, `encoder` (encoder
+    winning: `set` (config overrides) is merged key by key (a key's value replaces the
+    parent's, a whole block such as `training.optimizer` included), `encoder` (encoder
     settings) block by block as `thinc.api.Config.merge` merges configs (a block naming
-    another registered function replaces the parent's), `vectors` is inherited, and
-    `description` is its own.
+    another registered function replaces the parent's), and `vectors` is inherited;
+    give each variant its own `description` (the table's label; the parent's otherwise).
 
     RAISES (ValueError): E088 for an unknown parent or a cycle.
     """
@@ -70,7 +71,7 @@ def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequ
     parent_name = variant.get("extends")
     if parent_name is None:
         return variant
-    if parent_name not in variants:
+    if not isinstance(parent_name, str) or parent_name not in variants:
         raise ValueError(Errors.E088.format(path=path, name=name, parent=parent_name, problem="which is not in the file"))
     if parent_name in (*chain, name):
         cycle = " -> ".join((*chain, name, parent_name))
@@ -79,7 +80,9 @@ def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequ
     resolved = {**parent, **{key: value for key, value in variant.items() if key != "extends"}}
     resolved["set"] = {**parent.get("set", {}), **variant.get("set", {})}
     if "encoder" in parent or "encoder" in variant:
-        resolved["encoder"] = dict(Config(parent.get("encoder", {})).merge(Config(variant.get("encoder", {}))))
+        # merged as one block, so that an encoder naming another architecture replaces the parent's
+        merged = Config({"encoder": parent.get("encoder", {})}).merge(Config({"encoder": variant.get("encoder", {})}))
+        resolved["encoder"] = dict(merged["encoder"])
     return resolved
 
 

@@ -128,9 +128,18 @@ def test_a_variant_that_extends_another_has_its_settings_and_its_own(tmp_path):
     assert variants["lex"]["encoder"]["lexical"] == lexical
 
 
+def test_an_encoder_naming_another_architecture_replaces_the_parents(tmp_path):
+    path = write_spec(tmp_path / "ablation.json", {
+        "gru": {"description": "gru", "set": {}, "encoder": {"@architectures": "spacy_xfer.CharWordEncoder.v3", "width": 50}},
+        "other": {"description": "other", "extends": "gru", "encoder": {"@architectures": "spacy_xfer.Other.v1"}},
+    })
+    assert load_ablation(path)["variants"]["other"]["encoder"] == {"@architectures": "spacy_xfer.Other.v1"}
+
+
 @pytest.mark.parametrize("parent,message", [
     ("missing", r"variant 'a' extends 'missing', which is not in the file"),
     ("b", r"variant 'b' extends 'a', a cycle \(a -> b -> a\)"),
+    (["b"], r"variant 'a' extends \['b'\], which is not in the file"),
 ])
 def test_extending_an_unknown_variant_or_in_a_cycle_is_an_error_naming_the_file(tmp_path, parent, message):
     path = write_spec(tmp_path / "ablation.json", {
