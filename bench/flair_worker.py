@@ -1,5 +1,6 @@
 """Flair's BiLSTM-CRF (hidden 256, character embeddings and one-hot word embeddings,
-untrained), timed on the sentences bench/peers.py gives it. Runs in Flair's own virtual
+untrained; the character dictionary is built from the data, so nothing is downloaded),
+timed on the sentences bench/peers.py gives it. Runs in Flair's own virtual
 environment (no spaCy there), one phase per process; its Python is peers.py's
 `--flair-python`:
 
@@ -54,7 +55,7 @@ def main() -> None:
 
     import flair
     import torch
-    from flair.data import Corpus
+    from flair.data import Corpus, Dictionary
     from flair.datasets import SentenceDataset
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings, StackedEmbeddings
     from flair.models import SequenceTagger
@@ -67,7 +68,12 @@ def main() -> None:
     corpus = Corpus(train=SentenceDataset(sentences), dev=SentenceDataset([]), test=SentenceDataset([]),
                     sample_missing_splits=False)
     labels = corpus.make_label_dictionary("ner", add_unk=False)  # span labels: the tagger tags BIOES
-    embeddings = StackedEmbeddings([CharacterEmbeddings(), OneHotEmbeddings.from_corpus(corpus)])
+    # the characters of the data: Flair's default list of common characters is a download
+    chars = Dictionary()
+    for words, _ in data:
+        for char in "".join(words):
+            chars.add_item(char)
+    embeddings = StackedEmbeddings([CharacterEmbeddings(chars), OneHotEmbeddings.from_corpus(corpus)])
     tagger = SequenceTagger(hidden_size=256, embeddings=embeddings, tag_dictionary=labels, tag_type="ner", use_crf=True)
     setup_rss = peak_rss_mb()
     batch_tokens, batch_seconds = [], []
