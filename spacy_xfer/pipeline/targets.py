@@ -25,7 +25,7 @@ below is counted here).
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import ENT_IOB, IS_SPACE, ORTH
+from spacy.attrs import ENT_IOB, IS_SPACE, ORTH, POS, TAG
 from spacy.parts_of_speech import IDS as UPOS_IDS
 from spacy.scorer import PRFScore, Scorer
 from spacy.tokens import Doc, Span, Token
@@ -93,16 +93,27 @@ def _same_tokens(eg: Example) -> bool:
 class TokenTarget(Target):
     """A per-token string attribute: gold aligned to the predicted tokens."""
 
+    # the spaCy attribute ID whose `Doc.to_array` column holds the values' string IDs,
+    # if there is one: `read` then makes no Token object per word
+    array_attr: Optional[int] = None
+
     def value(self, token: Token) -> Optional[str]:
         raise NotImplementedError
 
     def read(self, doc: Doc) -> List[Optional[str]]:
-        return [self.value(token) for token in doc]
+        if self.array_attr is None:
+            return [self.value(token) for token in doc]
+        strings = doc.vocab.strings
+        return [strings[key] for key in doc.to_array(self.array_attr).tolist()]
+
+    def mapped(self, doc: Doc) -> List[Optional[str]]:
+        """The doc's labels through the label map (None where missing), per token."""
+        return [self.map_label(value) for value in self.read(doc)]
 
     def gold(self, eg: Example) -> Gold:
         if not self.has_annotation(eg.y):
             return None
-        values = [self.map_label(self.value(token)) for token in eg.y]
+        values = self.mapped(eg.y)
         if _same_tokens(eg):
             return values
         aligned: List[Optional[str]] = [None] * len(eg.x)
@@ -123,7 +134,7 @@ class TokenTarget(Target):
         predictions only, so a doc with one scores below 1 even when all is right)."""
         score = PRFScore()
         for eg in examples:
-            gold_labels = [self.map_label(value) for value in self.read(eg.y)]
+            gold_labels = self.mapped(eg.y)
             if _same_tokens(eg):
                 # the usual case (`nlp.evaluate` tokenizes as the reference): token i
                 # against token i, counted as the alignment below would count it
@@ -146,6 +157,7 @@ class TokenTarget(Target):
 
 class TagTarget(TokenTarget):
     standard_attr = "tag"
+    array_attr = TAG
 
     def value(self, token: Token) -> Optional[str]:
         return token.tag_
@@ -160,6 +172,7 @@ class TagTarget(TokenTarget):
 
 class PosTarget(TokenTarget):
     standard_attr = "pos"
+    array_attr = POS
 
     def value(self, token: Token) -> Optional[str]:
         return token.pos_

@@ -10,7 +10,7 @@ import pytest
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from ..util import spans_of, tiny_tagger
+from ..util import gold_doc, spans_of, tiny_tagger
 
 # (words, gold IOB1, guessed IOB1)
 SENTENCES = [
@@ -58,13 +58,22 @@ def test_span_scores_equal_conlleval(target):
         assert scores["xfer_tagger_per_type"][kind]["r"] == pytest.approx(recall)
 
 
-def test_token_accuracy_ignores_missing_gold():
-    nlp = tiny_tagger("tag")
+@pytest.mark.parametrize(
+    "target,gold,guess",
+    [
+        ("tag", ["X", "Y", "", "Z"], ["X", "N", "N", "Z"]),
+        ("pos", ["NOUN", "VERB", "", "ADJ"], ["NOUN", "ADV", "ADV", "ADJ"]),
+        ("ext:chunk", ["X", "Y", None, "Z"], ["X", "N", "N", "Z"]),
+    ],
+)
+def test_token_accuracy_ignores_missing_gold(target, gold, guess):
+    """Tags and POS are read from the docs' arrays, extensions token by token: the
+    same accuracy either way, the token without a gold value not counted."""
+    nlp = tiny_tagger(target)
     head = nlp.get_pipe("xfer_tagger")
-    words = ["a", "b", "c", "d"]
-    reference = Doc(nlp.vocab, words=words, tags=["X", "Y", "", "Z"])
-    predicted = Doc(nlp.vocab, words=words, tags=["X", "N", "N", "Z"])
-    assert head.score([Example(predicted, reference)])["xfer_tagger_acc"] == pytest.approx(2 / 3)
+    text = "a b c d"
+    examples = [Example(gold_doc(nlp, text, guess, target), gold_doc(nlp, text, gold, target))]
+    assert head.score(examples)["xfer_tagger_acc"] == pytest.approx(2 / 3)
 
 
 def test_token_accuracy_counts_only_one_to_one_aligned_tokens():
