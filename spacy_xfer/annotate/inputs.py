@@ -6,7 +6,8 @@ one sentence (doc) per line or per doc, streamed.
 | `text`   | a line of text, tokenized by the pipeline's tokenizer                    |
 | `tokens` | a line of tokens separated by spaces                                     |
 | `jsonl`  | a JSON object with `text` (tokenized by the pipeline) or `tokens` (a     |
-|          | list of strings, or of Prodigy token objects with `text` and `ws`)       |
+|          | list of strings, or of Prodigy token objects with `text` and `ws`; with  |
+|          | both, the tokens, which must be the text's words)                        |
 | `docbin` | a doc of a `.spacy` file (its tokens; its annotations are not kept)      |
 
 An empty line of `text` or `tokens` is an empty doc, so output line i is input line i.
@@ -118,10 +119,14 @@ def _jsonl_item(source: str, line: str) -> Item:
     if not isinstance(record, dict):
         raise ValueError(Errors.E048.format(source=source, problem=f"found {type(record).__name__}", expected=expected))
     tokens = record.get("tokens")
+    text = record.get("text")
     if tokens is not None:
         words, spaces = _tokens(source, tokens, expected)
+        if isinstance(text, str) and "".join(words) != "".join(text.split()):
+            # both given (as in Prodigy's records): the tokens are read, so they must be the text's
+            problem = f'its "tokens" {" ".join(words)[:60]!r} are not the words of its "text" {text[:60]!r}'
+            raise ValueError(Errors.E048.format(source=source, problem=problem, expected=expected))
         return Item(source, words=words, spaces=spaces)
-    text = record.get("text")
     if not isinstance(text, str):
         raise ValueError(Errors.E048.format(source=source, problem='no "text" string or "tokens" list', expected=expected))
     return Item(source, text=text)

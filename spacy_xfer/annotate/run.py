@@ -45,7 +45,7 @@ from spacy.tokens import DocBin
 from spacy.util import minibatch
 from tqdm import tqdm
 
-from ..corpora.io import write_atomic
+from ..corpora.io import check_output, write_atomic
 from ..errors import Errors
 from .inputs import Item, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
@@ -143,6 +143,8 @@ def annotate(
     load_pipeline(options.model, confidence)  # fail early, here, on a bad model
     one_file = bool(output.suffix)
     shard_dir = output.with_name(output.name + ".parts") if one_file else output
+    check_output(output, folder=not one_file)
+    check_output(shard_dir, folder=True)
     if any(output.resolve() == f.resolve() for f in files):
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
     suffix = OUTPUT_SUFFIXES[output_format]
@@ -154,7 +156,7 @@ def annotate(
     digest_path = lambda index: shard_dir / f"{index:06d}{suffix}{DIGEST_SUFFIX}"  # noqa: E731
     counts = {"shards": 0, "skipped": 0, "docs": 0}
     digests: Dict[int, str] = {}  # of the shards in flight
-    bar = tqdm(unit="doc", desc="annotate", disable=not progress)
+    bar = tqdm(unit="doc", desc="annotate", disable=None if progress else True)  # None: on a terminal only
 
     def todo() -> Iterator[Shard]:
         for index, items in _shards(read_items(files, input_format), shard_size):

@@ -24,6 +24,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, S
 
 import numpy
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.util import minibatch
 from tqdm import tqdm
 
@@ -48,22 +49,32 @@ class Candidate(NamedTuple):
 
 
 def choose_head(nlp: Language, component: Optional[str]) -> XferTagger:
-    """The xfer_tagger whose uncertainty ranks: `component`, or the only one.
+    """The xfer_tagger whose uncertainty ranks: `component`, else the only one, else
+    the only primary one (the target head of a T-B or T-C pipeline, whose source head
+    is not primary).
 
     RAISES (ValueError): for an unknown component or an ambiguous choice.
     """
     heads = xfer_heads(nlp)
     names = ", ".join(head.name for head in heads)
     if component is None:
-        if len(heads) > 1:
-            problem = f"it has several ({names}): choose one with --component"
-            raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
-        return heads[0]
+        primary = [head for head in heads if head.cfg["primary"]]
+        if len(heads) == 1 or len(primary) == 1:
+            return heads[0] if len(heads) == 1 else primary[0]
+        problem = f"it has several ({names}), {len(primary)} of them primary: choose one with --component"
+        raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
     for head in heads:
         if head.name == component:
             return head
     problem = f"none is named {component!r}: expected one of {names}"
     raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
+
+
+def encoded(nlp: Language, docs: List[Doc]) -> List[Doc]:
+    """The docs through every component of `nlp` but its xfer_tagger heads: with the
+    output of the shared encoder a head may listen to, which `XferTagger.nbest` reads
+    (E090 without it)."""
+    return list(nlp.pipe(docs, disable=[head.name for head in xfer_heads(nlp)]))
 
 
 def uncertainty(strategy: str, best: NBest) -> float:
@@ -162,14 +173,14 @@ def rank(
     random_rng = numpy.random.default_rng([seed, RANDOM_STREAM])
     candidates: List[Candidate] = []
     position = 0
-    for batch in tqdm(minibatch(items, batch_size), unit="batch", desc="select", disable=not progress):
+    for batch in tqdm(minibatch(items, batch_size), unit="batch", desc="select", disable=None if progress else True):  # None: on a terminal only
         docs = [item.make_doc(nlp) for item in batch]
         if strategy == "random":
             scores = random_rng.random(len(docs)).tolist()
             keys = scores
         else:
             k = 2 if strategy == "margin" else 1
-            bests = head.nbest(docs, k, entropy=strategy == "entropy")
+            bests = head.nbest(encoded(nlp, docs), k, entropy=strategy == "entropy")
             scores = [uncertainty(strategy, best) for best in bests]
             keys = scores if strategy == "margin" else [-score for score in scores]
         tiebreaks = tiebreak_rng.random(len(docs)).tolist()
@@ -191,7 +202,7 @@ def rank(
 def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strategy: str, batch_size: int) -> List[Dict[str, Any]]:
     records = []
     for batch in minibatch(chosen, batch_size):
-        docs = [c.item.make_doc(nlp) for c in batch]
+        docs = encoded(nlp, [c.item.make_doc(nlp) for c in batch])
         for doc, candidate, best in zip(docs, batch, head.nbest(docs, 1)):
             labels = best.labels[0]
             if isinstance(head.output, SpanTarget):

@@ -23,6 +23,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
 from thinc.api import Config
 
+from ..corpora.io import check_output
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
 from ..experiments.benchmarks import (
@@ -153,6 +154,7 @@ def train_command(
     for `patience` steps (sized to the target: see spacy_xfer/experiments/schedule.py)
     or the wall-time budget is spent."""
     use_device(gpu_id)  # before spaCy creates the output folder
+    check_output(output_path, folder=True)
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = load_config(config_path, interpolate=False)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
@@ -260,3 +262,5 @@ def evaluate_command(
     for role, result in results.items():
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items() if isinstance(v, float))
         typer.echo(f"{role} ({names[role]}, {part}): {scores}")
+    for role in sorted(set(names) - set(results)):
+        typer.echo(f"{role} ({names[role]}): not scored, no head of {model} learns the {role} task (a T-A head serves both tasks, as the target's)")

@@ -19,6 +19,28 @@ from ..errors import Errors
 STATS_SUFFIX = ".stats.json"
 
 
+def check_output(path: Path, *, folder: bool = False) -> None:
+    """Fail, naming the path, where writing `path` (a file; with `folder`, a folder)
+    would fail with an operating system error: it exists as the other kind, or a file
+    stands where one of the folders above it should be.
+
+    RAISES (ValueError): E081 for a folder where a file goes, E038 for a file where a
+        folder goes, E092 for a file in place of a folder above.
+    """
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise ValueError(Errors.E038.format(setting="output folder", value=str(path), expected="a folder, not a file"))
+        if not folder and path.is_dir():
+            raise ValueError(Errors.E081.format(path=path, expected="a file path"))
+        return
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(Errors.E092.format(path=path, parent=parent))
+            return
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A binary file to write `path` through: a temp file in the same folder, renamed to
@@ -26,7 +48,9 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     holds either the old content or all of the new, never a part.
 
     path (Path): The file to write; its folder is created if needed.
+    RAISES (ValueError): as `check_output`.
     """
+    check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -50,11 +74,10 @@ def staged_folder(folder: Path) -> Iterator[Path]:
 
     folder (Path): Where the files go. The staging folder is made in its parent, so
         the parent must be writable and on the same file system.
-    RAISES (ValueError): E038 if `folder` exists and is not a folder.
+    RAISES (ValueError): as `check_output`.
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(Errors.E038.format(setting="output folder", value=str(folder), expected="a folder, not a file"))
+    check_output(folder, folder=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:

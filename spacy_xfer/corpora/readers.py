@@ -306,8 +306,18 @@ def _read_conllu(
 ) -> Iterator[Sentence]:
     tag_field = CONLLU_TAG_FIELDS[options.conllu_tag]
     builder = SentenceBuilder(path, log, {})
+    open_range: Optional[Tuple[int, int, str]] = None  # (line, last word ID, ID) of a multiword token
+
+    def check_range() -> None:
+        """A multiword token's range must end at a word the sentence has."""
+        if open_range is not None and not builder.broken and open_range[1] > len(builder.words):
+            line, _, ids = open_range
+            builder.skip(line, f"multiword range {ids} over words the sentence does not have", "the range's words on the lines after it")
+
     for number, text in lines:
         if not text.strip():
+            check_range()
+            open_range = None
             yield from builder.flush()
             continue
         if text.startswith("#"):
@@ -322,13 +332,22 @@ def _read_conllu(
             problem = f"{len(fields)} TAB-separated fields"
             builder.skip(number, problem, "10 (CoNLL-U)")
         elif fields[0].isdigit():
+            next_id = len(builder.words) + 1
+            if int(fields[0]) != next_id and not builder.broken:
+                builder.skip(number, f"word ID {fields[0]} after {next_id - 1} words", f"the IDs 1, 2, 3, ... in order (here {next_id})")
             builder.add(number, fields[1], {TAG: _tag(fields[tag_field])})
         elif re.fullmatch(r"\d+-\d+", fields[0]):
+            first, last = (int(part) for part in fields[0].split("-"))
+            next_id = len(builder.words) + 1
+            if (first != next_id or last <= first) and not builder.broken:
+                builder.skip(number, f"multiword range {fields[0]}", f"a range from the next word's ID ({next_id}) to a later one")
+            open_range = (number, last, fields[0])
             log.note("multiword-token lines (their words are read)")
         elif re.fullmatch(r"\d+\.\d+", fields[0]):
             log.note("empty nodes (left out)")
         else:
             builder.skip(number, f"ID {fields[0]!r}", "a word index (7), a multiword range (7-8) or an empty node (7.1)")
+    check_range()
     yield from builder.flush()
 
 

@@ -124,12 +124,15 @@ def train_overrides(
     embeddings' width (the vectors' own: see `vectors.py`). The benchmarks' definitions
     come from their prepared folders (see `prepared_benchmark`).
 
-    RAISES (ValueError): If the config needs a source and there is none (E064), a benchmark
+    RAISES (ValueError): If the config needs a source and there is none (E064) or has
+        none and one is given (E091), a benchmark
         is neither prepared with a definition nor built in (E058), or `vectors` is no pipeline
         with vectors (E062).
     RAISES (FileNotFoundError): E065 if a corpus file the config reads is not there.
     """
     names = {"source": source, "target": target}
+    if source is not None and "source_train" not in config["paths"]:
+        raise ValueError(Errors.E091.format(role="source", name=source))
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items() if name is not None}
     overrides: Dict[str, Any] = {"xfer.rate": rate, "xfer.rate_seed": seed, "system.seed": seed}
     overrides.update({"paths.vectors": vectors, "nlp.lang": benches["target"]["lang"]})

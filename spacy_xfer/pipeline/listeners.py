@@ -1,12 +1,17 @@
-"""Answering a shared encoder for a head that has nothing to learn from a batch.
+"""A head's listeners to a shared encoder: answering it when the head has nothing to
+learn from a batch, and checking that docs to predict went through it.
 
 A shared encoder (`xfer_encoder`, `xfer_transformer`) backpropagates when the last of
 its listeners does. A head with no gold in a batch must still answer, with a zero
 gradient, or the other heads' gradient never reaches the encoder when this head's
 listener is the last one.
+
+At prediction a listener reads what the encoder left on each doc (`Doc.tensor` for
+spaCy's `Tok2VecListener`, `Doc._.trf_data` for spacy-transformers'), and answers zeros
+for a doc the encoder has not seen, so a head run on its own predicts from nothing.
 """
 
-from typing import List
+from typing import List, Optional, Tuple
 
 from spacy.pipeline.tok2vec import Tok2VecListener
 from spacy.tokens import Doc
@@ -47,3 +52,21 @@ def _zero_gradient(node: Model, data: "TransformerData") -> "TransformerData":
         wordpieces=data.wordpieces,
         align=data.align,
     )
+
+
+def unencoded_docs(model: Model, docs: List[Doc]) -> Optional[Tuple[str, List[int]]]:
+    """The shared encoder a listener in `model` reads from (its name, quoted), and the
+    indices of the docs with tokens that it has not run on (see the module docstring);
+    None when every doc has its encoder's output, or `model` has no listener.
+    """
+    for node in model.walk():
+        if isinstance(node, Tok2VecListener):
+            missing = [i for i, doc in enumerate(docs) if len(doc) and doc.tensor.size == 0]
+        elif TransformerListener is not None and isinstance(node, TransformerListener):
+            missing = [i for i, doc in enumerate(docs) if len(doc) and doc._.trf_data is None]
+        else:
+            continue
+        if missing:
+            upstream = f"'{node.upstream_name}'" if node.upstream_name != "*" else "the shared encoder it listens to"
+            return upstream, missing
+    return None

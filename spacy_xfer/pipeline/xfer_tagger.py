@@ -31,7 +31,7 @@ from ..models.layers.crf_tagger import crf_tagger_from_bytes
 from ..tags import SCHEMES, allowed_transitions
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples
-from .listeners import pass_zero_gradient
+from .listeners import pass_zero_gradient, unencoded_docs
 from .serialization import CheckedLoad
 from .scoring import score_xfer_tagger
 from .targets import MISSING_VALUES, SpanGroupTarget, Target, labels_to_ids, make_target, own_output
@@ -359,7 +359,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
         labels are the CRF's: BILUO tags for span targets. An empty doc has one empty
         sequence of log-probability 0 and entropy 0.
 
-        RAISES: ValueError when k is not an integer >= 1; E109 before initialize.
+        The docs must have been through the pipeline's shared encoder, if the head
+        listens to one (T-B, T-C, transformer encoders): e.g. `nlp.pipe(docs,
+        disable=[...])` with the heads disabled.
+
+        RAISES: ValueError when k is not an integer >= 1; E109 before initialize; E090
+        for docs the shared encoder has not run on.
         """
         if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)) or k < 1:
             raise ValueError(Errors.E038.format(setting=f"n-best k of component '{self.name}'", value=k, expected="an integer k >= 1"))
@@ -368,6 +373,14 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if not any(len(doc) for doc in docs):
             return [NBest([[]], [0.0], 0.0 if entropy else None) for _ in docs]
         self._check_initialized()
+        unencoded = unencoded_docs(self.model, docs)
+        if unencoded is not None:
+            upstream, missing = unencoded
+            first = docs[missing[0]]
+            text = first.text if len(first.text) <= 40 else first.text[:40] + "..."
+            raise ValueError(
+                Errors.E090.format(name=self.name, upstream=upstream, n=len(missing), total=len(docs), index=missing[0], text=text)
+            )
         scores = self.model.predict(docs)
         entropies: List[Optional[float]] = list(crf_entropy(scores)) if entropy else [None] * len(docs)
         return [
@@ -391,12 +404,17 @@ class XferTagger(CheckedLoad, TrainablePipe):
     ) -> Dict[str, float]:
         """Learn from a batch. A batch with no gold for this head changes none of its
         weights and only passes a zero gradient to the encoders it listens to, so a
-        shared encoder still gets the other heads' gradient (see STYLE.md, section 3)."""
+        shared encoder still gets the other heads' gradient (see STYLE.md, section 3).
+
+        RAISES (ValueError): E109 before initialize; E004 for a gold label the head does
+        not have; E005 for gold tags that break the `constraints` scheme.
+        """
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
         examples = list(examples)
         validate_examples(examples, "XferTagger.update")
+        self._check_initialized()
         docs = [eg.predicted for eg in examples]
         gold = self._gold_ids(examples)
         self._has_gradient = any(g is not None and (g >= 0).any() for g in gold)
@@ -502,7 +520,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
         labels: Optional[Sequence[str]] = None,
         corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
     ) -> None:
-        """Collect the labels, size the CRF, initialize the model on all examples.
+        """Collect the labels, size the CRF, initialize the model on all examples. With
+        `constraints` on a token target, gold tags that break the scheme raise E005 here,
+        as in `update`.
 
         labels (Optional[Sequence[str]]): the label data (tags, or span types for span
             targets) instead of collecting it from the examples.
@@ -529,6 +549,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         constraints = self._label_setup().constraints
         if constraints is not None:
             get_crf(self.model).set_constraints(*constraints)
+            if not self.target.spans:  # gold tags can break the scheme; spans cannot
+                self._gold_ids(own)  # E005 at the first that does, as `update` would
         if nlp is not None:
             self._check_single_writer(nlp)
             self._check_score_weights(nlp)

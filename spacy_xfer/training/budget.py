@@ -20,19 +20,25 @@ from ..errors import Errors
 class TrainingBudgetSpent(Exception):
     """Raised before an update once the wall-time budget is spent."""
 
-    def __init__(self, seconds: float, step: int) -> None:
-        super().__init__(
-            f"Wall-time budget of {seconds:g} s spent at step {step}: training stopped; "
-            "model-best holds the best dev checkpoint"
-        )
+    def __init__(self, seconds: float, step: int, eval_frequency: int) -> None:
+        if step <= eval_frequency:
+            saved = (
+                f"only the evaluation after the first update ran (the next was due at step "
+                f"{eval_frequency}), so model-best is barely trained: give a budget of several "
+                "evaluations (the dev evaluations count against it)"
+            )
+        else:
+            saved = "model-best holds the best dev checkpoint"
+        super().__init__(f"Wall-time budget of {seconds:g} s spent at step {step}: training stopped; {saved}")
         self.seconds = seconds
         self.step = step
 
 
 @registry.callbacks("spacy_xfer.wall_time_budget.v1")
 def create_wall_time_budget_v1(seconds: float) -> Callable[[Language, Dict[str, Any]], None]:
-    """Stop training once `seconds` of wall time have passed since the first update
-    (initialization and the corpus reading before it are not counted).
+    """Stop training once `seconds` of wall time have passed since the first update:
+    the updates and the dev evaluations between them count, initialization and the
+    corpus reading before it do not.
 
     seconds (float): The budget, > 0.
     RETURNS (Callable[[Language, Dict[str, Any]], None]): A `before_update` callback
@@ -48,6 +54,6 @@ def create_wall_time_budget_v1(seconds: float) -> Callable[[Language, Dict[str, 
         if start is None:
             start = now
         elif now - start >= seconds:
-            raise TrainingBudgetSpent(seconds, info["step"])
+            raise TrainingBudgetSpent(seconds, info["step"], nlp.config["training"]["eval_frequency"])
 
     return before_update

@@ -133,6 +133,11 @@ def test_errors_name_file_and_line(ner_model, tmp_path):
     result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--input-format", "jsonl"])
     assert result.exit_code == 1
     assert f"{bad}:2: [E048] malformed \"tokens\"" in result.output
+    # text and tokens both given must agree (Prodigy's records carry both)
+    bad.write_text('{"text": "Anna  sings", "tokens": ["Anna", "sings"]}\n{"text": "a", "tokens": ["b"]}\n', encoding="utf8")
+    result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--input-format", "jsonl"])
+    assert result.exit_code == 1
+    assert f"""{bad}:2: [E048] its "tokens" 'b' are not the words of its "text" 'a'""" in result.output
     result = CliRunner().invoke(app, ["annotate", str(ner_model), str(bad), str(tmp_path / "o.jsonl"), "--output-format", "xml"])
     assert result.exit_code == 1 and "Unknown output format 'xml'" in result.output
 
@@ -245,6 +250,18 @@ def test_conll_keeps_its_columns_with_whitespace_tokens(ner_model, tmp_path):
         assert all(len(row) == 3 and row[0] and not any(c.isspace() for c in row[0]) for row in doc_rows)
         assert [unescape_conll(row[0]) for row in doc_rows] == [t.text for t in doc]
         assert [row[1] for row in doc_rows] == [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in doc]
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(ner_model, text_input, tmp_path):
+    (tmp_path / "afile").write_text("", encoding="utf8")
+    (tmp_path / "afolder.jsonl").mkdir()
+    with pytest.raises(ValueError, match=r"\[E092\] Cannot write .*afile/out.jsonl: .*afile is a file"):
+        annotate(str(ner_model), text_input, tmp_path / "afile" / "out.jsonl", "text", "jsonl", progress=False)
+    with pytest.raises(ValueError, match=r"\[E081\] .*afolder.jsonl is a folder: expected a file path"):
+        annotate(str(ner_model), text_input, tmp_path / "afolder.jsonl", "text", "jsonl", progress=False)
+    with pytest.raises(ValueError, match=r"\[E038\] Invalid output folder .*afile"):
+        annotate(str(ner_model), text_input, tmp_path / "afile", "text", "jsonl", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["afile", "afolder.jsonl", text_input.name])
 
 
 def test_an_output_suffix_of_another_format_is_refused(ner_model, text_input, tmp_path):

@@ -5,10 +5,14 @@ import json
 import numpy
 import pytest
 import spacy
+from spacy.util import fix_random_seed
 from typer.testing import CliRunner
 
-from spacy_xfer.annotate.select import select
+from spacy_xfer.annotate.select import choose_head, select
 from spacy_xfer.cli import app
+
+from ..pipeline.test_heads import t_b, task_data
+from ..util import train
 
 POOL = [
     "Anna lives in Paris",
@@ -29,6 +33,19 @@ POOL = [
 def pool(tmp_path):
     path = tmp_path / "pool.jsonl"
     path.write_text("".join(json.dumps({"text": text}) + "\n" for text in POOL), encoding="utf8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def t_b_model(tmp_path_factory):
+    """A tiny trained T-B pipeline on disk: NER heads `source` and `target` (primary)
+    over a shared encoder."""
+    fix_random_seed(0)
+    nlp = t_b(["source", "target"])
+    source, target = task_data(nlp)
+    train(nlp, source + target, steps=60)
+    path = tmp_path_factory.mktemp("models") / "t_b"
+    nlp.to_disk(path)
     return path
 
 
@@ -119,3 +136,33 @@ def test_cli_and_its_errors(ner_model, pool, tmp_path):
     bad.write_text('{"text": "fine"}\n{"txt": "oops"}\n', encoding="utf8")
     result = runner.invoke(app, ["select", str(ner_model), str(bad), str(out)])
     assert result.exit_code == 1 and f"{bad}:2" in result.output
+
+
+def test_a_head_over_a_shared_encoder_ranks_and_labels_as_the_pipeline_predicts(t_b_model, pool, tmp_path):
+    """The head listens to the encoder: select runs it first (without, the head would
+    predict from zeros); with two heads, the primary one ranks."""
+    records = select(t_b_model, pool, tmp_path / "out.jsonl", n=8, strategy="least_confidence", diversity=1.0, progress=False)
+    assert len(records) == 8
+    nlp = spacy.load(t_b_model)
+    head = nlp.get_pipe("target")
+    for record in records:
+        doc = nlp(record["text"])
+        got = [(s["token_start"], s["token_end"], s["label"]) for s in record["spans"]]
+        assert got == [(e.start, e.end - 1, e.label_) for e in doc.ents]
+        (best,) = head.nbest([doc], 1)
+        assert record["meta"]["score"] == pytest.approx(1 - numpy.exp(best.log_probs[0]), abs=1e-6)
+    assert any(record["spans"] for record in records)
+
+
+def test_nbest_refuses_docs_the_shared_encoder_has_not_seen(t_b_model):
+    nlp = spacy.load(t_b_model)
+    docs = [nlp("Anna lives in Paris"), nlp.make_doc("Bob sings"), nlp.make_doc("")]
+    with pytest.raises(ValueError, match=r"\[E090\] Component 'target' reads .* from 'encoder'.* 1 of the 3 docs .*doc 1, 'Bob sings'"):
+        nlp.get_pipe("target").nbest(docs, 2)
+
+
+def test_several_heads_rank_by_the_primary_one_or_need_a_name():
+    assert choose_head(t_b(["source", "target"]), None).name == "target"
+    with pytest.raises(ValueError, match=r"\[E047\].*several \(source, target\), 0 of them primary: choose one with --component"):
+        choose_head(t_b(["source", "target"], primary_target=False), None)
+    assert choose_head(t_b(["source", "target"], primary_target=False), "source").name == "source"

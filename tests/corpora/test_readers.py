@@ -1,5 +1,7 @@
 """Each reader on tiny inline samples, with the quirks of its format."""
 
+import re
+
 import pytest
 
 from spacy_xfer.corpora import FORMATS, parse_columns
@@ -142,6 +144,24 @@ def test_conllu_multiword_tokens_empty_nodes_and_tag_field(write, field, tags):
     assert [s.sent_id for s in sents] == ["s1", "s2"]
     assert [s.doc_id for s in sents] == ["doc-a", "doc-a"]
     assert sents[1].labels["tag"] == (["PROPN"] if field == "upos" else [""])
+
+
+W = "\t_\tX\t_\t_\t_\t_\t_\t_\n"  # the eight fields after a CoNLL-U line's ID and form
+
+
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        (f"1\ta{W}3\tb{W}", 2, r"word ID 3 after 1 words; expected the IDs 1, 2, 3, ... in order \(here 2\)"),
+        (f"1\ta{W}1\tb{W}", 2, r"word ID 1 after 1 words"),
+        (f"1\ta{W}\n1-2\tab{W}1\ta{W}", 3, r"multiword range 1-2 over words the sentence does not have"),
+        (f"1\ta{W}2-2\tab{W}2\tb{W}", 2, r"multiword range 2-2; expected a range from the next word's ID \(2\)"),
+    ],
+)
+def test_conllu_word_ids_must_count_up_from_one(write, text, line, message):
+    path = write(text, "x.conllu")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}:{line}: \[E053\] {message}"):
+        read(path, "conllu")
 
 
 def test_conllu_rejects_unknown_tag_field():

@@ -185,3 +185,12 @@ def test_bad_training_and_evaluation_options_stop_before_any_work(args, message,
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
     assert not (tmp_path / "out").exists() and list((tmp_path / "model").iterdir()) == []
+
+
+def test_train_refuses_a_source_its_config_has_no_task_for_and_an_output_that_is_a_file(tmp_path):
+    (tmp_path / "afile").write_text("", encoding="utf8")
+    result = run("train", str(CONFIGS / "single.cfg"), str(tmp_path / "afile"), "--target", "mine", "--corpus-dir", str(tmp_path))
+    assert result.exit_code == 1 and "[E038] Invalid output folder" in result.output and "afile" in result.output
+    result = run("train", str(CONFIGS / "single.cfg"), str(tmp_path / "out"), "--target", "mine", "--source", "ptb")
+    assert result.exit_code == 1 and "[E091] This config has no source task" in result.output and "--source ptb" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -8,6 +8,8 @@ import pytest
 import spacy
 import srsly
 from spacy.lang.en import English
+from spacy.tokens import Doc
+from spacy.training import Example
 
 from ..util import NER_DATA, TAG_DATA, examples_for, tiny_tagger, train
 from .test_sharing import make_nlp, pos_examples
@@ -84,6 +86,15 @@ def test_empty_labels_with_a_trained_model_fail_at_load(saved, tmp_path):
     srsly.write_json(path / "xfer_tagger" / "cfg", {**cfg, "labels": []})
     with pytest.raises(ValueError, match="E015.*cfg.*non-empty list of labels .*model with outputs"):
         spacy.load(path)
+
+
+@pytest.mark.parametrize("target,gold", [("ents", {"ents": ["O", "O"]}), ("tag", {"tags": ["VB", "NN"]})])
+def test_update_before_initialize_says_so(target, gold):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger", config={"target": target})
+    example = Example(nlp.make_doc("eat ham"), Doc(nlp.vocab, words=["eat", "ham"], **gold))
+    with pytest.raises(ValueError, match=r"\[E109\] Component 'xfer_tagger' could not be run.*initialize"):
+        nlp.update([example])
 
 
 def test_a_pipeline_saved_before_initialize_loads_refuses_to_run_and_trains(tmp_path):

@@ -199,8 +199,9 @@ def test_constraints_reject_invalid_gold(scheme, bad, message):
     nlp = tiny_tagger("ext:xfer_iob", constraints=scheme)
     good = ["B-PER", "O", "O"] if scheme == "IOB2" else ["U-PER", "O", "O"]
     data = [("Anna lives here", bad), ("Bob is here", good), ("Al and Bo", ["B-PER", "I-PER", "L-PER"] if scheme == "BILUO" else good)]
+    examples = examples_for(nlp, data, "ext:xfer_iob")
     with pytest.raises(ValueError, match=f"E005.*{scheme}.*{message}"):
-        train(nlp, examples_for(nlp, data, "ext:xfer_iob"), steps=1)
+        nlp.initialize(lambda: examples)  # at initialize, before any update
 
 
 def test_two_heads_do_not_collide_in_scores():

@@ -103,13 +103,20 @@ def test_optimizers_are_registered():
 
 
 def test_wall_time_budget_stops_after_the_budget(monkeypatch):
-    clock = iter([100.0, 105.0, 110.5])
+    clock = iter([100.0, 105.0, 110.5, 100.0, 111.0])
     monkeypatch.setattr(budget.time, "monotonic", lambda: next(clock))
+    nlp = spacy.blank("en")
+    nlp.config["training"]["eval_frequency"] = 2
     before_update = create_wall_time_budget_v1(10)
-    before_update(None, {"step": 0})  # the clock starts at the first update
-    before_update(None, {"step": 1})
-    with pytest.raises(TrainingBudgetSpent, match="10 s spent at step 2"):
-        before_update(None, {"step": 2})
+    before_update(nlp, {"step": 0})  # the clock starts at the first update
+    before_update(nlp, {"step": 4})
+    with pytest.raises(TrainingBudgetSpent, match="10 s spent at step 5: training stopped; model-best holds the best"):
+        before_update(nlp, {"step": 5})
+    # spent before the second evaluation: the message says model-best is barely trained
+    before_update = create_wall_time_budget_v1(10)
+    before_update(nlp, {"step": 0})
+    with pytest.raises(TrainingBudgetSpent, match="at step 1: .* next was due at step 2.* barely trained"):
+        before_update(nlp, {"step": 1})
     with pytest.raises(ValueError, match="budget"):
         create_wall_time_budget_v1(0)
 
