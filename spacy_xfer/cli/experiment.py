@@ -113,6 +113,13 @@ def prepare_command(
         raise typer.BadParameter("define the benchmark with --benchmarks or with --format etc., not both")
     benchmarks = load_benchmarks(benchmarks_file)
     if fmt is not None:
+        missing = [flag for flag, value in (("--train", train), ("--test", test), ("--lang", lang), ("--target", target)) if value is None]
+        if dev is None and dev_from_train is None:
+            missing.append("--dev or --dev-from-train")
+        if fmt == "columns" and columns is None:
+            missing.append("--columns (the column spec)")
+        if missing:
+            raise typer.BadParameter(f"a benchmark defined with --format {fmt} also needs {', '.join(missing)}")
         benchmarks[name] = {key: value for key, value in {"format": fmt, **own}.items() if value is not None}
         check_benchmark(name, benchmarks[name], "prepare --format etc.")
     stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks)
