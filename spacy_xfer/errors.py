@@ -224,11 +224,6 @@ class Errors:
         "would be ignored: leave it out, or train a config with a {role} (t_a, t_b, t_c)."
     )
     E092 = "[E092] Cannot write {path}: {parent} is a file, where a folder is needed."
-    E093 = (
-        "[E093] {path}: its {part} part would hold no sentences ({n} sentences split "
-        "{ratios}); expected at least one sentence in each part with a ratio above 0. "
-        "Nothing was written."
-    )
     E090 = (
         "[E090] Component '{name}' reads its token vectors from {upstream}, which has "
         "not run on {n} of the {total} docs given (e.g. doc {index}, {text!r}); expected docs "

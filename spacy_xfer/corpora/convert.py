@@ -112,16 +112,12 @@ def split_corpus(
     lenient (bool): Repair or skip malformed lines instead of raising CorpusFormatError.
     progress (bool): Show a progress bar (on a terminal).
     RETURNS (Dict[str, Dict[str, Any]]): The statistics written, per part.
-    RAISES (ValueError): E093, before writing, for an empty part with a ratio above 0.
     """
     if len(ratios) != len(SPLIT_NAMES):
         expected = f"{len(SPLIT_NAMES)} ratios, for {', '.join(SPLIT_NAMES)}"
         raise ValueError(Errors.E038.format(setting="split ratios", value=list(ratios), expected=expected))
     docs, log = read_docs(fmt, input_path, options, lenient=lenient, progress=progress)
     parts = split_items(docs, ratios, seed, order)
-    for name, part, ratio in zip(SPLIT_NAMES, parts, ratios):
-        if ratio > 0 and not part:
-            raise ValueError(Errors.E093.format(path=input_path, part=name, n=len(docs), ratios=list(ratios)))
     parts[0] = sample_rate(parts[0], rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(ratios=list(ratios), order=order, train_rate=rate)
