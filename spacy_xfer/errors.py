@@ -219,17 +219,17 @@ class Errors:
         "[E089] No config for --arch {arch} with --encoder {encoder}: T-C shares only the "
         "char layers, which a transformer encoder does not have; expected one of {choices}."
     )
-    E091 = (
-        "[E091] This config has no {role} task (no paths.{role}_train), so --{role} {name} "
-        "would be ignored: leave it out, or train a config with a {role} (t_a, t_b, t_c)."
-    )
-    E092 = "[E092] Cannot write {path}: {parent} is a file, where a folder is needed."
     E090 = (
         "[E090] Component '{name}' reads its token vectors from {upstream}, which has "
         "not run on {n} of the {total} docs given (e.g. doc {index}, {text!r}); expected docs "
         "that went through the pipeline up to it, e.g. `nlp.pipe(docs, disable=[...])`, "
         "as for any spaCy component with a listener."
     )
+    E091 = (
+        "[E091] This config has no {role} task (no paths.{role}_train), so --{role} {name} "
+        "would be ignored: leave it out, or train a config with a {role} (t_a, t_b, t_c)."
+    )
+    E092 = "[E092] Cannot write {path}: {parent} is a file, where a folder is needed."
 
 
 class Warnings:

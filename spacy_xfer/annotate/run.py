@@ -144,7 +144,8 @@ def annotate(
     one_file = bool(output.suffix)
     shard_dir = output.with_name(output.name + ".parts") if one_file else output
     check_output(output, folder=not one_file)
-    check_output(shard_dir, folder=True)
+    if one_file:
+        check_output(shard_dir, folder=True)
     if any(output.resolve() == f.resolve() for f in files):
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
     suffix = OUTPUT_SUFFIXES[output_format]

@@ -59,8 +59,9 @@ def choose_head(nlp: Language, component: Optional[str]) -> XferTagger:
     names = ", ".join(head.name for head in heads)
     if component is None:
         primary = [head for head in heads if head.cfg["primary"]]
-        if len(heads) == 1 or len(primary) == 1:
-            return heads[0] if len(heads) == 1 else primary[0]
+        candidates = heads if len(heads) == 1 else primary
+        if len(candidates) == 1:
+            return candidates[0]
         problem = f"it has several ({names}), {len(primary)} of them primary: choose one with --component"
         raise ValueError(Errors.E047.format(pipes=", ".join(nlp.pipe_names), problem=problem))
     for head in heads:
