@@ -230,6 +230,21 @@ class Errors:
         "would be ignored: leave it out, or train a config with a {role} (t_a, t_b, t_c)."
     )
     E092 = "[E092] Cannot write {path}: {parent} is a file, where a folder is needed."
+    E093 = (
+        "{path}:{line}: [E093] Not a spaCy config: {problem}; expected a training config "
+        "of [sections] and `key = value` lines, e.g. configs/t_b.cfg or one written by "
+        "`python -m spacy_xfer init-config`."
+    )
+    E094 = (
+        "[E094] {path} has no {missing}: `train` fills in a spacy-xfer config (configs/"
+        "single.cfg, t_a.cfg, t_b.cfg, t_c.cfg, their *_trf.cfg, or `python -m spacy_xfer "
+        "init-config`); for any other spaCy config use `python -m spacy_xfer spacy-train`."
+    )
+    E095 = (
+        "[E095] {path}: its {part} part would hold no sentences (ratios {ratios}); "
+        "expected at least one sentence in each part with a ratio above 0. Nothing was "
+        "written."
+    )
 
 
 class Warnings:

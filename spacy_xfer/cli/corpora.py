@@ -16,7 +16,7 @@ from spacy.vocab import Vocab
 
 from ..corpora.convert import convert_corpus, split_corpus
 from ..corpora.docs import annotated_layers, docs_to_lines
-from ..corpora.io import stats_path, write_atomic
+from ..corpora.io import staged_folder, stats_path, write_atomic
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
 from ..corpora.sampling import SPLIT_ORDERS
@@ -176,18 +176,22 @@ def split_cli(
     options = ReadOptions(
         columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
     )
-    parts = split_corpus(
-        fmt,
-        input_path,
-        output_dir,
-        options,
-        ratios=ratios,
-        seed=seed,
-        order=order,
-        rate=rate,
-        lenient=lenient,
-        progress=True,
-    )
+    with staged_folder(output_dir) as staging:  # all three parts, or none
+        parts = split_corpus(
+            fmt,
+            input_path,
+            staging,
+            options,
+            ratios=ratios,
+            seed=seed,
+            order=order,
+            rate=rate,
+            lenient=lenient,
+            progress=True,
+        )
+        for (name, stats), ratio in zip(parts.items(), ratios):
+            if ratio > 0 and not stats["sentences"]:
+                raise ValueError(Errors.E095.format(path=input_path, part=name, ratios=list(ratios)))
     for name, stats in parts.items():
         _report(output_dir / f"{name}.spacy", stats)
 

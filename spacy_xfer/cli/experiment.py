@@ -9,11 +9,12 @@ benchmarks or on a corpus of one's own, as the spaCy project runs them.
     python -m spacy_xfer evaluate training/mine/model-best metrics/mine.json --target mine
 """
 
+import configparser
 import logging
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 import spacy
 import srsly
@@ -21,11 +22,12 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
 from spacy.util import load_config
-from thinc.api import Config
+from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
+from ..errors import Errors
 from ..experiments.benchmarks import (
     BENCHMARKS,
     DEFINITION_FILE,
@@ -44,6 +46,8 @@ BENCHMARK_HELP = (
     f"A benchmark: built in ({', '.join(sorted(BENCHMARKS))}), or one of your own prepared "
     f"with its definition (CORPUS_DIR/NAME/{DEFINITION_FILE}, written by `prepare`)."
 )
+# what `train` reads and fills in (see train_overrides and schedule_overrides)
+TRAIN_SECTIONS = ("paths", "xfer", "nlp", "training", "training.batcher")
 OWN = "Your own corpus, defined on the fly (--format --train --test --lang --target)"
 
 
@@ -163,7 +167,7 @@ def train_command(
     use_device(gpu_id)  # before spaCy creates the output folder
     check_output(output_path, folder=True)
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
-    config = load_config(config_path, interpolate=False)
+    config = read_config(config_path, TRAIN_SECTIONS)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
     overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate))
     overrides.update(budget_overrides(max_seconds))
@@ -196,7 +200,7 @@ def spacy_train_command(
     trains spaCy's built-in baselines with it."""
     use_device(gpu_id)
     overrides = {**parse_config_overrides(ctx.args), **budget_overrides(max_seconds)}
-    train_within_budget(load_config(config_path, interpolate=False), config_path, output_path, gpu_id, overrides)
+    train_within_budget(read_config(config_path), config_path, output_path, gpu_id, overrides)
 
 
 def budget_overrides(max_seconds: float) -> Dict[str, Any]:
@@ -237,6 +241,46 @@ def train_within_budget(
             spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
     except TrainingBudgetSpent as spent:
         typer.echo(str(spent))
+
+
+def read_config(path: Path, sections: Sequence[str] = ()) -> Config:
+    """The config file at `path`, not interpolated (spaCy's `load_config`).
+
+    sections (Sequence[str]): dotted names of sections the config must have.
+    RAISES (ValueError): E093 naming the file and line, for a file that is not a
+        config (spaCy's own message names the file '<string>'); E094 naming the
+        sections missing.
+    """
+    try:
+        config = load_config(path, interpolate=False)
+    except (ConfigValidationError, configparser.Error) as e:
+        # configparser's error knows the line; spaCy wraps some of them
+        cause = e.__context__ if isinstance(e, ConfigValidationError) else e
+        if isinstance(cause, configparser.MissingSectionHeaderError):
+            line, problem = cause.lineno, f"{cause.line.strip()!r} comes before any [section]"
+        elif isinstance(cause, configparser.ParsingError) and cause.errors:
+            line, text = cause.errors[0]  # text: the line's repr
+            problem = f"{text} is neither a [section] nor a `key = value` line"
+        elif isinstance(cause, configparser.DuplicateSectionError):
+            line, problem = cause.lineno, f"section [{cause.section}] appears twice"
+        elif isinstance(cause, configparser.DuplicateOptionError):
+            line, problem = cause.lineno, f"{cause.option!r} appears twice in [{cause.section}]"
+        else:
+            line, problem = 1, str(cause or e).strip().splitlines()[0].rstrip(".")
+        raise ValueError(Errors.E093.format(path=path, line=line, problem=problem)) from e
+    missing = [f"[{name}]" for name in sections if not _has_section(config, name)]
+    if missing:
+        raise ValueError(Errors.E094.format(path=path, missing=", ".join(missing)))
+    return config
+
+
+def _has_section(config: Config, dotted: str) -> bool:
+    section: Any = config
+    for key in dotted.split("."):
+        if not isinstance(section, dict) or key not in section:
+            return False
+        section = section[key]
+    return isinstance(section, dict)
 
 
 def load_config_value(value: str) -> Any:

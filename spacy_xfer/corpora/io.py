@@ -68,9 +68,9 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 def staged_folder(folder: Path) -> Iterator[Path]:
     """A temp folder beside `folder` to write a set of files into: when the block ends
     without an error, each file is renamed into `folder` (created if needed; other
-    files there are kept); when it raises, `folder` is left as it was. So a failed
-    run leaves no part of its outputs, and never a mix of an old run's files and a
-    new one's.
+    files there are kept); when it raises, `folder` and its parents are left as they
+    were. So a failed run leaves no part of its outputs, and never a mix of an old
+    run's files and a new one's.
 
     folder (Path): Where the files go. The staging folder is made in its parent, so
         the parent must be writable and on the same file system.
@@ -78,6 +78,7 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     """
     folder = Path(folder)
     check_output(folder, folder=True)
+    made = [parent for parent in (folder.parent, *folder.parent.parents) if not parent.exists()]
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
@@ -85,6 +86,11 @@ def staged_folder(folder: Path) -> Iterator[Path]:
         folder.mkdir(exist_ok=True)
         for file in sorted(staging.iterdir()):
             os.replace(file, folder / file.name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for parent in made:  # the folders made for the staging folder, innermost first
+            parent.rmdir()
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -75,6 +75,16 @@ def test_split_writes_three_parts(write, tmp_path):
     assert len(load(out / "train.spacy")) == 20
 
 
+def test_split_refuses_an_empty_part_and_writes_nothing(write, tmp_path):
+    path = write("w NN\nx VB\n\ny NN\n\n")
+    result = run("split", "twitter-pos", path, tmp_path / "out", "--ratios", "0.8", "0.1", "0.1")
+    assert result.exit_code == 1
+    assert "[E095]" in result.output and "its dev part would hold no sentences" in result.output
+    assert not (tmp_path / "out").exists()
+    assert run("split", "twitter-pos", path, tmp_path / "out", "--ratios", "0.5", "0.5", "0").exit_code == 0
+    assert [len(load(tmp_path / "out" / f"{name}.spacy")) for name in SPLIT_NAMES] == [1, 1, 0]
+
+
 def test_malformed_input_fails_cleanly_and_writes_nothing(write, tmp_path):
     output = tmp_path / "out" / "train.spacy"
     result = run("convert", "conll2000", write("a DT B-NP\nb NN\n\nc DT B-NP\n", "bad.txt"), output)

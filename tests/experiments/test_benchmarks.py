@@ -116,7 +116,7 @@ def test_a_target_the_corpus_does_not_annotate_stops_prepare(write_benchmarks, w
     out = tmp_path / "corpus" / "mine"
     with pytest.raises(ValueError, match=r"\[E063\] Benchmark 'mine': target 'tag', but its wnut train part .* has no tag labels .*\['ents'\]"):
         prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
-    assert not out.exists() and list(out.parent.iterdir()) == []  # no part written, no staging left
+    assert not out.parent.exists()  # no part written, no staging left, no folder made for them
 
 
 def test_a_failed_prepare_leaves_the_earlier_output_as_it_was(write_benchmarks, wnut_files, tmp_path):

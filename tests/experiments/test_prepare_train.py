@@ -11,7 +11,7 @@ from spacy.util import load_config
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
 from spacy_xfer.experiments.steps import evaluate_pipeline, train_overrides
 
-from ..util import tiny_tagger
+from ..util import examples_for, tiny_tagger
 from .util import CONFIGS, WNUT, WNUT_OPTIONS, failure, run, words_of
 
 
@@ -136,6 +136,21 @@ def test_evaluate_checks_each_head_against_its_benchmark_target(wnut_files, tmp_
         evaluate_pipeline(nlp, {"target": wnut_files["test"]}, {"target": "ents"})
 
 
+def test_evaluate_says_which_role_no_head_of_the_pipeline_learns(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    for name in ("mine", "src"):
+        assert prepare_on_the_fly(wnut_files, corpus / name, name=name).exit_code == 0
+    nlp = tiny_tagger("ents")  # one head without a task: a single-task pipeline serves the target
+    nlp.initialize(lambda: examples_for(nlp, [("P1 visits L1 .", ["B-person", "O", "B-location", "O"])], "ents"))
+    nlp.to_disk(tmp_path / "model")
+    metrics = tmp_path / "metrics.json"
+    result = run("evaluate", tmp_path / "model", metrics, "--source", "src", "--target", "mine", "--corpus-dir", corpus)
+    assert result.exit_code == 0, result.output
+    assert f"source (src): not scored, no head of {tmp_path / 'model'} learns the source task" in " ".join(result.output.split())
+    assert "target (mine, test): " in result.output
+    assert set(json.loads(metrics.read_text())) == {"model", "part", "target"}
+
+
 @pytest.mark.slow
 def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     corpus = tmp_path / "corpus"
@@ -195,3 +210,18 @@ def test_train_refuses_a_source_its_config_has_no_task_for_and_an_output_that_is
     result = run("train", str(CONFIGS / "single.cfg"), str(tmp_path / "out"), "--target", "mine", "--source", "ptb")
     assert result.exit_code == 1 and "[E091] This config has no source task" in result.output and "--source ptb" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("hello world\n", "bad.cfg:1: [E093] Not a spaCy config: 'hello world' comes before any [section]"),
+    ("[paths]\ntrain = 1\nnot a setting\n", "bad.cfg:3: [E093] Not a spaCy config: 'not a setting\\n' is neither"),
+    ("[paths]\ntrain = 1\n[paths]\n", "bad.cfg:3: [E093] Not a spaCy config: section [paths] appears twice"),
+    ("[paths]\ntrain = 1\ntrain = 2\n", "bad.cfg:3: [E093] Not a spaCy config: 'train' appears twice in [paths]"),
+    ("[paths]\ntrain = null\n[nlp]\nlang = \"en\"\n", "[E094] {path} has no [xfer], [training], [training.batcher]"),
+])
+def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, tmp_path):
+    path = tmp_path / "bad.cfg"
+    path.write_text(text, encoding="utf8")
+    result = run("train", str(path), str(tmp_path / "out"), "--target", "mine", "--corpus-dir", str(tmp_path))
+    assert result.exit_code == 1 and message.format(path=path) in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

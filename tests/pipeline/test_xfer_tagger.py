@@ -154,6 +154,9 @@ def test_unknown_label_and_bad_target_errors():
         tiny_tagger("nonsense")
     with pytest.raises(ValueError, match="E008"):
         tiny_tagger("tag", constraints="XYZ")
+    # a negative cost would reward the wrong labels in the softmax-margin loss
+    with pytest.raises(ValueError, match="E038.*cost of component 'xfer_tagger'.*-1.0"):
+        tiny_tagger("tag", cost=-1.0)
 
 
 def test_label_map_maps_gold():
