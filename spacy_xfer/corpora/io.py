@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Iterator, Sequence
 
@@ -89,7 +89,8 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for parent in made:  # the folders made for the staging folder, innermost first
-            parent.rmdir()
+            with suppress(OSError):  # not empty: another process wrote there
+                parent.rmdir()
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
