@@ -48,6 +48,7 @@ BENCHMARK_HELP = (
 )
 # what `train` reads and fills in (see train_overrides and schedule_overrides)
 TRAIN_SECTIONS = ("paths", "xfer", "nlp", "training", "training.batcher")
+TRAIN_SETTINGS = ("paths.target_train", "training.eval_frequency", "training.patience", "training.batcher.size")
 OWN = "Your own corpus, defined on the fly (--format --train --test --lang --target)"
 
 
@@ -167,7 +168,7 @@ def train_command(
     use_device(gpu_id)  # before spaCy creates the output folder
     check_output(output_path, folder=True)
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
-    config = read_config(config_path, TRAIN_SECTIONS)
+    config = read_config(config_path, TRAIN_SECTIONS, TRAIN_SETTINGS)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
     overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate))
     overrides.update(budget_overrides(max_seconds))
@@ -243,16 +244,21 @@ def train_within_budget(
         typer.echo(str(spent))
 
 
-def read_config(path: Path, sections: Sequence[str] = ()) -> Config:
+def read_config(path: Path, sections: Sequence[str] = (), settings: Sequence[str] = ()) -> Config:
     """The config file at `path`, not interpolated (spaCy's `load_config`).
 
     sections (Sequence[str]): dotted names of sections the config must have.
+    settings (Sequence[str]): dotted names of settings (values) it must have.
     RAISES (ValueError): E093 naming the file and line, for a file that is not a
-        config (spaCy's own message names the file '<string>'); E094 naming the
-        sections missing.
+        UTF-8 config (spaCy's own message names the file '<string>'); E094 naming the
+        sections and settings missing.
     """
     try:
         config = load_config(path, interpolate=False)
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        problem = f"bytes that are not UTF-8 ({e.reason})"
+        raise ValueError(Errors.E093.format(path=path, line=line, problem=problem)) from e
     except (ConfigValidationError, configparser.Error) as e:
         # configparser's error knows the line; spaCy wraps some of them
         cause = e.__context__ if isinstance(e, ConfigValidationError) else e
@@ -268,19 +274,24 @@ def read_config(path: Path, sections: Sequence[str] = ()) -> Config:
         else:
             line, problem = 1, str(cause or e).strip().splitlines()[0].rstrip(".")
         raise ValueError(Errors.E093.format(path=path, line=line, problem=problem)) from e
-    missing = [f"[{name}]" for name in sections if not _has_section(config, name)]
+    missing = [f"[{name}]" for name in sections if not isinstance(_setting(config, name), dict)]
+    missing += [f"`{name}`" for name in settings if _setting(config, name) is _ABSENT]
     if missing:
         raise ValueError(Errors.E094.format(path=path, missing=", ".join(missing)))
     return config
 
 
-def _has_section(config: Config, dotted: str) -> bool:
-    section: Any = config
+_ABSENT = object()
+
+
+def _setting(config: Config, dotted: str) -> Any:
+    """The value or section at a dotted name, or _ABSENT."""
+    value: Any = config
     for key in dotted.split("."):
-        if not isinstance(section, dict) or key not in section:
-            return False
-        section = section[key]
-    return isinstance(section, dict)
+        if not isinstance(value, dict) or key not in value:
+            return _ABSENT
+        value = value[key]
+    return value
 
 
 def load_config_value(value: str) -> Any:

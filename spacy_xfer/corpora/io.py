@@ -78,8 +78,11 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     """
     folder = Path(folder)
     check_output(folder, folder=True)
-    made = [parent for parent in (folder.parent, *folder.parent.parents) if not parent.exists()]
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    made = []  # the folders made here, innermost first (a path may hold `..`)
+    for parent in reversed((folder.parent, *folder.parent.parents)):
+        if not parent.exists():
+            parent.mkdir()
+            made.insert(0, parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
         yield staging
@@ -88,7 +91,7 @@ def staged_folder(folder: Path) -> Iterator[Path]:
             os.replace(file, folder / file.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        for parent in made:  # the folders made for the staging folder, innermost first
+        for parent in made:
             with suppress(OSError):  # not empty: another process wrote there
                 parent.rmdir()
         raise

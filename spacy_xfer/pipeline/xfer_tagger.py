@@ -135,8 +135,8 @@ def make_xfer_tagger(
     label_map (Dict[str, str]): source label -> this head's label, applied to gold
         (T-A: train one head on corpora with different tag sets).
     cost (float): Hamming cost weight of the softmax-margin loss; 0 gives the plain
-        CRF negative log-likelihood (the authors' code uses 5). Negative, infinite or
-        NaN costs raise E038.
+        CRF negative log-likelihood (the authors' code uses 5). A cost that is not a
+        finite number >= 0 raises E038.
     constraints (str): tag scheme whose invalid transitions are forbidden in training
         and decoding: "auto" (BILUO for span targets, none for token targets), "none",
         "IOB1", "IOB2", "BIOES" or "BILUO".
@@ -234,7 +234,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
                 raise ValueError(Errors.E006.format(name=name, key=key, value=value, again=label_map[value]))
         if constraints not in ("auto", "none") + SCHEMES:
             raise ValueError(Errors.E008.format(name=name, value=constraints))
-        if not 0.0 <= cost < math.inf:
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0.0 <= cost < math.inf:
             raise ValueError(Errors.E038.format(setting=f"cost of component '{name}'", value=cost, expected="a finite number >= 0"))
         self.target: Target = make_target(target, name, label_map)
         # where predictions are written: the target, or this head's own key

@@ -81,6 +81,10 @@ def test_split_refuses_an_empty_part_and_writes_nothing(write, tmp_path):
     assert result.exit_code == 1
     assert "[E095]" in result.output and "its dev part would hold no sentences" in result.output
     assert not (tmp_path / "out").exists()
+    # the folders made for the output are removed again, also on a path through `..`
+    result = run("split", "twitter-pos", path, tmp_path / "new" / ".." / "x" / "out")
+    assert result.exit_code == 1 and "[E095]" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]
     assert run("split", "twitter-pos", path, tmp_path / "out", "--ratios", "0.5", "0.5", "0").exit_code == 0
     assert [len(load(tmp_path / "out" / f"{name}.spacy")) for name in SPLIT_NAMES] == [1, 1, 0]
 

@@ -218,10 +218,13 @@ def test_train_refuses_a_source_its_config_has_no_task_for_and_an_output_that_is
     ("[paths]\ntrain = 1\n[paths]\n", "bad.cfg:3: [E093] Not a spaCy config: section [paths] appears twice"),
     ("[paths]\ntrain = 1\ntrain = 2\n", "bad.cfg:3: [E093] Not a spaCy config: 'train' appears twice in [paths]"),
     ("[paths]\ntrain = null\n[nlp]\nlang = \"en\"\n", "[E094] {path} has no [xfer], [training], [training.batcher]"),
+    ("[paths]\n[xfer]\n[nlp]\n[training]\npatience = 5\n[training.batcher]\n",
+     "[E094] {path} has no `paths.target_train`, `training.eval_frequency`, `training.batcher.size`"),
+    ("[paths]\ntrain = \"caf\u00e9\"\n", "bad.cfg:2: [E093] Not a spaCy config: bytes that are not UTF-8"),
 ])
 def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, tmp_path):
     path = tmp_path / "bad.cfg"
-    path.write_text(text, encoding="utf8")
+    path.write_text(text, encoding="utf8" if "UTF-8" not in message else "latin-1")
     result = run("train", str(path), str(tmp_path / "out"), "--target", "mine", "--corpus-dir", str(tmp_path))
     assert result.exit_code == 1 and message.format(path=path) in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()
