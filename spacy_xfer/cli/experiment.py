@@ -21,7 +21,7 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
-from spacy.util import load_config
+from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
@@ -274,24 +274,20 @@ def read_config(path: Path, sections: Sequence[str] = (), settings: Sequence[str
         else:
             line, problem = 1, str(cause or e).strip().splitlines()[0].rstrip(".")
         raise ValueError(Errors.E093.format(path=path, line=line, problem=problem)) from e
-    missing = [f"[{name}]" for name in sections if not isinstance(_setting(config, name), dict)]
-    missing += [f"`{name}`" for name in settings if _setting(config, name) is _ABSENT]
+    missing = [f"[{name}]" for name in sections if not _has(config, name, section=True)]
+    missing += [f"`{name}`" for name in settings if not _has(config, name, section=False)]
     if missing:
         raise ValueError(Errors.E094.format(path=path, missing=", ".join(missing)))
     return config
 
 
-_ABSENT = object()
-
-
-def _setting(config: Config, dotted: str) -> Any:
-    """The value or section at a dotted name, or _ABSENT."""
-    value: Any = config
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return _ABSENT
-        value = value[key]
-    return value
+def _has(config: Config, dotted: str, section: bool) -> bool:
+    """Whether the config has a value (any, null included) or a section at a dotted name."""
+    try:
+        value = dot_to_object(config, dotted)
+    except KeyError:
+        return False
+    return isinstance(value, dict) or not section
 
 
 def load_config_value(value: str) -> Any:

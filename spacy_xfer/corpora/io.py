@@ -85,18 +85,18 @@ def staged_folder(folder: Path) -> Iterator[Path]:
             made.insert(0, parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
-        yield staging
-        folder.mkdir(exist_ok=True)
-        for file in sorted(staging.iterdir()):
-            os.replace(file, folder / file.name)
+        try:
+            yield staging
+            folder.mkdir(exist_ok=True)
+            for file in sorted(staging.iterdir()):
+                os.replace(file, folder / file.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         for parent in made:
             with suppress(OSError):  # not empty: another process wrote there
                 parent.rmdir()
         raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
