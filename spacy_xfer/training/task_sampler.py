@@ -84,7 +84,8 @@ class TaskCorpus:
     path (Path): The `.spacy` file or the folder of them, as configured.
     files (List[Path]): The `.spacy` files found at `path`, sorted.
     weight (float): The task's unnormalised sampling probability.
-    rate (float): The labelling rate: the fraction of sentences kept, in (0, 1].
+    rate (float): The labelling rate: the fraction of sentences kept, in (0, 1]; 0 in a
+        finite reader keeps none (the task is not read).
     """
 
     name: str
@@ -109,7 +110,10 @@ def create_task_sampler_v1(
     tasks (Dict[str, Dict[str, Any]]): Task name -> settings: `path` (str, a `.spacy`
         DocBin or a folder of them), `prob` (float > 0, the task's sampling probability;
         the probabilities are normalised to sum to 1, so relative weights work too) and
-        `rate` (float in (0, 1], default 1.0, the labelling rate).
+        `rate` (float in (0, 1], default 1.0, the labelling rate). In a finite reader
+        (`stream = false`) rate 0 leaves a task out without removing its block: e.g.
+        `--set corpora.dev.tasks.source.rate=0` evaluates on the target's dev set
+        alone, so a transfer run does not spend its evaluations scoring the source.
     seed (int): Seeds the task draws and the order of each task's sentences.
     rate_seed (int): Seeds which sentences a labelling rate keeps. Kept apart from `seed`
         so that runs with different seeds train on the same labelled subset.
@@ -156,8 +160,8 @@ def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
         )
         raise ValueError(Errors.E040.format(name=name, problem=problem))
     rate = settings.get("rate", 1.0)
-    if not _is_number(rate) or not 0.0 < rate <= 1.0:
-        problem = f"invalid labelling rate {rate!r}: expected a number in (0, 1]"
+    if not _is_number(rate) or not 0.0 <= rate <= 1.0:
+        problem = f"invalid labelling rate {rate!r}: expected a number in (0, 1], or 0 in a finite reader"
         raise ValueError(Errors.E040.format(name=name, problem=problem))
     if settings["path"] is None or not Path(settings["path"]).exists():
         problem = f"corpus path {settings['path']} not found"
@@ -208,6 +212,11 @@ class TaskSampler:
             raise ValueError(Errors.E038.format(setting="batch_size", value=batch_size, expected="an integer >= 1"))
         if log_every < 0:
             raise ValueError(Errors.E038.format(setting="log_every", value=log_every, expected="an integer >= 0"))
+        unread = [task.name for task in tasks if task.rate == 0]
+        if unread and (streaming or len(unread) == len(tasks)):
+            need = "a streamed task needs" if streaming else "at least one task needs"
+            problem = f"labelling rate 0 keeps no sentences; {need} a rate in (0, 1]"
+            raise ValueError(Errors.E040.format(name=unread[0], problem=problem))
         self.tasks = sorted(tasks, key=lambda task: task.name)
         total = sum(task.weight for task in self.tasks)
         self.probs = {task.name: task.weight / total for task in self.tasks}
@@ -257,8 +266,11 @@ class TaskSampler:
 
         task (TaskCorpus): The task to read.
         vocab (Vocab): The vocab to read the docs into.
-        RETURNS (List[Doc]): The kept sentences, tagged with the task name.
+        RETURNS (List[Doc]): The kept sentences, tagged with the task name; none, and
+            no file read, at rate 0.
         """
+        if task.rate == 0:
+            return []
         sentences = [sentence for loc in task.files for sentence in file_sentences(loc, vocab)]
         kept = sample_rate(sentences, task.rate, self.rate_seed)
         if not kept:

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import spacy
 from spacy.util import load_config
 
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
@@ -151,8 +152,9 @@ def test_evaluate_says_which_role_no_head_of_the_pipeline_learns(wnut_files, tmp
     assert set(json.loads(metrics.read_text())) == {"model", "part", "target"}
 
 
-@pytest.mark.slow
-def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
+def train_tiny_t_b(wnut_files, tmp_path, *options):
+    """Prepare `mine` (WNUT-style) and a source `src`, then train a tiny T-B model for 2
+    steps into tmp_path/training; RETURNS the corpus folder."""
     corpus = tmp_path / "corpus"
     assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
     source = tmp_path / "source.txt"
@@ -163,8 +165,15 @@ def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     # the listeners' widths follow the encoder's output width
     tiny = ["--set", "components.encoder.model.output_width=16", "--set", "components.encoder.model.width=8"]
     result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
-                 "--corpus-dir", corpus, "--set", "training.max_steps=2", "--set", "training.eval_frequency=2", *tiny)
+                 "--corpus-dir", corpus, "--set", "training.max_steps=2", "--set", "training.eval_frequency=2",
+                 *tiny, *options)
     assert result.exit_code == 0, result.output
+    return corpus
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
+    corpus = train_tiny_t_b(wnut_files, tmp_path)
     assert json.loads((tmp_path / "training" / "model-best" / "meta.json").read_text())["lang"] == "nl"
     metrics = tmp_path / "metrics.json"
     result = run("evaluate", tmp_path / "training" / "model-best", metrics, "--source", "src", "--target", "mine",
@@ -173,6 +182,17 @@ def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     scores = json.loads(metrics.read_text())
     assert scores["target"]["definition"]["lang"] == "nl" and scores["target"]["sentences"] == 12
     assert "target_f" in scores["target"]["scores"] and "source_f" in scores["source"]["scores"]
+
+
+@pytest.mark.slow
+def test_a_transfer_run_can_evaluate_on_the_targets_dev_set_alone(wnut_files, tmp_path):
+    train_tiny_t_b(wnut_files, tmp_path, "--set", "corpora.dev.tasks.source.rate=0")
+    # the trained pipeline's config keeps the setting: its dev reader gives the target's examples only
+    nlp = spacy.load(tmp_path / "training" / "model-best")
+    config = nlp.config.interpolate()
+    dev_corpus = spacy.registry.resolve({"dev": config["corpora"]["dev"]})["dev"]
+    scores = nlp.evaluate(dev_corpus(nlp))
+    assert scores["target_f"] is not None and scores["source_f"] is None, scores
 
 
 def test_prepare_reads_another_encoding_and_says_once_per_file_what_lenient_reading_touched(tmp_path):

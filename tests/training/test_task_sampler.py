@@ -158,7 +158,8 @@ def test_stream_feeds_spacys_streaming_training_loop(sampler):
         ({"prob": 0.0}, ValueError, "Task 'a': invalid prob 0.0"),
         ({"prob": -1}, ValueError, "Task 'a': invalid prob -1"),
         ({"prob": "half"}, ValueError, "Task 'a': invalid prob 'half'"),
-        ({"prob": 1, "rate": 0}, ValueError, "Task 'a': invalid labelling rate 0"),
+        ({"prob": 1, "rate": 0}, ValueError, "Task 'a': labelling rate 0 keeps no sentences; a streamed task"),
+        ({"prob": 1, "rate": -0.1}, ValueError, "Task 'a': invalid labelling rate -0.1"),
         ({"prob": 1, "rate": 1.5}, ValueError, "Task 'a': invalid labelling rate 1.5"),
         ({"prob": 1, "weight": 1}, ValueError, r"Task 'a': unknown settings \['weight'\]"),
         ({}, ValueError, r"Task 'a': .*missing settings \['prob'\]"),
@@ -185,3 +186,21 @@ def test_invalid_sampler_settings_are_rejected(tmp_path, settings):
     (setting,) = settings
     with pytest.raises(ValueError, match=rf"\[E038\] Invalid {setting} "):
         resolve_sampler({"a": {"path": path, "prob": 1}}, **settings)
+
+
+def test_a_finite_reader_leaves_out_a_task_at_rate_0_without_reading_it(tmp_path):
+    kept = write_docbin(tmp_path / "a.spacy", make_docs("a", 3))
+    unreadable = tmp_path / "b.spacy"
+    unreadable.write_bytes(b"not a DocBin")
+    tasks = {"a": {"path": kept, "prob": 1}, "b": {"path": unreadable, "prob": 1, "rate": 0}}
+    sampler = resolve_sampler(tasks, stream=False)
+    examples = list(sampler.stream(Vocab()))
+    assert [(eg.reference.user_data[TASK_KEY], eg.reference[0].text) for eg in examples] == [
+        ("a", "a0"), ("a", "a1"), ("a", "a2")
+    ]
+
+
+def test_a_finite_reader_needs_one_task_it_reads(tmp_path):
+    path = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
+    with pytest.raises(ValueError, match="Task 'a': labelling rate 0 keeps no sentences; at least one task"):
+        resolve_sampler({"a": {"path": path, "prob": 1, "rate": 0}}, stream=False)
