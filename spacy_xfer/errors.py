@@ -246,6 +246,11 @@ class Errors:
         "written."
     )
 
+    E096 = (
+        "[E096] {setting} = 0 leaves the task '{task}' out of {reader}, {why}. A labelling "
+        "rate of 0 is for a dev reader's other tasks, e.g. --set "
+        "corpora.dev.tasks.source.rate=0 to evaluate on the target's dev set alone."
+    )
 
 class Warnings:
     W001 = (

@@ -21,7 +21,7 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
-from spacy.util import dot_to_object, load_config
+from spacy.util import dot_to_dict, dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
@@ -179,6 +179,7 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = load_config_value(value)
+    check_skipped_tasks(config, overrides)
     typer.echo(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
         f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
@@ -202,6 +203,32 @@ def spacy_train_command(
     use_device(gpu_id)
     overrides = {**parse_config_overrides(ctx.args), **budget_overrides(max_seconds)}
     train_within_budget(read_config(config_path), config_path, output_path, gpu_id, overrides)
+
+
+def check_skipped_tasks(config: Config, overrides: Dict[str, Any]) -> None:
+    """Refuse a labelling rate of 0 (a task a finite reader leaves out, see
+    `spacy_xfer.TaskSampler.v1`) where it would silently spoil training: on the target's
+    dev task, which the model is selected on, and in an initialize corpus, which gives
+    the components their labels and the word tables their words.
+
+    config (Config): The config as read, not interpolated.
+    overrides (Dict[str, Any]): Its overrides (dotted keys), as `train` applies them.
+    RAISES (ValueError): E096 naming the setting.
+    """
+    filled = Config(config).merge(Config(dot_to_dict(overrides))).interpolate()
+    readers = [("corpora.dev", "the dev evaluations", "the target's dev score the model is selected on")]
+    for name, component in filled.get("initialize", {}).get("components", {}).items():
+        if isinstance(component, dict) and "corpus" in component:
+            readers.append(
+                (f"initialize.components.{name}.corpus", f"the initialize corpus of '{name}'",
+                 "which gives the components their labels and the word tables their words")
+            )
+    for section, reader, why in readers:
+        tasks = dot_to_object(filled, section).get("tasks", {})
+        for task, settings in tasks.items():
+            skipped = isinstance(settings, dict) and settings.get("rate", 1.0) == 0
+            if skipped and (section != "corpora.dev" or task == "target"):
+                raise ValueError(Errors.E096.format(setting=f"{section}.tasks.{task}.rate", task=task, reader=reader, why=why))
 
 
 def budget_overrides(max_seconds: float) -> Dict[str, Any]:

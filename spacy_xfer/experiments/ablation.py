@@ -62,9 +62,8 @@ def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequ
     winning: `set` (config overrides) is merged key by key (a key's value replaces the
     parent's, a whole block such as `training.optimizer` included), `encoder` (encoder
     settings) block by block as `thinc.api.Config.merge` merges configs (a block naming
-    another registered function replaces the parent's), and `vectors` and `pairs` (the
-    pairs a variant runs on; all when absent) are inherited; give each variant its own
-    `description` (the table's label; the parent's otherwise).
+    another registered function replaces the parent's), and `vectors` is inherited;
+    give each variant its own `description` (the table's label; the parent's otherwise).
 
     RAISES (ValueError): E088 for an unknown parent or a cycle.
     """
@@ -200,10 +199,7 @@ def run_ablation(
     for name in sorted({spec["pairs"][p][role] for p in pairs for role in ("source", "target")} - {None}):
         if not is_prepared(name, seed, grid):
             subprocess.run(prepare_command(name, seed, grid), check=True)
-    runs = [AblationRun(v, p, seed) for v in variants for p in pairs if p in spec["variants"][v].get("pairs", pairs)]
-    left_out = [f"{v}-{p}" for v in variants for p in pairs if p not in spec["variants"][v].get("pairs", pairs)]
-    if left_out:
-        echo(f"Ablation: not run (a variant's `pairs` in {ABLATION_FILE.name} leave them out): {', '.join(left_out)}")
+    runs = [AblationRun(v, p, seed) for v in variants for p in pairs]
     folder = grid.results_dir / results_dir_name(max_seconds)
     todo = [run for run in runs if not (folder / f"{run.name}.json").exists()]
     echo(f"Ablation: {len(runs) - len(todo)} of {len(runs)} runs done, {len(todo)} to run")

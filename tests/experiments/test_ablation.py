@@ -157,21 +157,3 @@ def test_the_shipped_variants_that_extend_others_resolve():
     assert drop["set"]["training.optimizer"]["@optimizers"] == "spacy_xfer.Adam.v1"
     assert drop["encoder"]["lexical"]["attrs"] == ["PREFIX", "SUFFIX", "SHAPE"]
     assert variants["adam_wd25_lex"]["encoder"]["lexical"]["word_dropout"] == 0.25
-
-
-def test_a_variant_runs_only_on_the_pairs_it_names(tmp_path, monkeypatch):
-    from spacy_xfer.experiments import ablation
-
-    spec = load_ablation()
-    variant = spec["variants"]["adam_wd10_lex_target_dev"]
-    assert set(variant["pairs"]) == {"pos", "ner", "chunk"}
-    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
-    chunk = train_command(AblationRun("adam_wd10_lex_target_dev", "chunk", 13), spec, grid, 10, None)
-    # the variant's setting comes after the ablation's own quarter of the source's dev set, so it wins
-    assert [s for s in option_values(chunk, "--set") if s.startswith("corpora.dev.")][-1] == "corpora.dev.tasks.source.rate=0"
-    ran, said = [], []
-    monkeypatch.setattr(ablation, "is_prepared", lambda *args: True)
-    monkeypatch.setattr(ablation, "execute", lambda run, *args: ran.append(run.name) or {"dev_score": 0.5, "wall_seconds": 1})
-    ablation.run_ablation(["adam_wd10_lex_target_dev", "adam_wd10_lex"], ["pos", "pos_none"], 13, grid, echo=said.append)
-    assert sorted(ran) == ["adam_wd10_lex-pos-s13", "adam_wd10_lex-pos_none-s13", "adam_wd10_lex_target_dev-pos-s13"]
-    assert any("adam_wd10_lex_target_dev-pos_none" in line for line in said), said

@@ -152,9 +152,8 @@ def test_evaluate_says_which_role_no_head_of_the_pipeline_learns(wnut_files, tmp
     assert set(json.loads(metrics.read_text())) == {"model", "part", "target"}
 
 
-def train_tiny_t_b(wnut_files, tmp_path, *options):
-    """Prepare `mine` (WNUT-style) and a source `src`, then train a tiny T-B model for 2
-    steps into tmp_path/training; RETURNS the corpus folder."""
+def prepare_mine_and_src(wnut_files, tmp_path):
+    """Prepare `mine` (WNUT-style) and a source `src` into tmp_path/corpus; RETURNS it."""
     corpus = tmp_path / "corpus"
     assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
     source = tmp_path / "source.txt"
@@ -162,6 +161,13 @@ def train_tiny_t_b(wnut_files, tmp_path, *options):
     result = run("prepare", "src", corpus / "src", "--format", "wnut", "--train", source, "--dev", source,
                  "--test", source, "--lang", "en", "--target", "ents")
     assert result.exit_code == 0, result.output
+    return corpus
+
+
+def train_tiny_t_b(wnut_files, tmp_path, *options):
+    """Prepare `mine` and `src`, then train a tiny T-B model for 2 steps into
+    tmp_path/training; RETURNS the corpus folder."""
+    corpus = prepare_mine_and_src(wnut_files, tmp_path)
     # the listeners' widths follow the encoder's output width
     tiny = ["--set", "components.encoder.model.output_width=16", "--set", "components.encoder.model.width=8"]
     result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
@@ -193,6 +199,19 @@ def test_a_transfer_run_can_evaluate_on_the_targets_dev_set_alone(wnut_files, tm
     dev_corpus = spacy.registry.resolve({"dev": config["corpora"]["dev"]})["dev"]
     scores = nlp.evaluate(dev_corpus(nlp))
     assert scores["target_f"] is not None and scores["source_f"] is None, scores
+
+
+@pytest.mark.parametrize("setting,reader", [
+    ("corpora.dev.tasks.target.rate", "out of the dev evaluations, the target's dev score"),
+    ("initialize.components.encoder.corpus.tasks.source.rate", "out of the initialize corpus of 'encoder', which gives"),
+])
+def test_train_refuses_to_leave_the_target_out_of_dev_or_a_task_out_of_initialize(setting, reader, wnut_files, tmp_path):
+    corpus = prepare_mine_and_src(wnut_files, tmp_path)
+    result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
+                 "--corpus-dir", corpus, "--set", f"{setting}=0")
+    assert result.exit_code == 1 and f"[E096] {setting} = 0 leaves the task" in result.output
+    assert reader in " ".join(result.output.split())
+    assert not (tmp_path / "training").exists()
 
 
 def test_prepare_reads_another_encoding_and_says_once_per_file_what_lenient_reading_touched(tmp_path):
