@@ -216,15 +216,16 @@ def check_skipped_tasks(config: Config, overrides: Dict[str, Any]) -> None:
     RAISES (ValueError): E096 naming the setting.
     """
     filled = Config(config).merge(Config(dot_to_dict(overrides))).interpolate()
-    readers = [("corpora.dev", "the dev evaluations", "the target's dev score the model is selected on")]
+    readers = [("corpora.dev", filled.get("corpora", {}).get("dev", {}), "the dev evaluations",
+                "the target's dev score the model is selected on")]
     for name, component in filled.get("initialize", {}).get("components", {}).items():
-        if isinstance(component, dict) and "corpus" in component:
+        if isinstance(component, dict) and isinstance(component.get("corpus"), dict):
             readers.append(
-                (f"initialize.components.{name}.corpus", f"the initialize corpus of '{name}'",
+                (f"initialize.components.{name}.corpus", component["corpus"], f"the initialize corpus of '{name}'",
                  "which gives the components their labels and the word tables their words")
             )
-    for section, reader, why in readers:
-        tasks = dot_to_object(filled, section).get("tasks", {})
+    for section, block, reader, why in readers:
+        tasks = block.get("tasks", {}) if isinstance(block, dict) else {}
         for task, settings in tasks.items():
             skipped = isinstance(settings, dict) and settings.get("rate", 1.0) == 0
             if skipped and (section != "corpora.dev" or task == "target"):

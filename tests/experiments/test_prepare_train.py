@@ -8,7 +8,9 @@ import shutil
 import pytest
 import spacy
 from spacy.util import load_config
+from thinc.api import Config
 
+from spacy_xfer.cli.experiment import check_skipped_tasks
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
 from spacy_xfer.experiments.steps import evaluate_pipeline, train_overrides
 
@@ -267,3 +269,13 @@ def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, 
     result = run("train", str(path), str(tmp_path / "out"), "--target", "mine", "--corpus-dir", str(tmp_path))
     assert result.exit_code == 1 and message.format(path=path) in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_the_rate_check_passes_readers_without_tasks_and_a_skipped_source():
+    plain = Config().from_str('[corpora]\n[corpora.dev]\n@readers = "spacy.Corpus.v1"\npath = null\n')
+    check_skipped_tasks(plain, {})
+    check_skipped_tasks(Config(), {"training.patience": 5})
+    config = load_config(CONFIGS / "t_b.cfg", interpolate=False)
+    check_skipped_tasks(config, {"corpora.dev.tasks.source.rate": 0})
+    with pytest.raises(ValueError, match=r"\[E096\] corpora.dev.tasks.target.rate = 0"):
+        check_skipped_tasks(config, {"corpora.dev.tasks.target.rate": 0.0})
