@@ -252,6 +252,7 @@ class Errors:
         "corpora.dev.tasks.source.rate=0 to evaluate on the target's dev set alone."
     )
 
+
 class Warnings:
     W001 = (
         "[W001] Component '{name}' learns the tasks {tasks} with one CRF (T-A), but task "
