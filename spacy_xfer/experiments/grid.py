@@ -38,6 +38,7 @@ from thinc.api import Config
 
 from ..errors import Errors
 from .benchmarks import BENCHMARKS, get_benchmark
+from .schedule import SCHEDULE_VERSION
 from .steps import write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -49,6 +50,9 @@ TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
+# Settings that results files did not record at first, with the value every run before
+# them had: the schedule rule has not changed since before the first results file (bbb0aae).
+UNRECORDED_SETTINGS = {"schedule": 1}
 # spaCy's defaults of `[nlp]` settings our configs spell out (see `config_sha256`)
 SPELLED_OUT_NLP_DEFAULTS = {"disabled": [], "before_creation": None, "after_creation": None, "after_pipeline_creation": None}
 
@@ -289,8 +293,9 @@ def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]
 def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> None:
     """Set `stale` in every loaded run (see `report.load_results`): True when the config
     it ran hashes differently from today's (`current_config_sha256`, config paths
-    relative to `root`), i.e. the grid would rerun it with `--rerun-stale`; False when
-    the same or when today's cannot be read."""
+    relative to `root`) or, for our runs, its schedule rule is not today's
+    (`SCHEDULE_VERSION`), i.e. the grid would rerun it with `--rerun-stale`; False when
+    the same or when today's config cannot be read."""
     hashes: Dict[Tuple[bool, Any, Any], Optional[str]] = {}
     for runs in results.values():
         for run in runs:
@@ -298,7 +303,9 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
             key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"))
             if key not in hashes:
                 hashes[key] = current_config_sha256(settings, root)
-            run["stale"] = hashes[key] is not None and hashes[key] != settings.get("config_sha256")
+            schedule = {**UNRECORDED_SETTINGS, **settings}["schedule"]
+            older_schedule = settings.get("kind") != "spacy" and schedule != SCHEDULE_VERSION
+            run["stale"] = older_schedule or (hashes[key] is not None and hashes[key] != settings.get("config_sha256"))
 
 
 def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
@@ -316,6 +323,8 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
         **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),
+        # spaCy's baseline keeps its own schedule; ours is sized to the target by `train`
+        **({"schedule": SCHEDULE_VERSION} if run.kind != "spacy" else {}),
     }
 
 
@@ -425,7 +434,8 @@ def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
         return "todo", []
     old = srsly.read_json(path).get("settings", {})
     new = run_settings(run, grid)
-    changed = [f"{key}: {old.get(key)!r} -> {value!r}" for key, value in new.items() if old.get(key) != value]
+    recorded = {**UNRECORDED_SETTINGS, **old}
+    changed = [f"{key}: {recorded.get(key)!r} -> {value!r}" for key, value in new.items() if recorded.get(key) != value]
     return ("stale", changed) if changed else ("done", [])
 
 

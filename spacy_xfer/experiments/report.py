@@ -123,7 +123,7 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
         stale = sorted(run["run"] for run in runs_of_set if run.get("stale"))
         if stale:
             lines.append(
-                f"(older config): runs trained with a config other than today's (`grid --rerun-stale` "
+                f"(older config): runs trained with a config or schedule rule other than today's (`grid --rerun-stale` "
                 f"reruns them): {', '.join(stale)}."
             )
         lines.append(commits_line(runs_of_set))

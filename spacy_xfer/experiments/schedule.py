@@ -16,6 +16,10 @@ from spacy.tokens import DocBin
 
 MIN_EVAL_FREQUENCY = 20
 PATIENCE_PASSES = 5
+# The version of the rule below (`schedule_overrides` and its constants). A grid run
+# records it (`grid.run_settings`), so that a new rule makes the runs of the old one stale
+# although no config changed: bump it with any change to the rule.
+SCHEDULE_VERSION = 1
 
 
 def steps_per_pass(n_sentences: int, rate: float, batch_size: int, target_share: float) -> int:

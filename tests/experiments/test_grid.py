@@ -109,6 +109,22 @@ def test_a_changed_setting_is_flagged_and_rerun_only_when_asked(tmp_path):
     assert run_status(run[0], longer) == ("done", [])
 
 
+def test_a_new_schedule_rule_makes_our_runs_stale_and_an_unrecorded_one_is_rule_1(tmp_path, monkeypatch):
+    from spacy_xfer.experiments import grid as grid_module
+
+    runs = runs_of(kinds=("none", "spacy"))
+    grid = make_grid(tmp_path)
+    run_grid(runs, grid, runner=FakeRunner(), echo=quiet)
+    ours = srsly.read_json(runs[0].results_path(grid))
+    assert ours["settings"]["schedule"] == grid_module.SCHEDULE_VERSION
+    del ours["settings"]["schedule"]  # as written before the schedule was recorded
+    srsly.write_json(runs[0].results_path(grid), ours)
+    assert [run_status(run, grid) for run in runs] == [("done", []), ("done", [])]
+    monkeypatch.setattr(grid_module, "SCHEDULE_VERSION", 2)
+    assert run_status(runs[0], grid) == ("stale", ["schedule: 1 -> 2"])
+    assert run_status(runs[1], grid) == ("done", [])  # spaCy's baseline has its own schedule
+
+
 def test_an_interrupted_run_leaves_no_results_and_restarts_from_scratch(tmp_path):
     grid, runner = make_grid(tmp_path), FakeRunner()
     run = runs_of(kinds=("none",))

@@ -138,3 +138,27 @@ def test_runs_whose_config_changed_since_are_marked_in_the_table(tmp_path):
     table = results_table(RowSet("t", "", [ROW], []), results)
     assert "| 60.00 ± 0.00 (n=2) (older config) |" in table
     assert f"reruns them): {ROW.id}-none-s13, {ROW.id}-none-s14." in table
+
+
+def test_runs_of_another_schedule_rule_are_marked_in_the_table(tmp_path, monkeypatch):
+    from spacy_xfer.experiments import grid
+    from spacy.util import load_config
+
+    config = tmp_path / "single.cfg"
+    config.write_text((REPO / "configs" / "single.cfg").read_text(encoding="utf8"), encoding="utf8")
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    write_result(results_dir, ROW.id, "none", 13, 0.6)
+    path = results_dir / f"{ROW.id}-none-s13.json"
+    data = srsly.read_json(path)
+    # written before the schedule was recorded: it ran rule 1
+    data["settings"] = {"kind": "none", "target": "twitter_pos", "config": config.name,
+                        "config_sha256": grid.config_sha256(load_config(config, interpolate=False))}
+    srsly.write_json(path, data)
+    results = load_results(results_dir)
+    grid.mark_stale_configs(results, tmp_path)
+    assert "older config" not in results_table(RowSet("t", "", [ROW], []), results)
+    monkeypatch.setattr(grid, "SCHEDULE_VERSION", 2)
+    results = load_results(results_dir)
+    grid.mark_stale_configs(results, tmp_path)
+    assert "| 60.00 (n=1) (older config) |" in results_table(RowSet("t", "", [ROW], []), results)
