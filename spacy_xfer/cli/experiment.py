@@ -21,7 +21,7 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
-from spacy.util import dot_to_dict, dot_to_object, load_config
+from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
@@ -40,6 +40,7 @@ from ..experiments.steps import evaluate_pipeline, prepare_benchmark, train_over
 from ..experiments.schedule import schedule_overrides
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
+from ..training.task_sampler import left_out_tasks
 from ._util import app, lenient_summary
 
 BENCHMARK_HELP = (
@@ -179,7 +180,7 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = load_config_value(value)
-    check_skipped_tasks(config, overrides)
+    check_left_out_tasks(config_path, overrides)
     typer.echo(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
         f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
@@ -205,31 +206,34 @@ def spacy_train_command(
     train_within_budget(read_config(config_path), config_path, output_path, gpu_id, overrides)
 
 
-def check_skipped_tasks(config: Config, overrides: Dict[str, Any]) -> None:
-    """Refuse a labelling rate of 0 (a task a finite reader leaves out, see
-    `spacy_xfer.TaskSampler.v1`) where it would silently spoil training: on the target's
-    dev task, which the model is selected on, and in an initialize corpus, which gives
-    the components their labels and the word tables their words.
+def check_left_out_tasks(config_path: Path, overrides: Dict[str, Any]) -> None:
+    """Refuse a labelling rate of 0 (a task a finite `spacy_xfer.TaskSampler.v1` reader
+    leaves out) where it would silently spoil training: on the target's dev task, which
+    the model is selected on, and in an initialize corpus, which gives the components
+    their labels and the word tables their words. The config is read with the overrides
+    as `spacy train` reads it; one it cannot read is left for spaCy to report.
 
-    config (Config): The config as read, not interpolated.
+    config_path (Path): The training config.
     overrides (Dict[str, Any]): Its overrides (dotted keys), as `train` applies them.
     RAISES (ValueError): E096 naming the setting.
     """
-    filled = Config(config).merge(Config(dot_to_dict(overrides))).interpolate()
-    readers = [("corpora.dev", filled.get("corpora", {}).get("dev", {}), "the dev evaluations",
-                "the target's dev score the model is selected on")]
+    try:
+        filled = load_config(config_path, overrides=overrides, interpolate=True)
+        dev_corpus = filled["training"].get("dev_corpus", "corpora.dev")
+        dev = dot_to_object(filled, dev_corpus)
+    except (ConfigValidationError, KeyError):
+        return
+    readers = [(dev_corpus, dev, "the dev evaluations", "the target's dev score the model is selected on")]
     for name, component in filled.get("initialize", {}).get("components", {}).items():
-        if isinstance(component, dict) and isinstance(component.get("corpus"), dict):
+        if isinstance(component, dict) and "corpus" in component:
             readers.append(
                 (f"initialize.components.{name}.corpus", component["corpus"], f"the initialize corpus of '{name}'",
                  "which gives the components their labels and the word tables their words")
             )
-    for section, block, reader, why in readers:
-        tasks = block.get("tasks", {}) if isinstance(block, dict) else {}
-        for task, settings in tasks.items():
-            skipped = isinstance(settings, dict) and settings.get("rate", 1.0) == 0
-            if skipped and (section != "corpora.dev" or task == "target"):
-                raise ValueError(Errors.E096.format(setting=f"{section}.tasks.{task}.rate", task=task, reader=reader, why=why))
+    for section, reader, where, why in readers:
+        for task in left_out_tasks(reader):
+            if section != dev_corpus or task == "target":
+                raise ValueError(Errors.E096.format(setting=f"{section}.tasks.{task}.rate", task=task, reader=where, why=why))
 
 
 def budget_overrides(max_seconds: float) -> Dict[str, Any]:

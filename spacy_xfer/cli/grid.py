@@ -42,7 +42,7 @@ def grid_command(
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of single.cfg, t_a.cfg, t_b.cfg, t_c.cfg."),
     max_seconds: int = typer.Option(1800, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every kind of run (default: none)."),
-    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, budget, vectors)."),
+    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, schedule rule, budget, vectors)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the runs and the commands they would run."),
 ) -> None:
     """Train and evaluate every run of the selected rows that has no results file yet.

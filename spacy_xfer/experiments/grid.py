@@ -294,8 +294,8 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
     """Set `stale` in every loaded run (see `report.load_results`): True when the config
     it ran hashes differently from today's (`current_config_sha256`, config paths
     relative to `root`) or, for our runs, its schedule rule is not today's
-    (`SCHEDULE_VERSION`), i.e. the grid would rerun it with `--rerun-stale`; False when
-    the same or when today's config cannot be read."""
+    (`SCHEDULE_VERSION`), i.e. the grid would rerun it with `--rerun-stale`; False
+    otherwise, also when today's config cannot be read."""
     hashes: Dict[Tuple[bool, Any, Any], Optional[str]] = {}
     for runs in results.values():
         for run in runs:

@@ -174,6 +174,22 @@ def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
     return TaskCorpus(name=name, path=path, files=files, weight=float(weight), rate=rate)
 
 
+def left_out_tasks(reader: Any) -> List[str]:
+    """The tasks a reader's config block leaves out (labelling rate 0), for a
+    `spacy_xfer.TaskSampler.v1` block; none for any other value.
+
+    reader (Any): A reader's block of an interpolated config, e.g. `[corpora.dev]`.
+    RETURNS (List[str]): The names of its tasks with rate 0, in config order.
+    """
+    if not isinstance(reader, dict) or reader.get("@readers") != "spacy_xfer.TaskSampler.v1":
+        return []
+    tasks = reader.get("tasks", {})
+    return [
+        name for name, settings in tasks.items()
+        if isinstance(settings, dict) and _is_number(settings.get("rate", 1.0)) and settings.get("rate", 1.0) == 0
+    ]
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -270,6 +286,10 @@ class TaskSampler:
             no file read, at rate 0.
         """
         if task.rate == 0:
+            message = (task.name, str(task.path), 0.0, self.rate_seed, 0, 0)
+            if message not in _logged_reads:
+                _logged_reads.add(message)
+                logger.info("TaskSampler: task '%s' left out (rate 0): %s not read", task.name, task.path)
             return []
         sentences = [sentence for loc in task.files for sentence in file_sentences(loc, vocab)]
         kept = sample_rate(sentences, task.rate, self.rate_seed)

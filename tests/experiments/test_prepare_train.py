@@ -8,9 +8,8 @@ import shutil
 import pytest
 import spacy
 from spacy.util import load_config
-from thinc.api import Config
 
-from spacy_xfer.cli.experiment import check_skipped_tasks
+from spacy_xfer.cli.experiment import check_left_out_tasks
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
 from spacy_xfer.experiments.steps import evaluate_pipeline, train_overrides
 
@@ -209,8 +208,9 @@ def test_a_transfer_run_can_evaluate_on_the_targets_dev_set_alone(wnut_files, tm
 ])
 def test_train_refuses_to_leave_the_target_out_of_dev_or_a_task_out_of_initialize(setting, reader, wnut_files, tmp_path):
     corpus = prepare_mine_and_src(wnut_files, tmp_path)
+    # a step cap, so that a run the check let through ends at once and fails the test
     result = run("train", CONFIGS / "t_b.cfg", tmp_path / "training", "--source", "src", "--target", "mine",
-                 "--corpus-dir", corpus, "--set", f"{setting}=0")
+                 "--corpus-dir", corpus, "--set", f"{setting}=0", "--set", "training.max_steps=1")
     assert result.exit_code == 1 and f"[E096] {setting} = 0 leaves the task" in result.output
     assert reader in " ".join(result.output.split())
     assert not (tmp_path / "training").exists()
@@ -271,11 +271,14 @@ def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, 
     assert not (tmp_path / "out").exists()
 
 
-def test_the_rate_check_passes_readers_without_tasks_and_a_skipped_source():
-    plain = Config().from_str('[corpora]\n[corpora.dev]\n@readers = "spacy.Corpus.v1"\npath = null\n')
-    check_skipped_tasks(plain, {})
-    check_skipped_tasks(Config(), {"training.patience": 5})
-    config = load_config(CONFIGS / "t_b.cfg", interpolate=False)
-    check_skipped_tasks(config, {"corpora.dev.tasks.source.rate": 0})
+def test_the_rate_check_passes_readers_without_tasks_and_a_left_out_source(tmp_path):
+    plain = tmp_path / "plain.cfg"
+    plain.write_text('[training]\ndev_corpus = "corpora.dev"\n[corpora]\n[corpora.dev]\n@readers = "spacy.Corpus.v1"\npath = null\n', encoding="utf8")
+    check_left_out_tasks(plain, {})
+    check_left_out_tasks(plain, {"training.patience": 5})
+    check_left_out_tasks(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.source.rate": 0})
     with pytest.raises(ValueError, match=r"\[E096\] corpora.dev.tasks.target.rate = 0"):
-        check_skipped_tasks(config, {"corpora.dev.tasks.target.rate": 0.0})
+        check_left_out_tasks(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.target.rate": 0.0})
+    # the dev reader is the one [training] dev_corpus names
+    with pytest.raises(ValueError, match=r"\[E096\] corpora.train.tasks.target.rate = 0"):
+        check_left_out_tasks(CONFIGS / "t_b.cfg", {"training.dev_corpus": "corpora.train", "corpora.train.tasks.target.rate": 0})

@@ -9,7 +9,7 @@ import torch
 from spacy.tokens import Doc, DocBin
 from thinc.api import set_dropout_rate
 
-from spacy_xfer.experiments.schedule import MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
+from spacy_xfer.experiments.schedule import SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
 from spacy_xfer.models.architectures import build_char_word_encoder_v1
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
 from spacy_xfer.models.string_table import UNKNOWN_ROW
@@ -141,6 +141,10 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     assert small == {"training.eval_frequency": 45, "training.patience": 2000}
     tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
+    # the grid records the rule's version with each run: a new rule gets a new version
+    assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
+        "the schedule rule changed: bump SCHEDULE_VERSION in experiments/schedule.py and this test"
+    )
 
 
 def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):

@@ -16,7 +16,7 @@ from thinc.api import Config
 from spacy_xfer.labelling_rate import sample_rate
 from spacy_xfer.training.task_batcher import configure_batch_by_task_v1
 from spacy_xfer.tasks import TASK_KEY
-from spacy_xfer.training.task_sampler import TaskSampler
+from spacy_xfer.training.task_sampler import TaskSampler, left_out_tasks
 
 from .util import blank_english, make_docs, write_docbin
 
@@ -188,13 +188,15 @@ def test_invalid_sampler_settings_are_rejected(tmp_path, settings):
         resolve_sampler({"a": {"path": path, "prob": 1}}, **settings)
 
 
-def test_a_finite_reader_leaves_out_a_task_at_rate_0_without_reading_it(tmp_path):
+def test_a_finite_reader_leaves_out_a_task_at_rate_0_without_reading_it(tmp_path, caplog):
     kept = write_docbin(tmp_path / "a.spacy", make_docs("a", 3))
     unreadable = tmp_path / "b.spacy"
     unreadable.write_bytes(b"not a DocBin")
     tasks = {"a": {"path": kept, "prob": 1}, "b": {"path": unreadable, "prob": 1, "rate": 0}}
     sampler = resolve_sampler(tasks, stream=False)
-    examples = list(sampler.stream(Vocab()))
+    with caplog.at_level(logging.INFO, logger="spacy.xfer"):
+        examples = list(sampler.stream(Vocab()))
+    assert f"TaskSampler: task 'b' left out (rate 0): {unreadable} not read" in caplog.text
     assert [(eg.reference.user_data[TASK_KEY], eg.reference[0].text) for eg in examples] == [
         ("a", "a0"), ("a", "a1"), ("a", "a2")
     ]
@@ -204,3 +206,11 @@ def test_a_finite_reader_needs_one_task_it_reads(tmp_path):
     path = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
     with pytest.raises(ValueError, match="Task 'a': labelling rate 0 keeps no sentences; at least one task"):
         resolve_sampler({"a": {"path": path, "prob": 1, "rate": 0}}, stream=False)
+
+
+def test_left_out_tasks_are_those_of_a_task_sampler_at_rate_0():
+    sampler = {"@readers": "spacy_xfer.TaskSampler.v1", "tasks": {
+        "a": {"rate": 0}, "b": {"rate": 0.0}, "c": {"rate": False}, "d": {}, "e": {"rate": 0.5}}}
+    assert left_out_tasks(sampler) == ["a", "b"]
+    assert left_out_tasks({"@readers": "spacy.Corpus.v1", "tasks": {"a": {"rate": 0}}}) == []
+    assert left_out_tasks(None) == []
