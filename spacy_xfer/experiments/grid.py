@@ -303,9 +303,14 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
             key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"))
             if key not in hashes:
                 hashes[key] = current_config_sha256(settings, root)
-            schedule = {**UNRECORDED_SETTINGS, **settings}["schedule"]
-            older_schedule = settings.get("kind") != "spacy" and schedule != SCHEDULE_VERSION
+            older_schedule = settings.get("kind") != "spacy" and recorded_settings(settings)["schedule"] != SCHEDULE_VERSION
             run["stale"] = older_schedule or (hashes[key] is not None and hashes[key] != settings.get("config_sha256"))
+
+
+def recorded_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """A results file's `settings`, with the value of each setting it predates
+    (`UNRECORDED_SETTINGS`) where it has none."""
+    return {**UNRECORDED_SETTINGS, **settings}
 
 
 def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
@@ -434,7 +439,7 @@ def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
         return "todo", []
     old = srsly.read_json(path).get("settings", {})
     new = run_settings(run, grid)
-    recorded = {**UNRECORDED_SETTINGS, **old}
+    recorded = recorded_settings(old)
     changed = [f"{key}: {recorded.get(key)!r} -> {value!r}" for key, value in new.items() if recorded.get(key) != value]
     return ("stale", changed) if changed else ("done", [])
 
