@@ -248,8 +248,9 @@ class Errors:
 
     E096 = (
         "[E096] {setting} = 0 leaves the task '{task}' out of {reader}, {why}. A labelling "
-        "rate of 0 is for a dev reader's other tasks, e.g. --set "
-        "corpora.dev.tasks.source.rate=0 to evaluate on the target's dev set alone."
+        "rate of 0 is for a dev reader's other tasks, e.g. the source's dev set in the "
+        "T-B and T-C configs ([xfer] source_dev_rate = 0), which are evaluated on the "
+        "target's dev set alone."
     )
 
 

@@ -3,7 +3,7 @@ listener as its encoder, load, train a few steps under spaCy's own training loop
 task sampling, and round-trip to disk."""
 
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import pytest
 import spacy
@@ -11,7 +11,8 @@ from spacy.cli.debug_config import debug_config
 from spacy.tokens import DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
-from spacy.util import load_config, registry
+from spacy.training import Example
+from spacy.util import load_config, registry, resolve_dot_names
 from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
@@ -105,6 +106,24 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
     weights = config["training"]["score_weights"]
     assert weights["target_score"] == 1.0
     assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
+
+
+@pytest.mark.parametrize("arch", ["t_b", "t_c"])
+def test_transfer_configs_score_the_source_dev_set_only_when_asked(arch, corpora):
+    """The model is selected on the target's dev score, so by default the dev reader
+    reads the target's dev set alone; `[xfer] source_dev_rate` = 1 adds the source's."""
+    paths = {f"paths.{key}": str(value) for key, value in corpora.items()}
+
+    def dev_examples(**overrides) -> List[Example]:
+        config = load_config(CONFIGS / f"{arch}.cfg", overrides={**paths, **overrides}, interpolate=True)
+        (reader,) = resolve_dot_names(config, ["corpora.dev"])
+        return list(reader(spacy.blank("en")))
+
+    by_default = dev_examples()
+    assert by_default and all(example.reference.ents for example in by_default)
+    with_source = dev_examples(**{"xfer.source_dev_rate": 1.0})
+    assert len(with_source) == 2 * len(by_default)
+    assert sum(1 for example in with_source if example.reference.ents) == len(by_default)
 
 
 @pytest.mark.parametrize("name", ["single", "t_a", "t_b", "t_c"])

@@ -130,7 +130,7 @@ def train_command(
             "--set", f"training.logger.output_file={output}.jsonl",
         ]
     if pair["arch"] == "t_b":  # a quarter of the source's dev set: the source score is shown, not selected on
-        command += ["--set", "corpora.dev.tasks.source.rate=0.25"]
+        command += ["--set", "xfer.source_dev_rate=0.25"]
     for key, value in {**spec["base"], **variant["set"]}.items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     if variant.get("vectors"):

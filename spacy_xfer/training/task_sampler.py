@@ -111,9 +111,10 @@ def create_task_sampler_v1(
         DocBin or a folder of them), `prob` (float > 0, the task's sampling probability;
         the probabilities are normalised to sum to 1, so relative weights work too) and
         `rate` (float in (0, 1], default 1.0, the labelling rate). In a finite reader
-        (`stream = false`) rate 0 leaves a task out without removing its block: e.g.
-        `--set corpora.dev.tasks.source.rate=0` evaluates on the target's dev set
-        alone, so a transfer run does not spend its evaluations scoring the source.
+        (`stream = false`) rate 0 leaves a task out without removing its block: the
+        T-B and T-C configs' dev readers leave the source out this way (`[xfer]
+        source_dev_rate = 0`), so a transfer run does not spend its evaluations
+        scoring a task it is not selected on.
     seed (int): Seeds the task draws and the order of each task's sentences.
     rate_seed (int): Seeds which sentences a labelling rate keeps. Kept apart from `seed`
         so that runs with different seeds train on the same labelled subset.

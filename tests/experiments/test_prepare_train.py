@@ -192,9 +192,9 @@ def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_transfer_run_can_evaluate_on_the_targets_dev_set_alone(wnut_files, tmp_path):
-    train_tiny_t_b(wnut_files, tmp_path, "--set", "corpora.dev.tasks.source.rate=0")
-    # the trained pipeline's config keeps the setting: its dev reader gives the target's examples only
+def test_a_transfer_run_evaluates_on_the_targets_dev_set_alone_by_default(wnut_files, tmp_path):
+    train_tiny_t_b(wnut_files, tmp_path)
+    # the trained pipeline's config keeps the default: its dev reader gives the target's examples only
     nlp = spacy.load(tmp_path / "training" / "model-best")
     config = nlp.config.interpolate()
     dev_corpus = spacy.registry.resolve({"dev": config["corpora"]["dev"]})["dev"]

@@ -42,7 +42,8 @@ def test_spacy_train_reads_each_corpus_file_once(tmp_path, monkeypatch, caplog):
     }
     overrides = {f"paths.{name}": path for name, path in paths.items()}
     overrides.update({f"components.encoder.model.{key}": value for key, value in TINY_ENCODER.items()})
-    overrides.update({"training.max_steps": 3, "training.eval_frequency": 1})
+    # the source's dev set is scored too (the shipped configs leave it out)
+    overrides.update({"training.max_steps": 3, "training.eval_frequency": 1, "xfer.source_dev_rate": 1.0})
     config = load_config(CONFIG, overrides=overrides, interpolate=False)
     reads = counting_reads(monkeypatch)
     reads_at_first_update: Dict[str, int] = {}
