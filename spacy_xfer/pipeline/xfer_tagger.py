@@ -71,11 +71,12 @@ class ScoredGuesses(NamedTuple):
     """What `predict` returns when `confidence` is on: the label ids of each doc and how
     sure the CRF is of them."""
 
-    ids: List[numpy.ndarray]
-    probs: List[PathProbs]
+    ids: List[Optional[numpy.ndarray]]
+    probs: List[Optional[PathProbs]]
 
 
-Guesses = Union[List[numpy.ndarray], ScoredGuesses]
+# one entry per doc: None for a doc of another task (see `XferTagger.predict`)
+Guesses = Union[List[Optional[numpy.ndarray]], ScoredGuesses]
 
 
 class NBest(NamedTuple):
@@ -140,9 +141,10 @@ def make_xfer_tagger(
     constraints (str): tag scheme whose invalid transitions are forbidden in training
         and decoding: "auto" (BILUO for span targets, none for token targets), "none",
         "IOB1", "IOB2", "BIOES" or "BILUO".
-    task (Optional[str]): learn from and score on only the examples of this task
-        (`user_data["xfer_task"]`, set by `spacy_xfer.TaskSampler.v1`); examples with
-        no task name are used by every head. Needed when two heads share a target.
+    task (Optional[str]): learn from, predict on and score on only the examples of
+        this task (`user_data["xfer_task"]`, set by `spacy_xfer.TaskSampler.v1`); docs
+        and examples with no task name are used by every head. Needed when two heads
+        share a target.
     primary (bool): whether this head writes its predictions to `target`. One head
         per target may be primary; the others (e.g. the source head of a T-B pipeline
         whose target head writes the same target) write to their own key,
@@ -293,15 +295,30 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     def predict(self, docs: Iterable[Doc]) -> Guesses:
         """The Viterbi label ids of each doc (an empty array for an empty doc); with
-        `confidence` on, a `ScoredGuesses` of the ids and their probabilities."""
+        `confidence` on, a `ScoredGuesses` of the ids and their probabilities.
+
+        A head with a `task` skips the docs of other tasks (`user_data["xfer_task"]`,
+        which the task sampler writes on dev examples too): their entry is None and
+        `set_annotations` leaves them as they are. So the dev evaluations of a T-B or
+        T-C pipeline decode each dev set with its own head only (in T-C, the source's
+        word GRU no longer runs over the target's dev set); `score` counts only the
+        head's own examples anyway. Docs without a task name get every head.
+        """
         docs = list(docs)
-        if not any(len(doc) for doc in docs):
-            guesses = [numpy.zeros((0,), dtype="int64") for _ in docs]
-            return ScoredGuesses(guesses, [NO_PROBS] * len(docs)) if self.confidence else guesses
-        self._check_initialized()
-        scores = self.model.predict(docs)
-        guesses = crf_decode(scores)
-        return ScoredGuesses(guesses, crf_path_probs(scores, guesses)) if self.confidence else guesses
+        own = [self._is_own_doc(doc) for doc in docs]
+        rows = [i for i, doc in enumerate(docs) if own[i] and len(doc)]
+        guesses: List[Optional[numpy.ndarray]] = [numpy.zeros((0,), dtype="int64") if is_own else None for is_own in own]
+        probs: List[Optional[PathProbs]] = [NO_PROBS if is_own else None for is_own in own]
+        if rows:
+            self._check_initialized()
+            scores = self.model.predict([docs[i] for i in rows])
+            decoded = crf_decode(scores)
+            for i, ids in zip(rows, decoded):
+                guesses[i] = ids
+            if self.confidence:
+                for i, path_probs in zip(rows, crf_path_probs(scores, decoded)):
+                    probs[i] = path_probs
+        return ScoredGuesses(guesses, probs) if self.confidence else guesses
 
     def _check_initialized(self) -> None:
         """RAISES (ValueError): spaCy's E109 if the head is neither initialized nor
@@ -317,11 +334,14 @@ class XferTagger(CheckedLoad, TrainablePipe):
         names = self._label_setup().names
         if not isinstance(guesses, ScoredGuesses):
             for doc, ids in zip(docs, guesses):
-                self._write(doc, names[ids].tolist(), None)
+                if ids is not None:
+                    self._write(doc, names[ids].tolist(), None)
             return
         if not Token.has_extension(self.confidence_attr):
             Token.set_extension(self.confidence_attr, default=None)
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
+            if ids is None or probs is None:
+                continue
             for token, prob in zip(doc, probs.token_probs.tolist()):
                 token._.set(self.confidence_attr, prob)
             self._write(doc, names[ids].tolist(), probs)
@@ -392,8 +412,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
         ]
 
     def _is_own(self, eg: Example) -> bool:
+        return self._is_own_doc(eg.y)
+
+    def _is_own_doc(self, doc: Doc) -> bool:
+        """Whether the doc is of this head's task, or either has none."""
         task = self.cfg["task"]
-        return task is None or eg.y.user_data.get(TASK_KEY, task) == task
+        return task is None or doc.user_data.get(TASK_KEY, task) == task
 
     # -- training -----------------------------------------------------------------
 

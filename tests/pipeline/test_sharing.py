@@ -111,3 +111,38 @@ def test_task_name_keeps_heads_with_the_same_target_apart():
     scores = nlp.evaluate(source + target)
     assert scores["source_acc"] is not None and scores["target_acc"] is not None
     assert scores["tag_acc"] == scores["target_acc"]
+
+
+@pytest.mark.parametrize("confidence", [False, True])
+@pytest.mark.parametrize("arch", ["t_b", "t_c"])
+def test_a_head_with_a_task_leaves_the_docs_of_other_tasks_alone(arch, confidence):
+    """The dev evaluations decode each task's docs with that task's head only; a doc
+    without a task name (a user's text) gets every head."""
+    nlp = English()
+    encoder, head_tok2vec = ENCODERS[arch]
+    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
+    for name in ("source", "target"):
+        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": head_tok2vec}
+        config = {"target": "tag", "task": name, "model": model, "primary": name == "target", "confidence": confidence}
+        nlp.add_pipe("xfer_tagger", name=name, config=config)
+    examples = pos_examples(nlp)
+    for i, eg in enumerate(examples):
+        eg.y.user_data[TASK_KEY] = ("source", "target")[i % 2]
+    nlp.initialize(lambda: examples)
+    words = ["I", "like", "ham", "."]
+    docs = {task: nlp.make_doc(" ".join(words)) for task in ("source", "target", None)}
+    for task, doc in docs.items():
+        if task:
+            doc.user_data[TASK_KEY] = task
+    annotated = {task: doc for task, doc in zip(docs, nlp.pipe(docs.values()))}
+    has_tags = {task: all(token.tag_ for token in doc) for task, doc in annotated.items()}
+    has_source = {task: all(token._.source for token in doc) for task, doc in annotated.items()}
+    assert has_tags == {"source": False, "target": True, None: True}
+    assert has_source == {"source": True, "target": False, None: True}
+    # a doc of each task and a plain one in one batch decode as they do alone
+    plain = nlp(" ".join(words))
+    assert [t.tag_ for t in annotated[None]] == [t.tag_ for t in annotated["target"]] == [t.tag_ for t in plain]
+    assert [t._.source for t in annotated[None]] == [t._.source for t in annotated["source"]]
+    if confidence:
+        assert all(token._.source_confidence is None for token in annotated["target"])
+        assert all(token._.target_confidence is not None for token in annotated["target"])
