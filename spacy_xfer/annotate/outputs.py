@@ -129,7 +129,9 @@ def conll_lines(doc: Doc, heads: Sequence[XferTagger]) -> List[str]:
         else:
             columns.append(["_" if label is None else label for label in output.read(doc)])
         if head.confidence:
-            columns.append([f"{t._.get(head.confidence_attr):.6f}" for t in doc])
+            confidences = [t._.get(head.confidence_attr) for t in doc]
+            # None: a head with a task left a doc of another task unannotated
+            columns.append(["_" if value is None else f"{value:.6f}" for value in confidences])
     return ["\t".join(row) for row in zip(*columns)] + [""]
 
 

@@ -412,7 +412,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
         ]
 
     def _is_own(self, eg: Example) -> bool:
-        return self._is_own_doc(eg.y)
+        """Whether an example is of this head's task: both its docs (`predict` reads
+        the predicted doc's task, so an example scored here was predicted here)."""
+        return self._is_own_doc(eg.y) and self._is_own_doc(eg.x)
 
     def _is_own_doc(self, doc: Doc) -> bool:
         """Whether the doc is of this head's task, or either has none."""

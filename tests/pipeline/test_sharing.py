@@ -10,6 +10,7 @@ from spacy.lang.en import English
 from spacy.training import Example
 from thinc.api import Adam
 
+from spacy_xfer.annotate.outputs import conll_lines
 from spacy_xfer.tasks import TASK_KEY
 
 from ..util import NER_DATA, TAG_DATA, examples_for
@@ -129,20 +130,32 @@ def test_a_head_with_a_task_leaves_the_docs_of_other_tasks_alone(arch, confidenc
     for i, eg in enumerate(examples):
         eg.y.user_data[TASK_KEY] = ("source", "target")[i % 2]
     nlp.initialize(lambda: examples)
-    words = ["I", "like", "ham", "."]
-    docs = {task: nlp.make_doc(" ".join(words)) for task in ("source", "target", None)}
-    for task, doc in docs.items():
+    optimizer = Adam(0.01)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    # texts of different lengths and an empty doc in one batch
+    batch = [("target", "they eat green eggs and ham"), ("source", "I like ham ."), (None, "ham ."), ("target", ""), (None, "I like them")]
+    docs = []
+    for task, text in batch:
+        doc = nlp.make_doc(text)
         if task:
             doc.user_data[TASK_KEY] = task
-    annotated = {task: doc for task, doc in zip(docs, nlp.pipe(docs.values()))}
-    has_tags = {task: all(token.tag_ for token in doc) for task, doc in annotated.items()}
-    has_source = {task: all(token._.source for token in doc) for task, doc in annotated.items()}
-    assert has_tags == {"source": False, "target": True, None: True}
-    assert has_source == {"source": True, "target": False, None: True}
-    # a doc of each task and a plain one in one batch decode as they do alone
-    plain = nlp(" ".join(words))
-    assert [t.tag_ for t in annotated[None]] == [t.tag_ for t in annotated["target"]] == [t.tag_ for t in plain]
-    assert [t._.source for t in annotated[None]] == [t._.source for t in annotated["source"]]
+        docs.append(doc)
+    annotated = list(nlp.pipe(docs))
+    for (task, text), doc in zip(batch, annotated):
+        alone = nlp(text)  # no task: every head
+        tags, source = [t.tag_ for t in doc], [t._.source for t in doc]
+        assert tags == ([t.tag_ for t in alone] if task in ("target", None) else [""] * len(doc)), (task, text)
+        assert source == ([t._.source for t in alone] if task in ("source", None) else [None] * len(doc)), (task, text)
+        if confidence:
+            for name in ("source", "target"):
+                mine = [t._.get(f"{name}_confidence") for t in doc]
+                if task in (name, None):
+                    numpy.testing.assert_allclose(mine, [t._.get(f"{name}_confidence") for t in alone], rtol=1e-5)
+                else:
+                    assert mine == [None] * len(doc)
     if confidence:
-        assert all(token._.source_confidence is None for token in annotated["target"])
-        assert all(token._.target_confidence is not None for token in annotated["target"])
+        # the CoNLL output writes "_" where a head left a doc alone: columns word, source, its confidence, ...
+        heads = [nlp.get_pipe("source"), nlp.get_pipe("target")]
+        rows = [line.split("\t") for line in conll_lines(annotated[0], heads) if line]
+        assert rows and all(row[1] == "_" and row[2] == "_" and row[4] != "_" for row in rows)
