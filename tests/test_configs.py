@@ -111,8 +111,9 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
 @pytest.mark.parametrize("arch", ["t_b", "t_c"])
 def test_transfer_configs_score_the_source_dev_set_only_when_asked(arch, corpora):
     """The model is selected on the target's dev score, so by default the dev reader
-    reads the target's dev set alone; `[xfer] source_dev_rate` = 1 adds the source's."""
-    paths = {f"paths.{key}": str(value) for key, value in corpora.items()}
+    reads the target's dev set alone, and `paths.source_dev` may stay unset; `[xfer]
+    source_dev_rate` = 1 adds the source's."""
+    paths = {f"paths.{key}": str(value) for key, value in corpora.items() if key != "source_dev"}
 
     def dev_examples(**overrides) -> List[Example]:
         config = load_config(CONFIGS / f"{arch}.cfg", overrides={**paths, **overrides}, interpolate=True)
@@ -121,7 +122,7 @@ def test_transfer_configs_score_the_source_dev_set_only_when_asked(arch, corpora
 
     by_default = dev_examples()
     assert by_default and all(example.reference.ents for example in by_default)
-    with_source = dev_examples(**{"xfer.source_dev_rate": 1.0})
+    with_source = dev_examples(**{"xfer.source_dev_rate": 1.0, "paths.source_dev": str(corpora["source_dev"])})
     assert len(with_source) == 2 * len(by_default)
     assert sum(1 for example in with_source if example.reference.ents) == len(by_default)
 

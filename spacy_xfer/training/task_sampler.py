@@ -42,7 +42,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List, Set, Tuple
+from typing import TYPE_CHECKING, Any, Counter as CounterT, Dict, Iterator, List, Optional, Set, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -81,7 +81,8 @@ class TaskCorpus:
     """One task's training data, as configured.
 
     name (str): The task name, written to each Example's `user_data[TASK_KEY]`.
-    path (Path): The `.spacy` file or the folder of them, as configured.
+    path (Optional[Path]): The `.spacy` file or the folder of them, as configured;
+        may be None for a task at rate 0.
     files (List[Path]): The `.spacy` files found at `path`, sorted.
     weight (float): The task's unnormalised sampling probability.
     rate (float): The labelling rate: the fraction of sentences kept, in (0, 1]; 0 in a
@@ -89,7 +90,7 @@ class TaskCorpus:
     """
 
     name: str
-    path: Path
+    path: Optional[Path]
     files: List[Path]
     weight: float
     rate: float
@@ -114,7 +115,8 @@ def create_task_sampler_v1(
         (`stream = false`) rate 0 leaves a task out without removing its block: the
         T-B and T-C configs' dev readers leave the source out this way (`[xfer]
         source_dev_rate = 0`), so a transfer run does not spend its evaluations
-        scoring a task it is not selected on.
+        scoring a task it is not selected on. A task at rate 0 may have `path = null`
+        (e.g. `paths.source_dev` left unset); a path that is given must exist.
     seed (int): Seeds the task draws and the order of each task's sentences.
     rate_seed (int): Seeds which sentences a labelling rate keeps. Kept apart from `seed`
         so that runs with different seeds train on the same labelled subset.
@@ -164,6 +166,8 @@ def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
     if not _is_number(rate) or not 0.0 <= rate <= 1.0:
         problem = f"invalid labelling rate {rate!r}: expected a number in (0, 1], or 0 in a finite reader"
         raise ValueError(Errors.E040.format(name=name, problem=problem))
+    if rate == 0 and settings["path"] is None:  # left out, and no file named
+        return TaskCorpus(name=name, path=None, files=[], weight=float(weight), rate=rate)
     if settings["path"] is None or not Path(settings["path"]).exists():
         problem = f"corpus path {settings['path']} not found"
         raise FileNotFoundError(Errors.E041.format(name=name, problem=problem, file_type=FILE_TYPE))

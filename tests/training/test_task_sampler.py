@@ -31,7 +31,7 @@ def sampler_config(tasks: Dict[str, dict], **settings) -> str:
     for name, task in tasks.items():
         lines += ["", f"[corpora.train.tasks.{name}]"]
         for key, value in task.items():
-            lines.append(f"{key} = {json.dumps(str(value) if key == 'path' else value)}")
+            lines.append(f"{key} = {json.dumps(str(value) if key == 'path' and value is not None else value)}")
     return "\n".join(lines)
 
 
@@ -200,6 +200,16 @@ def test_a_finite_reader_leaves_out_a_task_at_rate_0_without_reading_it(tmp_path
     assert [(eg.reference.user_data[TASK_KEY], eg.reference[0].text) for eg in examples] == [
         ("a", "a0"), ("a", "a1"), ("a", "a2")
     ]
+
+
+def test_a_left_out_task_needs_no_path_but_any_other_does(tmp_path):
+    kept = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
+    sampler = resolve_sampler({"a": {"path": kept, "prob": 1}, "b": {"path": None, "prob": 1, "rate": 0}}, stream=False)
+    assert [eg.reference.user_data[TASK_KEY] for eg in sampler.stream(Vocab())] == ["a", "a"]
+    with pytest.raises(FileNotFoundError, match="Task 'b': corpus path None not found"):
+        resolve_sampler({"a": {"path": kept, "prob": 1}, "b": {"path": None, "prob": 1, "rate": 0.5}}, stream=False)
+    with pytest.raises(ValueError, match="Task 'b': labelling rate 0 keeps no sentences; a streamed task"):
+        resolve_sampler({"a": {"path": kept, "prob": 1}, "b": {"path": None, "prob": 1, "rate": 0}})
 
 
 def test_a_finite_reader_needs_one_task_it_reads(tmp_path):
