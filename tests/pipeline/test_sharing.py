@@ -80,14 +80,21 @@ def test_shared_encoder_moves_with_the_batch_task_whichever_head_is_last(arch):
     numpy.testing.assert_array_equal(weights(second, "ner_head"), ner_before)
 
 
-def test_task_name_keeps_heads_with_the_same_target_apart():
+def make_task_heads(arch: str, confidence: bool = False) -> English:
+    """An encoder and two heads on Token.tag_, one per task: the target head writes it
+    (primary), the source head its own Token._.source."""
+    encoder, head_tok2vec = ENCODERS[arch]
     nlp = English()
-    encoder, listener = ENCODERS["t_b"]
     nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
     for name in ("source", "target"):
-        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": listener}
-        config = {"target": "tag", "task": name, "model": model, "primary": name == "target"}
+        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": head_tok2vec}
+        config = {"target": "tag", "task": name, "model": model, "primary": name == "target", "confidence": confidence}
         nlp.add_pipe("xfer_tagger", name=name, config=config)
+    return nlp
+
+
+def test_task_name_keeps_heads_with_the_same_target_apart():
+    nlp = make_task_heads("t_b")
     source = pos_examples(nlp)[:2]
     target = [Example(eg.x, eg.y) for eg in pos_examples(nlp)[2:]]
     for eg in source:
@@ -119,13 +126,7 @@ def test_task_name_keeps_heads_with_the_same_target_apart():
 def test_a_head_with_a_task_leaves_the_docs_of_other_tasks_alone(arch, confidence):
     """The dev evaluations decode each task's docs with that task's head only; a doc
     without a task name (a user's text) gets every head."""
-    nlp = English()
-    encoder, head_tok2vec = ENCODERS[arch]
-    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
-    for name in ("source", "target"):
-        model = {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": head_tok2vec}
-        config = {"target": "tag", "task": name, "model": model, "primary": name == "target", "confidence": confidence}
-        nlp.add_pipe("xfer_tagger", name=name, config=config)
+    nlp = make_task_heads(arch, confidence)
     examples = pos_examples(nlp)
     for i, eg in enumerate(examples):
         eg.y.user_data[TASK_KEY] = ("source", "target")[i % 2]
