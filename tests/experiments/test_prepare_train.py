@@ -202,6 +202,26 @@ def test_a_transfer_run_evaluates_on_the_targets_dev_set_alone_by_default(wnut_f
     assert scores["target_f"] is not None and scores["source_f"] is None, scores
 
 
+def trained_weights(model):
+    """The weights of each component of a saved pipeline, by component name."""
+    nlp = spacy.load(model)
+    return {name: pipe.model.to_bytes() for name, pipe in nlp.components if hasattr(pipe, "model")}
+
+
+@pytest.mark.slow
+def test_dev_evaluations_leave_the_trained_weights_as_they_are(wnut_files, tmp_path):
+    # evaluated after every step on both tasks' dev sets, or once at the end on the target's:
+    # the same seed must give the same weights (evaluation draws no random numbers and
+    # writes nothing the next step reads)
+    often = ("--set", "training.max_steps=6", "--set", "training.eval_frequency=1", "--set", "xfer.source_dev_rate=1")
+    rarely = ("--set", "training.max_steps=6", "--set", "training.eval_frequency=6")
+    train_tiny_t_b(wnut_files, tmp_path / "often", *often)
+    train_tiny_t_b(wnut_files, tmp_path / "rarely", *rarely)
+    weights = [trained_weights(tmp_path / run / "training" / "model-last") for run in ("often", "rarely")]
+    assert sorted(weights[0]) == ["encoder", "source", "target"]
+    assert weights[0] == weights[1]
+
+
 @pytest.mark.parametrize("setting,reader", [
     ("corpora.dev.tasks.target.rate", "out of the dev evaluations, the target's dev score"),
     ("initialize.components.encoder.corpus.tasks.source.rate", "out of the initialize corpus of 'encoder', which gives"),
