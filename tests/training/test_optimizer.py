@@ -249,3 +249,34 @@ def test_a_device_parameter_never_stepped_is_averaged_as_itself(monkeypatch):
     weights = numpy.array([1.0, -2.0], dtype="float32").view(DeviceArray)
     optimizer((0, "W"), weights, numpy.zeros(2, dtype="float32").view(DeviceArray))
     assert_allclose(numpy.asarray(optimizer.averages[(0, "W")]), [1.0, -2.0])
+
+
+def adam_reference(weights, gradients, learn_rate, b1=0.9, b2=0.999, eps=1e-8, lr_scale=1.0):
+    """Thinc's Adam rule (`Optimizer._adam`, `NumpyOps.adam`) in float64:
+    w -= lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)."""
+    weights = numpy.asarray(weights, dtype="float64").copy()
+    mom1 = numpy.zeros_like(weights)
+    mom2 = numpy.zeros_like(weights)
+    for t, gradient in enumerate(gradients, start=1):
+        gradient = numpy.asarray(gradient, dtype="float64")
+        mom1 = b1 * mom1 + (1 - b1) * gradient
+        mom2 = b2 * mom2 + (1 - b2) * gradient**2
+        rate = lr_scale * learn_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)
+        weights -= rate * mom1 / (numpy.sqrt(mom2) + eps)
+    return weights
+
+
+def test_adam_on_host_arrays_follows_thincs_rule():
+    # the step runs torch's fused kernel; gradient scales 1e-3..1e1 so that eps and the
+    # bias corrections matter
+    rng = numpy.random.default_rng(0)
+    start = rng.normal(size=(7, 5)).astype("float32")
+    gradients = [(rng.normal(size=start.shape) * 10.0 ** rng.integers(-3, 2)).astype("float32") for _ in range(12)]
+    optimizer = create_adam_v1(0.05, grad_clip=0.0)
+    weights = start.copy()
+    for gradient in gradients:
+        g = gradient.copy()
+        optimizer((0, "W"), weights, g, lr_scale=0.5)
+        assert not g.any()  # zeroed, as Thinc's step leaves it
+    assert_allclose(weights, adam_reference(start, gradients, 0.05, lr_scale=0.5), rtol=1e-5, atol=1e-6)
+    assert optimizer.nr_update[(0, "W")] == len(gradients)
