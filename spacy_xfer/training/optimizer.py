@@ -187,8 +187,10 @@ class TaskOptimizer(Optimizer):
 
     def _adam(self, ops: Any, weights: FloatsXd, gradient: FloatsXd, lr_scale: float, key: KeyT, nr_upd: int) -> Tuple[FloatsXd, FloatsXd]:
         """Thinc's Adam step (`Optimizer._adam`, the rule of `NumpyOps.adam`) on a host
-        parameter, by torch's fused CPU Adam on views of the same memory; other arrays
-        go to Thinc's.
+        parameter, by torch's fused CPU Adam on views of the same memory; other arrays,
+        and a state whose size differs from the parameter's (which torch's kernel does
+        not check: it would read and write out of bounds), go to Thinc's, which raises
+        its ValueError there.
 
         Thinc's rule is `w -= lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)`;
         torch's divides sqrt(v) by sqrt(1 - b2**t) before adding its eps, so it is given
@@ -197,12 +199,15 @@ class TaskOptimizer(Optimizer):
 
         RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
         """
-        if not (isinstance(weights, numpy.ndarray) and weights.dtype == numpy.float32 and weights.flags.c_contiguous):
+        correction2 = 1.0 - self.b2**nr_upd
+        host = isinstance(weights, numpy.ndarray) and weights.dtype == numpy.float32 and weights.flags.c_contiguous
+        if not host or correction2 <= 0:
             return super()._adam(ops, weights, gradient, lr_scale, key, nr_upd)
         if key not in self.mom1:
             self.mom1[key] = numpy.zeros(weights.size, dtype=weights.dtype)
             self.mom2[key] = numpy.zeros(weights.size, dtype=weights.dtype)
-        correction2 = 1.0 - self.b2**nr_upd
+        if not weights.size == gradient.size == self.mom1[key].size == self.mom2[key].size:
+            return super()._adam(ops, weights, gradient, lr_scale, key, nr_upd)
         torch_adam(
             [torch.from_numpy(weights.reshape(-1))],
             [torch.from_numpy(numpy.ascontiguousarray(gradient).reshape(-1))],

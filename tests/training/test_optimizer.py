@@ -280,3 +280,13 @@ def test_adam_on_host_arrays_follows_thincs_rule():
         assert not g.any()  # zeroed, as Thinc's step leaves it
     assert_allclose(weights, adam_reference(start, gradients, 0.05, lr_scale=0.5), rtol=1e-5, atol=1e-6)
     assert optimizer.nr_update[(0, "W")] == len(gradients)
+
+
+def test_adam_state_of_another_size_is_an_error():
+    # a parameter resized under the same key (e.g. `nlp.initialize` again with the same
+    # optimizer): Thinc's size check, never an out-of-bounds write
+    optimizer = create_adam_v1(0.01, grad_clip=0.0)
+    optimizer((0, "W"), numpy.ones(4, dtype="float32"), numpy.ones(4, dtype="float32"))
+    weights = numpy.ones(4096, dtype="float32")
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        optimizer((0, "W"), weights, numpy.ones(4096, dtype="float32"))
