@@ -182,7 +182,8 @@ class TaskOptimizer(Optimizer):
         return self._masked_step(key, weights, gradient, lr_scale, steps, touched.astype(weights.dtype))
 
     def _host_step(self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float) -> Tuple[FloatsXd, FloatsXd]:
-        """The step of a host parameter with a gradient: Thinc's (fused Adam on CPU)."""
+        """The step of a host parameter with a gradient: Thinc's, with Adam's update in
+        torch's fused kernel (`_adam`)."""
         return Optimizer.__call__(self, key, weights, gradient, lr_scale=lr_scale)
 
     def _adam(self, ops: Any, weights: FloatsXd, gradient: FloatsXd, lr_scale: float, key: KeyT, nr_upd: int) -> Tuple[FloatsXd, FloatsXd]:
