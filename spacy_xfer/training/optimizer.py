@@ -196,24 +196,22 @@ class TaskOptimizer(Optimizer):
         Thinc's rule is `w -= lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)`;
         torch's divides sqrt(v) by sqrt(1 - b2**t) before adding its eps, so it is given
         `eps / sqrt(1 - b2**t)`: the same update up to float rounding. The gradient is
-        zeroed in place, as Thinc's is.
+        left as it is: `Optimizer.__call__`, the only caller, zeroes it right after.
 
-        RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and zeroed gradient.
+        RETURNS (Tuple[FloatsXd, FloatsXd]): The updated parameter and its gradient.
         """
         correction2 = 1.0 - self.b2**nr_upd
         host = isinstance(weights, numpy.ndarray) and weights.dtype == numpy.float32 and weights.flags.c_contiguous
         if not host or correction2 <= 0:
             return super()._adam(ops, weights, gradient, lr_scale, key, nr_upd)
-        if key not in self.mom1:
-            self.mom1[key] = numpy.zeros(weights.size, dtype=weights.dtype)
-            self.mom2[key] = numpy.zeros(weights.size, dtype=weights.dtype)
-        if not weights.size == gradient.size == self.mom1[key].size == self.mom2[key].size:
+        mom1, mom2 = self._moments(key, weights)
+        if not weights.size == gradient.size == mom1.size == mom2.size:
             return super()._adam(ops, weights, gradient, lr_scale, key, nr_upd)
         torch_adam(
             [torch.from_numpy(weights.reshape(-1))],
             [torch.from_numpy(numpy.ascontiguousarray(gradient).reshape(-1))],
-            [torch.from_numpy(self.mom1[key])],
-            [torch.from_numpy(self.mom2[key])],
+            [torch.from_numpy(mom1)],
+            [torch.from_numpy(mom2)],
             [],
             [torch.tensor(float(nr_upd - 1))],  # the kernel counts this step itself
             fused=True,
@@ -225,8 +223,16 @@ class TaskOptimizer(Optimizer):
             eps=self.eps / correction2**0.5,
             maximize=False,
         )
-        gradient.fill(0)
         return weights, gradient
+
+    def _moments(self, key: KeyT, weights: FloatsXd) -> Tuple[FloatsXd, FloatsXd]:
+        """Adam's first and second moments of a parameter: 1-D, in its array module and
+        dtype, zeros at its first step."""
+        if key not in self.mom1:
+            xp = get_array_module(weights)
+            self.mom1[key] = xp.zeros(weights.size, dtype=weights.dtype)
+            self.mom2[key] = xp.zeros(weights.size, dtype=weights.dtype)
+        return self.mom1[key], self.mom2[key]
 
     def _masked_step(
         self, key: KeyT, weights: FloatsXd, gradient: FloatsXd, lr_scale: float, steps: Any, on: Any
@@ -270,10 +276,7 @@ class TaskOptimizer(Optimizer):
         xp = get_array_module(weights)
         flat_weights = weights.reshape((weights.size,))
         flat_gradient = gradient.reshape((gradient.size,))
-        if key not in self.mom1:
-            self.mom1[key] = xp.zeros(weights.size, dtype=weights.dtype)
-            self.mom2[key] = xp.zeros(weights.size, dtype=weights.dtype)
-        mom1, mom2 = self.mom1[key], self.mom2[key]
+        mom1, mom2 = self._moments(key, weights)
         mom1 += ((1 - self.b1) * on) * (flat_gradient - mom1)
         mom2 += ((1 - self.b2) * on) * (flat_gradient * flat_gradient - mom2)
         t = xp.maximum(steps, 1)  # bias correction; the step is 0 anyway when `on` is 0
