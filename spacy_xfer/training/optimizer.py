@@ -19,9 +19,8 @@ every parameter (a `bool` of a device array). There the test stays on the device
 without gradient still moves by exactly zero (see `TaskOptimizer.__call__`). Host
 (numpy) arrays keep the cheap early return and, for SGD, Thinc's step; Adam's update on
 float32 host arrays runs torch's fused CPU kernel (`torch.optim.adam.adam` with fused=True,
-vectorised) on views of the same memory instead of Thinc's `NumpyOps.adam` loop, which
-took about 7 ms a step for the default model's 2.9M parameters against about 1.5 ms (see
-`TaskOptimizer._adam`).
+vectorised) on views of the same memory instead of Thinc's scalar `NumpyOps.adam` loop
+(see `TaskOptimizer._adam`; README "Speed" measures it).
 """
 
 from typing import Any, Dict, Tuple
