@@ -252,6 +252,12 @@ class Errors:
         "T-B and T-C configs ([xfer] source_dev_rate = 0), which are evaluated on the "
         "target's dev set alone."
     )
+    E097 = (
+        "[E097] Cannot use the given value of parameter '{name}': its shape is {shape}, "
+        "expected {expected} (the parameter's). Were the parameters (e.g. an optimizer's "
+        "averages) kept for a model of other sizes, before the model was resized or "
+        "initialized again?"
+    )
 
 
 class Warnings:

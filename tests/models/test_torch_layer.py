@@ -1,12 +1,17 @@
-"""The torch layers' shim (`TorchShim`): the mode each call runs the module in."""
+"""The torch layers' shim (`TorchShim`): the mode each call runs the module in, and
+the parameters `use_params` swaps in."""
 
+import re
 from typing import List, Tuple
 
+import numpy
+import pytest
 import spacy
 import torch
 from thinc.api import Adam
 
 from spacy_xfer.models.layers.torch_layer import TorchShim
+from spacy_xfer.training.optimizer import create_adam_v1
 
 from ..util import TAG_DATA, TINY_ENCODER, examples_for, tiny_model
 
@@ -38,3 +43,72 @@ def test_predict_runs_in_eval_mode_and_update_in_training_mode_whatever_came_bef
         again = nlp.get_pipe("xfer_tagger").model.predict([nlp.make_doc(texts[0])])
         torch.testing.assert_close(scores.crf.emissions, again.crf.emissions, rtol=0, atol=0)
         assert [[token.tag_ for token in doc] for doc in nlp.pipe(texts)] == first
+
+
+def _trained_with_averages():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger", config={"target": "tag", "model": tiny_model()})
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    nlp.initialize(lambda: examples)
+    optimizer = create_adam_v1(0.05, use_averages=True)
+    for _ in range(6):
+        nlp.update(examples, sgd=optimizer)
+    shims = [shim for node in nlp.get_pipe("xfer_tagger").model.walk() for shim in node.shims]
+    return nlp, optimizer, shims
+
+
+def _emissions(nlp) -> torch.Tensor:
+    return nlp.get_pipe("xfer_tagger").model.predict([nlp.make_doc(text) for text, _ in TAG_DATA]).crf.emissions
+
+
+def test_use_params_swaps_in_the_optimizers_averages_and_back():
+    """spaCy's training loop evaluates and saves model-best inside
+    `nlp.use_params(optimizer.averages)`: inside it every torch parameter is its
+    average (thinc keys them `(shim id, name)`), what is saved there loads as the
+    averaged model, and afterwards the trained parameters are back, bit for bit."""
+    nlp, optimizer, shims = _trained_with_averages()
+    own = {(shim.id, name): p.detach().clone() for shim in shims for name, p in shim._model.named_parameters()}
+    assert set(own) == set(optimizer.averages)
+    trained = _emissions(nlp)
+    with nlp.use_params(optimizer.averages):
+        for shim in shims:
+            for name, parameter in shim._model.named_parameters():
+                expected = torch.from_numpy(optimizer.averages[(shim.id, name)]).to(parameter.dtype)
+                torch.testing.assert_close(parameter.detach(), expected, rtol=0, atol=0)
+        averaged = _emissions(nlp)
+        saved = nlp.to_bytes()
+    assert not torch.allclose(trained, averaged)
+    for shim in shims:
+        for name, parameter in shim._model.named_parameters():
+            assert torch.equal(parameter.detach(), own[(shim.id, name)])
+    torch.testing.assert_close(_emissions(nlp), trained, rtol=0, atol=0)
+    loaded = spacy.blank("en")
+    loaded.add_pipe("xfer_tagger", config={"target": "tag", "model": tiny_model()})
+    loaded.from_bytes(saved)
+    torch.testing.assert_close(_emissions(loaded), averaged, rtol=0, atol=0)
+
+
+def test_use_params_reads_thincs_string_keys_and_leaves_parameters_without_one():
+    nlp, optimizer, shims = _trained_with_averages()
+    shim = shims[0]
+    name, parameter = next(iter(shim._model.named_parameters()))
+    others = {(s.id, n): p.detach().clone() for s in shims for n, p in s._model.named_parameters() if p is not parameter}
+    value = numpy.full(tuple(parameter.shape), 0.25, dtype="float32")
+    with nlp.use_params({f"pytorch_{shim.id}_{name}": value}):
+        assert bool((parameter == 0.25).all())
+        for s in shims:
+            for n, p in s._model.named_parameters():
+                if p is not parameter:
+                    assert torch.equal(p.detach(), others[(s.id, n)])
+
+
+def test_use_params_of_another_shape_is_an_error_and_changes_nothing():
+    nlp, optimizer, shims = _trained_with_averages()
+    own = [p.detach().clone() for shim in shims for p in shim._model.parameters()]
+    averages = dict(optimizer.averages)
+    key = next(key for key in averages if key[0] == shims[-1].id)
+    averages[key] = numpy.zeros((averages[key].size + 1,), dtype="float32")
+    with pytest.raises(ValueError, match=r"E097.*" + re.escape(key[1])):
+        with nlp.use_params(averages):
+            pass
+    assert all(torch.equal(p.detach(), o) for p, o in zip((p for s in shims for p in s._model.parameters()), own))

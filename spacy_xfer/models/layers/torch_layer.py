@@ -1,10 +1,11 @@
 """Thinc layers around the torch modules: thinc's `PyTorchWrapper_v3` forward with our
 node name, attrs, init and child layers, a shim (`TorchShim`) whose predictions skip
-thinc's per-call mode switching, and weights that load into a resized
-module."""
+thinc's per-call mode switching and whose `use_params` reads the optimizer's
+averages, and weights that load into a resized module."""
 
+import contextlib
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from spacy.tokens import Doc
@@ -12,7 +13,9 @@ from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
+from thinc.util import xp2torch
 
+from ...errors import Errors
 from ..pytorch_resizable import Resizable, deserialize_resizable
 from .flat import convert_flat_outputs
 
@@ -27,7 +30,8 @@ os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 
 class TorchShim(PyTorchShim):
-    """thinc's `PyTorchShim` whose `predict` leaves the module in eval mode.
+    """thinc's `PyTorchShim` whose `predict` leaves the module in eval mode, and whose
+    `use_params` finds the parameters an optimizer keeps for it.
 
     thinc's shim calls `module.eval()` and then `module.train()` in every `predict`:
     each call walks every submodule, two walks per `nlp(text)` per torch layer. This
@@ -35,6 +39,43 @@ class TorchShim(PyTorchShim):
     there; thinc's `begin_update` puts the whole module back in training mode (do not
     switch its submodules one by one). Updates are thinc's.
     """
+
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Any, Any]) -> Iterator[None]:
+        """Run the block with `params` as the module's parameters (e.g. an optimizer's
+        `averages`: spaCy's training loop evaluates and saves model-best inside
+        `nlp.use_params(optimizer.averages)`), and put the module's own back after it.
+
+        A parameter's entry is keyed `(shim id, parameter name)`, the key thinc's
+        `finish_update` steps it under and so the key of its average; thinc's own
+        `use_params` reads only `"pytorch_{id}_{name}"`, which no optimizer writes, so
+        with it parameter averaging changed neither the dev scores nor model-best (thinc
+        8.3). That form is read too. Parameters without an entry keep their values.
+
+        params (Dict): parameter values (numpy or cupy arrays) by key.
+        RAISES (ValueError): If an entry's shape differs from its parameter's.
+        """
+        prefix = f"pytorch_{self.id}_"
+        chosen = []
+        for name, parameter in self._model.named_parameters():
+            value = params.get((self.id, name), params.get(prefix + name))
+            if value is None:
+                continue
+            if tuple(value.shape) != tuple(parameter.shape):
+                raise ValueError(
+                    Errors.E097.format(name=name, shape=tuple(value.shape), expected=tuple(parameter.shape))
+                )
+            chosen.append((parameter, value))
+        backup = [parameter.detach().clone() for parameter, _ in chosen]
+        with torch.no_grad():
+            for parameter, value in chosen:
+                parameter.copy_(xp2torch(value, device=parameter.device))
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for (parameter, _), own in zip(chosen, backup):
+                    parameter.copy_(own)
 
     def predict(self, inputs: ArgsKwargs) -> Any:
         """The module's output for `inputs`, in eval mode, without gradient."""
