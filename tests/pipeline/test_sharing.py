@@ -12,6 +12,7 @@ from thinc.api import Adam
 
 from spacy_xfer.annotate.outputs import conll_lines
 from spacy_xfer.tasks import TASK_KEY
+from spacy_xfer.training.optimizer import create_adam_v1
 
 from ..util import NER_DATA, TAG_DATA, examples_for
 
@@ -91,6 +92,27 @@ def make_task_heads(arch: str, confidence: bool = False) -> English:
         config = {"target": "tag", "task": name, "model": model, "primary": name == "target", "confidence": confidence}
         nlp.add_pipe("xfer_tagger", name=name, config=config)
     return nlp
+
+
+def test_replace_listeners_gives_the_heads_copy_of_the_encoder_its_own_optimizer_state():
+    """After `nlp.replace_listeners` the head trains a copy of the encoder while the
+    encoder goes on serving the other head: each is stepped with its own Adam moments
+    and averages (the optimizer keys them by shim id), and `nlp.use_params` puts each
+    one's own average in."""
+    nlp = make_nlp("t_b", ["pos_head", "ner_head"])
+    nlp.initialize(lambda: all_examples(nlp))
+    nlp.replace_listeners("encoder", "pos_head", ["model.tok2vec"])
+    shims = {name: [s for node in nlp.get_pipe(name).model.walk() for s in node.shims] for name in nlp.pipe_names}
+    assert len({shim.id for name in shims for shim in shims[name]}) == sum(len(v) for v in shims.values())
+    optimizer = create_adam_v1(0.01, use_averages=True)
+    pos, ner = pos_examples(nlp), examples_for(nlp, NER_DATA, "ents")
+    for step in range(4):
+        nlp.update(pos if step % 2 == 0 else ner, sgd=optimizer)
+    parameters = {(shim.id, n): p for name in shims for shim in shims[name] for n, p in shim._model.named_parameters()}
+    assert set(optimizer.averages) == set(parameters)
+    with nlp.use_params(optimizer.averages):
+        for key, parameter in parameters.items():
+            numpy.testing.assert_array_equal(parameter.detach().numpy(), optimizer.averages[key])
 
 
 def test_task_name_keeps_heads_with_the_same_target_apart():

@@ -11,7 +11,7 @@ import torch
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
-from thinc.shims import PyTorchShim
+from thinc.shims import PyTorchShim, Shim
 from thinc.types import Floats2d
 from thinc.util import xp2torch
 
@@ -40,6 +40,17 @@ class TorchShim(PyTorchShim):
     switch its submodules one by one). Updates are thinc's.
     """
 
+    def copy(self) -> "TorchShim":
+        """A deep copy under a new id. thinc's `Shim.copy` keeps the id, which is the
+        first half of the optimizer key the shim's parameters are stepped under
+        (`(id, name)`): after spaCy's `nlp.replace_listeners` a head's copy of its
+        encoder and the encoder itself would share their Adam moments and averages."""
+        copied = super().copy()
+        with Shim.global_id_lock:
+            Shim.global_id += 1
+            copied.id = Shim.global_id
+        return copied
+
     @contextlib.contextmanager
     def use_params(self, params: Dict[Any, Any]) -> Iterator[None]:
         """Run the block with `params` as the module's parameters (e.g. an optimizer's
@@ -53,7 +64,9 @@ class TorchShim(PyTorchShim):
         8.3). That form is read too. Parameters without an entry keep their values.
 
         params (Dict): parameter values (numpy or cupy arrays) by key.
-        RAISES (ValueError): If an entry's shape differs from its parameter's.
+        RAISES (ValueError): E097 if an entry's shape differs from its parameter's,
+            before any parameter of this shim is written (spaCy's `Language.use_params`
+            does not undo the components it entered before the one that raises).
         """
         prefix = f"pytorch_{self.id}_"
         chosen = []
