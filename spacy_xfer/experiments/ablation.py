@@ -15,12 +15,14 @@ trains with `python -m spacy_xfer train` under one of two budgets:
   seconds of updates; a variant that learns slower is not cut short at a fixed step.
   Results: `RESULTS/ablation-patience/`, with the reason each run stopped.
 
-A results file holds the run's command, commit, wall time and the dev score of
+Runs get one torch/BLAS thread each (`run_env`): `--workers` runs share the cores. A
+results file holds the run's command, threads, commit, wall time and the dev score of
 model-best. Finished runs are skipped. Defaults are chosen on the mean dev score over
 the pairs; test data is never read.
 """
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -42,6 +44,15 @@ EVAL_FREQUENCY = 100
 STEPS_DIR = "ablation"
 PATIENCE_DIR = "ablation-patience"
 STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_env() -> Dict[str, str]:
+    """The environment of a training run: this process's, with OMP_NUM_THREADS and
+    MKL_NUM_THREADS (torch's and BLAS's threads) 1 where they are not set. Runs go
+    `--workers` at a time; with torch's default of a thread per core, two runs on two
+    cores oversubscribe them, and a run capped in seconds makes fewer steps."""
+    return {**os.environ, **{name: os.environ.get(name) or "1" for name in THREAD_VARIABLES}}
 
 
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
@@ -159,8 +170,9 @@ def execute(
     # spaCy's ConsoleLogger.v2 does not write over a file: an interrupted run's must go
     out.with_name(f"{run.name}.jsonl").unlink(missing_ok=True)
     start = time.time()
+    env = run_env()
     with log_path.open("w", encoding="utf8") as log:
-        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     wall = time.time() - start
     if returncode != 0:
         raise RuntimeError(Errors.E075.format(name=run.name, code=returncode, log=log_path))
@@ -169,7 +181,8 @@ def execute(
     pair = spec["pairs"][run.pair]
     results = {
         "variant": run.variant, "pair": run.pair, **pair, "seed": run.seed,
-        "command": " ".join(command[1:]), "commit": git_state(Path.cwd())["commit"], "returncode": returncode,
+        "command": " ".join(command[1:]), "threads": {name: env[name] for name in THREAD_VARIABLES},
+        "commit": git_state(Path.cwd())["commit"], "returncode": returncode,
         "wall_seconds": round(wall, 1), "max_steps": max_steps if max_seconds is None else None,
         "max_seconds": max_seconds, "last_step": max(steps) if steps else None,
         "dev_score": meta["performance"].get("target_score"),

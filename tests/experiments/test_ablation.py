@@ -1,10 +1,13 @@
 """The recipe ablation: the commands its runs train with, and its README table."""
 
 import json
+import os
+import subprocess
 
 import pytest
 import srsly
 
+from spacy_xfer.experiments import ablation
 from spacy_xfer.experiments.ablation import AblationRun, ablation_table, load_ablation, train_command
 from spacy_xfer.experiments.grid import Grid
 
@@ -157,3 +160,28 @@ def test_the_shipped_variants_that_extend_others_resolve():
     assert drop["set"]["training.optimizer"]["@optimizers"] == "spacy_xfer.Adam.v1"
     assert drop["encoder"]["lexical"]["attrs"] == ["PREFIX", "SUFFIX", "SHAPE"]
     assert variants["adam_wd25_lex"]["encoder"]["lexical"]["word_dropout"] == 0.25
+
+
+def test_each_run_trains_on_one_thread_unless_the_threads_are_set(tmp_path, monkeypatch):
+    """`--workers` runs share the cores: each training subprocess gets one torch/BLAS
+    thread (torch's default is one per core), or the threads the user set."""
+    seen = []
+
+    def fake_run(command, **kwargs):
+        seen.append(kwargs["env"])
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(ablation.subprocess, "run", fake_run)
+    spec = load_ablation()
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
+    run = AblationRun("base", "pos_none", 13)
+    for value in (None, "3"):
+        for name in ablation.THREAD_VARIABLES:
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        with pytest.raises(RuntimeError, match="E075"):
+            ablation.execute(run, spec, grid, 10, None)
+        assert [seen[-1][name] for name in ablation.THREAD_VARIABLES] == [value or "1"] * 2
+    assert seen[-1]["PATH"] == os.environ["PATH"]
