@@ -13,7 +13,7 @@ from thinc.api import Adam
 from spacy_xfer.models.layers.torch_layer import TorchShim
 from spacy_xfer.training.optimizer import create_adam_v1
 
-from ..util import TAG_DATA, TINY_ENCODER, examples_for, tiny_model
+from ..util import TAG_DATA, TINY_ENCODER, examples_for, tiny_model, tiny_tagger
 
 
 def test_predict_runs_in_eval_mode_and_update_in_training_mode_whatever_came_before():
@@ -46,8 +46,7 @@ def test_predict_runs_in_eval_mode_and_update_in_training_mode_whatever_came_bef
 
 
 def _trained_with_averages():
-    nlp = spacy.blank("en")
-    nlp.add_pipe("xfer_tagger", config={"target": "tag", "model": tiny_model()})
+    nlp = tiny_tagger()
     examples = examples_for(nlp, TAG_DATA, "tag")
     nlp.initialize(lambda: examples)
     optimizer = create_adam_v1(0.05, use_averages=True)
@@ -82,9 +81,7 @@ def test_use_params_swaps_in_the_optimizers_averages_and_back():
         for name, parameter in shim._model.named_parameters():
             assert torch.equal(parameter.detach(), own[(shim.id, name)])
     torch.testing.assert_close(_emissions(nlp), trained, rtol=0, atol=0)
-    loaded = spacy.blank("en")
-    loaded.add_pipe("xfer_tagger", config={"target": "tag", "model": tiny_model()})
-    loaded.from_bytes(saved)
+    loaded = tiny_tagger().from_bytes(saved)
     torch.testing.assert_close(_emissions(loaded), averaged, rtol=0, atol=0)
 
 
