@@ -15,14 +15,13 @@ trains with `python -m spacy_xfer train` under one of two budgets:
   seconds of updates; a variant that learns slower is not cut short at a fixed step.
   Results: `RESULTS/ablation-patience/`, with the reason each run stopped.
 
-Runs get one torch/BLAS thread each (`run_env`): `--workers` runs share the cores. A
-results file holds the run's command, threads, commit, wall time and the dev score of
-model-best. Finished runs are skipped. Defaults are chosen on the mean dev score over
+Runs get one torch/BLAS thread each (`run_env`), whatever `--workers` is, so that runs
+capped in seconds make their steps at one pace. A results file holds the run's command,
+threads, commit, wall time and the dev score of model-best. Finished runs are skipped. Defaults are chosen on the mean dev score over
 the pairs; test data is never read.
 """
 
 import json
-import os
 import re
 import subprocess
 import time
@@ -37,24 +36,13 @@ from thinc.api import Config
 
 from ..errors import Errors
 from .steps import write_json
-from .grid import Grid, git_state, is_prepared, prepare_command, read_evaluations, stop_reason
+from .grid import THREAD_VARIABLES, Grid, git_state, is_prepared, prepare_command, read_evaluations, run_env, stop_reason
 
 ABLATION_FILE = Path(__file__).parent / "ablation.json"
 EVAL_FREQUENCY = 100
 STEPS_DIR = "ablation"
 PATIENCE_DIR = "ablation-patience"
 STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def run_env() -> Dict[str, str]:
-    """The environment of a training run: this process's, with OMP_NUM_THREADS and
-    MKL_NUM_THREADS (torch's and BLAS's threads) 1 where they are not set. Runs go
-    `--workers` at a time; with torch's default of a thread per core, two runs on two
-    cores oversubscribe them, and a run capped in seconds makes fewer steps."""
-    return {**os.environ, **{name: os.environ.get(name) or "1" for name in THREAD_VARIABLES}}
-
-
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
     """The pairs and variants of the ablation, each variant with what it `extends`
     resolved (see `resolve_variant`).
@@ -170,7 +158,7 @@ def execute(
     # spaCy's ConsoleLogger.v2 does not write over a file: an interrupted run's must go
     out.with_name(f"{run.name}.jsonl").unlink(missing_ok=True)
     start = time.time()
-    env = run_env()
+    env = run_env(threads=1)
     with log_path.open("w", encoding="utf8") as log:
         returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     wall = time.time() - start

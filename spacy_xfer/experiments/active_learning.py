@@ -24,7 +24,9 @@ next round's labelled set is read from it, so an interrupted experiment resumes 
 first missing round; the trained models are deleted once the file is written.
 """
 
+import functools
 import hashlib
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -56,6 +58,7 @@ from .grid import (
     is_prepared,
     machine_info,
     prepare_command,
+    run_env,
     run_subprocess,
     run_timed,
 )
@@ -322,6 +325,12 @@ def run_chain(
     return done
 
 
+def shared_cores_runner(workers: int) -> Runner:
+    """`run_subprocess` with each command on its share of the cores: `cores // workers`
+    torch/BLAS threads (at least 1), or the threads the user set (`run_env`)."""
+    return functools.partial(run_subprocess, env=run_env(max(1, (os.cpu_count() or 1) // workers)))
+
+
 @dataclass
 class Summary:
     """What an invocation did: finished chains, and the failed ones with their error."""
@@ -332,14 +341,16 @@ class Summary:
 
 def run_active_learning(
     spec: Dict[str, Any], benchmarks: Sequence[str], strategies: Sequence[str], seeds: Sequence[int], grid: Grid, *,
-    runner: Runner = run_subprocess, workers: int = 1, echo: Callable[[str], None] = print,
+    runner: Optional[Runner] = None, workers: int = 1, echo: Callable[[str], None] = print,
 ) -> Summary:
     """Prepare the corpora, then run each benchmark and seed's chain of rounds
     (`workers` chains at a time); a failed chain is reported and the others go on.
+    Commands run with `runner`, by default `shared_cores_runner(workers)`.
 
     RAISES (ValueError): E039 for a benchmark or strategy the spec does not name, E080
         for a `max_steps` that is not a multiple of `eval_frequency`.
     """
+    runner = runner or shared_cores_runner(workers)
     unknown = sorted(set(benchmarks) - set(spec["benchmarks"])) + sorted(set(strategies) - set(spec["strategies"]))
     if unknown:
         choices = f"the benchmarks {sorted(spec['benchmarks'])} and strategies {spec['strategies']} of the spec ({SPEC_FILE} by default)"

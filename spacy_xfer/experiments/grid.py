@@ -403,8 +403,20 @@ class RunFailed(RuntimeError):
     """A command of a run exited with an error (E070), or left no output where expected (E071)."""
 
 
-def run_subprocess(command: Sequence[str], log_path: Path) -> None:
-    """Run a command, its stdout and stderr to `log_path`.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_env(threads: int) -> Dict[str, str]:
+    """The environment of a subprocess that shares the cores with others: this
+    process's, with OMP_NUM_THREADS and MKL_NUM_THREADS (torch's and BLAS's threads)
+    `threads` where the user has not set them. torch's default is one thread per core,
+    so two runs at a time each on every core oversubscribe the cores."""
+    return {**os.environ, **{name: os.environ.get(name) or str(threads) for name in THREAD_VARIABLES}}
+
+
+def run_subprocess(command: Sequence[str], log_path: Path, env: Optional[Dict[str, str]] = None) -> None:
+    """Run a command, its stdout and stderr to `log_path`, in `env` (this process's
+    environment if None).
 
     RAISES (RunFailed): E070 on a non-zero exit, with the log's last lines.
     """
@@ -412,7 +424,7 @@ def run_subprocess(command: Sequence[str], log_path: Path) -> None:
     with log_path.open("w", encoding="utf8") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
-        code = subprocess.run(list(command), stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(list(command), stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0:
         tail = "".join(log_path.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
         raise RunFailed(Errors.E070.format(code=code, command=shlex.join(command), log=log_path, tail=tail))

@@ -3,6 +3,7 @@ faked (model-best is a tiny tagger trained once), selection is `select.rank` for
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -15,6 +16,8 @@ from spacy.vocab import Vocab
 
 from spacy_xfer.annotate.select import uncertainty
 from spacy_xfer.docbin import read_docs
+from spacy_xfer.experiments import active_learning
+from spacy_xfer.experiments import grid as grid_module
 from spacy_xfer.experiments.active_learning import (
     Round,
     active_learning_table,
@@ -22,7 +25,7 @@ from spacy_xfer.experiments.active_learning import (
     load_spec,
     run_active_learning,
 )
-from spacy_xfer.experiments.grid import Grid, RunFailed
+from spacy_xfer.experiments.grid import THREAD_VARIABLES, Grid, RunFailed
 
 from ..util import NER_DATA, TAG_DATA, examples_for, tiny_model, train
 from .fake_runner import option, write_docs
@@ -195,6 +198,28 @@ def test_a_chain_stopped_by_any_error_is_reported_and_the_others_finish(tiny_pip
     assert summary.failed == {"pos-s13": "OSError: disk full"}
     assert summary.chains == ["pos-s14"]
     assert "pos-s13: FAILED: OSError: disk full" in lines
+
+
+@pytest.mark.parametrize("cores,workers,user,threads", [(4, 2, None, "2"), (2, 2, None, "1"), (2, 4, None, "1"), (4, 2, "3", "3")])
+def test_chains_run_at_a_time_share_the_cores(tmp_path, monkeypatch, cores, workers, user, threads):
+    """`--workers` chains at a time: each command gets cores // workers torch/BLAS
+    threads (torch's default, one per core, would oversubscribe them), or the user's."""
+    seen = []
+
+    def fake_run(command, **kwargs):
+        seen.append(kwargs["env"])
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(grid_module.subprocess, "run", fake_run)
+    monkeypatch.setattr(active_learning.os, "cpu_count", lambda: cores)
+    for name in THREAD_VARIABLES:
+        if user is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, user)
+    with pytest.raises(RunFailed, match="E070"):
+        run_active_learning(SPEC, ["pos"], ["random"], [13], make_grid(tmp_path), workers=workers, echo=lambda _: None)
+    assert seen and [seen[0][name] for name in THREAD_VARIABLES] == [threads] * 2
 
 
 def test_an_interrupted_experiment_resumes_at_the_first_missing_round(tiny_pipeline, spec, tmp_path):
