@@ -171,7 +171,8 @@ def train_command(
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = read_config(config_path, TRAIN_SECTIONS, TRAIN_SETTINGS)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
-    overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate))
+    dev = overrides.get("paths.target_dev")
+    overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate, Path(dev) if dev else None))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"

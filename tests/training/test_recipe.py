@@ -9,7 +9,14 @@ import torch
 from spacy.tokens import Doc, DocBin
 from thinc.api import set_dropout_rate
 
-from spacy_xfer.experiments.schedule import SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
+from spacy_xfer.experiments.schedule import (
+    DEV_TOKENS_PER_TRAINED_TOKEN,
+    MIN_EVAL_FREQUENCY,
+    PATIENCE_PASSES,
+    SCHEDULE_VERSION,
+    schedule_overrides,
+    steps_per_pass,
+)
 from spacy_xfer.models.architectures import build_char_word_encoder_v1
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
 from spacy_xfer.models.string_table import UNKNOWN_ROW
@@ -142,9 +149,35 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
     # the grid records the rule's version with each run: a new rule gets a new version
-    assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
+    assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, DEV_TOKENS_PER_TRAINED_TOKEN, PATIENCE_PASSES) == (2, 20, 2, 5), (
         "the schedule rule changed: bump SCHEDULE_VERSION in experiments/schedule.py and this test"
     )
+
+
+@pytest.mark.parametrize(
+    "dev_sentences, rate, eval_frequency",
+    [
+        (100, 0.001, MIN_EVAL_FREQUENCY),  # a small dev set: every pass, at least every 20 steps
+        (1200, 0.001, 60),  # 3,600 dev tokens: every 1,800 trained tokens, 60 steps of 30
+        (1200, 0.01, 60),  # 45 steps a pass: the dev set's spacing is the longer
+        (1200, 1.0, 200),  # a pass is longer still: the config's 200 bounds it
+        (100000, 0.001, 200),  # never less often than the config says
+    ],
+)
+def test_a_large_dev_set_is_evaluated_less_often(tmp_path, dev_sentences, rate, eval_frequency):
+    """An evaluation reads the whole dev set: evaluations are spaced so that the steps
+    between two train on at least half as many tokens as the dev set has."""
+    vocab = spacy.blank("en").vocab
+    train, dev = tmp_path / "train.spacy", tmp_path / "dev.spacy"
+    DocBin(docs=[Doc(vocab, words=["w"] * 3) for _ in range(30000)]).to_disk(train)  # batches of 30 tokens
+    DocBin(docs=[Doc(vocab, words=["w"] * 3) for _ in range(dev_sentences)]).to_disk(dev)
+    config = {
+        "xfer": {"source_weight": 1.0, "target_weight": 2.0},
+        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 2000},
+    }
+    schedule = schedule_overrides(config, train, rate, dev)
+    assert schedule["training.eval_frequency"] == eval_frequency
+    assert schedule["training.patience"] == schedule_overrides(config, train, rate)["training.patience"]
 
 
 def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
