@@ -104,8 +104,10 @@ def test_a_second_seed_gets_its_own_table_and_leaves_the_first_seeds_as_it_was(t
         srsly.write_json(tmp_path / "ablation-patience" / f"{variant}-{pair}-s{seed}.json", {
             "variant": variant, "pair": pair, "seed": seed, "max_steps": None, "max_seconds": 900,
             "dev_score": score, "stop": "time budget" if seed == 14 else "patience",
+            **({"schedule": 2} if seed == 14 else {}),  # files before the rule was recorded: rule 1
         })
     table = ablation_table(tmp_path, patience=True)
+    assert "(schedule rule 1/2 of `schedule.py`" in table
     main = next(l for l in table.splitlines() if l.startswith(f"| {spec['variants']['adam_wd10']['description']}"))
     assert "| 70.00 |" in main and "60.00" not in main and "seed 13, one run each" in table
     heading = f"{spec['pairs']['pos_none']['target']} ({spec['pairs']['pos_none']['rate']}, no transfer)"
