@@ -23,7 +23,7 @@ def active_learning_command(
     seeds: int = typer.Option(3, "--seeds", min=1, help="Run the first N seeds: 13, 14, 15, ..."),
     seed: List[int] = typer.Option([], "--seed", help="Run this seed (repeatable); overrides --seeds."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Steps of every round's training (default: the spec's)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Chains (benchmark and seed) run at a time, each command on cores // N torch/BLAS threads unless OMP_NUM_THREADS is set."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Chains (benchmark and seed) run at a time, each command on cores // N torch/BLAS threads unless OMP_NUM_THREADS or MKL_NUM_THREADS is set (an unset MKL_NUM_THREADS follows OMP_NUM_THREADS)."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every training run (default: none)."),
     results: Path = typer.Option(Path("results"), "--results", help="Results go to RESULTS/active_learning/*.json."),
     work_dir: Path = typer.Option(Path("grid"), "--work-dir", help="Prepared corpora (shared with the grid) and round folders."),

@@ -171,16 +171,19 @@ def train_command(
     logging.getLogger("spacy.xfer").setLevel(logging.INFO)  # the realised task proportions
     config = read_config(config_path, TRAIN_SECTIONS, TRAIN_SETTINGS)
     overrides = train_overrides(config, source, target, corpus_dir, rate=rate, seed=seed, vectors=vectors or None)
-    dev = overrides.get("paths.target_dev")
-    overrides.update(schedule_overrides(config, Path(overrides["paths.target_train"]), rate, Path(dev) if dev else None))
-    overrides.update(budget_overrides(max_seconds))
-    if gpu_id >= 0:  # torch and cupy share the GPU memory pool
-        overrides["system.gpu_allocator"] = "pytorch"
+    given = {}
     for item in override:
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = load_config_value(value)
+        given[key] = load_config_value(value)
+    paths = {**overrides, **given}  # the schedule is sized to the corpora the run reads
+    dev = paths.get("paths.target_dev")
+    overrides.update(schedule_overrides(config, Path(paths["paths.target_train"]), rate, Path(dev) if dev else None))
+    overrides.update(budget_overrides(max_seconds))
+    if gpu_id >= 0:  # torch and cupy share the GPU memory pool
+        overrides["system.gpu_allocator"] = "pytorch"
+    overrides.update(given)
     check_left_out_tasks(config_path, overrides)
     typer.echo(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "

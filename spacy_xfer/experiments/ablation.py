@@ -222,9 +222,9 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
     """The ablation's Markdown table of one budget (steps, or with `patience` the runs
     trained to patience under a time cap): a line per variant, dev scores (%) per pair
     at the first seed run and their mean; variants without all their runs show what
-    they have. Where variants and pairs ran at more seeds too, a second table gives
-    each of those (variant, pair) its score per seed and the mean over them, so that no
-    cell of the first mixes seeds."""
+    they have. Where variants and pairs ran at more seeds, or only at later ones, a
+    second table gives each of those (variant, pair) its score per seed and the mean
+    over them, so that no cell of the first mixes seeds."""
     spec = load_ablation(path)
     runs = [srsly.read_json(file) for file in sorted((Path(results_dir) / (PATIENCE_DIR if patience else STEPS_DIR)).glob("*.json"))]
     if not runs:
@@ -296,17 +296,21 @@ def selection(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]]) -> str:
 
 
 def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Sequence[int]) -> List[str]:
-    """Lines of the table of the (variant, pair) run at more than one seed: the dev
-    score (%) per seed and the mean over the seeds it ran; none if there are none."""
+    """Lines of the table of the (variant, pair) run at more than one seed or not at the
+    first: the dev score (%) per seed and the mean over the seeds it ran; none if there
+    are none."""
     scores: Dict[tuple, Dict[int, float]] = {}
     for run in runs:
         scores.setdefault((run["variant"], run["pair"]), {})[run["seed"]] = 100 * run["dev_score"]
-    keys = [(v, p) for v in spec["variants"] for p in spec["pairs"] if len(scores.get((v, p), {})) > 1]
+    keys = [
+        (v, p) for v in spec["variants"] for p in spec["pairs"]
+        if (v, p) in scores and (len(scores[(v, p)]) > 1 or seeds[0] not in scores[(v, p)])
+    ]
     if not keys:
         return []
     lines = [
         "",
-        "Variants and pairs run at more than one seed (the same settings; the seed also draws the split "
+        "Variants and pairs run at more than one seed or only at later ones (the same settings; the seed also draws the split "
         "of corpora without a standard one, so seeds differ in data, not only in initialisation):",
         "",
         f"| variant | pair | {' | '.join(f'seed {seed}' for seed in seeds)} | mean |",

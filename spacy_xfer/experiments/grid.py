@@ -409,9 +409,11 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 def run_env(threads: int) -> Dict[str, str]:
     """The environment of a subprocess that shares the cores with others: this
     process's, with OMP_NUM_THREADS and MKL_NUM_THREADS (torch's and BLAS's threads)
-    `threads` where the user has not set them. torch's default is one thread per core,
-    so two runs at a time each on every core oversubscribe the cores."""
-    return {**os.environ, **{name: os.environ.get(name) or str(threads) for name in THREAD_VARIABLES}}
+    `threads` where the user has not set them (an MKL_NUM_THREADS left unset follows a
+    set OMP_NUM_THREADS). torch's default is one thread per core, so two runs at a time
+    each on every core oversubscribe the cores."""
+    default = os.environ.get("OMP_NUM_THREADS") or str(threads)
+    return {**os.environ, **{name: os.environ.get(name) or default for name in THREAD_VARIABLES}}
 
 
 def run_subprocess(command: Sequence[str], log_path: Path, env: Optional[Dict[str, str]] = None) -> None:

@@ -11,9 +11,12 @@ with a large dev set (15 labelled sentences against 1,800 dev sentences) evaluat
 every pass would spend nearly all its time evaluating, and a run under a wall-time
 budget would stop after few updates. So evaluations are never closer than
 `MIN_EVAL_FREQUENCY` steps, nor closer than the steps that train on
-`1 / DEV_TOKENS_PER_TRAINED_TOKEN` times the dev set's tokens (measured on GENIA at
-rate 0.001, where rule 1 evaluated every 20 steps, one evaluation took as long as about
-40 steps; at this rule's spacing evaluation is about a third of the time).
+`1 / DEV_TOKENS_PER_TRAINED_TOKEN` times the target's dev tokens, unless the config's
+eval_frequency is smaller (measured on GENIA at rate 0.001, where rule 1 evaluated every
+20 steps, one evaluation took as long as about 40 steps; at this rule's spacing
+evaluation is about a third of the time). Only the target's dev set counts: a source
+dev set scored beside it (`xfer.source_dev_rate` above 0) makes evaluations dearer than
+the rule assumes.
 """
 
 import math

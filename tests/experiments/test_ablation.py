@@ -99,7 +99,7 @@ def test_a_second_seed_gets_its_own_table_and_leaves_the_first_seeds_as_it_was(t
     spec = load_ablation()
     (tmp_path / "ablation-patience").mkdir()
     runs = [("adam_wd10", "pos_none", 13, 0.70), ("adam_wd10", "ner_none", 13, 0.20), ("adam_wd10", "pos_none", 14, 0.60),
-            ("adam_wd10_drop25", "pos_none", 13, 0.72)]
+            ("adam_wd10_drop25", "pos_none", 13, 0.72), ("adam_wd10_drop50", "pos_none", 14, 0.66)]
     for variant, pair, seed, score in runs:
         srsly.write_json(tmp_path / "ablation-patience" / f"{variant}-{pair}-s{seed}.json", {
             "variant": variant, "pair": pair, "seed": seed, "max_steps": None, "max_seconds": 900,
@@ -112,10 +112,12 @@ def test_a_second_seed_gets_its_own_table_and_leaves_the_first_seeds_as_it_was(t
     assert "| 70.00 |" in main and "60.00" not in main and "seed 13, one run each" in table
     heading = f"{spec['pairs']['pos_none']['target']} ({spec['pairs']['pos_none']['rate']}, no transfer)"
     assert f"| adam_wd10 | {heading} | 70.00 | 60.00 | 65.00 (n=2) |" in table
-    assert "| adam_wd10_drop25 |" not in table  # one seed only: the main table has it
-    assert "Runs that hit the time cap: adam_wd10-pos_none-s14." in table
+    assert "| adam_wd10_drop25 |" not in table  # the first seed only: the main table has it
+    assert f"| adam_wd10_drop50 | {heading} | - | 66.00 | 66.00 (n=1) |" in table  # a later seed only
+    assert spec["variants"]["adam_wd10_drop50"]["description"] not in table
+    assert "Runs that hit the time cap: adam_wd10-pos_none-s14, adam_wd10_drop50-pos_none-s14." in table
     assert "ablate --max-seconds 900 --variants adam_wd10,adam_wd10_drop25 --pairs pos_none,ner_none`" in table
-    assert "ablate --max-seconds 900 --variants adam_wd10 --pairs pos_none --seed 14`" in table
+    assert "ablate --max-seconds 900 --variants adam_wd10,adam_wd10_drop50 --pairs pos_none --seed 14`" in table
 
 
 @pytest.mark.parametrize("pair,encoder", [("chunk", "components.encoder.model"), ("pos_none", "components.target.model.tok2vec")])

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,20 @@ def test_results_the_grid_rewrites_do_not_make_the_code_dirty(tmp_path):
     assert git_state(tmp_path)["dirty"] is True
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_state(tmp_path, tmp_path / "results")["dirty"] is True
+
+
+@pytest.mark.parametrize(
+    "omp, mkl, expected",
+    [(None, None, ("2", "2")), ("3", None, ("3", "3")), (None, "4", ("2", "4")), ("3", "4", ("3", "4"))],
+)
+def test_subprocesses_sharing_the_cores_get_the_threads_given_unless_the_user_set_them(monkeypatch, omp, mkl, expected):
+    from spacy_xfer.experiments.grid import THREAD_VARIABLES, run_env
+
+    for name, value in zip(THREAD_VARIABLES, (omp, mkl)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    env = run_env(2)
+    assert tuple(env[name] for name in THREAD_VARIABLES) == expected
+    assert env["PATH"] == os.environ["PATH"]

@@ -2,6 +2,8 @@
 that leave untouched parameters alone, the wall-time budget and the target-sized
 schedule."""
 
+from pathlib import Path
+
 import numpy
 import pytest
 import spacy
@@ -23,6 +25,8 @@ from spacy_xfer.models.string_table import UNKNOWN_ROW
 from spacy_xfer.training import budget
 from spacy_xfer.training.budget import TrainingBudgetSpent, create_wall_time_budget_v1
 from spacy_xfer.training.optimizer import create_adam_v1, create_sgd_v1
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_locked_dropout_shares_one_mask_per_sentence():
@@ -198,3 +202,33 @@ def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
     assert "Wall-time budget of 0.001 s spent at step 1" in result.output
     assert "Aborting" not in result.output and "Training pipeline" in result.output  # spaCy's own lines pass
     assert spacy.load(tmp_path / "out" / "model-best")("Eat ham")  # the step-0 checkpoint
+
+
+def test_train_sizes_the_schedule_to_the_dev_set_the_run_reads(tmp_path, monkeypatch):
+    """`train` spaces evaluations by the dev set the run evaluates: its prepared one, or
+    the one a `--set paths.target_dev=...` gives instead."""
+    from typer.testing import CliRunner
+
+    from spacy_xfer.cli import app, experiment
+
+    seen = {}
+    monkeypatch.setattr(experiment, "train_within_budget", lambda *args: seen.update(args[-1]))
+    vocab = spacy.blank("en").vocab
+    corpus = tmp_path / "corpus" / "twitter_pos"
+    corpus.mkdir(parents=True)
+
+    def docs(n):
+        return [Doc(vocab, words=["w"] * 3, tags=["NN"] * 3) for _ in range(n)]
+
+    DocBin(docs=docs(3000)).to_disk(corpus / "train.spacy")  # 30 kept at 0.01: 3 steps a pass, 30 tokens a batch
+    DocBin(docs=docs(100)).to_disk(corpus / "dev.spacy")  # 300 tokens
+    DocBin(docs=docs(2000)).to_disk(tmp_path / "big_dev.spacy")  # 6,000 tokens: every 100 steps
+    args = ["train", str(REPO / "configs" / "single.cfg"), str(tmp_path / "out"), "--target", "twitter_pos",
+            "--corpus-dir", str(tmp_path / "corpus"), "--rate", "0.01"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["training.eval_frequency"] == MIN_EVAL_FREQUENCY
+    result = CliRunner().invoke(app, args + ["--set", f"paths.target_dev={tmp_path / 'big_dev.spacy'}"])
+    assert result.exit_code == 0, result.output
+    assert seen["training.eval_frequency"] == 100 and seen["paths.target_dev"] == str(tmp_path / "big_dev.spacy")
+    assert "Schedule: evaluate every 100 steps" in result.output
