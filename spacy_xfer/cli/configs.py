@@ -1,6 +1,6 @@
 """`spacy-xfer init-config`, `render-configs` and `rehash-results`: write one config or
-every shipped config from their template, and carry results files over a change of the
-grid's config hash or of the schedule rule.
+every shipped config from their template, and carry results files over the change of the
+grid's config hash.
 
     python -m spacy_xfer init-config t_b.cfg --arch t_b [--encoder trf]
     python -m spacy_xfer render-configs [--check]
@@ -71,15 +71,13 @@ def rehash_results_command(
     results: Path = typer.Option(Path("results"), "--results", help="The folder of the grid's results files."),
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help=CONFIGS_HELP),
     repo: Path = typer.Option(Path("."), "--repo", help="The git checkout whose history has the results' commits."),
-    work_dir: Path = typer.Option(Path("grid"), "--work-dir", help="The grid's work folder, whose corpus/s<SEED>/ holds the prepared corpora that size the schedule."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say which files would be rewritten."),
 ) -> None:
-    """Carry results files over a change of how the grid hashes configs or of the
-    schedule rule: give each the hash and rule version the grid uses now, only after
-    checking that the config it ran resolves as the current config does and that
-    today's rule gives the schedule it ran (see spacy_xfer/experiments/rehash.py).
-    Exits with 1 if a file was not rewritten for a failed check."""
-    grid = Grid(Path("unused"), work_dir, results, configs_dir=configs_dir)
+    """Give results files written before the grid hashed interpolated configs the hash
+    it computes now, each only after checking that the config it ran resolves as the
+    current config does (see spacy_xfer/experiments/rehash.py). Exits with 1 if a file
+    was not rewritten for a failed check."""
+    grid = Grid(Path("unused"), Path("unused"), results, configs_dir=configs_dir)
     summary = rehash_results(results, grid, repo, dry_run=dry_run, echo=typer.echo)
     typer.echo(
         f"{len(summary.rehashed)} {'to rehash' if dry_run else 'rehashed'}, "

@@ -177,9 +177,8 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         given[key] = load_config_value(value)
-    paths = {**overrides, **given}  # the schedule is sized to the corpora the run reads
-    dev = paths.get("paths.target_dev")
-    overrides.update(schedule_overrides(config, Path(paths["paths.target_train"]), rate, Path(dev) if dev else None))
+    train = given.get("paths.target_train", overrides["paths.target_train"])  # the corpus the run reads
+    overrides.update(schedule_overrides(config, Path(train), rate))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"

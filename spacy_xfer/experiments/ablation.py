@@ -11,9 +11,9 @@ trains with `python -m spacy_xfer train` under one of two budgets:
   steps for every variant, so that a busy machine slows runs down but changes no
   comparison. Results: `RESULTS/ablation/<variant>-<pair>-s<seed>.json`.
 - patience (`max_seconds` N): the stopping rule of the grid's runs, i.e. the schedule
-  `train` sizes to the target (evaluation once per pass or, for a large dev set, less
-  often; patience), capped at N seconds of updates; a variant that learns slower is
-  not cut short at a fixed step. A results file records the schedule rule's version.
+  `train` sizes to the target (evaluation once per pass, patience), capped at N seconds
+  of updates; a variant that learns slower is not cut short at a fixed step. A results
+  file records the schedule rule's version.
   Results: `RESULTS/ablation-patience/`, with the reason each run stopped.
 
 Runs get one torch/BLAS thread each (`run_env`), whatever `--workers` is, so that runs
@@ -255,8 +255,8 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
         rules = "/".join(map(str, sorted({run.get("schedule", 1) for run in runs})))
         budget = (
             f"Dev scores (%) of model-best trained to the grid's stopping rule (schedule rule {rules} of "
-            f"`schedule.py`: evaluated once per pass over the target, less often for a large dev set under rule 2, "
-            f"patience; `train` sizes both to the target) or {caps} s of updates, whichever came "
+            f"`schedule.py`: evaluated once per pass over the target, patience; `train` sizes both to the "
+            f"target) or {caps} s of updates, whichever came "
             f"first, seed {seeds[0]}, one run each; {recipe}. Runs that hit the time cap: "
             f"{', '.join(capped) if capped else 'none'}."
         )

@@ -16,12 +16,6 @@ grid would run now. `rehash_results` rewrites such a file's hash only after chec
    same run settings applied (the settings where the stored config differs from the
    config of step 1), with v1 encoder blocks written as their v2 equivalents;
 
-Likewise a new schedule rule (`schedule.SCHEDULE_VERSION`) makes every results file of
-our runs look stale, although the rule may give many runs the schedule they ran.
-`check_schedule` moves a file to today's rule only where today's rule, on the run's
-prepared target corpora and today's config, gives the eval_frequency and patience
-stored in the file's `config`: the run trained as the grid would train it now.
-
     python -m spacy_xfer rehash-results --results results --dry-run
     python -m spacy_xfer rehash-results --results results
 """
@@ -35,8 +29,7 @@ import srsly
 from thinc.api import Config
 
 from .steps import write_json
-from .grid import Grid, Run, config_path, git_output, load_rows, recorded_settings, run_config, run_settings
-from .schedule import SCHEDULE_VERSION, schedule_overrides
+from .grid import Grid, Run, config_path, git_output, load_rows, run_config, run_settings
 
 Leaves = Dict[Tuple[str, ...], Any]
 
@@ -155,30 +148,6 @@ def check_rehash(data: Dict[str, Any], grid: Grid, repo: Path) -> Tuple[Optional
     return new["config_sha256"], None
 
 
-def check_schedule(data: Dict[str, Any], grid: Grid) -> Optional[str]:
-    """None if a results file of our runs trained with the schedule today's rule gives
-    its run (`schedule_overrides` on today's config and the run's target corpora,
-    prepared under the grid's work folder), else why not. Files of spaCy's baseline,
-    which keeps its own schedule, and of today's rule pass.
-
-    data (Dict[str, Any]): A results file of `grid.run_one`.
-    grid (Grid): The grid, for its configs and prepared corpora.
-    """
-    settings = recorded_settings(data["settings"])
-    if settings.get("kind") == "spacy" or settings["schedule"] == SCHEDULE_VERSION:
-        return None
-    rows, _ = load_rows()
-    run = Run(rows[data["row"]], data["kind"], data["seed"])
-    corpus = grid.corpus_dir(run.seed) / run.row.target
-    if not all((corpus / f"{part}.spacy").exists() for part in ("train", "dev")):
-        return f"rule {settings['schedule']}, and {corpus} has no train.spacy and dev.spacy to size today's rule's schedule"
-    today = schedule_overrides(run_config(run, grid), corpus / "train.spacy", run.row.rate, corpus / "dev.spacy")
-    ran = {f"training.{key}": data["config"]["training"].get(key) for key in ("eval_frequency", "patience")}
-    if ran != today:
-        return f"rule {settings['schedule']} gave {ran}, rule {SCHEDULE_VERSION} gives {today}"
-    return None
-
-
 def rehash_results(
     results_dir: Path, grid: Grid, repo: Path, *, dry_run: bool = False, echo: Callable[[str], None] = print
 ) -> RehashSummary:
@@ -191,20 +160,15 @@ def rehash_results(
     for path in sorted(Path(results_dir).glob("*.json")):
         data = srsly.read_json(path)
         new_hash, why = check_rehash(data, grid, repo)
-        why = why or check_schedule(data, grid)
         if why is not None:
             summary.refused[path.name] = why
             echo(f"{path.name}: NOT rehashed: {why}")
-            continue
-        settings = dict(data["settings"], config_sha256=new_hash)
-        if settings.get("kind") != "spacy":
-            settings["schedule"] = SCHEDULE_VERSION
-        if settings == data["settings"]:
+        elif new_hash == data["settings"]["config_sha256"]:
             summary.current.append(path.name)
         else:
             summary.rehashed.append(path.name)
-            echo(f"{path.name}: {'would rehash' if dry_run else 'rehashed'} (the config and schedule it ran are today's)")
+            echo(f"{path.name}: {'would rehash' if dry_run else 'rehashed'} (the config it ran resolves as the current one)")
             if not dry_run:
-                data["settings"] = settings
+                data["settings"]["config_sha256"] = new_hash
                 write_json(path, data)
     return summary

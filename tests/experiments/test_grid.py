@@ -118,11 +118,9 @@ def test_a_new_schedule_rule_makes_our_runs_stale_and_an_unrecorded_one_is_rule_
     run_grid(runs, grid, runner=FakeRunner(), echo=quiet)
     ours = srsly.read_json(runs[0].results_path(grid))
     assert ours["settings"]["schedule"] == grid_module.SCHEDULE_VERSION
-    assert [run_status(run, grid) for run in runs] == [("done", []), ("done", [])]
-    monkeypatch.setattr(grid_module, "SCHEDULE_VERSION", 1)
     del ours["settings"]["schedule"]  # as written before the schedule was recorded
     srsly.write_json(runs[0].results_path(grid), ours)
-    assert run_status(runs[0], grid) == ("done", [])
+    assert [run_status(run, grid) for run in runs] == [("done", []), ("done", [])]
     monkeypatch.setattr(grid_module, "SCHEDULE_VERSION", 2)
     assert run_status(runs[0], grid) == ("stale", ["schedule: 1 -> 2"])
     assert run_status(runs[1], grid) == ("done", [])  # spaCy's baseline has its own schedule

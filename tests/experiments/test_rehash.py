@@ -1,6 +1,5 @@
 """`rehash-results`: results files written when the grid hashed the config text get the
-new (interpolated) hash only when the config they ran resolves as the current one, and
-files of an older schedule rule move to today's only when it gives the schedule they ran."""
+new (interpolated) hash only when the config they ran resolves as the current one."""
 
 import re
 import subprocess
@@ -10,13 +9,12 @@ import numpy
 import pytest
 import spacy
 import srsly
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Config, fix_random_seed
 
 from spacy_xfer.experiments.grid import SPELLED_OUT_NLP_DEFAULTS, Grid, config_sha256
 from spacy_xfer.experiments.rehash import V2_OF_V1, old_config_sha256, rehash_results, upgrade_encoders
-from spacy_xfer.experiments.schedule import SCHEDULE_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = "ptb-conll03-t_b-0.01"  # a T-B row: listeners and a shared encoder
@@ -55,8 +53,7 @@ def old_results(repo: Path, ran: Config, config_file: str, **settings) -> dict:
         "row": ROW, "kind": "transfer", "seed": 13,
         "settings": {
             "source": "ptb", "target": "conll03", "arch": "t_b", "rate": 0.01, "kind": "transfer",
-            "seed": 13, "config": config_file, "max_seconds": 900, "vectors": None, "schedule": SCHEDULE_VERSION,
-            **settings,
+            "seed": 13, "config": config_file, "max_seconds": 900, "vectors": None, **settings,
         },
         "config": ran,
         "git": {"commit": git(repo, "rev-parse", "HEAD"), "dirty": False},
@@ -163,33 +160,6 @@ def test_results_of_another_config_are_not_rehashed(old_repo, case, reason):
     summary = rehash_results(old_repo / "results", grid, old_repo, echo=lambda _: None)
     assert list(summary.refused) == [path.name] and reason in summary.refused[path.name]
     assert srsly.read_json(path) == results
-
-
-@pytest.mark.parametrize("dev_sentences, moved", [(20, True), (4000, False)])
-def test_results_of_an_older_schedule_rule_move_to_todays_only_where_it_gives_their_schedule(tmp_path, dev_sentences, moved):
-    """Rule 1 evaluated a small target every 20 steps whatever its dev set; today's
-    rule spaces evaluations of a large dev set further. A file of rule 1 whose run
-    today's rule schedules the same (small dev set) is today's; the other stays stale."""
-    grid = Grid(tmp_path, tmp_path / "work", tmp_path / "results", configs_dir=REPO / "configs", max_seconds=900)
-    corpus = grid.corpus_dir(13) / "conll03"
-    corpus.mkdir(parents=True)
-    vocab = spacy.blank("en").vocab
-    DocBin(docs=[Doc(vocab, words=["w"] * 10) for _ in range(1400)]).to_disk(corpus / "train.spacy")  # 14 kept
-    DocBin(docs=[Doc(vocab, words=["w"] * 10) for _ in range(dev_sentences)]).to_disk(corpus / "dev.spacy")
-    config_file = REPO / "configs" / "t_b.cfg"
-    current_hash = config_sha256(spacy.util.load_config(config_file, interpolate=False))
-    results = old_results(REPO, {"training": {"eval_frequency": 20, "patience": 2000}}, str(config_file), config_sha256=current_hash)
-    del results["settings"]["schedule"]  # written before the grid recorded the rule: rule 1
-    (tmp_path / "results").mkdir()
-    path = tmp_path / "results" / f"{ROW}-transfer-s13.json"
-    srsly.write_json(path, results)
-    summary = rehash_results(tmp_path / "results", grid, REPO, echo=lambda _: None)
-    if moved:
-        assert summary.rehashed == [path.name]
-        assert srsly.read_json(path)["settings"] == {**results["settings"], "schedule": SCHEDULE_VERSION}
-    else:
-        assert "rule 1 gave {'training.eval_frequency': 20, 'training.patience': 2000}" in summary.refused[path.name]
-        assert srsly.read_json(path) == results
 
 
 @pytest.mark.parametrize("v1", sorted(V2_OF_V1))

@@ -6,7 +6,6 @@ from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
 from spacy_xfer.experiments.grid import RowSet, load_rows
-from spacy_xfer.experiments.schedule import SCHEDULE_VERSION
 from spacy_xfer.cli.grid import load_marked_results, readme_tables
 from spacy_xfer.experiments.report import (
     draw_figures,
@@ -128,8 +127,7 @@ def test_runs_whose_config_changed_since_are_marked_in_the_table(tmp_path):
         path = results_dir / f"{ROW.id}-none-s{seed}.json"
         data = srsly.read_json(path)
         data["settings"] = {"kind": "none", "target": "twitter_pos", "config": config.name,
-                            "config_sha256": config_sha256(load_config(config, interpolate=False)),
-                            "schedule": SCHEDULE_VERSION}
+                            "config_sha256": config_sha256(load_config(config, interpolate=False))}
         srsly.write_json(path, data)
     results = load_results(results_dir)
     mark_stale_configs(results, tmp_path)
@@ -158,7 +156,6 @@ def test_runs_of_another_schedule_rule_are_marked_in_the_table(tmp_path, monkeyp
                         "config_sha256": grid.config_sha256(load_config(config, interpolate=False))}
     srsly.write_json(path, data)
     results = load_results(results_dir)
-    monkeypatch.setattr(grid, "SCHEDULE_VERSION", 1)
     grid.mark_stale_configs(results, tmp_path)
     assert "older config" not in results_table(RowSet("t", "", [ROW], []), results)
     monkeypatch.setattr(grid, "SCHEDULE_VERSION", 2)

@@ -11,14 +11,7 @@ import torch
 from spacy.tokens import Doc, DocBin
 from thinc.api import set_dropout_rate
 
-from spacy_xfer.experiments.schedule import (
-    DEV_TOKENS_PER_TRAINED_TOKEN,
-    MIN_EVAL_FREQUENCY,
-    PATIENCE_PASSES,
-    SCHEDULE_VERSION,
-    schedule_overrides,
-    steps_per_pass,
-)
+from spacy_xfer.experiments.schedule import SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
 from spacy_xfer.models.architectures import build_char_word_encoder_v1
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
 from spacy_xfer.models.string_table import UNKNOWN_ROW
@@ -153,35 +146,9 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
     # the grid records the rule's version with each run: a new rule gets a new version
-    assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, DEV_TOKENS_PER_TRAINED_TOKEN, PATIENCE_PASSES) == (2, 20, 2, 5), (
+    assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
         "the schedule rule changed: bump SCHEDULE_VERSION in experiments/schedule.py and this test"
     )
-
-
-@pytest.mark.parametrize(
-    "dev_sentences, rate, eval_frequency",
-    [
-        (100, 0.001, MIN_EVAL_FREQUENCY),  # a small dev set: every pass, at least every 20 steps
-        (1200, 0.001, 60),  # 3,600 dev tokens: every 1,800 trained tokens, 60 steps of 30
-        (1200, 0.01, 60),  # 45 steps a pass: the dev set's spacing is the longer
-        (1200, 1.0, 200),  # a pass is longer still: the config's 200 bounds it
-        (100000, 0.001, 200),  # never less often than the config says
-    ],
-)
-def test_a_large_dev_set_is_evaluated_less_often(tmp_path, dev_sentences, rate, eval_frequency):
-    """An evaluation reads the whole dev set: evaluations are spaced so that the steps
-    between two train on at least half as many tokens as the dev set has."""
-    vocab = spacy.blank("en").vocab
-    train, dev = tmp_path / "train.spacy", tmp_path / "dev.spacy"
-    DocBin(docs=[Doc(vocab, words=["w"] * 3) for _ in range(30000)]).to_disk(train)  # batches of 30 tokens
-    DocBin(docs=[Doc(vocab, words=["w"] * 3) for _ in range(dev_sentences)]).to_disk(dev)
-    config = {
-        "xfer": {"source_weight": 1.0, "target_weight": 2.0},
-        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 2000},
-    }
-    schedule = schedule_overrides(config, train, rate, dev)
-    assert schedule["training.eval_frequency"] == eval_frequency
-    assert schedule["training.patience"] == schedule_overrides(config, train, rate)["training.patience"]
 
 
 def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
@@ -204,9 +171,9 @@ def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
     assert spacy.load(tmp_path / "out" / "model-best")("Eat ham")  # the step-0 checkpoint
 
 
-def test_train_sizes_the_schedule_to_the_dev_set_the_run_reads(tmp_path, monkeypatch):
-    """`train` spaces evaluations by the dev set the run evaluates: its prepared one, or
-    the one a `--set paths.target_dev=...` gives instead."""
+def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, monkeypatch):
+    """`train` sizes the schedule to the target's training set the run reads: its
+    prepared one, or the one a `--set paths.target_train=...` gives instead."""
     from typer.testing import CliRunner
 
     from spacy_xfer.cli import app, experiment
@@ -220,15 +187,15 @@ def test_train_sizes_the_schedule_to_the_dev_set_the_run_reads(tmp_path, monkeyp
     def docs(n):
         return [Doc(vocab, words=["w"] * 3, tags=["NN"] * 3) for _ in range(n)]
 
-    DocBin(docs=docs(3000)).to_disk(corpus / "train.spacy")  # 30 kept at 0.01: 3 steps a pass, 30 tokens a batch
-    DocBin(docs=docs(100)).to_disk(corpus / "dev.spacy")  # 300 tokens
-    DocBin(docs=docs(2000)).to_disk(tmp_path / "big_dev.spacy")  # 6,000 tokens: every 100 steps
+    DocBin(docs=docs(3000)).to_disk(corpus / "train.spacy")  # 30 kept at 0.01: 3 steps a pass
+    DocBin(docs=docs(100)).to_disk(corpus / "dev.spacy")
+    DocBin(docs=docs(40000)).to_disk(tmp_path / "big_train.spacy")  # 400 kept: 40 steps a pass
     args = ["train", str(REPO / "configs" / "single.cfg"), str(tmp_path / "out"), "--target", "twitter_pos",
             "--corpus-dir", str(tmp_path / "corpus"), "--rate", "0.01"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert seen["training.eval_frequency"] == MIN_EVAL_FREQUENCY
-    result = CliRunner().invoke(app, args + ["--set", f"paths.target_dev={tmp_path / 'big_dev.spacy'}"])
+    result = CliRunner().invoke(app, args + ["--set", f"paths.target_train={tmp_path / 'big_train.spacy'}"])
     assert result.exit_code == 0, result.output
-    assert seen["training.eval_frequency"] == 100 and seen["paths.target_dev"] == str(tmp_path / "big_dev.spacy")
-    assert "Schedule: evaluate every 100 steps" in result.output
+    assert seen["training.eval_frequency"] == 40 and seen["paths.target_train"] == str(tmp_path / "big_train.spacy")
+    assert "Schedule: evaluate every 40 steps" in result.output
