@@ -308,7 +308,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         own = [self._is_own_doc(doc) for doc in docs]
         rows = [i for i, doc in enumerate(docs) if own[i] and len(doc)]
         guesses: List[Optional[numpy.ndarray]] = [numpy.zeros((0,), dtype="int64") if is_own else None for is_own in own]
-        probs: List[Optional[PathProbs]] = [NO_PROBS if is_own else None for is_own in own]
+        probs: List[Optional[PathProbs]] = [NO_PROBS if is_own else None for is_own in own] if self.confidence else []
         if rows:
             self._check_initialized()
             scores = self.model.predict([docs[i] for i in rows])
