@@ -13,15 +13,11 @@ def hardware_info() -> Dict[str, Any]:
     (the grid's `machine_info`, plus what a speed number depends on)."""
     import torch
 
-    from spacy_xfer.experiments.grid import machine_info
+    from spacy_xfer.experiments.grid import machine_info, usable_cores
 
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count()
     return {
         **machine_info(),
-        "usable_cores": usable,
+        "usable_cores": usable_cores(),
         "torch_threads": torch.get_num_threads(),
         "mkldnn": bool(torch.backends.mkldnn.is_available()),
         "mkl": bool(torch.backends.mkl.is_available()),

@@ -21,7 +21,7 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
-from spacy.util import dot_to_object, load_config
+from spacy.util import dot_to_dict, dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
@@ -177,8 +177,9 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         given[key] = load_config_value(value)
-    train = given.get("paths.target_train", overrides["paths.target_train"])  # the corpus the run reads
-    overrides.update(schedule_overrides(config, Path(train), rate))
+    # sized to what the run trains with: the config, the filled-in settings and the --set ones
+    run = config.merge(dot_to_dict({**overrides, **given}))
+    overrides.update(schedule_overrides(run, Path(run["paths"]["target_train"]), float(run["xfer"]["rate"])))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"

@@ -26,7 +26,6 @@ first missing round; the trained models are deleted once the file is written.
 
 import functools
 import hashlib
-import os
 import shutil
 import time
 from collections import defaultdict
@@ -59,6 +58,7 @@ from .grid import (
     machine_info,
     prepare_command,
     run_env,
+    usable_cores,
     run_subprocess,
     run_timed,
 )
@@ -327,8 +327,9 @@ def run_chain(
 
 def shared_cores_runner(workers: int) -> Runner:
     """`run_subprocess` with each command on its share of the cores: `cores // workers`
-    torch/BLAS threads (at least 1), or the threads the user set (`run_env`)."""
-    return functools.partial(run_subprocess, env=run_env(max(1, (os.cpu_count() or 1) // workers)))
+    torch/BLAS threads (at least 1; the cores this process may use, `usable_cores`), or
+    the threads the user set (`run_env`)."""
+    return functools.partial(run_subprocess, env=run_env(max(1, usable_cores() // workers)))
 
 
 @dataclass

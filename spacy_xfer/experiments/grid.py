@@ -406,6 +406,16 @@ class RunFailed(RuntimeError):
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system reports one
+    (Linux; a container or `taskset` may allow fewer than the machine has), else
+    `os.cpu_count()`; at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
+
+
 def run_env(threads: int) -> Dict[str, str]:
     """The environment of a subprocess that shares the cores with others: this
     process's, with OMP_NUM_THREADS and MKL_NUM_THREADS (torch's and BLAS's threads)

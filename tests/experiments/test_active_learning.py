@@ -203,7 +203,8 @@ def test_a_chain_stopped_by_any_error_is_reported_and_the_others_finish(tiny_pip
 @pytest.mark.parametrize("cores,workers,user,threads", [(4, 2, None, "2"), (2, 2, None, "1"), (2, 4, None, "1"), (4, 2, "3", "3")])
 def test_chains_run_at_a_time_share_the_cores(tmp_path, monkeypatch, cores, workers, user, threads):
     """`--workers` chains at a time: each command gets cores // workers torch/BLAS
-    threads (torch's default, one per core, would oversubscribe them), or the user's."""
+    threads (the cores this process may use; torch's default, one per core, would
+    oversubscribe them), or the user's."""
     seen = []
 
     def fake_run(command, **kwargs):
@@ -211,7 +212,7 @@ def test_chains_run_at_a_time_share_the_cores(tmp_path, monkeypatch, cores, work
         return subprocess.CompletedProcess(command, 1)
 
     monkeypatch.setattr(grid_module.subprocess, "run", fake_run)
-    monkeypatch.setattr(active_learning.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(grid_module.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     for name in THREAD_VARIABLES:
         if user is None:
             monkeypatch.delenv(name, raising=False)

@@ -265,3 +265,17 @@ def test_subprocesses_sharing_the_cores_get_the_threads_given_unless_the_user_se
     env = run_env(2)
     assert tuple(env[name] for name in THREAD_VARIABLES) == expected
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_usable_cores_are_those_the_process_may_run_on(monkeypatch):
+    """A container or `taskset` may give a process fewer cores than the machine has:
+    its CPU affinity counts, and where there is none, the machine's cores."""
+    from spacy_xfer.experiments.grid import usable_cores
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3}, raising=False)
+    assert usable_cores() == 2
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert usable_cores() == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # undeterminable
+    assert usable_cores() == 1

@@ -172,8 +172,9 @@ def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
 
 
 def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, monkeypatch):
-    """`train` sizes the schedule to the target's training set the run reads: its
-    prepared one, or the one a `--set paths.target_train=...` gives instead."""
+    """`train` sizes the schedule to the target's training set the run reads (its
+    prepared one, or the one a `--set paths.target_train=...` gives instead) and to the
+    batch size and labelling rate a `--set` gives."""
     from typer.testing import CliRunner
 
     from spacy_xfer.cli import app, experiment
@@ -199,3 +200,12 @@ def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, mo
     assert result.exit_code == 0, result.output
     assert seen["training.eval_frequency"] == 40 and seen["paths.target_train"] == str(tmp_path / "big_train.spacy")
     assert "Schedule: evaluate every 40 steps" in result.output
+    # and to the batch size, the rate and the tasks' weights a --set gives (the config's before)
+    result = CliRunner().invoke(app, args + ["--set", f"paths.target_train={tmp_path / 'big_train.spacy'}",
+                                             "--set", "training.batcher.size=5"])
+    assert result.exit_code == 0, result.output
+    assert seen["training.eval_frequency"] == 80 and seen["training.patience"] == 2000
+    result = CliRunner().invoke(app, args + ["--set", f"paths.target_train={tmp_path / 'big_train.spacy'}",
+                                             "--set", "xfer.rate=0.05", "--set", "training.batcher.size=20"])
+    assert result.exit_code == 0, result.output
+    assert seen["training.eval_frequency"] == 100 and seen["training.patience"] == 2000
