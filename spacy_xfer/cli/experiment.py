@@ -177,9 +177,12 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         given[key] = load_config_value(value)
-    # sized to what the run trains with: the config, the filled-in settings and the --set ones
-    run = config.merge(dot_to_dict({**overrides, **given}))
-    overrides.update(schedule_overrides(run, Path(run["paths"]["target_train"]), float(run["xfer"]["rate"])))
+    # sized to what the run trains with: the config with the filled-in settings and the
+    # --set ones applied in spaCy's order (a later setting wins, a block included)
+    run = config
+    for key, value in {**overrides, **given}.items():
+        run = run.merge(dot_to_dict({key: value}))
+    overrides.update(schedule_overrides(run.interpolate()))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"

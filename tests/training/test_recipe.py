@@ -135,16 +135,24 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     vocab = spacy.blank("en").vocab
     path = tmp_path / "train.spacy"
     DocBin(docs=[Doc(vocab, words=["w"]) for _ in range(30000)]).to_disk(path)
-    config = {
-        "xfer": {"source_weight": 1.0, "target_weight": 2.0},
-        "training": {"batcher": {"size": 10}, "eval_frequency": 200, "patience": 2000},
-    }
-    big = schedule_overrides(config, path, 1.0)  # 4,500 steps a pass
+
+    def config(rate, target_prob=2.0, size=10):
+        tasks = {"source": {"path": "unused", "prob": 1.0}, "target": {"path": str(path), "prob": target_prob, "rate": rate}}
+        return {
+            "corpora": {"train": {"tasks": tasks}},
+            "training": {"batcher": {"size": size}, "eval_frequency": 200, "patience": 2000},
+        }
+
+    big = schedule_overrides(config(1.0))  # 4,500 steps a pass
     assert big == {"training.eval_frequency": 200, "training.patience": PATIENCE_PASSES * 4500}
-    small = schedule_overrides(config, path, 0.01)  # 300 kept: 45 steps a pass
+    small = schedule_overrides(config(0.01))  # 300 kept: 45 steps a pass
     assert small == {"training.eval_frequency": 45, "training.patience": 2000}
-    tiny = schedule_overrides(config, path, 0.001)  # 30 kept: 5 steps a pass
+    tiny = schedule_overrides(config(0.001))  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
+    assert schedule_overrides(config(0.01, target_prob=1.0))["training.eval_frequency"] == 60  # half the steps
+    for bad in ({"rate": 0}, {"rate": 1.5}, {"rate": None}, {"target_prob": 0}, {"target_prob": "abc"}, {"size": 0}, {"size": None}):
+        with pytest.raises(ValueError, match="E098"):
+            schedule_overrides(config(**{"rate": 0.01, **bad}))
     # the grid records the rule's version with each run: a new rule gets a new version
     assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
         "the schedule rule changed: bump SCHEDULE_VERSION in experiments/schedule.py and this test"
@@ -200,7 +208,7 @@ def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, mo
     assert result.exit_code == 0, result.output
     assert seen["training.eval_frequency"] == 40 and seen["paths.target_train"] == str(tmp_path / "big_train.spacy")
     assert "Schedule: evaluate every 40 steps" in result.output
-    # and to the batch size, the rate and the tasks' weights a --set gives (the config's before)
+    # and to the batch size and the rate a --set gives (the config's and --rate's before)
     result = CliRunner().invoke(app, args + ["--set", f"paths.target_train={tmp_path / 'big_train.spacy'}",
                                              "--set", "training.batcher.size=5"])
     assert result.exit_code == 0, result.output
@@ -209,3 +217,12 @@ def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, mo
                                              "--set", "xfer.rate=0.05", "--set", "training.batcher.size=20"])
     assert result.exit_code == 0, result.output
     assert seen["training.eval_frequency"] == 100 and seen["training.patience"] == 2000
+    # a later --set wins, a whole block included, as in spaCy
+    block = 'training.batcher={"@batchers":"spacy_xfer.batch_by_task.v1","size":20}'
+    result = CliRunner().invoke(app, args + ["--set", f"paths.target_train={tmp_path / 'big_train.spacy'}",
+                                             "--set", "training.batcher.size=5", "--set", block])
+    assert result.exit_code == 0, result.output
+    assert seen["training.eval_frequency"] == 20
+    # a bad value is named, not a traceback
+    result = CliRunner().invoke(app, args + ["--set", "training.batcher.size=null"])
+    assert result.exit_code != 0 and "E098" in result.output and "training.batcher.size" in result.output
