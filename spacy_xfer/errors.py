@@ -258,10 +258,6 @@ class Errors:
         "averages) kept for a model of other sizes, before the model was resized or "
         "initialized again?"
     )
-    E098 = (
-        "[E098] The training schedule cannot be sized: {setting} = {value!r}, expected "
-        "{expected}."
-    )
 
 
 class Warnings:

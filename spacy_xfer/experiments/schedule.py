@@ -14,6 +14,7 @@ from typing import Any, Dict
 from spacy.tokens import DocBin
 
 from ..errors import Errors
+from ..training.task_sampler import read_task_settings
 
 MIN_EVAL_FREQUENCY = 20
 PATIENCE_PASSES = 5
@@ -38,46 +39,30 @@ def steps_per_pass(n_sentences: int, rate: float, batch_size: int, target_share:
 
 def schedule_overrides(config: Dict[str, Any]) -> Dict[str, Any]:
     """`[training]` eval_frequency and patience for the (interpolated) config a run
-    trains with: its target's training DocBin (`[corpora.train.tasks.target] path`),
-    labelling rate (`rate`) and share of the steps (its `prob` over all tasks'), and
-    `[training.batcher] size`.
+    trains with: its target's training data (`[corpora.train.tasks.target] path`, a
+    `.spacy` file or a folder of them), labelling rate (`rate`) and share of the steps
+    (its `prob` over all tasks'), and `[training.batcher] size`.
 
     The config's own values are the bounds: eval_frequency at most the config's and at
     most one pass (but >= MIN_EVAL_FREQUENCY), patience at least the config's and at
     least PATIENCE_PASSES passes.
     RETURNS (Dict[str, Any]): overrides for `training.eval_frequency` and `training.patience`.
-    RAISES (ValueError): E098 if the rate is not in (0, 1], a task's prob is not a number
-        >= 0 (the target's > 0) or the batch size is not an integer >= 1.
+    RAISES (ValueError): E040 for task settings the task sampler refuses
+        (`read_task_settings`), E038 for a target rate of 0 or a batch size that is not
+        an integer >= 1.
+    RAISES (FileNotFoundError): E041 for a task's corpus path that holds no `.spacy` file.
     """
-    tasks = config["corpora"]["train"]["tasks"]
-    probs = {
-        name: _number(task.get("prob", 1.0), f"corpora.train.tasks.{name}.prob", "a number >= 0", minimum=0.0)
-        for name, task in tasks.items()
-    }
-    target = tasks["target"]
-    share = _number(probs["target"], "corpora.train.tasks.target.prob", "a number > 0", minimum=0.0, strict=True)
-    rate = _number(target.get("rate", 1.0), "corpora.train.tasks.target.rate (xfer.rate)", "a number in (0, 1]",
-                   minimum=0.0, strict=True)
-    if rate > 1:
-        raise ValueError(Errors.E098.format(setting="corpora.train.tasks.target.rate (xfer.rate)", value=rate,
-                                            expected="a number in (0, 1]"))
+    tasks = [read_task_settings(name, settings) for name, settings in config["corpora"]["train"]["tasks"].items()]
+    target = next(task for task in tasks if task.name == "target")
+    if target.rate == 0:  # a finite reader's way of leaving a task out; training needs the target
+        raise ValueError(Errors.E038.format(setting="corpora.train.tasks.target.rate", value=0, expected="a number in (0, 1]"))
     size = config["training"]["batcher"]["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(Errors.E098.format(setting="training.batcher.size", value=size, expected="an integer >= 1"))
-    n_sentences = len(DocBin().from_disk(target["path"]))
-    per_pass = steps_per_pass(n_sentences, rate, size, share / sum(probs.values()))
+        raise ValueError(Errors.E038.format(setting="training.batcher.size", value=size, expected="an integer >= 1"))
+    n_sentences = sum(len(DocBin().from_disk(path)) for path in target.files)
+    share = target.weight / sum(task.weight for task in tasks)
+    per_pass = steps_per_pass(n_sentences, target.rate, size, share)
     training = config["training"]
     eval_frequency = max(MIN_EVAL_FREQUENCY, min(int(training["eval_frequency"]), per_pass))
     patience = max(int(training["patience"]), PATIENCE_PASSES * per_pass)
     return {"training.eval_frequency": eval_frequency, "training.patience": patience}
-
-
-def _number(value: Any, setting: str, expected: str, *, minimum: float, strict: bool = False) -> float:
-    """`value` as a float, at least `minimum` (above it if `strict`).
-
-    RAISES (ValueError): E098 naming `setting` and `expected` otherwise.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value > minimum or (value == minimum and not strict):
-            return float(value)
-    raise ValueError(Errors.E098.format(setting=setting, value=value, expected=expected))

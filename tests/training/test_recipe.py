@@ -137,7 +137,7 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     DocBin(docs=[Doc(vocab, words=["w"]) for _ in range(30000)]).to_disk(path)
 
     def config(rate, target_prob=2.0, size=10):
-        tasks = {"source": {"path": "unused", "prob": 1.0}, "target": {"path": str(path), "prob": target_prob, "rate": rate}}
+        tasks = {"source": {"path": str(path), "prob": 1.0}, "target": {"path": str(path), "prob": target_prob, "rate": rate}}
         return {
             "corpora": {"train": {"tasks": tasks}},
             "training": {"batcher": {"size": size}, "eval_frequency": 200, "patience": 2000},
@@ -150,8 +150,11 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     tiny = schedule_overrides(config(0.001))  # 30 kept: 5 steps a pass
     assert tiny["training.eval_frequency"] == MIN_EVAL_FREQUENCY
     assert schedule_overrides(config(0.01, target_prob=1.0))["training.eval_frequency"] == 60  # half the steps
-    for bad in ({"rate": 0}, {"rate": 1.5}, {"rate": None}, {"target_prob": 0}, {"target_prob": "abc"}, {"size": 0}, {"size": None}):
-        with pytest.raises(ValueError, match="E098"):
+    # what the task sampler refuses (E040), a target left out (rate 0) and a bad batch size (E038)
+    bad_settings = [({"rate": 1.5}, "E040"), ({"rate": None}, "E040"), ({"target_prob": 0}, "E040"),
+                    ({"target_prob": "abc"}, "E040"), ({"rate": 0}, "E038"), ({"size": 0}, "E038"), ({"size": None}, "E038")]
+    for bad, code in bad_settings:
+        with pytest.raises(ValueError, match=code):
             schedule_overrides(config(**{"rate": 0.01, **bad}))
     # the grid records the rule's version with each run: a new rule gets a new version
     assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
@@ -225,4 +228,4 @@ def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, mo
     assert seen["training.eval_frequency"] == 20
     # a bad value is named, not a traceback
     result = CliRunner().invoke(app, args + ["--set", "training.batcher.size=null"])
-    assert result.exit_code != 0 and "E098" in result.output and "training.batcher.size" in result.output
+    assert result.exit_code != 0 and "E038" in result.output and "training.batcher.size" in result.output
