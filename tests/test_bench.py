@@ -104,7 +104,7 @@ def test_a_finished_subprocess_counts_as_ours_only_when_children_are_asked_for()
 
 def test_the_timed_pipeline_and_optimizer_are_the_configs(tmp_path):
     config = (REPO / "configs" / "single.cfg").read_text(encoding="utf8")
-    config = config.replace("char_width = 25", "char_width = 3").replace("output_width = 600", "output_width = 6")
+    config = re.sub(r"(?m)^output_width = \d+$", "output_width = 6", config.replace("char_width = 25", "char_width = 3"))
     (tmp_path / "tiny.cfg").write_text(config, encoding="utf8")
     nlp, examples, optimizer = xfer_pipeline(
         load_sentences(None, 6, seed=0), config_path=tmp_path / "tiny.cfg", overrides={"training.optimizer.learn_rate": 0.25}

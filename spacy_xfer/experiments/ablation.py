@@ -3,7 +3,7 @@ three pairs of different tasks, the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
 recipe (`base`: AdaGrad 0.01, no dropout, no word dropout; `base_encoder`: no lexical
-features), whatever the configs' defaults are, and changes what it names; a variant
+features, the paper's word BiGRU of 300 units per direction), whatever the configs' defaults are, and changes what it names; a variant
 that `extends` another changes what it names on top of that one's settings. Each run
 trains with `python -m spacy_xfer train` under one of two budgets:
 

@@ -47,7 +47,6 @@ from ..corpora.io import write_atomic
 from ..docbin import read_docs
 from ..errors import Errors
 from .benchmarks import BENCHMARKS, get_benchmark
-from .steps import write_json
 from .grid import (
     TOKEN_TARGETS,
     Grid,
@@ -58,11 +57,12 @@ from .grid import (
     machine_info,
     prepare_command,
     run_env,
-    usable_cores,
     run_subprocess,
     run_timed,
+    usable_cores,
 )
 from .report import commits_line, format_cell, plot_mean_band, pyplot, save_png
+from .steps import write_json
 
 SPEC_FILE = Path(__file__).parent / "active_learning.json"
 SUBDIR = "active_learning"

@@ -30,12 +30,18 @@ def v2_config(text: str) -> str:
     return config.to_str()
 
 
+def word_output_width(text: str) -> int:
+    """The shipped T-B encoder's word BiGRU output width (`output_width`)."""
+    return Config().from_str(text, interpolate=False)["components"]["encoder"]["model"]["output_width"]
+
+
 def as_before(text: str) -> str:
     """A shipped config as it was written before the template: v1 encoders sized by
     units per direction, listener widths copied by hand."""
+    width = word_output_width(text)
     text = text.replace("CharWordEncoder.v2", "CharWordEncoder.v1").replace("CharEncoder.v2", "CharEncoder.v1")
-    text = text.replace("char_output_width = 160", "char_hidden = 80").replace("output_width = 600", "hidden = 300")
-    return text.replace("width = ${components.encoder.model.output_width}", "width = 600")
+    text = text.replace("char_output_width = 160", "char_hidden = 80").replace(f"output_width = {width}", f"hidden = {width // 2}")
+    return text.replace("width = ${components.encoder.model.output_width}", f"width = {width}")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -93,10 +99,12 @@ def test_the_grids_hash_is_of_the_resolved_settings():
     """Comments, layout and interpolation do not change a config's hash; a value does."""
     text = (REPO / "configs" / "t_b.cfg").read_text(encoding="utf8")
     shipped = config_sha256(Config().from_str(text, interpolate=False))
-    written_out = text.replace("width = ${components.encoder.model.output_width}", "width = 600")
+    width = word_output_width(text)
+    written_out = text.replace("width = ${components.encoder.model.output_width}", f"width = {width}")
     assert written_out != text
     assert config_sha256(Config().from_str("# a comment\n" + written_out, interpolate=False)) == shipped
-    other = text.replace("output_width = 600", "output_width = 400")
+    other = text.replace(f"output_width = {width}", f"output_width = {width + 2}")
+    assert other != text
     assert config_sha256(Config().from_str(other, interpolate=False)) != shipped
 
 
