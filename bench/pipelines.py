@@ -1,5 +1,5 @@
 """The pipeline timed: a shipped config's model and optimizer (default
-configs/single.cfg: the paper-size char GRU 25/80x2, word GRU 50/300x2, CRF, and the
+configs/single.cfg: char GRU 25/80x2, word GRU 50/100x2, lexical features, CRF, and the
 `[training.optimizer]` training uses), untrained, initialized on the benchmark's
 sentences."""
 

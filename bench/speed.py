@@ -1,4 +1,4 @@
-"""Speed and memory benchmark of the paper-size `xfer_tagger` (GRU-CRF) on CPU, or on a
+"""Speed and memory benchmark of the configs' `xfer_tagger` (GRU-CRF) on CPU, or on a
 GPU with `--gpu-id N` (peak memory is then the host's).
 
 The pipeline is a shipped config's component and optimizer (`--config`, default
@@ -112,8 +112,8 @@ def run_isolated(args: argparse.Namespace, phase: str, batch_size: int, profile:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Training tokens/s, inference words/s and peak memory of the paper-size "
-        "xfer_tagger (char GRU 25/80x2, word GRU 50/300x2, CRF) on CPU.",
+        description="Training tokens/s, inference words/s and peak memory of a shipped config's "
+        "xfer_tagger (default configs/single.cfg: char GRU 25/80x2, word GRU 50/100x2, lexical features, CRF) on CPU.",
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG),
                         help="the config whose [components.target] and [training.optimizer] are timed "

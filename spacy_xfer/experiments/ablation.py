@@ -3,8 +3,9 @@ three pairs of different tasks, the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
 recipe (`base`: AdaGrad 0.01, no dropout, no word dropout; `base_encoder`: no lexical
-features, the paper's word BiGRU of 300 units per direction), whatever the configs' defaults are, and changes what it names; a variant
-that `extends` another changes what it names on top of that one's settings. Each run
+features, the paper's word BiGRU of 300 units per direction), whatever the configs'
+defaults are, and changes what it names; a variant that `extends` another changes what
+it names on top of that one's settings. Each run
 trains with `python -m spacy_xfer train` under one of two budgets:
 
 - steps (`max_seconds` None): `max_steps` steps, evaluating every 100; the same budget in
@@ -246,7 +247,7 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
         lines.append(f"| {variant['description']} | {cells} | {mean} |")
     recipe = (
         "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
-        "no word dropout, no lexical features)"
+        "no word dropout, no lexical features, a word BiGRU of 300 units per direction)"
     )
     if patience:
         caps = "/".join(map(str, sorted({run["max_seconds"] for run in runs})))
