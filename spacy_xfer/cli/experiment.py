@@ -21,7 +21,7 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
-from spacy.util import dot_to_dict, dot_to_object, load_config
+from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
 from ..corpora.io import check_output
@@ -177,12 +177,10 @@ def train_command(
         if not sep:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
         given[key] = load_config_value(value)
-    # sized to what the run trains with: the config with the filled-in settings and the
-    # --set ones applied in spaCy's order (a later setting wins, a block included)
-    run = config
-    for key, value in {**overrides, **given}.items():
-        run = run.merge(dot_to_dict({key: value}))
-    overrides.update(schedule_overrides(run.interpolate()))
+    # sized to what the run trains with: the config file with the filled-in settings and
+    # the --set ones, applied and interpolated by spaCy's `load_config` as training will
+    run = load_config(config_path, overrides={**overrides, **given}, interpolate=True)
+    overrides.update(schedule_overrides(run))
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"

@@ -229,3 +229,8 @@ def test_train_sizes_the_schedule_to_the_training_set_the_run_reads(tmp_path, mo
     # a bad value is named, not a traceback
     result = CliRunner().invoke(app, args + ["--set", "training.batcher.size=null"])
     assert result.exit_code != 0 and "E038" in result.output and "training.batcher.size" in result.output
+    # a --set of a section the config lacks stops `train` with spaCy's own error, before training
+    seen.clear()
+    result = CliRunner().invoke(app, args + ["--set", "nosuch.key=1"])
+    assert result.exit_code != 0 and "not a section value that can be overridden" in result.output
+    assert seen == {}
