@@ -48,7 +48,8 @@ BENCHMARK_HELP = (
     f"with its definition (CORPUS_DIR/NAME/{DEFINITION_FILE}, written by `prepare`)."
 )
 # what `train` reads and fills in (see train_overrides and schedule_overrides)
-TRAIN_SECTIONS = ("paths", "xfer", "nlp", "training", "training.batcher")
+# the target's training task: the schedule is sized to its data, rate and prob
+TRAIN_SECTIONS = ("paths", "xfer", "nlp", "training", "training.batcher", "corpora.train.tasks.target")
 TRAIN_SETTINGS = ("paths.target_train", "training.eval_frequency", "training.patience", "training.batcher.size")
 OWN = "Your own corpus, defined on the fly (--format --train --test --lang --target)"
 

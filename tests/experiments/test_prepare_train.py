@@ -279,8 +279,11 @@ def test_train_refuses_a_source_its_config_has_no_task_for_and_an_output_that_is
     ("[paths]\ntrain = 1\n[paths]\n", "bad.cfg:3: [E093] Not a spaCy config: section [paths] appears twice"),
     ("[paths]\ntrain = 1\ntrain = 2\n", "bad.cfg:3: [E093] Not a spaCy config: 'train' appears twice in [paths]"),
     ("[paths]\ntrain = null\n[nlp]\nlang = \"en\"\n", "[E094] {path} has no [xfer], [training], [training.batcher]"),
-    ("[paths]\n[xfer]\n[nlp]\n[training]\npatience = 5\n[training.batcher]\n",
+    ("[paths]\n[xfer]\n[nlp]\n[training]\npatience = 5\n[training.batcher]\n"
+     "[corpora]\n[corpora.train]\n[corpora.train.tasks]\n[corpora.train.tasks.target]\npath = null\n",
      "[E094] {path} has no `paths.target_train`, `training.eval_frequency`, `training.batcher.size`"),
+    ("[paths]\ntarget_train = null\n[xfer]\n[nlp]\n[training]\neval_frequency = 20\npatience = 5\n[training.batcher]\nsize = 2\n",
+     "[E094] {path} has no [corpora.train.tasks.target]"),
     ("[paths]\ntrain = \"caf\u00e9\"\n", "bad.cfg:2: [E093] Not a spaCy config: bytes that are not UTF-8"),
 ])
 def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, tmp_path):
