@@ -118,13 +118,13 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
     if not runs_of_set:
         lines.append("No runs yet.")
     else:
-        capped = sorted(run["run"] for run in runs_of_set if run["training"].get("hit_cap"))
-        lines.append(f"Runs that hit the time cap: {', '.join(capped) if capped else 'none'}.")
-        stale = sorted(run["run"] for run in runs_of_set if run.get("stale"))
+        capped = [run for run in runs_of_set if run["training"].get("hit_cap")]
+        lines.append(f"Runs that hit the time cap: {run_names(capped) if capped else 'none'}.")
+        stale = [run for run in runs_of_set if run.get("stale")]
         if stale:
             lines.append(
                 f"(older config): runs trained with a config or schedule rule other than today's (`grid --rerun-stale` "
-                f"reruns them): {', '.join(stale)}."
+                f"reruns them): {run_names(stale)}."
             )
         lines.append(commits_line(runs_of_set))
     lines.append("")
@@ -132,6 +132,19 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
     lines.extend(f"- {row.title}: {row.data}." for row in row_set.rows)
     lines.extend(f"- Left out: {reason}." for reason in row_set.skipped)
     return "\n".join(lines) + "\n"
+
+
+def run_names(runs: Sequence[Dict[str, Any]]) -> str:
+    """Grid runs named by row, kind and seeds, in that order:
+    "ptb-genia-t_a-0.001 (none s13, s14; transfer s15), ptb-conll00-t_b-0.01 (spacy s13)"
+    (a run's file is RESULTS/<row>-<kind>-s<seed>.json)."""
+    seeds: Dict[str, Dict[str, List[int]]] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        seeds[run["row"]][run["kind"]].append(run["seed"])
+    return ", ".join(
+        f"{row} ({'; '.join(kind + ' ' + ', '.join(f's{seed}' for seed in sorted(by_kind[kind])) for kind in sorted(by_kind))})"
+        for row, by_kind in sorted(seeds.items())
+    )
 
 
 def commits_line(runs: Sequence[Dict[str, Any]]) -> str:

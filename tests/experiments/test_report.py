@@ -13,6 +13,7 @@ from spacy_xfer.experiments.report import (
     load_results,
     results_table,
     rewrite_readme,
+    run_names,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,9 +48,19 @@ def test_cells_give_mean_sample_std_and_n():
 def test_table_has_mean_std_per_kind_beside_the_paper_and_lists_capped_runs(results_dir):
     table = results_table(RowSet("t", "", [ROW], []), load_results(results_dir))
     assert f"| {ROW.title}, accuracy | 72.00 ± 2.00 (n=3) | 60.00 (n=1) | - | 83.65 / 74.80 |" in table
-    assert f"Runs that hit the time cap: {ROW.id}-none-s13." in table
+    assert f"Runs that hit the time cap: {ROW.id} (none s13)." in table
     assert "Commits: 0123456789 (4 runs)." in table
     assert ROW.data in table
+
+
+def test_run_lists_name_each_row_once_with_its_kinds_and_seeds():
+    runs = [
+        {"row": "b-row", "kind": "transfer", "seed": 15},
+        {"row": "a-row", "kind": "none", "seed": 14},
+        {"row": "b-row", "kind": "none", "seed": 13},
+        {"row": "a-row", "kind": "none", "seed": 13},
+    ]
+    assert run_names(runs) == "a-row (none s13, s14), b-row (none s13; transfer s15)"
 
 
 def test_table_without_results_says_no_runs_yet(tmp_path):
@@ -137,7 +148,7 @@ def test_runs_whose_config_changed_since_are_marked_in_the_table(tmp_path):
     mark_stale_configs(results, tmp_path)
     table = results_table(RowSet("t", "", [ROW], []), results)
     assert "| 60.00 ± 0.00 (n=2) (older config) |" in table
-    assert f"reruns them): {ROW.id}-none-s13, {ROW.id}-none-s14." in table
+    assert f"reruns them): {ROW.id} (none s13, s14)." in table
 
 
 def test_runs_of_another_schedule_rule_are_marked_in_the_table(tmp_path, monkeypatch):
