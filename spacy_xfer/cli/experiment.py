@@ -186,7 +186,7 @@ def train_command(
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"
     overrides.update(given)
-    check_left_out_tasks(config_path, overrides)
+    check_left_out_tasks(run)  # the schedule's and the budget's settings leave the corpora alone
     typer.echo(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
         f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
@@ -212,22 +212,21 @@ def spacy_train_command(
     train_within_budget(read_config(config_path), config_path, output_path, gpu_id, overrides)
 
 
-def check_left_out_tasks(config_path: Path, overrides: Dict[str, Any]) -> None:
+def check_left_out_tasks(filled: Config) -> None:
     """Refuse a labelling rate of 0 (a task a finite `spacy_xfer.TaskSampler.v1` reader
     leaves out) where it would silently spoil training: on the target's dev task, which
     the model is selected on, and in an initialize corpus, which gives the components
-    their labels and the word tables their words. The config is read with the overrides
-    as `spacy train` reads it; one it cannot read is left for spaCy to report.
+    their labels and the word tables their words. A config without the dev reader its
+    `[training] dev_corpus` names is left for spaCy to report.
 
-    config_path (Path): The training config.
-    overrides (Dict[str, Any]): Its overrides (dotted keys), as `train` applies them.
+    filled (Config): The training config with its overrides, interpolated, as `spacy
+        train` reads it (`spacy.util.load_config(path, overrides=..., interpolate=True)`).
     RAISES (ValueError): E096 naming the setting.
     """
     try:
-        filled = load_config(config_path, overrides=overrides, interpolate=True)
         dev_corpus = filled["training"].get("dev_corpus", "corpora.dev")
         dev = dot_to_object(filled, dev_corpus)
-    except (ConfigValidationError, KeyError):
+    except KeyError:
         return
     readers = [(dev_corpus, dev, "the dev evaluations", "the target's dev score the model is selected on")]
     for name, component in filled.get("initialize", {}).get("components", {}).items():

@@ -294,14 +294,19 @@ def test_train_names_the_file_and_line_of_a_config_it_cannot_use(text, message, 
     assert not (tmp_path / "out").exists()
 
 
+def filled(path, overrides):
+    """A config as `train` hands it to the rate check."""
+    return load_config(path, overrides=overrides, interpolate=True)
+
+
 def test_the_rate_check_passes_readers_without_tasks_and_a_left_out_source(tmp_path):
     plain = tmp_path / "plain.cfg"
     plain.write_text('[training]\ndev_corpus = "corpora.dev"\n[corpora]\n[corpora.dev]\n@readers = "spacy.Corpus.v1"\npath = null\n', encoding="utf8")
-    check_left_out_tasks(plain, {})
-    check_left_out_tasks(plain, {"training.patience": 5})
-    check_left_out_tasks(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.source.rate": 0})
+    check_left_out_tasks(filled(plain, {}))
+    check_left_out_tasks(filled(plain, {"training.patience": 5}))
+    check_left_out_tasks(filled(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.source.rate": 0}))
     with pytest.raises(ValueError, match=r"\[E096\] corpora.dev.tasks.target.rate = 0"):
-        check_left_out_tasks(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.target.rate": 0.0})
+        check_left_out_tasks(filled(CONFIGS / "t_b.cfg", {"corpora.dev.tasks.target.rate": 0.0}))
     # the dev reader is the one [training] dev_corpus names
     with pytest.raises(ValueError, match=r"\[E096\] corpora.train.tasks.target.rate = 0"):
-        check_left_out_tasks(CONFIGS / "t_b.cfg", {"training.dev_corpus": "corpora.train", "corpora.train.tasks.target.rate": 0})
+        check_left_out_tasks(filled(CONFIGS / "t_b.cfg", {"training.dev_corpus": "corpora.train", "corpora.train.tasks.target.rate": 0}))
