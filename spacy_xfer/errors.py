@@ -9,6 +9,15 @@ that no raise in the package writes its message on the spot (typer's BadParamete
 bad command-line options, aside).
 """
 
+from typing import Any, Iterable
+
+
+def listed(items: Iterable[Any], n: int = 5) -> str:
+    """The first n of items, comma-separated, with ", ..." if there are more (for
+    messages that name labels or files)."""
+    shown = list(items)
+    return ", ".join(str(item) for item in shown[:n]) + (", ..." if len(shown) > n else "")
+
 
 class Errors:
     E001 = "[E001] Component '{name}' got no training examples to initialize from."
@@ -257,6 +266,16 @@ class Errors:
         "expected {expected} (the parameter's). Were the parameters (e.g. an optimizer's "
         "averages) kept for a model of other sizes, before the model was resized or "
         "initialized again?"
+    )
+    E098 = (
+        "[E098] Component '{name}': `label_map` {problem}; expected an object of label -> "
+        "mapped label, or a list of [label, mapped label] pairs with each label once."
+    )
+    E099 = (
+        "[E099] Component '{name}' has not learnt the labels of {n} of the {total} "
+        "labelled tokens of {path} (labels {unknown}; it has {labels}, most of them not "
+        "there): expected a test file of the benchmark it was trained on, with its "
+        "label set."
     )
 
 

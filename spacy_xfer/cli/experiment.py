@@ -36,7 +36,7 @@ from ..experiments.benchmarks import (
     load_benchmarks,
     prepared_benchmark,
 )
-from ..experiments.steps import evaluate_pipeline, prepare_benchmark, train_overrides, write_json
+from ..experiments.steps import evaluate_pipeline, head_tasks, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
@@ -347,11 +347,17 @@ def evaluate_command(
 ) -> None:
     """Score each head on its own task's test set and write the scores (with each
     benchmark's definition) as JSON."""
+    if part not in ("test", "dev"):
+        raise typer.BadParameter(f"--part {part!r}: expected test or dev")
     use_device(gpu_id)
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
-    results = evaluate_pipeline(spacy.load(model), files, {role: bench["target"] for role, bench in benches.items()})
+    nlp = spacy.load(model)
+    for role in sorted(set(head_tasks(nlp).values()) & set(files)):
+        if not files[role].exists():
+            raise FileNotFoundError(Errors.E065.format(path=files[role], name=names[role], folder=corpus_dir / names[role]))
+    results = evaluate_pipeline(nlp, files, {role: bench["target"] for role, bench in benches.items()})
     per_task = {role: {"benchmark": names[role], "definition": benches[role], **r} for role, r in results.items()}
     write_json(output, {"model": str(model), "part": part, **per_task})
     for role, result in results.items():

@@ -141,8 +141,9 @@ def _token_problem(word: str, labels: Mapping[str, str]) -> Optional[Tuple[str, 
     `Doc(vocab, words=...)` rejects exactly two kinds of string: the empty string ([E031])
     and one that UTF-8 cannot encode (a lone surrogate, which some decoders produce), as
     the StringStore holds UTF-8. Labels go through the same StringStore; an empty label is
-    missing. Whitespace is accepted: a word " " becomes a whitespace token, as spaCy's
-    tokenizer makes them.
+    missing. Whitespace is accepted in a word: " " becomes a whitespace token, as spaCy's
+    tokenizer makes them; not in a label, where it means a line split into too few
+    fields (a label of a TAB-separated line with a space in it: "NOUN NOUN").
 
     RETURNS (Optional[Tuple[str, str]]): What is wrong and what was expected, or None.
     """
@@ -156,6 +157,9 @@ def _token_problem(word: str, labels: Mapping[str, str]) -> Optional[Tuple[str, 
                 f"{what} {text!r} holds {text[e.start:e.end]!r}, which UTF-8 cannot encode",
                 "text that UTF-8 can encode (spaCy stores strings as UTF-8; check the encoding)",
             )
+    for layer, label in labels.items():
+        if any(char.isspace() for char in label):
+            return f"{layer} label {label!r} holds whitespace", "one label per field, without whitespace"
     return None
 
 

@@ -15,7 +15,7 @@ from ..corpora import ReadOptions, convert_corpus, split_corpus
 from ..corpora.io import staged_folder, write_atomic
 from ..corpora.sampling import SPLIT_NAMES
 from ..docbin import read_docs
-from ..errors import Errors
+from ..errors import Errors, listed
 from ..pipeline.xfer_tagger import XferTagger
 from ..tasks import make_example
 from .benchmarks import (
@@ -151,13 +151,22 @@ def train_overrides(
         if f"{role}_target" in config["xfer"] and role in benches:
             overrides[f"xfer.{role}_target"] = benches[role]["target"]
     if "label_map" in config["xfer"] and source is not None:
-        overrides["xfer.label_map"] = benches["target"].get("t_a_label_maps", {}).get(source, {})
+        # as [source, target] pairs: a config's keys cannot hold every label (PTB's ":"
+        # and "#" are a delimiter and a comment there), its JSON values can
+        label_map = benches["target"].get("t_a_label_maps", {}).get(source, {})
+        overrides["xfer.label_map"] = [[label, mapped] for label, mapped in label_map.items()]
     return overrides
 
 
 def task_examples(nlp: Language, path: Path, task: str) -> List[Example]:
     """A DocBin's docs as Examples tagged with their task, words as given."""
     return [make_example(nlp.vocab, doc, task) for doc in read_docs(path, nlp.vocab)]
+
+
+def head_tasks(nlp: Language) -> Dict[str, str]:
+    """Each tagger head's name -> the task it learns ("target" for a head with no
+    `task` setting: single, T-A)."""
+    return {name: pipe.cfg["task"] or "target" for name, pipe in nlp.pipeline if isinstance(pipe, XferTagger)}
 
 
 def evaluate_pipeline(
@@ -170,13 +179,12 @@ def evaluate_pipeline(
     targets (Optional[Mapping[str, str]]): task -> the target its benchmark annotates
         (e.g. `ents`), to check each scored head against.
     RETURNS (Dict[str, Any]): per task: the head's scores, sentences, tokens, words/s.
-    RAISES (ValueError): E066 if a head predicts another target than its benchmark annotates.
+    RAISES (ValueError): E066 if a head predicts another target than its benchmark
+        annotates, E099 if its test file is of another label set (see `check_known_labels`).
     """
     results: Dict[str, Any] = {}
-    for name, pipe in nlp.pipeline:
-        if not isinstance(pipe, XferTagger):
-            continue
-        task = pipe.cfg["task"] or "target"
+    for name, task in head_tasks(nlp).items():
+        pipe = nlp.get_pipe(name)
         if task not in test_files:
             continue
         expected = (targets or {}).get(task, pipe.cfg["target"])
@@ -185,6 +193,7 @@ def evaluate_pipeline(
                 name=name, task=task, target=pipe.cfg["target"], path=test_files[task], expected=expected
             ))
         examples = task_examples(nlp, test_files[task], task)
+        check_known_labels(name, pipe, examples, test_files[task])
         start = time.perf_counter()
         scores = nlp.evaluate(examples)
         seconds = time.perf_counter() - start
@@ -198,6 +207,26 @@ def evaluate_pipeline(
             "words_per_second": n_words / seconds if seconds else None,
         }
     return results
+
+
+def check_known_labels(name: str, pipe: XferTagger, examples: List[Example], path: Path) -> None:
+    """Fail if the examples are of another label set than the head's (e.g. UPOS for a
+    PTB tagger), which would score near 0 without saying why: over 90% of their
+    labelled tokens have labels the head has not learnt, and most of its labels are not
+    among theirs. (A head trained on a small sample lacks some of a test file's labels,
+    but the ones it has are frequent there.)
+
+    RAISES (ValueError): E099, naming the file and the labels the head does not know.
+    """
+    counts = pipe.gold_label_counts(examples)
+    known = set(pipe.labels)
+    total = sum(counts.values())
+    unknown = sorted((label for label in counts if label not in known), key=lambda label: -counts[label])
+    n_unknown = sum(counts[label] for label in unknown)
+    if 10 * (total - n_unknown) < total and 2 * len(known & set(counts)) < len(known):
+        raise ValueError(Errors.E099.format(
+            name=name, path=path, n=n_unknown, total=total, unknown=listed(unknown, 8), labels=listed(sorted(known), 8)
+        ))
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -29,6 +29,9 @@ class CheckedLoad:
         """What is inconsistent between the loaded `cfg` and `model`, or None."""
         return None
 
+    def cfg_loaded(self) -> None:
+        """Set what the component derives from `cfg` anew from the loaded one."""
+
     def load_model_bytes(self, bytes_data: bytes) -> None:
         """Load the model's weights (a component whose saved layout changed converts
         the old layout here)."""
@@ -84,6 +87,7 @@ class CheckedLoad:
             if not isinstance(parts["cfg"], dict):
                 raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error="not a JSON object"))
             self.cfg.update(parts["cfg"])
+            self.cfg_loaded()
         if "model" in parts:
             self._load_part(where("model"), lambda: self.load_model_bytes(parts["model"]))
         problem = self.check_loaded()

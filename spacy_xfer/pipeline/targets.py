@@ -68,6 +68,12 @@ class Target:
     def has_annotation(self, doc: Doc) -> bool:
         raise NotImplementedError
 
+    def label_tokens(self, doc: Doc) -> Iterable[str]:
+        """The label data (see `label_data`) of each labelled token of the doc's
+        annotation, after the label map: a token target's labels; a span's type once per
+        token of the span (overlapping spans too)."""
+        raise NotImplementedError
+
     def score_keys(self, attr: str) -> List[str]:
         """The keys `score(examples, attr)` returns."""
         raise NotImplementedError
@@ -109,6 +115,9 @@ class TokenTarget(Target):
     def mapped(self, doc: Doc) -> List[Optional[str]]:
         """The doc's labels through the label map (None where missing), per token."""
         return [self.map_label(value) for value in self.read(doc)]
+
+    def label_tokens(self, doc: Doc) -> Iterable[str]:
+        return [label for label in self.mapped(doc) if label is not None]
 
     def gold(self, eg: Example) -> Gold:
         if not self.has_annotation(eg.y):
@@ -238,6 +247,9 @@ class SpanTarget(Target):
 
     def overlap_error(self, doc: Doc, err: Exception) -> str:
         raise NotImplementedError
+
+    def label_tokens(self, doc: Doc) -> Iterable[str]:
+        return [self.label_map.get(span.label_, span.label_) for span in self.get_spans(doc) for _ in span]
 
     def _map_tag(self, tag: Optional[str]) -> Optional[str]:
         if tag in MISSING_VALUES or tag == "-":

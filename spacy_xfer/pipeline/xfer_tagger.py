@@ -3,6 +3,7 @@ encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 
 import math
 import warnings
+from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy
@@ -15,7 +16,7 @@ from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
 
-from ..errors import Errors, Warnings
+from ..errors import Errors, Warnings, listed
 from ..models.layers.crf import (
     NO_PROBS,
     PathProbs,
@@ -119,7 +120,7 @@ def make_xfer_tagger(
     name: str,
     model: Model[List[Doc], TaggerScores],
     target: str,
-    label_map: Dict[str, str],
+    label_map: Union[Dict[str, str], List[Sequence[str]]],
     cost: float,
     constraints: str,
     task: Optional[str],
@@ -133,8 +134,9 @@ def make_xfer_tagger(
     model (Model[List[Doc], TaggerScores]): a `spacy_xfer.CRFTagger.v1`.
     target (str): where gold is read and predictions written: "tag", "pos", "ents",
         "spans:KEY" or "ext:NAME".
-    label_map (Dict[str, str]): source label -> this head's label, applied to gold
-        (T-A: train one head on corpora with different tag sets).
+    label_map (Union[Dict[str, str], List[Sequence[str]]]): source label -> this head's
+        label, applied to gold (T-A: train one head on corpora with different tag sets);
+        as a list of pairs in a config whose labels are no valid config keys (":", "#").
     cost (float): Hamming cost weight of the softmax-margin loss; 0 gives the plain
         CRF negative log-likelihood (the authors' code uses 5). A cost that is not a
         finite number >= 0 raises E038.
@@ -208,6 +210,25 @@ def make_xfer_tagger(
     )
 
 
+def label_pairs_to_map(name: str, label_map: Union[Mapping[str, str], Sequence[Sequence[str]], None]) -> Dict[str, str]:
+    """A `label_map` setting as a dict: given as one already, or as [label, mapped label]
+    pairs (the form a config needs for labels that are no valid config keys, e.g. PTB's
+    ":" and "#").
+
+    RAISES (ValueError): E098 if an item is not a pair of non-empty labels (an empty
+        gold label is a missing one) or a label comes twice.
+    """
+    pairs = list(label_map.items() if isinstance(label_map, Mapping) else label_map or ())
+    for pair in pairs:
+        if isinstance(pair, str) or len(pair) != 2 or not all(isinstance(label, str) and label for label in pair):
+            raise ValueError(Errors.E098.format(name=name, problem=f"has the item {list(pair)!r}, not a pair of labels"))
+    mapped = {label: to for label, to in pairs}
+    if len(mapped) < len(pairs):
+        twice = sorted({label for label, _ in pairs if sum(other == label for other, _ in pairs) > 1})
+        raise ValueError(Errors.E098.format(name=name, problem=f"lists the labels {twice} more than once"))
+    return mapped
+
+
 class XferTagger(CheckedLoad, TrainablePipe):
     """A CRF sequence tagger writing to a configurable target."""
 
@@ -218,7 +239,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         name: str = "xfer_tagger",
         *,
         target: str = "tag",
-        label_map: Optional[Mapping[str, str]] = None,
+        label_map: Union[Mapping[str, str], Sequence[Sequence[str]], None] = None,
         cost: float = 5.0,
         constraints: str = "auto",
         task: Optional[str] = None,
@@ -230,7 +251,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         self.vocab = vocab
         self.model = model
         self.name = name
-        label_map = dict(label_map or {})
+        label_map = label_pairs_to_map(name, label_map)
         for key, value in label_map.items():
             if label_map.get(value, value) != value:
                 raise ValueError(Errors.E006.format(name=name, key=key, value=value, again=label_map[value]))
@@ -269,6 +290,17 @@ class XferTagger(CheckedLoad, TrainablePipe):
     def crf_labels(self) -> List[str]:
         """The labels the CRF predicts (BILUO tags for span targets)."""
         return self.target.crf_labels(self.labels)
+
+    def gold_label_counts(self, examples: Iterable[Example]) -> Counter:
+        """Label data (tags, or span types for span targets) -> how many gold tokens of
+        the examples carry it, after `label_map`; outside and unannotated tokens are
+        not counted, overlapping spans count each. Compared with `labels`, it tells
+        whether the examples are of the task this head learnt."""
+        counts: Counter = Counter()
+        for eg in examples:
+            if self.target.has_annotation(eg.reference):
+                counts.update(self.target.label_tokens(eg.reference))
+        return counts
 
     @property
     def scheme(self) -> Optional[str]:
@@ -597,9 +629,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             shared = own_labels & others
             if own_labels and others and len(shared) < min(len(own_labels), len(others)) / 2:
                 unshared = sorted(own_labels - others)
-                sample = ", ".join(unshared[:5]) + (", ..." if len(unshared) > 5 else "")
                 warnings.warn(Warnings.W001.format(
-                    name=self.name, tasks=sorted(seen_per_task), shared=len(shared), task=task, n=len(own_labels), sample=sample,
+                    name=self.name, tasks=sorted(seen_per_task), shared=len(shared), task=task, n=len(own_labels), sample=listed(unshared),
                 ))
                 return  # one warning says it
 
@@ -654,6 +685,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
         """Load the model, also one saved before the emission projection was a layer
         of its own."""
         crf_tagger_from_bytes(self.model, bytes_data)
+
+    def cfg_loaded(self) -> None:
+        """The label map from the saved `cfg`, not the config's: confection writes a "$"
+        in a config value as "$$" and a pipeline loaded without interpolation keeps it."""
+        self.target.label_map = label_pairs_to_map(self.name, self.cfg["label_map"])
 
     def check_loaded(self) -> Optional[str]:
         labels = self.cfg.get("labels")

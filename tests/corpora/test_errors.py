@@ -24,6 +24,7 @@ CASES = [
     ("conll2000", "a DT B-NP\nb NN X-NP\n", 2, "'X-NP' is not in the IOB2 scheme", "'B-TYPE'"),
     ("conll2003", "a DT I-NP PER\n", 1, "'PER' is not in the IOB1 scheme", "'I-TYPE'"),
     ("wnut", "a\tO\nb\tI-person\n", 2, "'I-person' after 'O' does not continue", "'B-person'"),
+    ("wnut", "a\tO\nb\tB-geo loc\n", 2, "ner label 'B-geo loc' holds whitespace", "one label per field"),
     ("conll2002", "a N B-PER\nb N I-LOC\n", 2, "'I-LOC' after 'B-PER'", "'B-LOC' to open"),
     ("twitter-pos", b"caf\xe9 NN\n", 1, r"undecodable bytes b'\\xe9'", "utf-8 text"),
     ("conllu", "1\ta\ta\tX\n" + CONLLU_WORD, 1, "4 TAB-separated fields", "10 \\(CoNLL-U\\)"),
@@ -50,7 +51,7 @@ def test_strict_error_names_file_line_problem_and_expected(
 
 # A good sentence after the bad one, for the cases whose skipped line leaves the bad
 # sentence out (and the file would hold none).
-NEXT_SENTENCE = {"conll2003": "\nz NN O O\n", "conllu": "\n1\tz\tz\tX\t_\t_\t0\troot\t_\t_\n", "ptb": "======\nz/NN\n"}
+NEXT_SENTENCE = {"conll2003": "\nz NN O O\n", "wnut": "\nz\tO\n", "conllu": "\n1\tz\tz\tX\t_\t_\t0\troot\t_\t_\n", "ptb": "======\nz/NN\n"}
 
 
 @pytest.mark.parametrize("fmt,text,line,problem,expected", CASES)

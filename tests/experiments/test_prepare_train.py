@@ -8,10 +8,11 @@ import shutil
 import pytest
 import spacy
 from spacy.util import load_config
+from thinc.api import Config
 
 from spacy_xfer.cli.experiment import check_left_out_tasks
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
-from spacy_xfer.experiments.steps import evaluate_pipeline, train_overrides
+from spacy_xfer.experiments.steps import check_known_labels, evaluate_pipeline, train_overrides
 
 from ..util import examples_for, tiny_tagger
 from .util import CONFIGS, WNUT, WNUT_OPTIONS, failure, run, words_of
@@ -72,7 +73,8 @@ def test_train_takes_lang_targets_and_rate_seed_from_the_prepared_folders(config
 
 
 def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_benchmarks):
-    label_map = {"PER": "person", "LOC": "location"}
+    # ":" and "#" are PTB tags, and a delimiter and a comment as a config's keys
+    label_map = {"PER": "person", ":": "location", "#": "other"}
     mine = {"format": "wnut", "lang": "de", "target": "ents", "t_a_label_maps": {"conll03": label_map}}
     path = write_benchmarks({"mine": {**mine, "files": {p: f.name for p, f in wnut_files.items()}}})
     corpus = tmp_path / "corpus"
@@ -82,7 +84,10 @@ def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_b
     assert (single["nlp.lang"], single["xfer.target_target"], single["xfer.rate_seed"]) == ("de", "ents", 7)
     prepared_without_definition(corpus, "conll03")
     t_a = overrides("t_a", "conll03", "mine", corpus)
-    assert t_a["xfer.label_map"] == label_map and t_a["nlp.lang"] == "de"
+    assert dict(t_a["xfer.label_map"]) == label_map and t_a["nlp.lang"] == "de"
+    written = load_config(CONFIGS / "t_a.cfg", overrides=t_a).to_str()  # as `train` saves it
+    nlp = spacy.util.load_model_from_config(Config().from_str(written))
+    assert nlp.get_pipe("target").cfg["label_map"] == label_map
     with pytest.raises(ValueError, match=r"\[E064\] .*needs a source corpus: pass --source"):
         overrides("t_a", None, "mine", corpus)
 
@@ -151,6 +156,51 @@ def test_evaluate_says_which_role_no_head_of_the_pipeline_learns(wnut_files, tmp
     assert f"source (src): not scored, no head of {tmp_path / 'model'} learns the source task" in " ".join(result.output.split())
     assert "target (mine, test): " in result.output
     assert set(json.loads(metrics.read_text())) == {"model", "part", "target"}
+
+
+def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0  # person, location
+    nlp = tiny_tagger("ents")
+    nlp.initialize(lambda: examples_for(nlp, [("P1 visits L1 .", ["B-PER", "O", "B-LOC", "O"])], "ents"))
+    nlp.to_disk(tmp_path / "model")
+    metrics = tmp_path / "metrics.json"
+    result = run("evaluate", tmp_path / "model", metrics, "--target", "mine", "--corpus-dir", corpus)
+    message = " ".join(failure(result).split())
+    assert "[E099] Component 'xfer_tagger' has not learnt the labels of" in message
+    assert f"{corpus / 'mine' / 'test.spacy'} (labels " in message and "it has LOC, PER, most of them not there)" in message
+    assert "person" in message and "location" in message
+    assert not metrics.exists()
+    # a head trained on a small sample lacks some of the test's labels, not most of its own
+    nlp = tiny_tagger("ents")
+    nlp.initialize(lambda: examples_for(nlp, [("P1 visits", ["B-person", "O"])], "ents"))
+    scores = evaluate_pipeline(nlp, {"target": corpus / "mine" / "test.spacy"}, {"target": "ents"})
+    assert "xfer_tagger_f" in scores["target"]["scores"]
+
+
+def test_the_label_check_tells_another_label_set_from_a_small_sample_or_test_file(tmp_path):
+    nlp = tiny_tagger("ents")
+    nlp.initialize(lambda: examples_for(nlp, [("P L M", ["B-PER", "B-LOC", "B-MISC"])], "ents"))
+    pipe, path = nlp.get_pipe("xfer_tagger"), tmp_path / "test.spacy"
+    # one long span of a type the head has not seen, beside one it has: no error
+    check_known_labels("xfer_tagger", pipe, examples_for(nlp, [("a b c d e P", ["B-ORG"] + ["I-ORG"] * 4 + ["B-PER"])], "ents"), path)
+    with pytest.raises(ValueError, match=r"\[E099\] .* 2 of the 2 labelled tokens .*labels person, location; it has LOC, MISC, PER"):
+        check_known_labels("xfer_tagger", pipe, examples_for(nlp, [("P L", ["B-person", "B-location"])], "ents"), path)
+
+
+def test_evaluate_on_an_unprepared_benchmark_says_how_to_prepare_it(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    nlp = tiny_tagger("ents")
+    nlp.initialize(lambda: examples_for(nlp, [("P1 visits L1 .", ["B-person", "O", "B-location", "O"])], "ents"))
+    nlp.to_disk(tmp_path / "model")
+    result = run("evaluate", tmp_path / "model", tmp_path / "m.json", "--target", "conll03", "--corpus-dir", corpus)
+    message = " ".join(failure(result).split())
+    assert f"[E065] {corpus / 'conll03' / 'test.spacy'} not found: expected the output of `python -m spacy_xfer prepare conll03" in message
+    # a source that no head of the pipeline learns need not be prepared
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    result = run("evaluate", tmp_path / "model", tmp_path / "m.json", "--source", "conll03", "--target", "mine", "--corpus-dir", corpus)
+    assert result.exit_code == 0, result.output
+    assert "source (conll03): not scored" in result.output
 
 
 def prepare_mine_and_src(wnut_files, tmp_path):
@@ -255,6 +305,7 @@ def test_prepare_reads_another_encoding_and_says_once_per_file_what_lenient_read
     (("train", CONFIGS / "single.cfg", "{out}", "--target", "mine", "--max-seconds", "-5"), "--max-seconds"),
     (("train", CONFIGS / "single.cfg", "{out}", "--target", "mine", "--seed", "-1"), "--seed"),
     (("evaluate", "{model}", "{model}", "--target", "mine"), "is a directory"),
+    (("evaluate", "{model}", "{out}", "--target", "mine", "--part", "validation"), "--part 'validation': expected test or dev"),
 ])
 def test_bad_training_and_evaluation_options_stop_before_any_work(args, message, tmp_path):
     (tmp_path / "model").mkdir()

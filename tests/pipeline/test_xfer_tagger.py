@@ -171,6 +171,28 @@ def test_label_map_maps_gold():
         tiny_tagger("tag", label_map={"A": "B", "B": "C"})
 
 
+def test_a_label_map_given_as_pairs_maps_labels_no_config_key_can_hold():
+    nlp = tiny_tagger("tag", label_map=[[":", "PUNCT"], ["#", "SYM"]])
+    assert nlp.get_pipe("xfer_tagger").cfg["label_map"] == {":": "PUNCT", "#": "SYM"}
+    assert nlp.config["components"]["xfer_tagger"]["label_map"] == [[":", "PUNCT"], ["#", "SYM"]]
+    with pytest.raises(ValueError, match=r"E098.*\[':'\] more than once"):
+        tiny_tagger("tag", label_map=[[":", "PUNCT"], [":", "SYM"]])
+    with pytest.raises(ValueError, match=r"E098.*has the item \[':', 'PUNCT', 'X'\], not a pair"):
+        tiny_tagger("tag", label_map=[[":", "PUNCT", "X"]])
+    with pytest.raises(ValueError, match=r"E098.*has the item \['', 'X'\], not a pair of labels"):
+        tiny_tagger("tag", label_map={"": "X"})
+
+
+def test_a_loaded_pipeline_maps_gold_with_the_saved_label_map(tmp_path):
+    # confection writes "$" (a PTB tag) in a config value as "$$"; the saved cfg keeps it
+    nlp = tiny_tagger("tag", label_map=[["$", "SYM"], ["CD", "NUM"]])
+    nlp.initialize(lambda: examples_for(nlp, [("$ 5", ["$", "CD"])], "tag"))
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    (eg,) = examples_for(loaded, [("$ 5", ["$", "CD"])], "tag")
+    assert loaded.get_pipe("xfer_tagger").target.gold(eg) == ["SYM", "NUM"]
+
+
 def two_tasks(nlp, source, target):
     """Examples of a source and a target task for one head (T-A)."""
     return [make_example(nlp.vocab, gold_doc(nlp, text, labels, "tag"), task)
