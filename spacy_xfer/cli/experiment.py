@@ -139,6 +139,8 @@ def prepare_command(
             typer.echo(f"{name} {path}: {summary}", err=True)
     bench = benchmarks[name]
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
+    if name in BENCHMARKS and bench != BENCHMARKS[name]:
+        typer.echo(f"{name}: your definition, not the built-in benchmark of that name: `train` and `evaluate` read it from {output_dir}", err=True)
 
 
 def _labelling_rate(value: float) -> float:

@@ -33,6 +33,7 @@ def test_prepare_on_the_fly_writes_docbins_and_the_definition(wnut_files, tmp_pa
     out = tmp_path / "corpus" / "mine"
     result = prepare_on_the_fly(wnut_files, out)
     assert result.exit_code == 0, result.output
+    assert "built-in" not in result.stderr
     assert "mine train: 12 sentences" in result.output
     assert words_of(out / "test.spacy")[0] == ["P0", "visits", "L0", "."]
     definition = json.loads((out / "benchmark.json").read_text())
@@ -96,6 +97,7 @@ def test_the_prepared_definition_wins_over_the_built_in_one(wnut_files, tmp_path
     corpus = tmp_path / "corpus"
     result = prepare_on_the_fly(wnut_files, corpus / "conll03", name="conll03")
     assert result.exit_code == 0, result.output
+    assert f"conll03: your definition, not the built-in benchmark of that name: `train` and `evaluate` read it from {corpus / 'conll03'}" in result.stderr
     assert overrides("single", None, "conll03", corpus)["nlp.lang"] == "nl"  # built in: en
     assert prepare_on_the_fly(wnut_files, corpus / "other").exit_code == 0
     with pytest.raises(ValueError, match=r"\[E059\] .*benchmark 'other' .* found \['mine'\]: prepare NAME writes"):
