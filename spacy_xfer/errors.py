@@ -286,3 +286,11 @@ class Warnings:
         "its predictions may use the other tasks' labels. Map the labels one to one with "
         "`label_map` (the `t_a_label_maps` of a benchmark), or share less (T-B, T-C)."
     )
+    W002 = (
+        "[W002] Component '{name}': `label_map` has labels with '$$' ({sample}). spaCy's "
+        "config library writes '$' in a value as '$$' and does not read it back when a "
+        "config is loaded without interpolation (confection issue #48), e.g. a trained "
+        "pipeline's config.cfg trained again: if the labels have one '$' (PTB's $, PRP$, "
+        "WP$), train from the config with `python -m spacy_xfer train`, which writes the "
+        "map anew, or load the config with `spacy.util.load_config(path, interpolate=True)`."
+    )

@@ -583,7 +583,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
     ) -> None:
         """Collect the labels, size the CRF, initialize the model on all examples. With
         `constraints` on a token target, gold tags that break the scheme raise E005 here,
-        as in `update`.
+        as in `update`. A `label_map` with "$$" in a label warns W002: what confection
+        leaves of a "$" in a config loaded without interpolation.
 
         labels (Optional[Sequence[str]]): the label data (tags, or span types for span
             targets) instead of collecting it from the examples.
@@ -592,6 +593,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
             its corpus (`max_epochs = -1`), where spaCy shows only 100 examples.
         """
         examples = initialization_examples(self.name, get_examples, nlp, corpus)
+        escaped = sorted({label for pair in self.target.label_map.items() for label in pair if "$$" in label})
+        if escaped:
+            warnings.warn(Warnings.W002.format(name=self.name, sample=listed(escaped)))
         own = [eg for eg in examples if self._is_own(eg)]
         if labels is None:
             seen_per_task: Dict[str, Set[str]] = {}

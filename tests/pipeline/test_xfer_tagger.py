@@ -188,9 +188,15 @@ def test_a_loaded_pipeline_maps_gold_with_the_saved_label_map(tmp_path):
     nlp = tiny_tagger("tag", label_map=[["$", "SYM"], ["CD", "NUM"]])
     nlp.initialize(lambda: examples_for(nlp, [("$ 5", ["$", "CD"])], "tag"))
     nlp.to_disk(tmp_path / "model")
-    loaded = spacy.load(tmp_path / "model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = spacy.load(tmp_path / "model")
     (eg,) = examples_for(loaded, [("$ 5", ["$", "CD"])], "tag")
     assert loaded.get_pipe("xfer_tagger").target.gold(eg) == ["SYM", "NUM"]
+    # the saved config, loaded again without interpolation as `spacy train` does, says $$
+    again = spacy.util.load_model_from_config(spacy.util.load_config(tmp_path / "model" / "config.cfg"))
+    with pytest.warns(UserWarning, match=r"\[W002\] .*labels with '\$\$' \(\$\$\)"):
+        again.initialize(lambda: examples_for(again, [("$ 5", ["$", "CD"])], "tag"))
 
 
 def two_tasks(nlp, source, target):
