@@ -222,11 +222,10 @@ def label_pairs_to_map(name: str, label_map: Union[Mapping[str, str], Sequence[S
     for pair in pairs:
         if isinstance(pair, str) or len(pair) != 2 or not all(isinstance(label, str) and label for label in pair):
             raise ValueError(Errors.E098.format(name=name, problem=f"has the item {list(pair)!r}, not a pair of labels"))
-    mapped = {label: to for label, to in pairs}
-    if len(mapped) < len(pairs):
-        twice = sorted({label for label, _ in pairs if sum(other == label for other, _ in pairs) > 1})
+    twice = sorted(label for label, n in Counter(label for label, _ in pairs).items() if n > 1)
+    if twice:
         raise ValueError(Errors.E098.format(name=name, problem=f"lists the labels {twice} more than once"))
-    return mapped
+    return {label: to for label, to in pairs}
 
 
 class XferTagger(CheckedLoad, TrainablePipe):
