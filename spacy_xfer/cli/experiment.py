@@ -36,7 +36,7 @@ from ..experiments.benchmarks import (
     load_benchmarks,
     prepared_benchmark,
 )
-from ..experiments.steps import evaluate_pipeline, head_tasks, prepare_benchmark, train_overrides, write_json
+from ..experiments.steps import evaluate_pipeline, gold_label_notes, head_tasks, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
@@ -365,5 +365,7 @@ def evaluate_command(
     for role, result in results.items():
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items() if isinstance(v, float))
         typer.echo(f"{role} ({names[role]}, {part}): {scores}")
+        for note in gold_label_notes(result["gold_labels"]):
+            typer.echo(f"  note: {note}", err=True)
     for role in sorted(set(names) - set(results)):
         typer.echo(f"{role} ({names[role]}): not scored, no head of {model} learns the {role} task (a T-A head serves both tasks, as the target's)")

@@ -178,9 +178,10 @@ def evaluate_pipeline(
         no `task` setting (single, T-A) is the target's.
     targets (Optional[Mapping[str, str]]): task -> the target its benchmark annotates
         (e.g. `ents`), to check each scored head against.
-    RETURNS (Dict[str, Any]): per task: the head's scores, sentences, tokens, words/s.
+    RETURNS (Dict[str, Any]): per task: the head's scores, sentences, tokens, words/s,
+        and how the gold labels meet the head's (see `check_gold_labels`).
     RAISES (ValueError): E066 if a head predicts another target than its benchmark
-        annotates, E099 if its test file is of another label set (see `check_known_labels`).
+        annotates, E099 if its test file is of another label set (see `check_gold_labels`).
     """
     results: Dict[str, Any] = {}
     for name, task in head_tasks(nlp).items():
@@ -193,7 +194,7 @@ def evaluate_pipeline(
                 name=name, task=task, target=pipe.cfg["target"], path=test_files[task], expected=expected
             ))
         examples = task_examples(nlp, test_files[task], task)
-        check_known_labels(name, pipe, examples, test_files[task])
+        gold = check_gold_labels(name, pipe, examples, test_files[task])
         start = time.perf_counter()
         scores = nlp.evaluate(examples)
         seconds = time.perf_counter() - start
@@ -205,28 +206,64 @@ def evaluate_pipeline(
             "sentences": len(examples),
             "tokens": n_words,
             "words_per_second": n_words / seconds if seconds else None,
+            "gold_labels": gold,
         }
     return results
 
 
-def check_known_labels(name: str, pipe: XferTagger, examples: List[Example], path: Path) -> None:
-    """Fail if the examples are of another label set than the head's (e.g. UPOS for a
-    PTB tagger), which would score near 0 without saying why: over 90% of their
-    labelled tokens have labels the head has not learnt, and most of its labels are not
-    among theirs. (A head trained on a small sample lacks some of a test file's labels,
-    but the ones it has are frequent there.)
+def check_gold_labels(name: str, pipe: XferTagger, examples: List[Example], path: Path) -> Dict[str, Any]:
+    """How the examples' gold labels meet the head's: how many labelled tokens its
+    `label_map` maps (e.g. PTB tags scored by a T-A head that learnt UPOS) and how many
+    carry labels it has not learnt (each scored as an error). Fail if the examples are of
+    another label set than the head's (e.g. UPOS for a PTB tagger), which would score
+    near 0 without saying why: over 90% of their labelled tokens have labels the head
+    has not learnt, and most of its labels are not among theirs. (A head trained on a
+    small sample lacks some of a test file's labels, but the ones it has are frequent
+    there.)
 
+    RETURNS (Dict[str, Any]): "labelled_tokens"; "mapped_tokens" and "mapped_labels"
+        (label -> the head's label, those of the examples the map changes);
+        "unknown_labels" (label after the map -> tokens, most frequent first).
     RAISES (ValueError): E099, naming the file and the labels the head does not know.
     """
     counts = pipe.gold_label_counts(examples)
     known = set(pipe.labels)
     total = sum(counts.values())
-    unknown = sorted((label for label in counts if label not in known), key=lambda label: -counts[label])
+    unknown = sorted((label for label in counts if label not in known), key=lambda label: (-counts[label], label))
     n_unknown = sum(counts[label] for label in unknown)
     if 10 * (total - n_unknown) < total and 2 * len(known & set(counts)) < len(known):
         raise ValueError(Errors.E099.format(
             name=name, path=path, n=n_unknown, total=total, unknown=listed(unknown, 8), labels=listed(sorted(known), 8)
         ))
+    label_map = pipe.target.label_map
+    raw = pipe.gold_label_counts(examples, mapped=False) if label_map else {}
+    mapped = {label: label_map[label] for label in sorted(raw) if label_map.get(label, label) != label}
+    return {
+        "labelled_tokens": total,
+        "mapped_tokens": sum(raw[label] for label in mapped),
+        "mapped_labels": mapped,
+        "unknown_labels": {label: counts[label] for label in unknown},
+    }
+
+
+def gold_label_notes(gold: Mapping[str, Any]) -> List[str]:
+    """What a user should know about a score from `check_gold_labels`' summary: the
+    tokens scored through the head's label map, and those of labels it has not learnt."""
+    total = gold["labelled_tokens"]
+    notes = []
+    if gold["mapped_tokens"]:
+        pairs = [f"{label} -> {mapped}" for label, mapped in gold["mapped_labels"].items()]
+        notes.append(
+            f"{gold['mapped_tokens']} of {total} labelled tokens ({gold['mapped_tokens'] / total:.1%}) are scored "
+            f"with their gold label mapped by the head's label_map ({listed(pairs, 6)})"
+        )
+    n_unknown = sum(gold["unknown_labels"].values())
+    if n_unknown:
+        notes.append(
+            f"{n_unknown} of {total} labelled tokens ({n_unknown / total:.1%}) have labels the head has not "
+            f"learnt ({listed(list(gold['unknown_labels']), 6)}): each is scored as an error"
+        )
+    return notes
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -290,15 +290,17 @@ class XferTagger(CheckedLoad, TrainablePipe):
         """The labels the CRF predicts (BILUO tags for span targets)."""
         return self.target.crf_labels(self.labels)
 
-    def gold_label_counts(self, examples: Iterable[Example]) -> Counter:
+    def gold_label_counts(self, examples: Iterable[Example], mapped: bool = True) -> Counter:
         """Label data (tags, or span types for span targets) -> how many gold tokens of
-        the examples carry it, after `label_map`; outside and unannotated tokens are
-        not counted, overlapping spans count each. Compared with `labels`, it tells
-        whether the examples are of the task this head learnt."""
+        the examples carry it, after `label_map` (as the head learns and is scored on
+        them) or, with `mapped=False`, as the examples have them; outside and
+        unannotated tokens are not counted, overlapping spans count each. Compared with
+        `labels`, it tells whether the examples are of the task this head learnt."""
+        target = self.target if mapped else make_target(self.cfg["target"], self.name, {})
         counts: Counter = Counter()
         for eg in examples:
-            if self.target.has_annotation(eg.reference):
-                counts.update(self.target.label_tokens(eg.reference))
+            if target.has_annotation(eg.reference):
+                counts.update(target.label_tokens(eg.reference))
         return counts
 
     @property

@@ -12,7 +12,7 @@ from thinc.api import Config
 
 from spacy_xfer.cli.experiment import check_left_out_tasks
 from spacy_xfer.experiments.benchmarks import prepared_benchmark
-from spacy_xfer.experiments.steps import check_known_labels, evaluate_pipeline, train_overrides
+from spacy_xfer.experiments.steps import check_gold_labels, evaluate_pipeline, gold_label_notes, train_overrides
 
 from ..util import examples_for, tiny_tagger
 from .util import CONFIGS, WNUT, WNUT_OPTIONS, failure, run, words_of
@@ -178,6 +178,15 @@ def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_fi
     nlp.initialize(lambda: examples_for(nlp, [("P1 visits", ["B-person", "O"])], "ents"))
     scores = evaluate_pipeline(nlp, {"target": corpus / "mine" / "test.spacy"}, {"target": "ents"})
     assert "xfer_tagger_f" in scores["target"]["scores"]
+    assert scores["target"]["gold_labels"]["unknown_labels"] == {"location": 12}
+    # and `evaluate` says so beside the score, and in the metrics
+    nlp.to_disk(tmp_path / "small")
+    result = run("evaluate", tmp_path / "small", metrics, "--target", "mine", "--corpus-dir", corpus)
+    assert result.exit_code == 0, result.output
+    assert "target (mine, test): " in result.stdout
+    note = "note: 12 of 24 labelled tokens (50.0%) have labels the head has not learnt (location): each is scored as an error"
+    assert note in " ".join(result.stderr.split())
+    assert json.loads(metrics.read_text())["target"]["gold_labels"]["labelled_tokens"] == 24
 
 
 def test_the_label_check_tells_another_label_set_from_a_small_sample_or_test_file(tmp_path):
@@ -185,9 +194,30 @@ def test_the_label_check_tells_another_label_set_from_a_small_sample_or_test_fil
     nlp.initialize(lambda: examples_for(nlp, [("P L M", ["B-PER", "B-LOC", "B-MISC"])], "ents"))
     pipe, path = nlp.get_pipe("xfer_tagger"), tmp_path / "test.spacy"
     # one long span of a type the head has not seen, beside one it has: no error
-    check_known_labels("xfer_tagger", pipe, examples_for(nlp, [("a b c d e P", ["B-ORG"] + ["I-ORG"] * 4 + ["B-PER"])], "ents"), path)
-    with pytest.raises(ValueError, match=r"\[E099\] .* 2 of the 2 labelled tokens .*labels person, location; it has LOC, MISC, PER"):
-        check_known_labels("xfer_tagger", pipe, examples_for(nlp, [("P L", ["B-person", "B-location"])], "ents"), path)
+    gold = check_gold_labels("xfer_tagger", pipe, examples_for(nlp, [("a b c d e P", ["B-ORG"] + ["I-ORG"] * 4 + ["B-PER"])], "ents"), path)
+    assert gold == {"labelled_tokens": 6, "mapped_tokens": 0, "mapped_labels": {}, "unknown_labels": {"ORG": 5}}
+    with pytest.raises(ValueError, match=r"\[E099\] .* 2 of the 2 labelled tokens .*labels location, person; it has LOC, MISC, PER"):
+        check_gold_labels("xfer_tagger", pipe, examples_for(nlp, [("P L", ["B-person", "B-location"])], "ents"), path)
+
+
+def test_the_label_check_counts_the_gold_labels_a_label_map_changes(tmp_path):
+    # a T-A head that learnt UPOS through its map, scored on PTB tags
+    nlp = tiny_tagger("tag", label_map={"NN": "NOUN", "VBZ": "VERB", "DT": "DET"})
+    nlp.initialize(lambda: examples_for(nlp, [("the dog barks", ["DT", "NN", "VBZ"])], "tag"))
+    pipe = nlp.get_pipe("xfer_tagger")
+    examples = examples_for(nlp, [("a cat sleeps well", ["DT", "NN", "VBZ", "RB"]), ("dogs", ["NOUN"])], "tag")
+    gold = check_gold_labels("xfer_tagger", pipe, examples, tmp_path / "test.spacy")
+    assert gold == {
+        "labelled_tokens": 5,
+        "mapped_tokens": 3,
+        "mapped_labels": {"DT": "DET", "NN": "NOUN", "VBZ": "VERB"},
+        "unknown_labels": {"RB": 1},
+    }
+    mapped, unknown = gold_label_notes(gold)
+    assert mapped.startswith("3 of 5 labelled tokens (60.0%) are scored with their gold label mapped by the head's label_map")
+    assert "(DT -> DET, NN -> NOUN, VBZ -> VERB)" in mapped
+    assert unknown.startswith("1 of 5 labelled tokens (20.0%) have labels the head has not learnt (RB)")
+    assert gold_label_notes({**gold, "mapped_tokens": 0, "mapped_labels": {}, "unknown_labels": {}}) == []
 
 
 def test_evaluate_on_an_unprepared_benchmark_says_how_to_prepare_it(wnut_files, tmp_path):
