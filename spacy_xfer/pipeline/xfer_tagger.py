@@ -120,7 +120,7 @@ def make_xfer_tagger(
     name: str,
     model: Model[List[Doc], TaggerScores],
     target: str,
-    label_map: Union[Dict[str, str], List[Sequence[str]]],
+    label_map: Union[Dict[str, str], List[Any]],
     cost: float,
     constraints: str,
     task: Optional[str],
@@ -134,9 +134,11 @@ def make_xfer_tagger(
     model (Model[List[Doc], TaggerScores]): a `spacy_xfer.CRFTagger.v1`.
     target (str): where gold is read and predictions written: "tag", "pos", "ents",
         "spans:KEY" or "ext:NAME".
-    label_map (Union[Dict[str, str], List[Sequence[str]]]): source label -> this head's
+    label_map (Union[Dict[str, str], List[Any]]): source label -> this head's
         label, applied to gold (T-A: train one head on corpora with different tag sets);
-        as a list of pairs in a config whose labels are no valid config keys (":", "#").
+        as a list of [label, mapped label] pairs in a config whose labels are no valid
+        config keys (":", "#"). The pairs are checked by `label_pairs_to_map` (E098),
+        whose message names both forms, not by the config's type validation.
     cost (float): Hamming cost weight of the softmax-margin loss; 0 gives the plain
         CRF negative log-likelihood (the authors' code uses 5). A cost that is not a
         finite number >= 0 raises E038.
@@ -220,8 +222,10 @@ def label_pairs_to_map(name: str, label_map: Union[Mapping[str, str], Sequence[S
     """
     pairs = list(label_map.items() if isinstance(label_map, Mapping) else label_map or ())
     for pair in pairs:
-        if isinstance(pair, str) or len(pair) != 2 or not all(isinstance(label, str) and label for label in pair):
-            raise ValueError(Errors.E098.format(name=name, problem=f"has the item {list(pair)!r}, not a pair of labels"))
+        is_pair = isinstance(pair, (list, tuple)) and len(pair) == 2
+        if not is_pair or not all(isinstance(label, str) and label for label in pair):
+            shown = list(pair) if isinstance(pair, (list, tuple)) else pair
+            raise ValueError(Errors.E098.format(name=name, problem=f"has the item {shown!r}, not a pair of labels"))
     twice = sorted(label for label, n in Counter(label for label, _ in pairs).items() if n > 1)
     if twice:
         raise ValueError(Errors.E098.format(name=name, problem=f"lists the labels {twice} more than once"))

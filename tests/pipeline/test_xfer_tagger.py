@@ -181,6 +181,10 @@ def test_a_label_map_given_as_pairs_maps_labels_no_config_key_can_hold():
         tiny_tagger("tag", label_map=[[":", "PUNCT", "X"]])
     with pytest.raises(ValueError, match=r"E098.*has the item \['', 'X'\], not a pair of labels"):
         tiny_tagger("tag", label_map={"": "X"})
+    # items a config's type check would name only the dict form for
+    for item, shown in ([":", None], r"\[':', None\]"), (5, "5"), ("PUNCT", "'PUNCT'"):
+        with pytest.raises(ValueError, match=rf"E098.*has the item {shown}, not a pair of labels; expected an object .* or a list of \[label, mapped label\] pairs"):
+            tiny_tagger("tag", label_map=[item])
 
 
 def test_a_loaded_pipeline_maps_gold_with_the_saved_label_map(tmp_path):
