@@ -217,10 +217,15 @@ def label_pairs_to_map(name: str, label_map: Union[Mapping[str, str], Sequence[S
     pairs (the form a config needs for labels that are no valid config keys, e.g. PTB's
     ":" and "#").
 
-    RAISES (ValueError): E098 if an item is not a pair of non-empty labels (an empty
-        gold label is a missing one) or a label comes twice.
+    RAISES (ValueError): E098 if the setting is neither (nor None, no map), an item is
+        not a pair of non-empty labels (an empty gold label is a missing one) or a label
+        comes twice.
     """
-    pairs = list(label_map.items() if isinstance(label_map, Mapping) else label_map or ())
+    if label_map is None:
+        return {}
+    if not isinstance(label_map, (Mapping, list, tuple)):
+        raise ValueError(Errors.E098.format(name=name, problem=f"is {label_map!r}"))
+    pairs = list(label_map.items() if isinstance(label_map, Mapping) else label_map)
     for pair in pairs:
         is_pair = isinstance(pair, (list, tuple)) and len(pair) == 2
         if not is_pair or not all(isinstance(label, str) and label for label in pair):

@@ -184,7 +184,7 @@ def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_fi
     result = run("evaluate", tmp_path / "small", metrics, "--target", "mine", "--corpus-dir", corpus)
     assert result.exit_code == 0, result.output
     assert "target (mine, test): " in result.stdout
-    note = "note: 12 of 24 labelled tokens (50.0%) have labels the head has not learnt (location): each is scored as an error"
+    note = "note: 12 of 24 labelled tokens (50.0%) have labels the head has not learnt (location), which it cannot predict"
     assert note in " ".join(result.stderr.split())
     assert json.loads(metrics.read_text())["target"]["gold_labels"]["labelled_tokens"] == 24
 

@@ -9,6 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_xfer.models.layers.crf import get_crf
+from spacy_xfer.pipeline.xfer_tagger import label_pairs_to_map
 from spacy_xfer.tasks import make_example
 
 from ..util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
@@ -185,6 +186,11 @@ def test_a_label_map_given_as_pairs_maps_labels_no_config_key_can_hold():
     for item, shown in ([":", None], r"\[':', None\]"), (5, "5"), ("PUNCT", "'PUNCT'"):
         with pytest.raises(ValueError, match=rf"E098.*has the item {shown}, not a pair of labels; expected an object .* or a list of \[label, mapped label\] pairs"):
             tiny_tagger("tag", label_map=[item])
+    # a setting that is neither an object nor a list, given to the component itself
+    for setting in ("NN", 5):
+        with pytest.raises(ValueError, match=rf"E098.*`label_map` is {setting!r}; expected an object"):
+            label_pairs_to_map("xfer_tagger", setting)
+    assert label_pairs_to_map("xfer_tagger", None) == {}
 
 
 def test_a_loaded_pipeline_maps_gold_with_the_saved_label_map(tmp_path):
