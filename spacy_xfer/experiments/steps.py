@@ -248,21 +248,22 @@ def check_gold_labels(name: str, pipe: XferTagger, examples: List[Example], path
 
 def gold_label_notes(gold: Mapping[str, Any]) -> List[str]:
     """What a user should know about a score from `check_gold_labels`' summary: the
-    tokens scored through the head's label map, and those of labels it has not learnt."""
+    tokens scored through the head's label map, and those of labels it has not learnt
+    (counted in tokens, also for span targets, whose scores count spans). Labels are
+    quoted, as tag sets have "(" and ")"."""
     total = gold["labelled_tokens"]
+
+    def share(n: int) -> str:
+        return f"{n} of {total} labelled tokens ({'<0.1%' if n / total < 0.001 else format(n / total, '.1%')})"
+
     notes = []
     if gold["mapped_tokens"]:
-        pairs = [f"{label} -> {mapped}" for label, mapped in gold["mapped_labels"].items()]
-        notes.append(
-            f"{gold['mapped_tokens']} of {total} labelled tokens ({gold['mapped_tokens'] / total:.1%}) are scored "
-            f"with their gold label mapped by the head's label_map ({listed(pairs, 6)})"
-        )
+        pairs = [f"{label!r} -> {mapped!r}" for label, mapped in gold["mapped_labels"].items()]
+        notes.append(f"{share(gold['mapped_tokens'])} are scored with their gold label mapped by the head's label_map ({listed(pairs, 6)})")
     n_unknown = sum(gold["unknown_labels"].values())
     if n_unknown:
-        notes.append(
-            f"{n_unknown} of {total} labelled tokens ({n_unknown / total:.1%}) have labels the head has not "
-            f"learnt ({listed(list(gold['unknown_labels']), 6)}), which it cannot predict"
-        )
+        unknown = [repr(label) for label in gold["unknown_labels"]]
+        notes.append(f"{share(n_unknown)} have labels the head has not learnt ({listed(unknown, 6)}), which it cannot predict")
     return notes
 
 

@@ -120,7 +120,7 @@ def make_xfer_tagger(
     name: str,
     model: Model[List[Doc], TaggerScores],
     target: str,
-    label_map: Union[Dict[str, str], List[Any]],
+    label_map: Any,
     cost: float,
     constraints: str,
     task: Optional[str],
@@ -134,11 +134,11 @@ def make_xfer_tagger(
     model (Model[List[Doc], TaggerScores]): a `spacy_xfer.CRFTagger.v1`.
     target (str): where gold is read and predictions written: "tag", "pos", "ents",
         "spans:KEY" or "ext:NAME".
-    label_map (Union[Dict[str, str], List[Any]]): source label -> this head's
+    label_map (Union[Dict[str, str], List[List[str]]]): source label -> this head's
         label, applied to gold (T-A: train one head on corpora with different tag sets);
-        as a list of [label, mapped label] pairs in a config whose labels are no valid
-        config keys (":", "#"). The pairs are checked by `label_pairs_to_map` (E098),
-        whose message names both forms, not by the config's type validation.
+        or a list of [label, mapped label] pairs, for a config whose labels are no valid
+        config keys (":", "#"). Typed `Any` for the config: `label_pairs_to_map` checks
+        it (E098, naming both forms), where spaCy's type check would name one.
     cost (float): Hamming cost weight of the softmax-margin loss; 0 gives the plain
         CRF negative log-likelihood (the authors' code uses 5). A cost that is not a
         finite number >= 0 raises E038.

@@ -184,7 +184,7 @@ def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_fi
     result = run("evaluate", tmp_path / "small", metrics, "--target", "mine", "--corpus-dir", corpus)
     assert result.exit_code == 0, result.output
     assert "target (mine, test): " in result.stdout
-    note = "note: 12 of 24 labelled tokens (50.0%) have labels the head has not learnt (location), which it cannot predict"
+    note = "note: 12 of 24 labelled tokens (50.0%) have labels the head has not learnt ('location'), which it cannot predict"
     assert note in " ".join(result.stderr.split())
     assert json.loads(metrics.read_text())["target"]["gold_labels"]["labelled_tokens"] == 24
 
@@ -215,9 +215,12 @@ def test_the_label_check_counts_the_gold_labels_a_label_map_changes(tmp_path):
     }
     mapped, unknown = gold_label_notes(gold)
     assert mapped.startswith("3 of 5 labelled tokens (60.0%) are scored with their gold label mapped by the head's label_map")
-    assert "(DT -> DET, NN -> NOUN, VBZ -> VERB)" in mapped
-    assert unknown.startswith("1 of 5 labelled tokens (20.0%) have labels the head has not learnt (RB)")
+    assert "('DT' -> 'DET', 'NN' -> 'NOUN', 'VBZ' -> 'VERB')" in mapped
+    assert unknown.startswith("1 of 5 labelled tokens (20.0%) have labels the head has not learnt ('RB')")
     assert gold_label_notes({**gold, "mapped_tokens": 0, "mapped_labels": {}, "unknown_labels": {}}) == []
+    # a few tokens of many are not shown as 0.0%
+    (rare,) = gold_label_notes({**gold, "labelled_tokens": 41197, "mapped_tokens": 0, "mapped_labels": {}, "unknown_labels": {")": 9}})
+    assert rare.startswith("9 of 41197 labelled tokens (<0.1%) have labels the head has not learnt (')')")
 
 
 def test_evaluate_on_an_unprepared_benchmark_says_how_to_prepare_it(wnut_files, tmp_path):
