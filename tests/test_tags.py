@@ -4,6 +4,9 @@ from typing import List
 
 import numpy
 import pytest
+from spacy.tokens import Doc
+from spacy.training import biluo_tags_to_spans, iob_to_biluo
+from spacy.vocab import Vocab
 
 from spacy_xfer.tags import (
     SCHEMES,
@@ -295,3 +298,18 @@ def test_allowed_transitions_rejects_unknown_scheme():
         allowed_transitions(["O", "B-PER"], "IOE2")
 
 
+
+
+@pytest.mark.parametrize("scheme", ["IOB1", "IOB2", "BILUO"])
+def test_chunks_are_read_as_spacy_reads_the_tags(scheme):
+    # the spans (and span F1) of our tags are spaCy's: `iob_to_biluo` then
+    # `biluo_tags_to_spans`, on every valid tag sequence of the random chunkings
+    vocab = Vocab()
+    read = chunks_from_biluo if scheme == "BILUO" else chunks_from_tags
+    rng = numpy.random.default_rng(1)
+    for chunks, length in random_chunkings(rng, 300):
+        tags = chunks_to_tags(chunks, length, scheme)
+        doc = Doc(vocab, words=["w"] * length)
+        biluo = tags if scheme == "BILUO" else iob_to_biluo(tags)
+        spans = biluo_tags_to_spans(doc, biluo)
+        assert read(tags) == [(span.start, span.end, span.label_) for span in spans], (scheme, tags)
