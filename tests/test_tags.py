@@ -298,8 +298,6 @@ def test_allowed_transitions_rejects_unknown_scheme():
         allowed_transitions(["O", "B-PER"], "IOE2")
 
 
-
-
 @pytest.mark.parametrize("scheme", ["IOB1", "IOB2", "BILUO"])
 def test_chunks_are_read_as_spacy_reads_the_tags(scheme):
     # the spans (and span F1) of our tags are spaCy's: `iob_to_biluo` then
