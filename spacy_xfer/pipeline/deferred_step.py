@@ -9,7 +9,7 @@ backprop, so each `nlp.update` moves the shared weights with that batch's gradie
 `xfer_encoder` and `xfer_transformer` use it.
 """
 
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from spacy.training import Example
 from thinc.api import Optimizer
@@ -17,9 +17,13 @@ from thinc.api import Optimizer
 
 class DeferredStep:
     """Mixin for an encoder component (`Tok2Vec` or spacy-transformers' `Transformer`,
-    listed after this class in the bases) whose listeners get their backprop callback
-    in the listener's `_backprop` attribute, the last listener's callback being the
-    one that backpropagates through the encoder.
+    listed after this class in the bases) whose `update` hands each listener its
+    output and a backprop callback through the listener's public `receive`, the last
+    listener's callback being the one that backpropagates through the encoder.
+
+    While the encoder's own `update` runs, its `listeners` property serves the last
+    listener behind a `_StepAfterBackprop`, which hands on a callback that steps the
+    encoder once it has backpropagated. Nothing of the listeners' is overwritten.
 
     A step that is still pending when the next `update` starts (its last listener
     never backpropagated) is taken then, before the new batch.
@@ -29,6 +33,16 @@ class DeferredStep:
         super().__init__(*args, **kwargs)
         self._awaiting_backprop = False
         self._deferred_sgd: Optional[Optimizer] = None
+        self._then_step: Optional[Callable[[Callable], Callable]] = None
+
+    @property
+    def listeners(self) -> List[Any]:
+        """The encoder class's listeners; during `update`, the last one behind a
+        `_StepAfterBackprop`."""
+        listeners = list(super().listeners)  # type: ignore[misc]
+        if self._then_step is not None and listeners:
+            listeners[-1] = _StepAfterBackprop(listeners[-1], self._then_step)
+        return listeners
 
     def update(
         self,
@@ -42,23 +56,27 @@ class DeferredStep:
         `update`); the step is taken once the last listener has backpropagated."""
         if self._deferred_sgd is not None:
             self._step(self._deferred_sgd)
-        last = self.listeners[-1] if self.listeners else None
-        before = getattr(last, "_backprop", None)
-        losses = super().update(examples, drop=drop, sgd=None, losses=losses)  # type: ignore[misc]
-        listener_backprop = getattr(last, "_backprop", None)
-        if listener_backprop is None or listener_backprop is before:
-            return losses  # no listener, or the encoder handed it nothing (no tokens)
+        handed: List[bool] = []
 
-        def backprop_then_step(*args: Any, **kwargs: Any) -> Any:
-            d_docs = listener_backprop(*args, **kwargs)
-            self._awaiting_backprop = False
-            sgd_now = self._deferred_sgd if self._deferred_sgd is not None else sgd
-            if sgd_now is not None:
-                self._step(sgd_now)
-            return d_docs
+        def then_step(backprop: Callable) -> Callable:
+            def backprop_then_step(*args: Any, **kwargs: Any) -> Any:
+                d_docs = backprop(*args, **kwargs)
+                self._awaiting_backprop = False
+                sgd_now = self._deferred_sgd if self._deferred_sgd is not None else sgd
+                if sgd_now is not None:
+                    self._step(sgd_now)
+                return d_docs
 
-        last._backprop = backprop_then_step
-        self._awaiting_backprop = True
+            handed.append(True)
+            return backprop_then_step
+
+        self._then_step = then_step
+        try:
+            losses = super().update(examples, drop=drop, sgd=None, losses=losses)  # type: ignore[misc]
+        finally:
+            self._then_step = None
+        # No listener, or the encoder handed it nothing (a batch without tokens).
+        self._awaiting_backprop = bool(handed)
         return losses
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -71,3 +89,15 @@ class DeferredStep:
     def _step(self, sgd: Optimizer) -> None:
         self._deferred_sgd = None
         self.model.finish_update(sgd)  # type: ignore[attr-defined]
+
+
+class _StepAfterBackprop:
+    """A listener as the encoder's `update` sees it: `receive` hands the listener a
+    backprop callback wrapped by `then_step` (which steps the encoder after it)."""
+
+    def __init__(self, listener: Any, then_step: Callable[[Callable], Callable]) -> None:
+        self.listener = listener
+        self.then_step = then_step
+
+    def receive(self, batch_id: int, outputs: Any, backprop: Callable) -> None:
+        self.listener.receive(batch_id, outputs, self.then_step(backprop))
