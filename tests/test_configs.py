@@ -108,21 +108,6 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
     assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
 
 
-@pytest.mark.parametrize("name, path", [("single", "components.target.model.tok2vec"), ("t_b", "components.encoder.model")])
-def test_the_factories_default_model_is_the_shipped_configs_encoder(name, path):
-    """`nlp.add_pipe("xfer_tagger")` (the quick start) and `nlp.add_pipe("xfer_encoder")`
-    build the encoder the configs train, not another size or recipe."""
-    config = load_config(CONFIGS / f"{name}.cfg", interpolate=True)
-    shipped = config
-    for key in path.split("."):
-        shipped = shipped[key]
-    nlp = spacy.blank("en")
-    nlp.add_pipe("xfer_tagger")
-    nlp.add_pipe("xfer_encoder")
-    assert dict(nlp.config["components"]["xfer_tagger"]["model"]["tok2vec"]) == dict(shipped)
-    assert dict(nlp.config["components"]["xfer_encoder"]["model"]) == dict(shipped)
-
-
 @pytest.mark.parametrize("arch", ["t_b", "t_c"])
 def test_transfer_configs_score_the_source_dev_set_only_when_asked(arch, corpora):
     """The model is selected on the target's dev score, so by default the dev reader

@@ -13,14 +13,17 @@ from typing import Callable, Iterable, Optional
 from spacy.language import Language
 from spacy.pipeline.tok2vec import Tok2Vec
 from spacy.training import Example
-from thinc.api import Model
+from thinc.api import Config, Model
 
-from .default_model import default_tok2vec
 from .deferred_step import DeferredStep
 from .initialization import initialization_examples
 from .serialization import CheckedLoad
 
-DEFAULT_MODEL = default_tok2vec()
+DEFAULT_CONFIG_STR = """
+[model]
+@architectures = "spacy_xfer.CharWordEncoder.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 
 
 @Language.factory("xfer_encoder", default_config={"model": DEFAULT_MODEL})

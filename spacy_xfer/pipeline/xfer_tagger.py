@@ -14,7 +14,7 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import ConfigValidationError, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, ConfigValidationError, Model, Optimizer, set_dropout_rate
 
 from ..errors import Errors, Warnings, listed
 from ..models.layers.crf import (
@@ -31,14 +31,27 @@ from ..models.layers.crf import (
 from ..models.layers.crf_tagger import crf_tagger_from_bytes
 from ..tags import SCHEMES, allowed_transitions
 from ..tasks import TASK_KEY
-from .default_model import default_tagger_model
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient, unencoded_docs
 from .serialization import CheckedLoad
 from .scoring import score_xfer_tagger
 from .targets import MISSING_VALUES, SpanGroupTarget, Target, labels_to_ids, make_target, own_output
 
-DEFAULT_MODEL = default_tagger_model()
+DEFAULT_CONFIG_STR = """
+[model]
+@architectures = "spacy_xfer.CRFTagger.v1"
+
+[model.tok2vec]
+@architectures = "spacy_xfer.CharWordEncoder.v1"
+char_width = 25
+char_hidden = 80
+char_depth = 2
+width = 50
+hidden = 300
+depth = 2
+dropout = 0.0
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 Gold = Optional[numpy.ndarray]
 Constraints = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
 # Scores `nlp.evaluate` reports whatever the pipeline.
