@@ -5,6 +5,7 @@ task sampling, and round-trip to disk."""
 from pathlib import Path
 from typing import Dict, List
 
+import numpy
 import pytest
 import spacy
 from spacy.cli.debug_config import debug_config
@@ -12,7 +13,8 @@ from spacy.tokens import DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
 from spacy.training import Example
-from spacy.util import load_config, registry, resolve_dot_names
+from spacy.util import fix_random_seed, load_config, registry, resolve_dot_names
+from thinc.api import Config
 from typer.testing import CliRunner
 
 from spacy_xfer.cli import app
@@ -106,6 +108,40 @@ def test_every_config_has_one_writer_per_target_and_selects_on_the_target(path):
     weights = config["training"]["score_weights"]
     assert weights["target_score"] == 1.0
     assert all(not value for key, value in weights.items() if key != "target_score"), f"{path.name}: {weights}"
+
+
+@pytest.mark.parametrize("name, path", [("single", "components.target.model.tok2vec"), ("t_b", "components.encoder.model")])
+def test_the_factories_default_encoder_is_the_shipped_configs_encoder(name, path):
+    """`nlp.add_pipe("xfer_tagger")` (the quick start) and `nlp.add_pipe("xfer_encoder")`
+    build the encoder the configs train: the same settings (training ones included) and,
+    under one seed, the same vectors."""
+    shipped = load_config(CONFIGS / f"{name}.cfg", interpolate=True)
+    for key in path.split("."):
+        shipped = shipped[key]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger")
+    nlp.add_pipe("xfer_encoder")
+    default = dict(nlp.config["components"]["xfer_encoder"]["model"])
+    assert default == dict(nlp.config["components"]["xfer_tagger"]["model"]["tok2vec"])
+    lexical = dict(shipped.pop("lexical"))
+    assert list(default.pop("lexical_attrs")) == lexical.pop("attrs")
+    assert default.pop("lexical_width") == lexical.pop("width")
+    assert lexical == {"@architectures": "spacy_xfer.LexicalEmbed.v1", "min_freq": default["min_freq"], "word_dropout": default["word_dropout"]}
+    assert {**default, "@architectures": shipped["@architectures"]} == dict(shipped)
+    shipped = load_config(CONFIGS / f"{name}.cfg", interpolate=True)
+    for key in path.split("."):
+        shipped = shipped[key]
+    docs = [gold_doc(nlp, text, labels, "tag") for text, labels in TAG_DATA]
+    blocks = [shipped, nlp.config["components"]["xfer_tagger"]["model"]["tok2vec"], nlp.config["components"]["xfer_encoder"]["model"]]
+    outputs = []
+    for block in blocks:
+        fix_random_seed(0)
+        model = registry.resolve(Config({"model": block}))["model"]
+        model.initialize(X=docs)
+        outputs.append(model.predict(docs))
+    for other in outputs[1:]:
+        for expected, got in zip(outputs[0], other):
+            numpy.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("arch", ["t_b", "t_c"])

@@ -42,14 +42,7 @@ DEFAULT_CONFIG_STR = """
 @architectures = "spacy_xfer.CRFTagger.v1"
 
 [model.tok2vec]
-@architectures = "spacy_xfer.CharWordEncoder.v1"
-char_width = 25
-char_hidden = 80
-char_depth = 2
-width = 50
-hidden = 300
-depth = 2
-dropout = 0.0
+@architectures = "spacy_xfer.RecipeEncoder.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 Gold = Optional[numpy.ndarray]
