@@ -275,10 +275,12 @@ def build_lexical_embed_v1(
     word_dropout (float): in training, the probability that a value's row is replaced
         by the unknown row (so the unknown row is trained, as for words).
     RETURNS (Model[List[Doc], List[Floats2d]]): (n_tokens, len(attrs) * width) per doc.
-    RAISES (ValueError): E039 for an unknown attribute; E038 for `attrs` empty or
-        with an attribute twice, a width < 1, or a `word_dropout` outside [0, 1).
+    RAISES (ValueError): E039 for an unknown attribute; E038 for `attrs` a string,
+        empty or with an attribute twice, a width < 1, or a `word_dropout` outside [0, 1).
     """
     arch = "spacy_xfer.LexicalEmbed.v1"
+    if isinstance(attrs, str):
+        raise ValueError(Errors.E038.format(setting=f"{arch} attrs", value=repr(attrs), expected='a list of attributes, e.g. ["PREFIX"]'))
     for attr in attrs:
         if attr not in LEXICAL_ATTRS:
             raise ValueError(Errors.E039.format(kind="lexical attribute", value=attr, choices=", ".join(LEXICAL_ATTRS)))

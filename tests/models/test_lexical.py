@@ -59,6 +59,8 @@ def test_unknown_attribute_and_bad_sizes_are_errors():
         build_lexical_embed_v1(["SHAPE", "SHAPE"])
     with pytest.raises(ValueError, match="E038.*width"):
         build_lexical_embed_v1(width=0)
+    with pytest.raises(ValueError, match=r"E038.*attrs.*'PREFIX'.*a list"):  # not E039 for 'P'
+        build_lexical_embed_v1("PREFIX")
 
 
 def test_v3_errors_name_the_v3_architecture_and_its_arguments():
