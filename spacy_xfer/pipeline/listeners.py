@@ -30,15 +30,17 @@ def pass_zero_gradient(model: Model, docs: List[Doc]) -> None:
 
     Handles spaCy's `Tok2VecListener` and spacy-transformers' `TransformerListener`
     (whose gradient has the shape of the transformer's output for each doc, as its
-    `trfs2arrays` layer passes it). A `TransformerListener` that was handed no batch
-    (its transformer got only empty docs, or is frozen) has nothing to answer.
+    `trfs2arrays` layer passes it). A `TransformerListener` that was not handed this
+    batch has nothing to answer: its transformer got only empty docs (and handed
+    nothing), or is frozen, or the listener still holds an older batch, one its head
+    was left out of (`exclude`).
     """
     for node in model.walk():
         if isinstance(node, Tok2VecListener):
             outputs, backprop = node.begin_update(docs)
             backprop([node.ops.alloc2f(*output.shape) for output in outputs])
         elif TransformerListener is not None and isinstance(node, TransformerListener):
-            if node._batch_id is None:
+            if node._batch_id is None or node._batch_id != node.get_batch_id(docs):
                 continue
             outputs, backprop = node.begin_update(docs)
             backprop([_zero_gradient(node, data) for data in outputs if "last_hidden_state" in data.model_output])

@@ -13,6 +13,8 @@ import numpy
 import pytest
 import spacy
 from spacy.lang.en import English
+from spacy.tokens import Doc
+from spacy.training import Example
 from thinc.api import SGD, Adam
 from typer.testing import CliRunner
 
@@ -91,6 +93,19 @@ def test_shared_transformer_moves_with_the_batch_task_whichever_head_is_last(tin
     numpy.testing.assert_allclose(after["first"], after["alone"], rtol=1e-5, atol=1e-7)
     numpy.testing.assert_array_equal(weights(first, "ner_head"), ner_before)
     numpy.testing.assert_array_equal(weights(second, "ner_head"), ner_before)
+
+
+def test_a_listener_left_holding_an_old_batch_does_not_fail_a_batch_without_tokens(tiny_bert):
+    """A head left out of an update (`exclude`) keeps the batch its listener was handed;
+    a following batch without tokens, which the transformer hands no listener, must not
+    make that head answer for the old batch (spacy-transformers: "Mismatched IDs")."""
+    nlp = make_nlp(tiny_bert, ["pos_head", "ner_head"])
+    nlp.initialize(lambda: all_examples(nlp))
+    nlp.update(pos_examples(nlp), sgd=SGD(0.1, L2=0.0), exclude=["ner_head"])
+    nlp.update([Example(nlp.make_doc(""), Doc(nlp.vocab, words=[]))], sgd=SGD(0.1, L2=0.0))
+    before = weights(nlp, "transformer")
+    nlp.update(examples_for(nlp, NER_DATA, "ents"), sgd=SGD(0.1, L2=0.0))
+    assert not numpy.allclose(weights(nlp, "transformer"), before)
 
 
 @pytest.fixture(scope="module")
