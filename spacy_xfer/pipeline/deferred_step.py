@@ -56,7 +56,9 @@ class DeferredStep:
         `update`); the step is taken once the last listener has backpropagated."""
         if self._deferred_sgd is not None:
             self._step(self._deferred_sgd)
-        handed: List[bool] = []
+        # Set again when the encoder hands the last listener a backprop; not when it has
+        # no listener or hands nothing (a batch without tokens).
+        self._awaiting_backprop = False
 
         def then_step(backprop: Callable) -> Callable:
             def backprop_then_step(*args: Any, **kwargs: Any) -> Any:
@@ -67,7 +69,7 @@ class DeferredStep:
                     self._step(sgd_now)
                 return d_docs
 
-            handed.append(True)
+            self._awaiting_backprop = True
             return backprop_then_step
 
         self._then_step = then_step
@@ -75,8 +77,6 @@ class DeferredStep:
             losses = super().update(examples, drop=drop, sgd=None, losses=losses)  # type: ignore[misc]
         finally:
             self._then_step = None
-        # No listener, or the encoder handed it nothing (a batch without tokens).
-        self._awaiting_backprop = bool(handed)
         return losses
 
     def finish_update(self, sgd: Optimizer) -> None:

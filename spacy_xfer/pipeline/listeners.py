@@ -40,7 +40,7 @@ def pass_zero_gradient(model: Model, docs: List[Doc]) -> None:
             outputs, backprop = node.begin_update(docs)
             backprop([node.ops.alloc2f(*output.shape) for output in outputs])
         elif TransformerListener is not None and isinstance(node, TransformerListener):
-            if node._batch_id is None or node._batch_id != node.get_batch_id(docs):
+            if node._batch_id != node.get_batch_id(docs):  # None (handed nothing) included
                 continue
             outputs, backprop = node.begin_update(docs)
             backprop([_zero_gradient(node, data) for data in outputs if "last_hidden_state" in data.model_output])
