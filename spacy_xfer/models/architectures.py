@@ -99,6 +99,7 @@ def build_word_encoder_v1(
     use_vectors: bool = True,
     max_vectors: int = 100000,
     word_dropout: float = 0.0,
+    freeze_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Word embeddings joined with char vectors -> bidirectional GRU over the sentence.
 
@@ -118,6 +119,8 @@ def build_word_encoder_v1(
         own beyond the training words (the first rows of the vectors table).
     word_dropout (float): in training, the probability that a token's word embedding
         is replaced by the unknown word's row (its char vector is kept).
+    freeze_vectors (bool): keep the rows initialised from the vectors fixed in
+        training (static vectors, as spaCy's `StaticVectors`); the other rows train.
     RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token.
     """
     if not 0 <= dropout < 1 or not 0 <= word_dropout < 1:
@@ -125,7 +128,7 @@ def build_word_encoder_v1(
         raise ValueError(Errors.E038.format(setting=setting, value=(dropout, word_dropout), expected="0 <= p < 1 for both"))
     char_width = char_encoder.get_dim("nO")
     table = StringTable()
-    module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0)
+    module = WordGRUEncoder(len(table), width, char_width, hidden, depth, 0.0, freeze_vectors)
     return torch_layer(
         "xfer_word_encoder",
         module,
@@ -331,6 +334,7 @@ def build_word_encoder_v3(
     max_vectors: int = 100000,
     word_dropout: float = 0.0,
     lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    freeze_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """WordEncoder.v2 with optional lexical features joined to the char vectors: the
     word GRU reads [char vector ; lexical features ; word embedding]. In T-C, where the
@@ -339,12 +343,15 @@ def build_word_encoder_v3(
     lexical (Optional[Model[List[Doc], List[Floats2d]]]): per-token features whose
         width (nO) is known when built, e.g. `spacy_xfer.LexicalEmbed.v1`; None: the
         WordEncoder.v2 model.
+    freeze_vectors (bool): keep the rows initialised from the vectors fixed (WordEncoder.v1).
     RAISES (ValueError): E030 for an odd `output_width`; E085 for a `lexical` without nO.
     """
     arch = "spacy_xfer.WordEncoder.v3"
     hidden = units_per_direction(arch, "output_width", output_width)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
-    return build_word_encoder_v1(with_lexical(arch, char_encoder, lexical), width, hidden, depth, dropout, *settings)
+    return build_word_encoder_v1(
+        with_lexical(arch, char_encoder, lexical), width, hidden, depth, dropout, *settings, freeze_vectors=freeze_vectors
+    )
 
 
 @registry.architectures("spacy_xfer.CharWordEncoder.v3")
@@ -362,6 +369,7 @@ def build_char_word_encoder_v3(
     max_vectors: int = 100000,
     word_dropout: float = 0.0,
     lexical: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    freeze_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharWordEncoder.v2 with optional lexical features joined to the char vectors:
     the word GRU reads [char vector ; lexical features ; word embedding].
@@ -369,6 +377,7 @@ def build_char_word_encoder_v3(
     lexical (Optional[Model[List[Doc], List[Floats2d]]]): per-token features whose
         width (nO) is known when built, e.g. `spacy_xfer.LexicalEmbed.v1`; None: the
         CharWordEncoder.v2 model.
+    freeze_vectors (bool): keep the rows initialised from the vectors fixed (WordEncoder.v1).
     RAISES (ValueError): E030 for an odd output width; E085 for a `lexical` without nO.
     """
     arch = "spacy_xfer.CharWordEncoder.v3"
@@ -376,7 +385,7 @@ def build_char_word_encoder_v3(
     hidden = units_per_direction(arch, "output_width", output_width)
     char_encoder = with_lexical(arch, build_char_encoder_v1(char_width, char_hidden, char_depth, dropout), lexical)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
-    return build_word_encoder_v1(char_encoder, width, hidden, depth, dropout, *settings)
+    return build_word_encoder_v1(char_encoder, width, hidden, depth, dropout, *settings, freeze_vectors=freeze_vectors)
 
 
 @registry.architectures("spacy_xfer.RecipeEncoder.v1")
@@ -395,6 +404,7 @@ def build_recipe_encoder_v1(
     word_dropout: float = 0.1,
     lexical_attrs: Sequence[str] = DEFAULT_LEXICAL_ATTRS,
     lexical_width: int = 16,
+    freeze_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """The shipped configs' encoder in one block, with the recipe's settings (README,
     "Recipe": chosen on the ablation's mean dev score) as its defaults: CharWordEncoder.v3
@@ -414,7 +424,8 @@ def build_recipe_encoder_v1(
     lexical = build_lexical_embed_v1(lexical_attrs, lexical_width, min_freq, word_dropout)
     settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
     return build_char_word_encoder_v3(
-        char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings, lexical=lexical
+        char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings,
+        lexical=lexical, freeze_vectors=freeze_vectors,
     )
 
 

@@ -29,6 +29,14 @@ def resized_embedding(old: nn.Embedding, n_rows: int) -> nn.Embedding:
     return new
 
 
+def resized_rows(old: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """A zero tensor of `n_rows` rows (a buffer's new size), keeping the rows shared."""
+    new = old.new_zeros((n_rows,) + tuple(old.shape[1:]))
+    keep = min(n_rows, old.shape[0])
+    new[:keep] = old[:keep]
+    return new
+
+
 def drop_to_unknown(rows: torch.Tensor, rate: float, unknown_row: int) -> torch.Tensor:
     """Table rows, each replaced by `unknown_row` with probability `rate` (word dropout,
     Lample et al. 2016): the unknown row is trained, and rare strings lean on the

@@ -7,7 +7,7 @@ from torch import nn
 
 from .packing import inverse_permutation, packed_index
 from .pytorch_gru import packed_bigru
-from .pytorch_resizable import Resizable, drop_to_unknown, resized_embedding
+from .pytorch_resizable import Resizable, drop_to_unknown, resized_embedding, resized_rows
 from .string_table import UNKNOWN_ROW
 
 
@@ -15,6 +15,13 @@ class WordGRUEncoder(Resizable):
     """Word embeddings joined with per-token character vectors, then a bidirectional
     GRU over each sentence. Sentences are packed, so a sentence's output does not
     depend on what it is batched with. Output width: 2 * hidden.
+
+    With `freeze_vectors`, the rows given pretrained values (`set_vector_rows`) keep
+    them: they are read from a buffer the optimizer never sees (spaCy's
+    `StaticVectors`), while the other rows (training words without a vector, the
+    unknown row) are trained. Fine-tuning a few thousand vectors on a few hundred
+    sentences moves the words seen in training away from the unseen ones they were
+    close to.
     """
 
     def __init__(
@@ -25,9 +32,14 @@ class WordGRUEncoder(Resizable):
         hidden: int,
         depth: int,
         dropout: float,
+        freeze_vectors: bool = False,
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(n_words, word_width, padding_idx=0)
+        self.freeze_vectors = freeze_vectors
+        if freeze_vectors:
+            self.register_buffer("static_rows", torch.zeros(n_words, dtype=torch.bool))
+            self.register_buffer("static_weight", torch.zeros(n_words, word_width))
         self.gru = nn.GRU(
             char_width + word_width,
             hidden,
@@ -40,6 +52,24 @@ class WordGRUEncoder(Resizable):
     def resize(self, n_words: int) -> None:
         """Resize the word table (rows 0 and 1 are padding and unknown)."""
         self.embed = resized_embedding(self.embed, n_words)
+        if self.freeze_vectors:
+            self.static_rows = resized_rows(self.static_rows, n_words)
+            self.static_weight = resized_rows(self.static_weight, n_words)
+
+    def set_vector_rows(self, rows: torch.Tensor, values: torch.Tensor) -> None:
+        """Give table rows their pretrained values (kept fixed under `freeze_vectors`).
+
+        rows (Tensor): (n,) int64 table rows.
+        values (Tensor): (n, k) float, k <= the embedding width; the other columns
+            keep their initial values.
+        """
+        with torch.no_grad():
+            weight = self.embed.weight
+            rows = rows.to(weight.device)
+            weight[rows, : values.shape[1]] = values.to(weight)
+            if self.freeze_vectors:
+                self.static_weight[rows] = weight[rows]
+                self.static_rows[rows] = True
 
     def resize_from_state(self, state: Dict[str, torch.Tensor]) -> None:
         self.resize(state["embed.weight"].shape[0])
@@ -70,7 +100,11 @@ class WordGRUEncoder(Resizable):
             word_ids = drop_to_unknown(word_ids, word_dropout, UNKNOWN_ROW)
         if not self.training:
             dropout = 0.0
-        inputs = torch.cat([char_vectors, self.embed(word_ids)], dim=-1)
+        embedded = self.embed(word_ids)
+        if self.freeze_vectors:
+            static = self.static_rows[word_ids].unsqueeze(-1)
+            embedded = torch.where(static, self.static_weight[word_ids], embedded)
+        inputs = torch.cat([char_vectors, embedded], dim=-1)
         inputs = locked_dropout(inputs, lengths, dropout)
         index = packed_index(lengths)
         flat_index = index.flat_index.to(inputs.device)

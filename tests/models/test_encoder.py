@@ -9,11 +9,12 @@ import pytest
 import spacy
 import torch
 from spacy.tokens import Doc
+from spacy.util import registry
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from spacy_xfer.models.architectures import build_char_encoder_v1, build_char_word_encoder_v1
+from spacy_xfer.models.architectures import build_char_encoder_v1, build_char_word_encoder_v1, build_char_word_encoder_v3
 from spacy_xfer.models.featurize import CharFeaturizer, normalize_word
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.models.string_table import UNKNOWN_ROW, StringTable
@@ -288,3 +289,48 @@ def test_char_vector_cache_is_not_copied_or_used_with_gradients():
     assert len(copy.deepcopy(encoder).vector_cache.rows) == 0
     out = encoder(*char_batch(["abc", "cab"], table))  # grad enabled: computed afresh
     assert out.requires_grad and len(encoder.vector_cache.rows) == 1
+
+
+def train_on(model, docs, steps: int = 3) -> None:
+    """A few Adam updates towards outputs of all ones."""
+    optimizer = registry.resolve({"o": {"@optimizers": "spacy_xfer.Adam.v1", "learn_rate": 0.05}})["o"]
+    for _ in range(steps):
+        outputs, backprop = model.begin_update(docs)
+        backprop([output - 1 for output in outputs])
+        model.finish_update(optimizer)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_freeze_vectors_keeps_the_vector_rows_and_trains_the_others(freeze):
+    nlp = make_vectors_nlp(4)
+    model = build_char_word_encoder_v3(
+        char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1, freeze_vectors=freeze
+    )
+    docs = [Doc(nlp.vocab, words=["The", "king", "saw", "PARIS"])]
+    model.initialize(X=docs)
+    module = model.shims[0]._model
+    table = model.attrs["table"]
+    king, saw = table.row("king"), table.row("saw")
+
+    weight = module.embed.weight
+    king_before, saw_before = weight[king].detach().clone(), weight[saw].detach().clone()
+    train_on(model, docs)
+    assert not torch.equal(weight[saw], saw_before)  # a training word without a vector trains
+    if freeze:
+        assert torch.equal(module.static_weight[king], king_before)
+        # forward reads the kept row, not the table's trainable copy of it
+        expected = model.predict(docs)[0]
+        with torch.no_grad():
+            weight[king] += 100.0
+        assert numpy.array_equal(model.predict(docs)[0], expected)
+    else:
+        assert not torch.equal(weight[king], king_before)
+    assert all(param is not getattr(module, "static_weight", None) for param in module.parameters())
+    # saved and loaded, the frozen rows come back with the weights
+    loaded = build_char_word_encoder_v3(
+        char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1, freeze_vectors=freeze
+    )
+    loaded.initialize(X=[Doc(spacy.blank("en").vocab, words=["x"])])
+    loaded.from_bytes(model.to_bytes())
+    expected = model.predict(docs)[0]
+    assert numpy.array_equal(loaded.predict(docs)[0], expected)

@@ -36,10 +36,7 @@ def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> No
     module.resize(len(table))
     if init_rows is not None:
         rows, values = init_rows
-        with torch.no_grad():
-            weight = module.embed.weight
-            rows_t = torch.from_numpy(rows).to(weight.device)
-            weight[rows_t, : values.shape[1]] = torch.from_numpy(values).to(weight)
+        module.set_vector_rows(torch.from_numpy(rows), torch.from_numpy(values))
 
 
 def convert_word_inputs(model: Model, docs: List[Doc], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
