@@ -277,6 +277,12 @@ class Errors:
         "there): expected a test file of the benchmark it was trained on, with its "
         "label set."
     )
+    E100 = (
+        "[E100] Component '{component}' listens to '{upstream}' with a "
+        "`spacy.Tok2VecListener.v1` of width {width}, but '{upstream}' gives vectors of "
+        "width {nO} (its model's nO): expected the listener's `width` to be the encoder's "
+        "output width, e.g. `width = ${{components.{upstream}.model.output_width}}`."
+    )
 
 
 class Warnings:

@@ -15,6 +15,7 @@ from spacy.pipeline.tok2vec import Tok2Vec
 from spacy.training import Example
 from thinc.api import Config, Model
 
+from ..errors import Errors
 from .deferred_step import DeferredStep
 from .initialization import initialization_examples
 from .serialization import CheckedLoad
@@ -36,6 +37,19 @@ def make_xfer_encoder(nlp: Language, name: str, model: Model) -> "XferEncoder":
 class XferEncoder(CheckedLoad, DeferredStep, Tok2Vec):
     """A `tok2vec` whose optimizer step waits for its last listener's backprop; a
     missing or corrupt saved part fails at load (E014, E015)."""
+
+    def add_listener(self, listener: Model, component_name: str) -> None:
+        """Register a listener (spaCy links them when the pipeline is initialized or
+        loaded), first checking that it reads vectors of this encoder's width.
+
+        RAISES (ValueError): E100 when the listener's width (nO) is not the encoder
+            model's nO; without the check the head fails in its first forward pass
+            with a matrix shape error from torch.
+        """
+        if listener.has_dim("nO") and self.model.has_dim("nO") and listener.get_dim("nO") != self.model.get_dim("nO"):
+            width, nO = listener.get_dim("nO"), self.model.get_dim("nO")
+            raise ValueError(Errors.E100.format(component=component_name, upstream=self.name, width=width, nO=nO))
+        super().add_listener(listener, component_name)
 
     def initialize(
         self,

@@ -2,6 +2,7 @@
 gold moves the shared weights with task A's gradient in the same `nlp.update`,
 whichever head comes last, and leaves task B's head untouched."""
 
+import copy
 from typing import List
 
 import numpy
@@ -182,3 +183,16 @@ def test_a_head_with_a_task_leaves_the_docs_of_other_tasks_alone(arch, confidenc
         heads = [nlp.get_pipe("source"), nlp.get_pipe("target")]
         rows = [line.split("\t") for line in conll_lines(annotated[0], heads) if line]
         assert rows and all(row[1] == "_" and row[2] == "_" and row[4] != "_" for row in rows)
+
+
+@pytest.mark.parametrize("arch", ["t_b", "t_c"])
+def test_a_listener_of_another_width_than_its_encoder_is_named_when_added(arch):
+    encoder, head_tok2vec = copy.deepcopy(ENCODERS[arch])
+    listener = head_tok2vec if arch == "t_b" else head_tok2vec["char_encoder"]
+    listener["width"] += 2
+    nlp = English()
+    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
+    head = {"model": {"@architectures": "spacy_xfer.CRFTagger.v1", "tok2vec": head_tok2vec}}
+    expected = rf"E100.*'pos_head' listens to 'encoder'.* width {listener['width']}, .* width {listener['width'] - 2} "
+    with pytest.raises(ValueError, match=expected):
+        nlp.add_pipe("xfer_tagger", name="pos_head", config=head)
