@@ -404,12 +404,13 @@ def build_recipe_encoder_v1(
     word_dropout: float = 0.1,
     lexical_attrs: Sequence[str] = DEFAULT_LEXICAL_ATTRS,
     lexical_width: int = 16,
-    freeze_vectors: bool = False,
+    freeze_vectors: bool = True,
 ) -> Model[List[Doc], List[Floats2d]]:
     """The shipped configs' encoder in one block, with the recipe's settings (README,
     "Recipe": chosen on the ablation's mean dev score) as its defaults: CharWordEncoder.v3
     with `LexicalEmbed.v1` lexical features, a word BiGRU of 2 x 100 units and word
-    dropout 0.1. The default model of the `xfer_tagger` and `xfer_encoder` factories.
+    dropout 0.1, the rows from pretrained vectors kept fixed (`freeze_vectors`). The
+    default model of the `xfer_tagger` and `xfer_encoder` factories.
     It is its own architecture, as spaCy's `HashEmbedCNN.v2` is a preset of its
     `Tok2Vec.v2`, so that spaCy's merging of a factory's default config into a user's
     block of the same name never adds these settings to a block naming
