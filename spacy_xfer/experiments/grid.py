@@ -313,11 +313,11 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
     relative to `root`) or, for our runs, its schedule rule is not today's
     (`SCHEDULE_VERSION`), i.e. the grid would rerun it with `--rerun-stale`; False
     otherwise, also when today's config cannot be read."""
-    hashes: Dict[Tuple[bool, Any, Any], Optional[str]] = {}
+    hashes: Dict[Tuple[bool, Any, Any, bool], Optional[str]] = {}
     for runs in results.values():
         for run in runs:
             settings = run.get("settings", {})
-            key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"))
+            key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"), bool(settings.get("vectors")))
             if key not in hashes:
                 hashes[key] = current_config_sha256(settings, root)
             older_schedule = settings.get("kind") != "spacy" and recorded_settings(settings)["schedule"] != SCHEDULE_VERSION

@@ -56,12 +56,28 @@ class WordGRUEncoder(Resizable):
             self.static_rows = resized_rows(self.static_rows, n_words)
             self.static_weight = resized_rows(self.static_weight, n_words)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        """Load weights saved with or without `freeze_vectors` into either kind of model
+        (torch's hook for state dicts of another layout): without the kept rows, no row
+        is kept; into a model that fine-tunes, the kept rows become table rows."""
+        rows_key, weight_key, table_key = prefix + "static_rows", prefix + "static_weight", prefix + "embed.weight"
+        if self.freeze_vectors and rows_key not in state_dict and table_key in state_dict:
+            table = state_dict[table_key]
+            state_dict[rows_key] = torch.zeros(table.shape[0], dtype=torch.bool, device=table.device)
+            state_dict[weight_key] = torch.zeros_like(table)
+        elif not self.freeze_vectors and rows_key in state_dict:
+            kept, values = state_dict.pop(rows_key), state_dict.pop(weight_key)
+            table = state_dict[table_key].clone()
+            table[kept] = values[kept]
+            state_dict[table_key] = table
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def set_vector_rows(self, rows: torch.Tensor, values: torch.Tensor) -> None:
         """Give table rows their pretrained values (kept fixed under `freeze_vectors`).
 
         rows (Tensor): (n,) int64 table rows.
         values (Tensor): (n, k) float, k <= the embedding width; the other columns
-            keep their initial values.
+            keep their initial values (and are kept with the row).
         """
         with torch.no_grad():
             weight = self.embed.weight

@@ -22,7 +22,7 @@ from .serialization import CheckedLoad
 
 DEFAULT_CONFIG_STR = """
 [model]
-@architectures = "spacy_xfer.RecipeEncoder.v1"
+@architectures = "spacy_xfer.RecipeEncoder.v2"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 
@@ -42,11 +42,12 @@ class XferEncoder(CheckedLoad, DeferredStep, Tok2Vec):
         """Register a listener (spaCy links them when the pipeline is initialized or
         loaded), first checking that it reads vectors of this encoder's width.
 
-        RAISES (ValueError): E100 when the listener's width (nO) is not the encoder
-            model's nO; without the check the head fails in its first forward pass
-            with a matrix shape error from torch.
+        RAISES (ValueError): E100 when a listener naming this encoder as its upstream
+            has a width (nO) other than the encoder model's nO; without the check the
+            head fails in its first forward pass with a matrix shape error from torch.
         """
-        if listener.has_dim("nO") and self.model.has_dim("nO") and listener.get_dim("nO") != self.model.get_dim("nO"):
+        named = getattr(listener, "upstream_name", None) == self.name  # not "*": it may serve another tok2vec
+        if named and listener.has_dim("nO") and self.model.has_dim("nO") and listener.get_dim("nO") != self.model.get_dim("nO"):
             width, nO = listener.get_dim("nO"), self.model.get_dim("nO")
             raise ValueError(Errors.E100.format(component=component_name, upstream=self.name, width=width, nO=nO))
         super().add_listener(listener, component_name)

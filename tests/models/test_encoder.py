@@ -334,3 +334,17 @@ def test_freeze_vectors_keeps_the_vector_rows_and_trains_the_others(freeze):
     loaded.from_bytes(model.to_bytes())
     expected = model.predict(docs)[0]
     assert numpy.array_equal(loaded.predict(docs)[0], expected)
+
+
+@pytest.mark.parametrize("saved_frozen,loaded_frozen", [(False, True), (True, False)])
+def test_weights_saved_with_or_without_freeze_vectors_load_into_either_and_predict_the_same(saved_frozen, loaded_frozen):
+    nlp = make_vectors_nlp(4)
+    settings = dict(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    docs = [Doc(nlp.vocab, words=["The", "king", "saw", "PARIS"])]
+    saved = build_char_word_encoder_v3(**settings, freeze_vectors=saved_frozen)
+    saved.initialize(X=docs)
+    train_on(saved, docs)
+    loaded = build_char_word_encoder_v3(**settings, freeze_vectors=loaded_frozen)
+    loaded.initialize(X=[Doc(spacy.blank("en").vocab, words=["x"])])
+    loaded.from_bytes(saved.to_bytes())
+    assert numpy.array_equal(loaded.predict(docs)[0], saved.predict(docs)[0])

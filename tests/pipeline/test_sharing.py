@@ -196,3 +196,17 @@ def test_a_listener_of_another_width_than_its_encoder_is_named_when_added(arch):
     expected = rf"E100.*'pos_head' listens to 'encoder'.* width {listener['width']}, .* width {listener['width'] - 2} "
     with pytest.raises(ValueError, match=expected):
         nlp.add_pipe("xfer_tagger", name="pos_head", config=head)
+
+
+def test_a_listener_of_any_upstream_is_not_held_to_the_encoders_width():
+    # spaCy links a listener with upstream "*" to every tok2vec before it: it may be
+    # meant for spaCy's own tok2vec, of another width
+    encoder, _ = ENCODERS["t_b"]
+    nlp = English()
+    nlp.add_pipe("xfer_encoder", name="encoder", config={"model": encoder})
+    nlp.add_pipe("tok2vec")
+    width = nlp.get_pipe("tok2vec").model.get_dim("nO")
+    assert width != nlp.get_pipe("encoder").model.get_dim("nO")
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": width, "upstream": "*"}
+    nlp.add_pipe("tagger", config={"model": {"@architectures": "spacy.Tagger.v2", "tok2vec": listener}})
+    assert "tagger" in nlp.get_pipe("tok2vec").listening_components
