@@ -118,6 +118,7 @@ def test_the_factories_default_encoder_is_the_shipped_configs_encoder(name, path
     shipped = load_config(CONFIGS / f"{name}.cfg", interpolate=True)
     for key in path.split("."):
         shipped = shipped[key]
+    shipped = registry.fill(Config({"model": shipped}))["model"]  # settings left at their defaults too
     nlp = spacy.blank("en")
     nlp.add_pipe("xfer_tagger")
     nlp.add_pipe("xfer_encoder")

@@ -55,9 +55,6 @@ GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
 UNRECORDED_SETTINGS = {"schedule": 1}
 # spaCy's defaults of `[nlp]` settings our configs spell out (see `config_sha256`)
 SPELLED_OUT_NLP_DEFAULTS = {"disabled": [], "before_creation": None, "after_creation": None, "after_pipeline_creation": None}
-# encoder settings that act only on the word table's rows from pretrained vectors (see
-# `config_sha256`)
-VECTORS_ONLY_SETTINGS = ("freeze_vectors",)
 
 Runner = Callable[[Sequence[str], Path], None]
 
@@ -260,7 +257,7 @@ def run_config(run: Run, grid: Grid) -> Config:
     return load_config(path, interpolate=False)
 
 
-def config_sha256(config: Config, *, baseline: bool = False, vectors: bool = False) -> str:
+def config_sha256(config: Config, *, baseline: bool = False) -> str:
     """The hash of a config's resolved settings: of the interpolated config as spaCy
     writes it, so that comments, layout and how values are shared (`${...}`) do not
     count, while every value that reaches a component, reader or the training loop does.
@@ -269,8 +266,6 @@ def config_sha256(config: Config, *, baseline: bool = False, vectors: bool = Fal
     `SPELLED_OUT_NLP_DEFAULTS` where they hold those values: the configs spell them out
     (since 2026-12-01) for `spacy debug config`, which does not fill in defaults, and a
     default changes no run, so the results of the configs from before stay current.
-    Without `vectors` (a run without pretrained vectors) they are also hashed without
-    the encoder settings of `VECTORS_ONLY_SETTINGS`, which change no such run.
     """
     config = config.interpolate()
     if not baseline:
@@ -278,19 +273,7 @@ def config_sha256(config: Config, *, baseline: bool = False, vectors: bool = Fal
         for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
             if key in nlp and nlp[key] == default:
                 del nlp[key]
-        if not vectors:
-            drop_settings(config, VECTORS_ONLY_SETTINGS)
     return hashlib.sha256(config.to_str().encode("utf8")).hexdigest()
-
-
-def drop_settings(section: Dict[str, Any], keys: Sequence[str]) -> None:
-    """Remove `keys` from the blocks of registered functions in a config section, at
-    any depth, in place."""
-    for key, value in list(section.items()):
-        if isinstance(value, dict):
-            drop_settings(value, keys)
-        elif key in keys and any(name.startswith("@") for name in section):
-            del section[key]
 
 
 def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]:
@@ -304,7 +287,7 @@ def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]
     path = root / settings.get("config", "")
     if not path.is_file():
         return None
-    return config_sha256(load_config(path, interpolate=False), vectors=bool(settings.get("vectors")))
+    return config_sha256(load_config(path, interpolate=False))
 
 
 def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> None:
@@ -313,11 +296,11 @@ def mark_stale_configs(results: Dict[Any, List[Dict[str, Any]]], root: Path) -> 
     relative to `root`) or, for our runs, its schedule rule is not today's
     (`SCHEDULE_VERSION`), i.e. the grid would rerun it with `--rerun-stale`; False
     otherwise, also when today's config cannot be read."""
-    hashes: Dict[Tuple[bool, Any, Any, bool], Optional[str]] = {}
+    hashes: Dict[Tuple[bool, Any, Any], Optional[str]] = {}
     for runs in results.values():
         for run in runs:
             settings = run.get("settings", {})
-            key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"), bool(settings.get("vectors")))
+            key = (settings.get("kind") == "spacy", settings.get("target"), settings.get("config"))
             if key not in hashes:
                 hashes[key] = current_config_sha256(settings, root)
             older_schedule = settings.get("kind") != "spacy" and recorded_settings(settings)["schedule"] != SCHEDULE_VERSION
@@ -341,7 +324,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "kind": run.kind,
         "seed": run.seed,
         "config": str(path) if path else "spacy init config --optimize efficiency",
-        "config_sha256": config_sha256(run_config(run, grid), baseline=path is None, vectors=bool(grid.vectors_name)),
+        "config_sha256": config_sha256(run_config(run, grid), baseline=path is None),
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
         **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),

@@ -20,9 +20,9 @@ embeddings of spaCy's PREFIX, SUFFIX and SHAPE of each word, the affix and word-
 features of the field's taggers) joined to the char vectors before the word GRU. Without
 it a v3 model is the v2 model.
 
-- `spacy_xfer.RecipeEncoder.v1`/`.v2`: the shipped configs' encoder in one block
-  (CharWordEncoder.v3 with lexical features), the recipe's settings its defaults; v2
-  (also `freeze_vectors`) is the factories' default model.
+- `spacy_xfer.RecipeEncoder.v1`: the shipped configs' encoder in one block
+  (CharWordEncoder.v3 with lexical features), the recipe's settings its defaults; the
+  factories' default model.
 - `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
   projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
 - `spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section
@@ -409,7 +409,7 @@ def build_recipe_encoder_v1(
     """The shipped configs' encoder in one block, with the recipe's settings (README,
     "Recipe": chosen on the ablation's mean dev score) as its defaults: CharWordEncoder.v3
     with `LexicalEmbed.v1` lexical features, a word BiGRU of 2 x 100 units and word
-    dropout 0.1 (RecipeEncoder.v2 also keeps the rows from pretrained vectors fixed).
+    dropout 0.1. The default model of the `xfer_tagger` and `xfer_encoder` factories.
     It is its own architecture, as spaCy's `HashEmbedCNN.v2` is a preset of its
     `Tok2Vec.v2`, so that spaCy's merging of a factory's default config into a user's
     block of the same name never adds these settings to a block naming
@@ -426,38 +426,6 @@ def build_recipe_encoder_v1(
     return build_char_word_encoder_v3(
         char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings,
         lexical=lexical, freeze_vectors=freeze_vectors,
-    )
-
-
-@registry.architectures("spacy_xfer.RecipeEncoder.v2")
-def build_recipe_encoder_v2(
-    char_width: int = 25,
-    char_output_width: int = 160,
-    char_depth: int = 2,
-    width: int = 50,
-    output_width: int = 200,
-    depth: int = 2,
-    dropout: float = 0.0,
-    normalize: bool = True,
-    min_freq: int = 1,
-    use_vectors: bool = True,
-    max_vectors: int = 100000,
-    word_dropout: float = 0.1,
-    lexical_attrs: Sequence[str] = DEFAULT_LEXICAL_ATTRS,
-    lexical_width: int = 16,
-    freeze_vectors: bool = True,
-) -> Model[List[Doc], List[Floats2d]]:
-    """RecipeEncoder.v1 with `freeze_vectors` true by default: the rows of the words with
-    a pretrained vector keep it (the shipped configs' setting since the README's
-    ablation chose it). The default model of the `xfer_tagger` and `xfer_encoder`
-    factories. Without vectors it is the v1 model.
-
-    RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token, nO `output_width`.
-    RAISES (ValueError): as RecipeEncoder.v1.
-    """
-    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout, lexical_attrs, lexical_width)
-    return build_recipe_encoder_v1(
-        char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings, freeze_vectors
     )
 
 

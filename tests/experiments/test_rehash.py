@@ -197,18 +197,3 @@ def test_a_v1_encoder_and_its_v2_block_build_the_same_model(v1):
 def test_an_odd_output_width_is_an_error(arch):
     with pytest.raises(ValueError, match=re.escape("[E030]")):
         registry.resolve({"model": {"@architectures": arch, "output_width": 7}})
-
-
-@pytest.mark.parametrize("name", ["t_b.cfg", "t_c.cfg"])
-def test_freeze_vectors_counts_in_the_hash_of_runs_with_vectors_only(name):
-    """A setting that acts only on rows from pretrained vectors leaves the hash of a run
-    without vectors as it was without the setting (those results stay current); with
-    vectors, it is a setting like any other."""
-    text = (REPO / "configs" / name).read_text(encoding="utf8")
-    assert "freeze_vectors = true" in text
-    shipped = Config().from_str(text, interpolate=False)
-    without = Config().from_str(text.replace("freeze_vectors = true\n", ""), interpolate=False)
-    fine_tuned = Config().from_str(text.replace("freeze_vectors = true", "freeze_vectors = false"), interpolate=False)
-    assert config_sha256(shipped) == config_sha256(without) == config_sha256(fine_tuned)
-    hashes = {config_sha256(config, vectors=True) for config in (shipped, without, fine_tuned)}
-    assert len(hashes) == 3
