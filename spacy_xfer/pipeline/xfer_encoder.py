@@ -39,8 +39,9 @@ class XferEncoder(CheckedLoad, DeferredStep, Tok2Vec):
     missing or corrupt saved part fails at load (E014, E015)."""
 
     def add_listener(self, listener: Model, component_name: str) -> None:
-        """Register a listener (spaCy links them when the pipeline is initialized or
-        loaded), first checking that it reads vectors of this encoder's width.
+        """Register a listener (spaCy links them as a listening component is added,
+        and when a pipeline is built from its config or loaded), first checking that
+        it reads vectors of this encoder's width.
 
         RAISES (ValueError): E100 when a listener naming this encoder as its upstream
             has a width (nO) other than the encoder model's nO; without the check the
