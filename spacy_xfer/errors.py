@@ -283,6 +283,11 @@ class Errors:
         "width {nO} (its model's nO): expected the listener's `width` to be the encoder's "
         "output width, e.g. `width = ${{components.{upstream}.model.output_width}}`."
     )
+    E101 = (
+        "[E101] The CRF tagger's scores were predicted (`is_train=False`, by the "
+        "modules' flat path) and have no gradient: call the model with `is_train=True` "
+        "(or `begin_update`) to backpropagate."
+    )
 
 
 class Warnings:

@@ -51,7 +51,7 @@ from .layers.crf_tagger import crf_tagger_forward, init_crf_tagger
 from .layers.flat import convert_flat_inputs
 from .layers.gazetteer_features import gazetteer_features_forward, init_gazetteer_features
 from .layers.lexical import convert_lexical_inputs, init_lexical
-from .layers.torch_layer import skip_empty_docs, torch_layer
+from .layers.torch_layer import PREDICT_FLAT, predict_flat_joined, predict_flat_over_docs, skip_empty_docs, torch_layer
 from .layers.word_encoder import convert_word_inputs, init_word_encoder
 from .pytorch_char_encoder import CharGRUEncoder
 from .pytorch_crf import EmissionProjection, LinearChainCRF
@@ -83,7 +83,7 @@ def build_char_encoder_v1(
         forward=skip_empty_docs,
         init=init_char_encoder,
         dims={"nO": 2 * hidden},
-        attrs={"table": table, "featurizer": CharFeaturizer(), "dropout_rate": dropout},
+        attrs={"table": table, "featurizer": CharFeaturizer(), "dropout_rate": dropout, PREDICT_FLAT: predict_flat_over_docs},
     )
 
 
@@ -145,6 +145,7 @@ def build_word_encoder_v1(
             "max_vectors": max_vectors,
             "dropout_rate": dropout,
             "word_dropout": word_dropout,
+            PREDICT_FLAT: predict_flat_over_docs,
         },
     )
 
@@ -300,7 +301,13 @@ def build_lexical_embed_v1(
         convert_lexical_inputs,
         init=init_lexical,
         dims={"nO": len(attrs) * width},
-        attrs={"table": table, "featurizer": LexicalFeaturizer(attrs), "min_freq": min_freq, "word_dropout": word_dropout},
+        attrs={
+            "table": table,
+            "featurizer": LexicalFeaturizer(attrs),
+            "min_freq": min_freq,
+            "word_dropout": word_dropout,
+            PREDICT_FLAT: predict_flat_over_docs,
+        },
     )
 
 
@@ -318,6 +325,7 @@ def with_lexical(
         raise ValueError(Errors.E085.format(arch=arch, name=lexical.name))
     joined = concatenate(char_encoder, lexical)
     joined.set_dim("nO", char_encoder.get_dim("nO") + lexical.get_dim("nO"))
+    joined.attrs[PREDICT_FLAT] = predict_flat_joined
     return joined
 
 

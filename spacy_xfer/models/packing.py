@@ -39,6 +39,9 @@ def packed_index(lengths: torch.Tensor) -> PackedIndex:
     so at batch 1 the dispatch, not the arithmetic, is its cost).
     """
     n = lengths.to("cpu", torch.int64).numpy()
+    if len(n) == 1:  # one sequence (a sentence at batch 1) is its own packed layout
+        arrays = (numpy.arange(n[0]), numpy.ones(n[0]), numpy.zeros(1))
+        return PackedIndex(*(torch.from_numpy(a.astype(numpy.int64, copy=False)) for a in arrays))
     order = numpy.argsort(-n, kind="stable")
     counts = numpy.bincount(n, minlength=int(n.max()) + 1)
     batch_sizes = len(n) - numpy.cumsum(counts)[:-1]  # sequences longer than t

@@ -15,7 +15,7 @@ def flat_to_padded(flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return torch.nn.utils.rnn.pad_sequence(list(flat.split(lengths.tolist())), batch_first=True)
 
 
-@pytest.mark.parametrize("lengths", [[1], [3, 1, 4, 1, 5], [2, 2, 2], [1, 7, 3, 7]])
+@pytest.mark.parametrize("lengths", [[1], [6], [3, 1, 4, 1, 5], [2, 2, 2], [1, 7, 3, 7]])
 def test_packed_index_matches_pack_padded_sequence(lengths):
     lengths = torch.tensor(lengths)
     flat = torch.arange(int(lengths.sum())).unsqueeze(1)
@@ -107,8 +107,8 @@ def test_packed_index_dispatches_no_torch_ops_per_call():
                 ops.append(func)
             return func(*args, **(kwargs or {}))
 
-    lengths = torch.tensor([3, 1, 4, 1, 5])
-    with Recorder():
-        index = packed_index(lengths)
-    assert ops == []
-    assert all(t.dtype == torch.int64 and t.device.type == "cpu" for t in index)
+    for lengths in (torch.tensor([3, 1, 4, 1, 5]), torch.tensor([6])):
+        with Recorder():
+            index = packed_index(lengths)
+        assert ops == []
+        assert all(t.dtype == torch.int64 and t.device.type == "cpu" for t in index)

@@ -10,11 +10,13 @@ import numpy
 import srsly
 import torch
 from spacy.tokens import Doc
-from thinc.api import Model
+from thinc.api import ArgsKwargs, Model
 from thinc.util import convert_recursive, is_xp_array
 
 from ...errors import Errors
 from .crf import TaggerScores
+from .flat import to_flat_tensor
+from .torch_layer import predict_flat
 
 
 def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -50,8 +52,14 @@ def input_width(layer: Model, docs: Optional[List[Doc]]) -> int:
 
 
 def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TaggerScores, Callable]:
-    """Docs -> the input layers' vectors, joined -> emission scores -> the CRF's scores."""
+    """Docs -> the input layers' vectors, joined -> emission scores -> the CRF's scores.
+    To predict (`is_train` False), the modules are chained as tensors
+    (`predict_scores`)."""
     *inputs, emissions, crf = model.layers
+    if not is_train:
+        scores = predict_scores(model, docs)
+        if scores is not None:
+            return scores, _no_backprop
     outputs, backprops = zip(*(layer(docs, is_train) for layer in inputs))
     if len(inputs) == 1:
         joined = list(outputs[0])
@@ -71,6 +79,32 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[T
         return []
 
     return scores, backprop
+
+
+def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
+    """The CRF's scores of docs, by the emission and CRF modules' shims over the input
+    layers' vectors as one tensor: from their flat paths (`torch_layer.predict_flat`,
+    which says why it exists), or flattened from their `predict` where they have none
+    (a listener). The values `model.predict` computes through thinc's layers.
+
+    RETURNS (Optional[TaggerScores]): the scores; None when no doc has a token.
+    """
+    *inputs, emissions, crf = model.layers
+    doc_lengths = [len(doc) for doc in docs]
+    if not any(doc_lengths):
+        return None
+    parts = []
+    for layer in inputs:
+        part = predict_flat(layer, docs)
+        parts.append(to_flat_tensor(emissions, layer.predict(docs), requires_grad=False) if part is None else part)
+    features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+    emission_scores = emissions.shims[0].predict(ArgsKwargs(args=(features,), kwargs={}))
+    lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
+    return TaggerScores(crf.shims[0].predict(ArgsKwargs(args=(emission_scores, lengths), kwargs={})), doc_lengths)
+
+
+def _no_backprop(d_scores: TaggerScores) -> List[Doc]:
+    raise ValueError(Errors.E101)
 
 
 def crf_tagger_from_bytes(model: Model, bytes_data: bytes) -> Model:

@@ -1,7 +1,9 @@
 """Thinc layers around the torch modules: thinc's `PyTorchWrapper_v3` forward with our
 node name, attrs, init and child layers, a shim (`TorchShim`) whose predictions skip
 thinc's per-call mode switching and whose `use_params` reads the optimizer's
-averages, and weights that load into a resized module."""
+averages, weights that load into a resized module, and the flat prediction path
+(`predict_flat`) that chains the encoders' modules without thinc's per-layer
+conversions."""
 
 import contextlib
 import os
@@ -150,6 +152,50 @@ def skip_empty_docs(model: Model, docs: List[Doc], is_train: bool):
         return []
 
     return [model.ops.alloc2f(0, width) for _ in docs], backprop
+
+
+PREDICT_FLAT = "predict_flat"  # the attr of a layer over docs that has a flat prediction path
+
+
+def predict_flat(model: Model, docs: List[Doc]) -> Optional[torch.Tensor]:
+    """A layer's prediction for docs as one flat tensor, by its `predict_flat` attr
+    (a torch layer over docs, or layers joined by `concatenate`), or None when it has
+    none (e.g. a listener, whose vectors come from another component).
+
+    Why a path of its own: `model.predict` runs every torch layer through thinc's
+    PyTorchWrapper, which turns each module's output into per-doc arrays (a host copy
+    and an unflatten) that the next layer flattens back into a tensor; `concatenate`
+    joins its children's arrays in numpy. At batch 1 those conversions cost about as
+    much as the modules' arithmetic (bench/peers.py, inference at batch 1). The flat
+    path calls the same modules on the same inputs through their shims (eval mode, no
+    gradient, the int8 module of a quantized shim), so it predicts the same values;
+    training always takes thinc's path.
+
+    RETURNS (Optional[Tensor]): (n_tokens, nO), the docs' tokens one after another
+        (empty docs have no rows), on the layer's device; or None.
+    """
+    predict = model.attrs.get(PREDICT_FLAT)
+    return None if predict is None else predict(model, docs)
+
+
+def predict_flat_over_docs(model: Model, docs: List[Doc]) -> torch.Tensor:
+    """`predict_flat` of a torch layer over docs: its `convert_inputs` at inference,
+    then its shim's `predict`. A batch without tokens gives (0, nO) without running
+    the module (the GRUs cannot take it)."""
+    shim: PyTorchShim = model.shims[0]  # type: ignore[assignment]
+    if not any(len(doc) for doc in docs):
+        return torch.zeros((0, model.get_dim("nO")), device=shim.device)
+    inputs, _ = model.attrs["convert_inputs"](model, docs, False)
+    return shim.predict(inputs)
+
+
+def predict_flat_joined(model: Model, docs: List[Doc]) -> Optional[torch.Tensor]:
+    """`predict_flat` of thinc's `concatenate` over layers that all have a flat path:
+    their tensors side by side; None if one of them has none."""
+    parts = [predict_flat(layer, docs) for layer in model.layers]
+    if any(part is None for part in parts):
+        return None
+    return torch.cat(parts, dim=1)  # type: ignore[arg-type]
 
 
 def module_of(model: Model) -> Resizable:
