@@ -248,14 +248,15 @@ def _label(column: Column, value: str) -> str:
 def _split_fields(text: str) -> List[str]:
     """A line's fields: TAB-separated if it has a TAB, else separated by whitespace. A
     TAB field is stripped, but one of only non-ASCII whitespace (a no-break space) is a
-    whitespace word, not an empty field. A line of whitespace only has none."""
+    whitespace word, not an empty field; a TAB at either end of the line bounds an
+    empty field (`word<TAB>` has an empty tag, `<TAB>tag` an empty word). A line of
+    whitespace only has none."""
     if not text.strip():
         return []
-    stripped = text.strip(ASCII_WHITESPACE)
-    if "\t" in stripped:
-        fields = [field.strip(ASCII_WHITESPACE) for field in stripped.split("\t")]
+    if "\t" in text:
+        fields = [field.strip(ASCII_WHITESPACE) for field in text.strip(" \r\n\f\v").split("\t")]
         return [field.strip() or field for field in fields]
-    return stripped.split()
+    return text.strip(ASCII_WHITESPACE).split()
 
 
 def _read_columns(
@@ -276,6 +277,9 @@ def _read_columns(
             builder.new_doc()
             log.note("-DOCSTART- lines")
             continue
+        widths = {len(layout)} if layout else set(by_width)
+        while len(fields) > 1 and not fields[-1] and len(fields) not in widths:
+            fields.pop()  # TABs that end a line (`word<TAB>tag<TAB>`) add no column
         if len(fields) != len(layout or by_width.get(len(fields), ())):
             builder.skip(number, f"{len(fields)} columns", expected)
             continue

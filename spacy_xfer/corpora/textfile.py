@@ -36,7 +36,9 @@ def read_lines(
     """Yield the lines of a file with their 1-based numbers, without the line break.
 
     Each line is decoded on its own, so an undecodable byte is reported with its line
-    (lenient: the line is decoded as Latin-1 instead). A byte order mark is dropped.
+    (lenient: the line is decoded as Latin-1 instead). A byte order mark is dropped. A
+    carriage return inside a line (a file whose lines end with CR only) is reported
+    with its line (lenient: each CR ends a line, numbered as the line it came from).
 
     path (Path): The file.
     log (ProblemLog): Where undecodable lines are reported.
@@ -68,4 +70,16 @@ def read_lines(
                 text = raw.decode(FALLBACK_ENCODING)
             if number == 1:
                 text = text.lstrip("\ufeff")
-            yield number, text.rstrip("\r\n")
+            text = text.rstrip("\r\n")
+            if "\r" not in text:
+                yield number, text
+                continue
+            log.report(
+                path,
+                number,
+                "a carriage return (CR) inside the line (lines that end with CR only, as old Mac files do?)",
+                "lines that end with LF or CR LF (convert the file, e.g. `tr '\\r' '\\n' < IN > OUT`)",
+                action="repaired",
+            )
+            for piece in text.split("\r"):  # lenient: each CR ends a line
+                yield number, piece

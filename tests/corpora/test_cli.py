@@ -156,6 +156,33 @@ def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, t
     assert (stats["sentences"], stats["problems"]["skipped_sentences"]) == (1, 1)
 
 
+def test_tab_fields_at_either_end_of_a_line(write, tmp_path):
+    """A TAB that starts a line bounds an empty word (an error naming the line, not a
+    column count); TABs that end a line add no column; an empty tag is missing."""
+    output = tmp_path / "out" / "t.spacy"
+    result = run("convert", "wnut", write("Going\tO\n\tO\n", "w.txt"), output)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tmp_path / 'w.txt'}:2: [E053] empty word; expected ")
+    result = run("convert", "wnut", write("Going\tO\t\nto\tB-loc\t\t\n", "t.txt"), output)
+    assert result.exit_code == 0, result.output
+    assert [(t.text, t.ent_iob_) for t in load(output)[0]] == [("Going", "O"), ("to", "B")]
+    result = run("convert", "genia", write("Going\tNN\nto\t\n", "g.txt"), output)
+    assert result.exit_code == 0, result.output
+    assert [t.tag_ for t in load(output)[0]] == ["NN", ""]
+
+
+def test_lines_that_end_with_cr_only_are_named_and_lenient_splits_them(write, tmp_path):
+    path = write("Going\tO\rto\tO\r\rI\tO\r", "mac.txt")
+    output = tmp_path / "out" / "m.spacy"
+    result = run("convert", "wnut", path, output)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}:1: [E053] a carriage return (CR) inside the line")
+    assert not (tmp_path / "out").exists()
+    result = run("convert", "wnut", path, output, "--lenient")
+    assert result.exit_code == 0, result.output
+    assert [doc.text.split() for doc in load(output)] == [["Going", "to"], ["I"]]
+
+
 @pytest.mark.parametrize("command", ["convert", "split"])
 def test_input_that_yields_nothing_is_an_error_and_writes_nothing(write, tmp_path, command):
     output = tmp_path / "out" / ("x.spacy" if command == "convert" else "parts")
