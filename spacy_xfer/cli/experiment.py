@@ -140,7 +140,16 @@ def prepare_command(
     bench = benchmarks[name]
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
     if name in BENCHMARKS and bench != BENCHMARKS[name]:
-        typer.echo(f"{name}: your definition, not the built-in benchmark of that name: `train` and `evaluate` read it from {output_dir}", err=True)
+        typer.echo(f"{name}: your definition, not the built-in benchmark of that name", err=True)
+    if output_dir.name != name:
+        typer.echo(
+            f"{name}: warning: `train` and `evaluate` read benchmark {name!r} from CORPUS_DIR/{name} (a folder named "
+            f"after it), not from {output_dir}: rename the folder to {name!r} or prepare into "
+            f"{output_dir.parent / name}",
+            err=True,
+        )
+    else:
+        typer.echo(f"{name}: `train` and `evaluate` read it with --corpus-dir {output_dir.parent}", err=True)
 
 
 def _labelling_rate(value: float) -> float:

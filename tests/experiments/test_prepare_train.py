@@ -97,11 +97,22 @@ def test_the_prepared_definition_wins_over_the_built_in_one(wnut_files, tmp_path
     corpus = tmp_path / "corpus"
     result = prepare_on_the_fly(wnut_files, corpus / "conll03", name="conll03")
     assert result.exit_code == 0, result.output
-    assert f"conll03: your definition, not the built-in benchmark of that name: `train` and `evaluate` read it from {corpus / 'conll03'}" in result.stderr
+    assert "conll03: your definition, not the built-in benchmark of that name" in result.stderr
+    assert f"conll03: `train` and `evaluate` read it with --corpus-dir {corpus}" in result.stderr
     assert overrides("single", None, "conll03", corpus)["nlp.lang"] == "nl"  # built in: en
     assert prepare_on_the_fly(wnut_files, corpus / "other").exit_code == 0
     with pytest.raises(ValueError, match=r"\[E059\] .*benchmark 'other' .* found \['mine'\]: prepare NAME writes"):
         overrides("single", None, "other", corpus)
+
+
+def test_prepare_warns_when_the_folder_is_not_named_after_the_benchmark(wnut_files, tmp_path):
+    """`train --target NAME` reads CORPUS_DIR/NAME only: a folder of another name is
+    prepared (its DocBins serve plain `spacy train`), with a warning saying so."""
+    result = prepare_on_the_fly(wnut_files, tmp_path / "corpus" / "mine_v2")
+    assert result.exit_code == 0, result.output
+    assert "mine: warning: `train` and `evaluate` read benchmark 'mine' from CORPUS_DIR/mine" in result.stderr
+    assert str(tmp_path / "corpus" / "mine") in result.stderr
+    assert "read it with --corpus-dir" not in result.stderr
 
 
 def test_an_unknown_name_says_how_to_define_it(tmp_path):
