@@ -288,6 +288,10 @@ class Errors:
         "modules' flat path) and have no gradient: call the model with `is_train=True` "
         "(or `begin_update`) to backpropagate."
     )
+    E102 = (
+        "[E102] {path} is a training output folder, not a pipeline: expected the pipeline "
+        "it saved, e.g. {path}/model-best (the best dev checkpoint) or {path}/model-last."
+    )
 
 
 class Warnings:

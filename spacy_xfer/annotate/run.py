@@ -39,7 +39,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
 from spacy.util import minibatch
@@ -47,7 +46,8 @@ from tqdm import tqdm
 
 from ..corpora.io import check_output, write_atomic
 from ..errors import Errors
-from .inputs import Item, input_files, read_items
+from ..pipeline.serialization import load_trained
+from .inputs import INPUT_FORMATS, Item, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
 MANIFEST = "annotate.json"
@@ -74,7 +74,7 @@ class AnnotateSummary(NamedTuple):
 @lru_cache(maxsize=2)
 def load_pipeline(model: str, confidence: bool) -> Language:
     """The pipeline, loaded once per process, its heads' confidence set."""
-    nlp = spacy.load(model)
+    nlp = load_trained(model)
     for head in xfer_heads(nlp):
         head.confidence = confidence
     return nlp
@@ -128,6 +128,8 @@ def annotate(
     RAISES (ValueError, OSError): for bad settings or input (naming file and line),
         and for a shard folder written with other settings.
     """
+    if input_format not in INPUT_FORMATS:  # before any output is written (read_items checks it lazily)
+        raise ValueError(Errors.E039.format(kind="input format", value=input_format, choices=", ".join(INPUT_FORMATS)))
     if output_format not in OUTPUT_SUFFIXES:
         raise ValueError(Errors.E039.format(kind="output format", value=output_format, choices=", ".join(OUTPUT_SUFFIXES)))
     for name, value in (("n-process", n_process), ("batch-size", batch_size), ("shard-size", shard_size)):

@@ -16,7 +16,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-import spacy
 import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
@@ -38,6 +37,7 @@ from ..experiments.benchmarks import (
 )
 from ..experiments.steps import evaluate_pipeline, gold_label_notes, head_tasks, prepare_benchmark, train_overrides, write_json
 from ..experiments.schedule import schedule_overrides
+from ..pipeline.serialization import load_trained
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
 from ..training.task_sampler import left_out_tasks
@@ -364,7 +364,7 @@ def evaluate_command(
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
-    nlp = spacy.load(model)
+    nlp = load_trained(model)
     for role in sorted(set(head_tasks(nlp).values()) & set(files)):
         if not files[role].exists():
             raise FileNotFoundError(Errors.E065.format(path=files[role], name=names[role], folder=corpus_dir / names[role]))

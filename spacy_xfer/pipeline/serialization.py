@@ -4,17 +4,32 @@ spaCy's `TrainablePipe.from_disk` skips a missing `cfg` (an `xfer_tagger` then l
 without its labels and fails at its first doc) and reports a corrupt `model` without
 naming the file. `CheckedLoad` loads each part itself: a missing part raises E014 and
 one that cannot be read, or does not fit the other parts, raises E015, both naming the
-file (or, from bytes, the field).
+file (or, from bytes, the field). `load_trained` is `spacy.load` that names a training
+output folder given in place of the pipeline inside it.
 """
 
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
+import spacy
 import srsly
+from spacy.language import Language
 
 from ..errors import Errors
 
 PARTS = ("cfg", "model")
+
+
+def load_trained(model: Union[str, Path], **kwargs: Any) -> Language:
+    """`spacy.load(model, **kwargs)`.
+
+    RAISES (ValueError): E102 if `model` is a training output folder (no config.cfg,
+        a model-best inside), instead of spaCy's "Could not read meta.json".
+    """
+    path = Path(model)
+    if path.is_dir() and not (path / "config.cfg").exists() and (path / "model-best" / "config.cfg").exists():
+        raise ValueError(Errors.E102.format(path=path))
+    return spacy.load(model, **kwargs)
 
 
 class CheckedLoad:

@@ -264,6 +264,21 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(ner_model, t
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["afile", "afolder.jsonl", text_input.name])
 
 
+def test_bad_settings_are_refused_before_any_output_is_written(ner_model, text_input, tmp_path):
+    with pytest.raises(ValueError, match=r"\[E039\] Unknown input format 'txt'"):
+        annotate(str(ner_model), text_input, tmp_path / "out.jsonl", "txt", "jsonl", progress=False)
+    assert not (tmp_path / "out.jsonl.parts").exists()
+    training = tmp_path / "training"
+    (training / "model-best").mkdir(parents=True)
+    (training / "model-best" / "config.cfg").write_text("", encoding="utf8")
+    result = CliRunner().invoke(app, ["annotate", str(training), str(text_input), str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1
+    assert f"[E102] {training} is a training output folder, not a pipeline: expected the pipeline it saved, e.g. {training}/model-best" in result.output
+    result = CliRunner().invoke(app, ["evaluate", str(training), str(tmp_path / "s.json"), "--target", "conll03", "--corpus-dir", str(tmp_path)])
+    assert result.exit_code == 1 and f"[E102] {training} is a training output folder" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([text_input.name, "training"])
+
+
 def test_an_output_suffix_of_another_format_is_refused(ner_model, text_input, tmp_path):
     with pytest.raises(ValueError, match=r"ending \.conll .* 'conll'"):
         annotate(str(ner_model), text_input, tmp_path / "out.jsonl", "text", "conll", progress=False)
