@@ -35,7 +35,15 @@ from ..experiments.benchmarks import (
     load_benchmarks,
     prepared_benchmark,
 )
-from ..experiments.steps import evaluate_pipeline, gold_label_notes, head_tasks, prepare_benchmark, train_overrides, write_json
+from ..experiments.steps import (
+    evaluate_pipeline,
+    gold_label_notes,
+    head_tasks,
+    prepare_benchmark,
+    prepared_label_notes,
+    train_overrides,
+    write_json,
+)
 from ..experiments.schedule import schedule_overrides
 from ..pipeline.serialization import load_trained
 from ..pipeline.xfer_transformer import check_transformers_installed
@@ -139,6 +147,8 @@ def prepare_command(
             typer.echo(f"{name} {path}: {summary}", err=True)
     bench = benchmarks[name]
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
+    for note in prepared_label_notes(bench, stats):
+        typer.echo(f"{name}: warning: {note}", err=True)
     if name in BENCHMARKS and bench != BENCHMARKS[name]:
         typer.echo(f"{name}: your definition, not the built-in benchmark of that name", err=True)
     if output_dir.name != name:

@@ -107,6 +107,33 @@ def check_prepared(name: str, bench: Benchmark, files: Mapping[str, Path], stats
         ))
 
 
+def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str]:
+    """What a user should know about the dev and test parts' gold for the benchmark's
+    target, against train's (from `prepare_benchmark`'s statistics): a part with no
+    label at all scores 0 (and dev selects the model), and labels train lacks are
+    never predicted (a typo, or a split that left a rare label out of train).
+
+    RETURNS (List[str]): one note per problem, naming the part and its labels.
+    """
+    layer = TARGET_LAYERS[bench["target"]]
+    train = stats["train"]["labels"].get(layer, {})
+    notes = []
+    for part in ("dev", "test"):
+        if part not in stats:
+            continue
+        labels = stats[part]["labels"].get(layer, {})
+        where = f"{part} ({stats[part]['input']})"
+        if not labels:
+            notes.append(f"{where} has no {layer} labels: every score on it is 0" + (" and it cannot select a model" if part == "dev" else ""))
+            continue
+        unseen = [label for label in labels if label not in train]
+        if unseen:
+            count = sum(labels[label] for label in unseen)
+            shown = listed((repr(label) for label in unseen), 6)
+            notes.append(f"{where} has {layer} labels that train has not ({shown}; {count} occurrences): the model cannot predict them")
+    return notes
+
+
 def train_overrides(
     config: Dict[str, Any],
     source: Optional[str],

@@ -115,6 +115,22 @@ def test_prepare_warns_when_the_folder_is_not_named_after_the_benchmark(wnut_fil
     assert "read it with --corpus-dir" not in result.stderr
 
 
+def test_prepare_warns_of_dev_and_test_labels_train_lacks(tmp_path):
+    """A dev label train has not (here a typo) is never predicted, and a test part
+    without entities scores 0: both are named, with the file, when prepared."""
+    (tmp_path / "train.txt").write_text(WNUT, encoding="utf8")
+    (tmp_path / "dev.txt").write_text(WNUT.replace("B-location", "B-locaton", 3), encoding="utf8")
+    (tmp_path / "test.txt").write_text("Going\tO\nhome\tO\n", encoding="utf8")
+    files = [arg for part in ("train", "dev", "test") for arg in (f"--{part}", tmp_path / f"{part}.txt")]
+    result = run("prepare", "mine", tmp_path / "corpus" / "mine", *WNUT_OPTIONS, *files)
+    assert result.exit_code == 0, result.output
+    dev, test = tmp_path / "dev.txt", tmp_path / "test.txt"
+    assert f"mine: warning: dev ({dev}) has ner labels that train has not ('locaton'; 3 occurrences): the model cannot predict them" in result.stderr
+    assert f"mine: warning: test ({test}) has no ner labels: every score on it is 0" in result.stderr
+    result = run("prepare", "mine", tmp_path / "corpus" / "mine", *WNUT_OPTIONS, *files[:2], "--dev", tmp_path / "train.txt", *files[4:])
+    assert "dev (" not in result.stderr
+
+
 def test_an_unknown_name_says_how_to_define_it(tmp_path):
     with pytest.raises(ValueError, match=r"\[E058\] Unknown benchmark 'wnut17': .*benchmark.json not found .*prepare wnut17"):
         overrides("t_b", "conll03", "wnut17", tmp_path)
