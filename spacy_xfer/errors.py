@@ -53,7 +53,12 @@ class Errors:
         "{doc!r}; a sequence tagger needs non-overlapping spans. ({error})"
     )
     E010 = "[E010] Component '{name}' cannot add label {label!r} after initialize."
-    E011 = "[E011] Component '{name}' found no labels in its training examples."
+    E011 = (
+        "[E011] Component '{name}' found no {target!r} labels in its {n} training "
+        "examples (their gold is on: {layers}). Expected gold on the head's `target`: "
+        "set it to a layer the corpus carries (in the configs: `xfer.source_target` or "
+        "`xfer.target_target`), or, if a labelling rate kept few examples, raise `--rate`."
+    )
     E012 = (
         "[E012] Components '{name}' and '{other}' both write {target!r}, so the later one "
         "overwrites the earlier one's predictions. Set `primary = false` on all but one "

@@ -22,7 +22,7 @@ skips whitespace tokens on the predicted side only, which is why the token accur
 below is counted here).
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy
 from spacy.attrs import ENT_IOB, IS_SPACE, ORTH, POS, TAG
@@ -342,6 +342,17 @@ class SpanGroupTarget(SpanTarget):
 
     def set_spans(self, doc: Doc, spans: List[Span]) -> None:
         doc.spans[self.key] = spans
+
+
+def annotated_layers(docs: Iterable[Doc]) -> List[str]:
+    """The layers the reference docs carry gold on, named as a head's `target` names
+    them ("tag", "pos", "ents", "spans:KEY"), for messages about a head that finds none
+    of its own."""
+    layers: Set[str] = set()
+    for doc in docs:
+        layers.update(name for name, attr in (("tag", "TAG"), ("pos", "POS"), ("ents", "ENT_IOB")) if doc.has_annotation(attr))
+        layers.update(f"spans:{key}" for key, group in doc.spans.items() if len(group))
+    return sorted(layers)
 
 
 def make_target(target: str, name: str, label_map: Mapping[str, str]) -> Target:

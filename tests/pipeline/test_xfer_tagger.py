@@ -145,6 +145,15 @@ def test_get_loss_changes_nothing_and_backprop_applies_its_gradient():
         tagger.get_loss(examples, scores._replace(crf=scores.crf._replace(emissions=nan)))
 
 
+def test_a_head_without_gold_on_its_target_names_what_the_examples_carry():
+    """The head reads `tag` but the corpus has entities (a config whose target was left
+    at its default): E011 says so, instead of only "found no labels"."""
+    nlp = tiny_tagger("tag")
+    examples = examples_for(nlp, NER_DATA, "ents")
+    with pytest.raises(ValueError, match=r"\[E011\] Component 'xfer_tagger' found no 'tag' labels in its 4 training examples \(their gold is on: ents\)"):
+        nlp.initialize(lambda: examples)
+
+
 def test_unknown_label_and_bad_target_errors():
     nlp = tiny_tagger("tag")
     nlp.initialize(lambda: examples_for(nlp, TAG_DATA, "tag"))
