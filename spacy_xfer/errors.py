@@ -169,7 +169,7 @@ class Errors:
     E062 = "[E062] --vectors {location}: {problem}; expected {expected}."
     E063 = (
         "[E063] Benchmark {name!r}: target {target!r}, but its {format} train part ({path}) "
-        "has no {layer} labels (it has: {found}): expected a target among {targets}."
+        "has no {layer} labels (it has: {found}): expected {targets}."
     )
     E064 = "[E064] This config needs a {role} corpus: pass --{role}."
     E065 = (
@@ -278,9 +278,9 @@ class Errors:
     )
     E099 = (
         "[E099] Component '{name}' has not learnt the labels of {n} of the {total} "
-        "labelled tokens of {path} (labels {unknown}; it has {labels}, most of them not "
-        "there): expected a test file of the benchmark it was trained on, with its "
-        "label set."
+        "labelled tokens of {path} (their labels: {unknown}). It learnt {labels}, and most "
+        "of those are not in the file: expected a test file of the benchmark it was "
+        "trained on, with its label set."
     )
     E100 = (
         "[E100] Component '{component}' listens to '{upstream}' with a "

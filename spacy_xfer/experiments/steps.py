@@ -103,7 +103,8 @@ def check_prepared(name: str, bench: Benchmark, files: Mapping[str, Path], stats
         found = stats["train"]["labels"]
         raise ValueError(Errors.E063.format(
             name=name, target=bench["target"], format=bench["format"], path=files.get("train", files.get("all")),
-            layer=layer, found=", ".join(found) or "none", targets=[t for t, l in TARGET_LAYERS.items() if l in found],
+            layer=layer, found=", ".join(found) or "none",
+            targets=f"a target among {[t for t, l in TARGET_LAYERS.items() if l in found]}" if found else "a train file with gold labels",
         ))
 
 

@@ -117,6 +117,10 @@ def test_a_target_the_corpus_does_not_annotate_stops_prepare(write_benchmarks, w
     with pytest.raises(ValueError, match=r"\[E063\] Benchmark 'mine': target 'tag', but its wnut train part .* has no tag labels .*\['ents'\]"):
         prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
     assert not out.parent.exists()  # no part written, no staging left, no folder made for them
+    wnut_files["train"].write_text("Going\tO\nhome\tO\n", encoding="utf8")  # no entity at all
+    path = write_benchmarks({"mine": MINE})
+    with pytest.raises(ValueError, match=r"has no ner labels \(it has: none\): expected a train file with gold labels\."):
+        prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
 
 
 def test_a_failed_prepare_leaves_the_earlier_output_as_it_was(write_benchmarks, wnut_files, tmp_path):
