@@ -96,7 +96,11 @@ def load_spec(path: Path = SPEC_FILE) -> Dict[str, Any]:
             fail(f"benchmark {name!r} has source {bench['source']!r} with arch {bench['arch']!r}", "a source with a transfer arch, none with 'single'")
         for corpus in filter(None, (bench["source"], bench["target"])):
             if corpus not in BENCHMARKS:
-                fail(f"benchmark {name!r}: unknown benchmark {corpus!r}", f"one of {sorted(BENCHMARKS)}")
+                fail(
+                    f"benchmark {name!r}: unknown benchmark {corpus!r}",
+                    f"one of {sorted(BENCHMARKS)} (the simulation prepares built-in benchmarks only; "
+                    "on a corpus of your own, `python -m spacy_xfer select` picks the sentences to label)",
+                )
     return spec
 
 

@@ -285,3 +285,11 @@ def test_unknown_strategy_is_a_one_line_error(tmp_path):
     result = run("active-learning", "--strategies", "loudest", "--results", tmp_path / "results", "--work-dir", tmp_path / "work")
     assert result.exit_code == 1
     assert "[E039] Unknown benchmarks or strategies ['loudest']" in failure(result)
+
+
+def test_a_benchmark_of_ones_own_is_refused_with_the_route_that_takes_it(tmp_path):
+    """The simulation prepares built-in benchmarks; the message names `select`, which
+    serves a corpus of one's own."""
+    path = write_spec(tmp_path / "spec.json", {**SPEC, "benchmarks": {"mine": {"source": None, "target": "mine", "arch": "single"}}})
+    with pytest.raises(ValueError, match=r"\[E069\] benchmark 'mine': unknown benchmark 'mine'; expected one of .*built-in benchmarks only; .*spacy_xfer select"):
+        load_spec(path)
