@@ -289,9 +289,9 @@ class Errors:
         "output width, e.g. `width = ${{components.{upstream}.model.output_width}}`."
     )
     E101 = (
-        "[E101] The CRF tagger's scores were predicted (`is_train=False`, by the "
-        "modules' flat path) and have no gradient: call the model with `is_train=True` "
-        "(or `begin_update`) to backpropagate."
+        "[E101] {layer}: the output was predicted (`is_train=False`, by the modules' flat "
+        "path) and has no gradient: call the model with `is_train=True` (or "
+        "`begin_update`) to backpropagate."
     )
     E102 = (
         "[E102] {path} is a training output folder, not a pipeline: expected the pipeline "

@@ -30,7 +30,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from ..errors import Errors
 from ..tags import OUTSIDE
@@ -248,15 +248,23 @@ def _label(column: Column, value: str) -> str:
 def _split_fields(text: str) -> List[str]:
     """A line's fields: TAB-separated if it has a TAB, else separated by whitespace. A
     TAB field is stripped, but one of only non-ASCII whitespace (a no-break space) is a
-    whitespace word, not an empty field; a TAB at either end of the line bounds an
-    empty field (`word<TAB>` has an empty tag, `<TAB>tag` an empty word). A line of
-    whitespace only has none."""
+    whitespace word, not an empty field. A line of whitespace only has none."""
     if not text.strip():
         return []
-    if "\t" in text:
-        fields = [field.strip(ASCII_WHITESPACE) for field in text.strip(" \r\n\f\v").split("\t")]
+    stripped = text.strip(ASCII_WHITESPACE)
+    if "\t" in stripped:
+        fields = [field.strip(ASCII_WHITESPACE) for field in stripped.split("\t")]
         return [field.strip() or field for field in fields]
-    return text.strip(ASCII_WHITESPACE).split()
+    return stripped.split()
+
+
+def _wrong_width(text: str, fields: List[str], widths: Set[int]) -> str:
+    """What is wrong with a line whose fields fit no layout: an empty TAB field at
+    either end (`<TAB>tag`, `word<TAB>`: the TAB-separated line has a layout's width
+    before stripping), or its number of columns."""
+    if "\t" in text and len(text.split("\t")) in widths:
+        return "an empty TAB field at the start or end of the line (an empty word or label)"
+    return f"{len(fields)} columns"
 
 
 def _read_columns(
@@ -277,11 +285,8 @@ def _read_columns(
             builder.new_doc()
             log.note("-DOCSTART- lines")
             continue
-        widths = {len(layout)} if layout else set(by_width)
-        while len(fields) > 1 and not fields[-1] and len(fields) not in widths:
-            fields.pop()  # TABs that end a line (`word<TAB>tag<TAB>`) add no column
         if len(fields) != len(layout or by_width.get(len(fields), ())):
-            builder.skip(number, f"{len(fields)} columns", expected)
+            builder.skip(number, _wrong_width(text, fields, {len(layout)} if layout else set(by_width)), expected)
             continue
         layout = by_width[len(fields)]
         word = next(value for column, value in zip(layout, fields) if column.role == WORD)

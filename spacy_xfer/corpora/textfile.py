@@ -37,8 +37,8 @@ def read_lines(
 
     Each line is decoded on its own, so an undecodable byte is reported with its line
     (lenient: the line is decoded as Latin-1 instead). A byte order mark is dropped. A
-    carriage return inside a line (a file whose lines end with CR only) is reported
-    with its line (lenient: each CR ends a line, numbered as the line it came from).
+    file whose lines end with CR only (read as one last line without LF, with CRs
+    inside) is reported (lenient: each CR ends a line, numbered as the line read).
 
     path (Path): The file.
     log (ProblemLog): Where undecodable lines are reported.
@@ -70,14 +70,15 @@ def read_lines(
                 text = raw.decode(FALLBACK_ENCODING)
             if number == 1:
                 text = text.lstrip("\ufeff")
+            ended = text.endswith("\n")
             text = text.rstrip("\r\n")
-            if "\r" not in text:
+            if ended or text.count("\r") < 2:  # a stray CR in an LF or CR LF file is kept
                 yield number, text
                 continue
             log.report(
                 path,
                 number,
-                "a carriage return (CR) inside the line (lines that end with CR only, as old Mac files do?)",
+                "carriage returns (CR) inside a line without LF (lines that end with CR only, as old Mac files do?)",
                 "lines that end with LF or CR LF (convert the file, e.g. `tr '\\r' '\\n' < IN > OUT`)",
                 action="repaired",
             )

@@ -344,10 +344,9 @@ class SpanGroupTarget(SpanTarget):
         doc.spans[self.key] = spans
 
 
-def annotated_layers(docs: Iterable[Doc]) -> List[str]:
-    """The layers the reference docs carry gold on, named as a head's `target` names
-    them ("tag", "pos", "ents", "spans:KEY"), for messages about a head that finds none
-    of its own."""
+def gold_targets(docs: Iterable[Doc]) -> List[str]:
+    """The head targets ("tag", "pos", "ents", "spans:KEY") the reference docs carry
+    gold for, for messages about a head that finds none of its own."""
     layers: Set[str] = set()
     for doc in docs:
         layers.update(name for name, attr in (("tag", "TAG"), ("pos", "POS"), ("ents", "ENT_IOB")) if doc.has_annotation(attr))

@@ -35,7 +35,7 @@ from .initialization import initialization_examples
 from .listeners import pass_zero_gradient, unencoded_docs
 from .serialization import CheckedLoad
 from .scoring import score_xfer_tagger
-from .targets import MISSING_VALUES, SpanGroupTarget, Target, annotated_layers, labels_to_ids, make_target, own_output
+from .targets import MISSING_VALUES, SpanGroupTarget, Target, gold_targets, labels_to_ids, make_target, own_output
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -610,7 +610,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if self.model.has_dim("nO") is not True:  # labels added with `add_label` before stay
             labels = sorted(set(labels) | set(self.labels))
         if not labels:
-            layers = ", ".join(annotated_layers(eg.y for eg in own)) or "none"
+            layers = ", ".join(gold_targets(eg.y for eg in own)) or "none"
             raise ValueError(Errors.E011.format(name=self.name, target=self.cfg["target"], n=len(own), layers=layers))
         self.cfg["labels"] = self.target.label_data(labels) if not self.target.spans else sorted(labels)
         self.model.set_dim("nO", len(self.crf_labels), force=True)

@@ -156,19 +156,22 @@ def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, t
     assert (stats["sentences"], stats["problems"]["skipped_sentences"]) == (1, 1)
 
 
-def test_tab_fields_at_either_end_of_a_line(write, tmp_path):
-    """A TAB that starts a line bounds an empty word (an error naming the line, not a
-    column count); TABs that end a line add no column; an empty tag is missing."""
+@pytest.mark.parametrize("line", ["\tO", "rocks\t"])
+def test_an_empty_tab_field_at_either_end_of_a_line_is_named(write, tmp_path, line):
+    """`<TAB>tag` and `word<TAB>` have the layout's width before stripping: the error
+    says a field is empty, not that the line has one column. TABs that end a line of
+    full fields, and lines indented with a TAB, read as before."""
     output = tmp_path / "out" / "t.spacy"
-    result = run("convert", "wnut", write("Going\tO\n\tO\n", "w.txt"), output)
+    path = write(f"Going\tO\n{line}\n", "w.txt")
+    result = run("convert", "wnut", path, output)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {tmp_path / 'w.txt'}:2: [E053] empty word; expected ")
-    result = run("convert", "wnut", write("Going\tO\t\nto\tB-loc\t\t\n", "t.txt"), output)
+    assert result.stderr.startswith(f"Error: {path}:2: [E053] an empty TAB field at the start or end of the line")
+    result = run("convert", "wnut", write("Going\tO\t\n\tto\tB-loc\nhome O\t\n", "t.txt"), output)
     assert result.exit_code == 0, result.output
-    assert [(t.text, t.ent_iob_) for t in load(output)[0]] == [("Going", "O"), ("to", "B")]
-    result = run("convert", "genia", write("Going\tNN\nto\t\n", "g.txt"), output)
+    assert [(t.text, t.ent_iob_) for t in load(output)[0]] == [("Going", "O"), ("to", "B"), ("home", "O")]
+    result = run("convert", "conll2002", write("Juan\tB-PER\t\nvive\tO\n", "c.txt"), output)
     assert result.exit_code == 0, result.output
-    assert [t.tag_ for t in load(output)[0]] == ["NN", ""]
+    assert [t.ent_type_ for t in load(output)[0]] == ["PER", ""]
 
 
 def test_lines_that_end_with_cr_only_are_named_and_lenient_splits_them(write, tmp_path):
@@ -176,11 +179,15 @@ def test_lines_that_end_with_cr_only_are_named_and_lenient_splits_them(write, tm
     output = tmp_path / "out" / "m.spacy"
     result = run("convert", "wnut", path, output)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {path}:1: [E053] a carriage return (CR) inside the line")
+    assert result.stderr.startswith(f"Error: {path}:1: [E053] carriage returns (CR) inside a line without LF")
     assert not (tmp_path / "out").exists()
     result = run("convert", "wnut", path, output, "--lenient")
     assert result.exit_code == 0, result.output
     assert [doc.text.split() for doc in load(output)] == [["Going", "to"], ["I"]]
+    # a stray CR in a file of LF line ends is not a line end
+    result = run("convert", "wnut", write("Going\r\tO\nto\tO\r\n", "stray.txt"), output)
+    assert result.exit_code == 0, result.output
+    assert [t.text for t in load(output)[0]] == ["Going", "to"]
 
 
 @pytest.mark.parametrize("command", ["convert", "split"])

@@ -16,7 +16,7 @@ from thinc.util import convert_recursive, is_xp_array
 from ...errors import Errors
 from .crf import TaggerScores
 from .flat import to_flat_tensor
-from .torch_layer import predict_flat
+from .torch_layer import no_backprop, predict_flat
 
 
 def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -59,7 +59,7 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[T
     if not is_train:
         scores = predict_scores(model, docs)
         if scores is not None:
-            return scores, _no_backprop
+            return scores, no_backprop(model)
     outputs, backprops = zip(*(layer(docs, is_train) for layer in inputs))
     if len(inputs) == 1:
         joined = list(outputs[0])
@@ -101,10 +101,6 @@ def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
     emission_scores = emissions.shims[0].predict(ArgsKwargs(args=(features,), kwargs={}))
     lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
     return TaggerScores(crf.shims[0].predict(ArgsKwargs(args=(emission_scores, lengths), kwargs={})), doc_lengths)
-
-
-def _no_backprop(d_scores: TaggerScores) -> List[Doc]:
-    raise ValueError(Errors.E101)
 
 
 def crf_tagger_from_bytes(model: Model, bytes_data: bytes) -> Model:

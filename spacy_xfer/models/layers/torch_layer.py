@@ -198,6 +198,18 @@ def predict_flat_joined(model: Model, docs: List[Doc]) -> Optional[torch.Tensor]
     return torch.cat(parts, dim=1)  # type: ignore[arg-type]
 
 
+def no_backprop(model: Model) -> Callable:
+    """The backprop of an output predicted by a flat path: it has no gradient.
+
+    RETURNS (Callable): a function that raises E101 (ValueError) naming the layer.
+    """
+
+    def backprop(d_outputs: Any) -> Any:
+        raise ValueError(Errors.E101.format(layer=model.name))
+
+    return backprop
+
+
 def module_of(model: Model) -> Resizable:
     """The torch module inside a torch layer."""
     shim: PyTorchShim = model.shims[0]  # type: ignore[assignment]

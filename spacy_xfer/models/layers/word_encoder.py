@@ -14,7 +14,7 @@ from ..pretrained import pretrained_rows
 from ..pytorch_word_encoder import WordGRUEncoder
 from ..string_table import StringTable
 from .flat import from_flat_tensor, to_flat_tensor
-from .torch_layer import module_of, predict_flat
+from .torch_layer import module_of, no_backprop, predict_flat
 
 
 def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -45,6 +45,7 @@ def convert_word_inputs(model: Model, docs: List[Doc], is_train: bool) -> Tuple[
     the child layer; to predict, they come from its flat path when it has one
     (`predict_flat`)."""
     chars_t = None if is_train else predict_flat(model.layers[0], docs)
+    backprop_chars = no_backprop(model.layers[0])
     if chars_t is None:
         char_vectors, backprop_chars = model.layers[0](docs, is_train)
         chars_t = to_flat_tensor(model, char_vectors, requires_grad=is_train)
