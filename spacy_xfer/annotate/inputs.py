@@ -68,14 +68,20 @@ def input_files(path: Path) -> List[Path]:
     return files
 
 
+def check_input_format(input_format: str) -> None:
+    """RAISES (ValueError): E039 if `input_format` is not one of INPUT_FORMATS."""
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(Errors.E039.format(kind="input format", value=input_format, choices=", ".join(INPUT_FORMATS)))
+
+
 def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
     """Stream the items of the files, in order.
 
-    RAISES (ValueError): for an unknown format, or a malformed line (naming file and
-        line and what was expected).
+    RAISES (ValueError): for an unknown format (at the first item: check it with
+        `check_input_format` before any other work), or a malformed line (naming file
+        and line and what was expected).
     """
-    if input_format not in INPUT_FORMATS:
-        raise ValueError(Errors.E039.format(kind="input format", value=input_format, choices=", ".join(INPUT_FORMATS)))
+    check_input_format(input_format)
     for path in paths:
         if input_format == "docbin":
             yield from _docbin_items(path)

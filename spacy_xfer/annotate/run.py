@@ -47,7 +47,7 @@ from tqdm import tqdm
 from ..corpora.io import check_output, write_atomic
 from ..errors import Errors
 from ..pipeline.serialization import load_trained
-from .inputs import INPUT_FORMATS, Item, input_files, read_items
+from .inputs import Item, check_input_format, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
 MANIFEST = "annotate.json"
@@ -128,8 +128,7 @@ def annotate(
     RAISES (ValueError, OSError): for bad settings or input (naming file and line),
         and for a shard folder written with other settings.
     """
-    if input_format not in INPUT_FORMATS:  # before any output is written (read_items checks it lazily)
-        raise ValueError(Errors.E039.format(kind="input format", value=input_format, choices=", ".join(INPUT_FORMATS)))
+    check_input_format(input_format)  # before any output is written (read_items checks it lazily)
     if output_format not in OUTPUT_SUFFIXES:
         raise ValueError(Errors.E039.format(kind="output format", value=output_format, choices=", ".join(OUTPUT_SUFFIXES)))
     for name, value in (("n-process", n_process), ("batch-size", batch_size), ("shard-size", shard_size)):
