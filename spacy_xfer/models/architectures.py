@@ -57,7 +57,7 @@ from .pytorch_char_encoder import CharGRUEncoder
 from .pytorch_crf import EmissionProjection, LinearChainCRF
 from .pytorch_lexical import LexicalEmbedding
 from .pytorch_word_encoder import WordGRUEncoder
-from .string_table import StringTable
+from .string_table import KeyTable, StringTable
 
 
 @registry.architectures("spacy_xfer.CharEncoder.v1")
@@ -114,7 +114,11 @@ def build_word_encoder_v1(
         `[training] dropout` at every update (as for Thinc's own Dropout layer).
     normalize (bool): look words up lowercased with digits mapped to 0 (paper).
     min_freq (int): training words seen fewer times share the unknown row.
-    use_vectors (bool): initialise rows from the pipeline's vectors when it has some.
+    use_vectors (bool): initialise rows from the pipeline's vectors when it has some;
+        a word without a row of its own then takes the row of its vector (looked up
+        by its text, then lowercased, in the vectors' keys, as spaCy's
+        `StaticVectors` does), so every key of a pruned table (en_core_web_md: 514k
+        keys, 20k rows) is read.
     max_vectors (int): at most this many words from the vectors get rows of their
         own beyond the training words (the first rows of the vectors table).
     word_dropout (float): in training, the probability that a token's word embedding
@@ -139,6 +143,7 @@ def build_word_encoder_v1(
         dims={"nO": 2 * hidden},
         attrs={
             "table": table,
+            "vector_keys": KeyTable(),
             "featurizer": WordFeaturizer(normalize),
             "min_freq": min_freq,
             "use_vectors": use_vectors,

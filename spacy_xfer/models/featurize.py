@@ -10,10 +10,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
 from spacy.attrs import ORTH
+from spacy.strings import get_string_id
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .string_table import StringTable
+from .string_table import UNKNOWN_ROW, KeyTable, StringTable
 
 _DIGIT = re.compile(r"\d")
 _CACHE_LIMIT = 1_000_000
@@ -36,16 +37,19 @@ def doc_lengths(docs: List[Doc]) -> numpy.ndarray:
 
 
 class _Cache(Dict[int, object]):
-    """Per-ORTH results for one table; emptied when the table is replaced."""
+    """Per-ORTH results for one table (and what else they are read from); emptied when
+    any of them is replaced."""
 
     def __init__(self) -> None:
         super().__init__()
         self.table: Optional[StringTable] = None
+        self._sources: Tuple[object, ...] = ()
 
-    def bind(self, table: StringTable) -> None:
-        if table is not self.table:
+    def bind(self, table: StringTable, *sources: object) -> None:
+        bound = (table, *sources)
+        if len(bound) != len(self._sources) or any(new is not old for new, old in zip(bound, self._sources)):
             self.clear()
-            self.table = table
+            self.table, self._sources = table, bound
 
     def remember(self, key: int, value: object) -> None:
         if len(self) >= _CACHE_LIMIT:
@@ -122,10 +126,25 @@ class WordFeaturizer:
         """The table key of a word."""
         return normalize_word(word) if self.normalize else word
 
-    def __call__(self, docs: List[Doc], table: StringTable) -> numpy.ndarray:
-        """RETURNS: (n_tokens,) int64 word rows."""
-        self._cache.bind(table)
-        return rows_per_token(docs, self._cache, lambda orth, vocab: table.row(self.key(vocab.strings[orth])), ())
+    def __call__(self, docs: List[Doc], table: StringTable, vector_keys: Optional[KeyTable] = None) -> numpy.ndarray:
+        """vector_keys (KeyTable, optional): table rows of the vectors' keys
+        (`pretrained.PretrainedRows`); a word without a row of its own takes its key's,
+        by its text, then by its lowercased text.
+
+        RETURNS: (n_tokens,) int64 word rows.
+        """
+        self._cache.bind(table, vector_keys)
+
+        def rows_of(orth: int, vocab: Vocab) -> int:
+            word = vocab.strings[orth]
+            row = table.row(self.key(word))
+            if row == UNKNOWN_ROW and vector_keys:
+                row = vector_keys.row(orth)
+                if row == UNKNOWN_ROW:
+                    row = vector_keys.row(get_string_id(word.lower()))
+            return row
+
+        return rows_per_token(docs, self._cache, rows_of, ())
 
 
 LEXICAL_ATTRS = ("PREFIX", "SUFFIX", "SHAPE", "LOWER")

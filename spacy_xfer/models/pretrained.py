@@ -4,32 +4,60 @@ When the vectors are wider than the word embedding they are projected onto their
 `width` principal components; when narrower, the remaining columns keep their random
 initialisation. Either way the copied values are rescaled to unit standard deviation,
 the scale of the randomly initialised rows.
+
+A vectors table can hold many more keys than rows: en_core_web_md maps 514,157 keys onto
+20,000 rows, each pruned word to the row of its nearest kept one (spaCy's
+`Vocab.prune_vectors`). The table gives a row only to one word per vector row, so the
+result also maps every key of the vectors to the table row of its vector row
+(`PretrainedRows.vector_keys`): a word without a row of its own is then looked up by
+its vectors key, as spaCy's `StaticVectors` reads every key (`featurize.WordFeaturizer`).
 """
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import numpy
 from spacy.strings import StringStore, get_string_id
 from spacy.vectors import Vectors
 from thinc.api import get_current_ops
 
-from .string_table import StringTable
+from .string_table import UNKNOWN_ROW, KeyTable, StringTable
+
+
+class PretrainedRows(NamedTuple):
+    """Initial values of table rows from the vectors, and the table row of every
+    vector row."""
+
+    table_rows: numpy.ndarray
+    """(n,) int64: table rows that start from a vector."""
+    values: numpy.ndarray
+    """(n, min(width, vector width)) float32: their initial values."""
+    vector_keys: KeyTable
+    """The table row of every key of the vectors: the row of the table word started
+    from the key's vector row, else the row of that vector row's first word; keys of
+    rows beyond `max_vectors` without a table word are left out, as are all keys of
+    vectors without a key table (floret)."""
 
 
 def add_vector_words(
     vectors: Vectors, strings: StringStore, table: StringTable, key: Callable[[str], str], limit: int
-) -> None:
-    """Give rows to the words of the first `limit` vector rows (default-mode vectors)."""
+) -> Dict[int, str]:
+    """Give rows to the words of the first `limit` vector rows (default-mode vectors).
+
+    RETURNS (Dict[int, str]): the table key given to each of those vector rows.
+    """
     if vectors.mode != "default" or limit <= 0:
-        return
+        return {}
     first_key = {}
     for vector_key, row in vectors.key2row.items():
         if row < limit and row not in first_key:
             first_key[row] = vector_key
+    added = {}
     for row in sorted(first_key):
         word = strings[first_key[row]] if first_key[row] in strings else None
         if word:
-            table.add(key(word))
+            added[row] = key(word)
+            table.add(added[row])
+    return added
 
 
 def project(data: numpy.ndarray, width: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -50,28 +78,45 @@ def pretrained_rows(
     key: Callable[[str], str],
     width: int,
     max_vectors: int,
-) -> Optional[Tuple[numpy.ndarray, numpy.ndarray]]:
+) -> Optional[PretrainedRows]:
     """Add vector words to the table and compute initial values for the rows found.
 
-    RETURNS (Optional[Tuple[ndarray, ndarray]]): table rows (int64) and their values
-        (n, min(width, vector width)) float32, or None if no table word has a vector.
+    RETURNS (Optional[PretrainedRows]): None if no table word has a vector.
     """
-    add_vector_words(vectors, strings, table, key, max_vectors)
+    added = add_vector_words(vectors, strings, table, key, max_vectors)
     words = table.strings
     data = get_current_ops().to_numpy(vectors.data).astype("float32")
     if vectors.mode == "default":
-        vector_rows = vectors.find(keys=[get_string_id(word) for word in words])
-        vector_rows = numpy.asarray(get_current_ops().to_numpy(vector_rows)).reshape(-1)
+        rows_of_words = vectors.find(keys=[get_string_id(word) for word in words])
+        rows_of_words = numpy.asarray(get_current_ops().to_numpy(rows_of_words)).reshape(-1)
     else:
-        vector_rows = numpy.arange(len(words))
+        rows_of_words = numpy.arange(len(words))
         data = get_current_ops().to_numpy(vectors.get_batch(words)).astype("float32")
-    found = vector_rows >= 0
+    found = rows_of_words >= 0
     if not found.any():
         return None
-    values = data[vector_rows[found]]
+    values = data[rows_of_words[found]]
     if data.shape[1] > width:
         mean, directions = project(data, width)
         values = (values - mean) @ directions.T
     values = values / (values.std() + 1e-8)
     table_rows = numpy.array([table.row(word) for word in words], dtype="int64")[found]
-    return table_rows, values.astype("float32")
+    return PretrainedRows(table_rows, values.astype("float32"), vector_keys(vectors, table, added, rows_of_words[found], table_rows))
+
+
+def vector_keys(
+    vectors: Vectors, table: StringTable, added: Dict[int, str], vector_rows: numpy.ndarray, table_rows: numpy.ndarray
+) -> KeyTable:
+    """The table row of every key of the vectors (`PretrainedRows.vector_keys`), from the
+    words added per vector row (`add_vector_words`) and the table rows started from
+    `vector_rows`."""
+    if vectors.mode != "default":
+        return KeyTable()
+    row_of_vector_row = numpy.full((vectors.shape[0],), UNKNOWN_ROW, dtype="int64")
+    for row, word in added.items():
+        row_of_vector_row[row] = table.row(word)
+    row_of_vector_row[vector_rows] = table_rows
+    keys = numpy.fromiter(vectors.key2row.keys(), dtype="uint64", count=len(vectors.key2row))
+    rows = row_of_vector_row[numpy.fromiter(vectors.key2row.values(), dtype="int64", count=len(vectors.key2row))]
+    known = rows != UNKNOWN_ROW
+    return KeyTable(keys[known], rows[known])

@@ -6,6 +6,7 @@ Thinc model's attrs, so it is saved and loaded with the model's weights.
 
 from typing import Any, Dict, Iterable, List, Mapping
 
+import numpy
 import srsly
 from thinc.api import Model, deserialize_attr, serialize_attr
 
@@ -66,3 +67,47 @@ def _serialize_table(_: Any, value: StringTable, name: str, model: Model) -> byt
 @deserialize_attr.register(StringTable)
 def _deserialize_table(_: Any, value: bytes, name: str, model: Model) -> StringTable:
     return StringTable().from_bytes(value)
+
+
+class KeyTable:
+    """Rows for 64-bit string keys (spaCy's string hashes, as `Vectors.key2row` holds
+    them), kept as two sorted arrays: the vectors' keys of a word table, saved with the
+    model so that a word is read the same whatever vectors the pipeline holds later.
+    Unknown keys map to UNKNOWN_ROW."""
+
+    def __init__(self, keys: Iterable[int] = (), rows: Iterable[int] = ()) -> None:
+        keys_array = numpy.asarray(list(keys), dtype="uint64")
+        rows_array = numpy.asarray(list(rows), dtype="int64")
+        if keys_array.shape != rows_array.shape:
+            raise ValueError(f"KeyTable: {len(keys_array)} keys for {len(rows_array)} rows")
+        order = numpy.argsort(keys_array, kind="stable")
+        self.keys, self.rows = keys_array[order], rows_array[order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def row(self, key: int) -> int:
+        key = numpy.uint64(key)
+        index = int(numpy.searchsorted(self.keys, key))
+        if index < len(self.keys) and self.keys[index] == key:
+            return int(self.rows[index])
+        return UNKNOWN_ROW
+
+    def to_bytes(self) -> bytes:
+        return srsly.msgpack_dumps({"keys": self.keys.tobytes(), "rows": self.rows.tobytes()})
+
+    def from_bytes(self, data: bytes) -> "KeyTable":
+        msg = srsly.msgpack_loads(data)
+        self.keys = numpy.frombuffer(msg["keys"], dtype="uint64").copy()
+        self.rows = numpy.frombuffer(msg["rows"], dtype="int64").copy()
+        return self
+
+
+@serialize_attr.register(KeyTable)
+def _serialize_key_table(_: Any, value: KeyTable, name: str, model: Model) -> bytes:
+    return value.to_bytes()
+
+
+@deserialize_attr.register(KeyTable)
+def _deserialize_key_table(_: Any, value: bytes, name: str, model: Model) -> KeyTable:
+    return KeyTable().from_bytes(value)

@@ -17,7 +17,7 @@ from torch.utils._pytree import tree_flatten
 from spacy_xfer.models.architectures import build_char_encoder_v1, build_char_word_encoder_v1, build_char_word_encoder_v3
 from spacy_xfer.models.featurize import CharFeaturizer, normalize_word
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
-from spacy_xfer.models.string_table import UNKNOWN_ROW, StringTable
+from spacy_xfer.models.string_table import UNKNOWN_ROW, KeyTable, StringTable
 
 
 def split_words(chars: numpy.ndarray, lengths: numpy.ndarray) -> List[numpy.ndarray]:
@@ -198,6 +198,58 @@ def test_use_vectors_false_ignores_them():
     model = build_char_word_encoder_v1(char_width=4, char_hidden=4, char_depth=1, width=4, hidden=4, depth=1, use_vectors=False)
     model.initialize(X=[Doc(nlp.vocab, words=["king"])])
     assert "queen" not in model.attrs["table"]
+
+
+def pruned_vectors_nlp():
+    """Vectors with more keys than rows, as spaCy's pruned tables (en_core_web_md):
+    "londres" and "Roi" are keys of the rows of "paris" and "king"."""
+    nlp = make_vectors_nlp(4)
+    vectors = nlp.vocab.vectors
+    vectors.add("londres", row=vectors.find(key="paris"))
+    vectors.add("Roi", row=vectors.find(key="king"))
+    return nlp
+
+
+def word_rows(model, words: List[str], vocab) -> List[int]:
+    return model.attrs["featurizer"]([Doc(vocab, words=words)], model.attrs["table"], model.attrs["vector_keys"]).tolist()
+
+
+def test_a_word_without_a_row_takes_the_row_of_its_vector_key():
+    nlp = pruned_vectors_nlp()
+    settings = dict(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model = build_char_word_encoder_v3(**settings)
+    model.initialize(X=[Doc(nlp.vocab, words=["The", "king", "saw"])])
+    table = model.attrs["table"]
+    assert "londres" not in table and "roi" not in table
+    paris, king = table.row("paris"), table.row("king")
+    # by the text's key, then the lowercased text's; a word the vectors lack stays unknown
+    assert word_rows(model, ["Londres", "LONDRES", "Roi", "roi", "unseen", "saw"], nlp.vocab) == [
+        paris, paris, king, UNKNOWN_ROW, UNKNOWN_ROW, table.row("saw")
+    ]
+    # and the encoder reads it: without the map its output for the word changes
+    londres = [Doc(nlp.vocab, words=["Londres"])]
+    with_map = model.predict(londres)[0]
+    vector_keys, model.attrs["vector_keys"] = model.attrs["vector_keys"], KeyTable()
+    assert not numpy.allclose(model.predict(londres)[0], with_map)
+    model.attrs["vector_keys"] = vector_keys
+    # the keys are saved with the model: it reads a word the same in a pipeline without the vectors
+    loaded = build_char_word_encoder_v3(**settings)
+    loaded.initialize(X=[Doc(spacy.blank("en").vocab, words=["x"])])
+    loaded.from_bytes(model.to_bytes())
+    assert word_rows(loaded, ["Londres", "Roi"], spacy.blank("en").vocab) == [paris, king]
+    assert numpy.array_equal(loaded.predict([Doc(spacy.blank("en").vocab, words=["Londres"])])[0], with_map)
+
+
+def test_vector_keys_of_rows_beyond_max_vectors_and_without_vectors_stay_unknown():
+    nlp = pruned_vectors_nlp()
+    settings = dict(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    limited = build_char_word_encoder_v3(**settings, max_vectors=1)  # only the first row's word: king
+    limited.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    assert word_rows(limited, ["Roi", "londres"], nlp.vocab) == [limited.attrs["table"].row("king"), UNKNOWN_ROW]
+    unused = build_char_word_encoder_v3(**settings, use_vectors=False)
+    unused.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    assert len(unused.attrs["vector_keys"]) == 0
+    assert word_rows(unused, ["Roi", "londres"], nlp.vocab) == [UNKNOWN_ROW, UNKNOWN_ROW]
 
 
 def char_batch(words: List[str], table: StringTable) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

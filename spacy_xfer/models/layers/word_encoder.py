@@ -12,13 +12,15 @@ from thinc.api import ArgsKwargs, Model
 from ..featurize import WordFeaturizer, doc_lengths
 from ..pretrained import pretrained_rows
 from ..pytorch_word_encoder import WordGRUEncoder
-from ..string_table import StringTable
+from ..string_table import KeyTable, StringTable
 from .flat import from_flat_tensor, to_flat_tensor
 from .torch_layer import module_of, no_backprop, predict_flat
 
 
 def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    """Give rows to the training words in X (and to the pipeline's vectors' words)."""
+    """Give rows to the training words in X (and to the pipeline's vectors' words), and
+    keep the table row of every key of the vectors (`vector_keys`), for words without
+    a row of their own."""
     model.layers[0].initialize(X=X)
     if X is None:
         return
@@ -33,10 +35,10 @@ def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> No
             vectors, X[0].vocab.strings, table, featurizer.key, module.embed.embedding_dim, model.attrs["max_vectors"]
         )
     model.attrs["table"] = table
+    model.attrs["vector_keys"] = KeyTable() if init_rows is None else init_rows.vector_keys
     module.resize(len(table))
     if init_rows is not None:
-        rows, values = init_rows
-        module.set_vector_rows(torch.from_numpy(rows), torch.from_numpy(values))
+        module.set_vector_rows(torch.from_numpy(init_rows.table_rows), torch.from_numpy(init_rows.values))
 
 
 def convert_word_inputs(model: Model, docs: List[Doc], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
@@ -49,7 +51,7 @@ def convert_word_inputs(model: Model, docs: List[Doc], is_train: bool) -> Tuple[
     if chars_t is None:
         char_vectors, backprop_chars = model.layers[0](docs, is_train)
         chars_t = to_flat_tensor(model, char_vectors, requires_grad=is_train)
-    word_ids = model.attrs["featurizer"](docs, model.attrs["table"])
+    word_ids = model.attrs["featurizer"](docs, model.attrs["table"], model.attrs["vector_keys"])
     lengths = doc_lengths(docs)
     inputs = ArgsKwargs(
         args=(chars_t, torch.from_numpy(word_ids).to(model.shims[0].device), torch.from_numpy(lengths[lengths > 0])),
