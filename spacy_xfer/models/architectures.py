@@ -115,10 +115,10 @@ def build_word_encoder_v1(
     normalize (bool): look words up lowercased with digits mapped to 0 (paper).
     min_freq (int): training words seen fewer times share the unknown row.
     use_vectors (bool): initialise rows from the pipeline's vectors when it has some;
-        a word without a row of its own then takes the row of its vector (looked up
-        by its text, then lowercased, in the vectors' keys, as spaCy's
-        `StaticVectors` does), so every key of a pruned table (en_core_web_md: 514k
-        keys, 20k rows) is read.
+        a word without a row of its own then takes the row of its vector's word (its
+        key looked up by its text, then lowercased), so the words of every key of the
+        first `max_vectors` vector rows are read, as spaCy's `StaticVectors` reads
+        every key of a pruned table (en_core_web_md: 514k keys on 20k rows).
     max_vectors (int): at most this many words from the vectors get rows of their
         own beyond the training words (the first rows of the vectors table).
     word_dropout (float): in training, the probability that a token's word embedding

@@ -13,7 +13,7 @@ result also maps every key of the vectors to the table row of its vector row
 its vectors key, as spaCy's `StaticVectors` reads every key (`featurize.WordFeaturizer`).
 """
 
-from typing import Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Tuple
 
 import numpy
 from spacy.strings import StringStore, get_string_id
@@ -78,11 +78,10 @@ def pretrained_rows(
     key: Callable[[str], str],
     width: int,
     max_vectors: int,
-) -> Optional[PretrainedRows]:
-    """Add vector words to the table and compute initial values for the rows found.
-
-    RETURNS (Optional[PretrainedRows]): None if no table word has a vector.
-    """
+) -> PretrainedRows:
+    """Add vector words to the table and compute initial values for the rows found
+    (none when no table word has a vector of its own; the vectors' keys still map to
+    the rows of their vector rows' words)."""
     added = add_vector_words(vectors, strings, table, key, max_vectors)
     words = table.strings
     data = get_current_ops().to_numpy(vectors.data).astype("float32")
@@ -93,15 +92,16 @@ def pretrained_rows(
         rows_of_words = numpy.arange(len(words))
         data = get_current_ops().to_numpy(vectors.get_batch(words)).astype("float32")
     found = rows_of_words >= 0
+    table_rows = numpy.array([table.row(word) for word in words], dtype="int64")[found]
+    keys = vector_keys(vectors, table, added, rows_of_words[found], table_rows)
     if not found.any():
-        return None
+        return PretrainedRows(table_rows, numpy.zeros((0, min(width, data.shape[1])), dtype="float32"), keys)
     values = data[rows_of_words[found]]
     if data.shape[1] > width:
         mean, directions = project(data, width)
         values = (values - mean) @ directions.T
     values = values / (values.std() + 1e-8)
-    table_rows = numpy.array([table.row(word) for word in words], dtype="int64")[found]
-    return PretrainedRows(table_rows, values.astype("float32"), vector_keys(vectors, table, added, rows_of_words[found], table_rows))
+    return PretrainedRows(table_rows, values.astype("float32"), keys)
 
 
 def vector_keys(

@@ -71,13 +71,13 @@ def _deserialize_table(_: Any, value: bytes, name: str, model: Model) -> StringT
 
 class KeyTable:
     """Rows for 64-bit string keys (spaCy's string hashes, as `Vectors.key2row` holds
-    them), kept as two sorted arrays: the vectors' keys of a word table, saved with the
-    model so that a word is read the same whatever vectors the pipeline holds later.
-    Unknown keys map to UNKNOWN_ROW."""
+    them), kept as two sorted arrays (uint64 keys, int32 rows: 12 bytes a key): the
+    vectors' keys of a word table, saved with the model so that a word is read the same
+    whatever vectors the pipeline holds later. Unknown keys map to UNKNOWN_ROW."""
 
     def __init__(self, keys: Iterable[int] = (), rows: Iterable[int] = ()) -> None:
-        keys_array = numpy.asarray(list(keys), dtype="uint64")
-        rows_array = numpy.asarray(list(rows), dtype="int64")
+        keys_array = numpy.asarray(keys, dtype="uint64")
+        rows_array = numpy.asarray(rows, dtype="int32")
         if keys_array.shape != rows_array.shape:
             raise ValueError(f"KeyTable: {len(keys_array)} keys for {len(rows_array)} rows")
         order = numpy.argsort(keys_array, kind="stable")
@@ -99,7 +99,7 @@ class KeyTable:
     def from_bytes(self, data: bytes) -> "KeyTable":
         msg = srsly.msgpack_loads(data)
         self.keys = numpy.frombuffer(msg["keys"], dtype="uint64").copy()
-        self.rows = numpy.frombuffer(msg["rows"], dtype="int64").copy()
+        self.rows = numpy.frombuffer(msg["rows"], dtype="int32").copy()
         return self
 
 

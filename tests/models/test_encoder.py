@@ -200,6 +200,15 @@ def test_use_vectors_false_ignores_them():
     assert "queen" not in model.attrs["table"]
 
 
+def test_key_table_finds_every_64_bit_key_and_survives_bytes():
+    keys = [2**64 - 1, 5, 2**63, 2**63 - 1]
+    table = KeyTable(keys, [10, 11, 12, 13])
+    for loaded in (table, KeyTable().from_bytes(table.to_bytes())):
+        assert [loaded.row(key) for key in keys] == [10, 11, 12, 13]
+        assert loaded.row(2**63 + 1) == loaded.row(6) == UNKNOWN_ROW
+    assert not KeyTable() and KeyTable().row(5) == UNKNOWN_ROW
+
+
 def pruned_vectors_nlp():
     """Vectors with more keys than rows, as spaCy's pruned tables (en_core_web_md):
     "londres" and "Roi" are keys of the rows of "paris" and "king"."""
@@ -238,6 +247,17 @@ def test_a_word_without_a_row_takes_the_row_of_its_vector_key():
     loaded.from_bytes(model.to_bytes())
     assert word_rows(loaded, ["Londres", "Roi"], spacy.blank("en").vocab) == [paris, king]
     assert numpy.array_equal(loaded.predict([Doc(spacy.blank("en").vocab, words=["Londres"])])[0], with_map)
+
+
+def test_vector_keys_are_read_when_no_table_word_has_a_vector_of_its_own():
+    # capitalised keys only: the table's lowercased words find no vector, the keys still map
+    nlp = spacy.blank("en")
+    nlp.vocab.reset_vectors(width=4)
+    nlp.vocab.set_vector("Paris", numpy.ones((4,), dtype="float32"))
+    nlp.vocab.vectors.add("Lyon", row=nlp.vocab.vectors.find(key="Paris"))
+    model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    assert word_rows(model, ["Lyon", "Paris", "Nice"], nlp.vocab) == [model.attrs["table"].row("paris")] * 2 + [UNKNOWN_ROW]
 
 
 def test_vector_keys_of_rows_beyond_max_vectors_and_without_vectors_stay_unknown():

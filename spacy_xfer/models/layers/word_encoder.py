@@ -37,7 +37,7 @@ def init_word_encoder(model: Model, X: Optional[List[Doc]] = None, Y=None) -> No
     model.attrs["table"] = table
     model.attrs["vector_keys"] = KeyTable() if init_rows is None else init_rows.vector_keys
     module.resize(len(table))
-    if init_rows is not None:
+    if init_rows is not None and len(init_rows.table_rows):
         module.set_vector_rows(torch.from_numpy(init_rows.table_rows), torch.from_numpy(init_rows.values))
 
 
