@@ -4,17 +4,19 @@ Row 0 is padding and row 1 stands for every unknown string. A table is stored in
 Thinc model's attrs, so it is saved and loaded with the model's weights.
 """
 
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Dict, Iterable, List, Mapping
 
 import numpy
 import srsly
-from thinc.api import Model, deserialize_attr, serialize_attr
+
+from .saved_attrs import saved_with_model
 
 PADDING_ROW = 0
 UNKNOWN_ROW = 1
 _RESERVED = ["<pad>", "<unk>"]
 
 
+@saved_with_model
 class StringTable:
     """Rows for a fixed set of strings; unknown strings map to UNKNOWN_ROW."""
 
@@ -59,16 +61,8 @@ class StringTable:
         return self
 
 
-@serialize_attr.register(StringTable)
-def _serialize_table(_: Any, value: StringTable, name: str, model: Model) -> bytes:
-    return value.to_bytes()
 
-
-@deserialize_attr.register(StringTable)
-def _deserialize_table(_: Any, value: bytes, name: str, model: Model) -> StringTable:
-    return StringTable().from_bytes(value)
-
-
+@saved_with_model
 class KeyTable:
     """Rows for 64-bit string keys (spaCy's string hashes, as `Vectors.key2row` holds
     them), kept as two sorted arrays (uint64 keys, int32 rows: 12 bytes a key): the
@@ -101,13 +95,3 @@ class KeyTable:
         self.keys = numpy.frombuffer(msg["keys"], dtype="uint64").copy()
         self.rows = numpy.frombuffer(msg["rows"], dtype="int32").copy()
         return self
-
-
-@serialize_attr.register(KeyTable)
-def _serialize_key_table(_: Any, value: KeyTable, name: str, model: Model) -> bytes:
-    return value.to_bytes()
-
-
-@deserialize_attr.register(KeyTable)
-def _deserialize_key_table(_: Any, value: bytes, name: str, model: Model) -> KeyTable:
-    return KeyTable().from_bytes(value)

@@ -16,15 +16,16 @@ unknown until then. The features are constant inputs: no weights, no gradient.
 
 import logging
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy
 from spacy.tokens import Doc
-from thinc.api import Model, deserialize_attr, serialize_attr
+from thinc.api import Model
 from thinc.types import Floats2d
 
 from ...errors import Errors
 from ...gazetteer import LIST_GLOB, Gazetteer, load_gazetteer
+from ..saved_attrs import saved_with_model
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +69,4 @@ def gazetteer_features_forward(model: Model, docs: List[Doc], is_train: bool):
     return outputs, backprop
 
 
-@serialize_attr.register(Gazetteer)
-def _serialize_gazetteer(_: Any, value: Gazetteer, name: str, model: Model) -> bytes:
-    return value.to_bytes()
-
-
-@deserialize_attr.register(Gazetteer)
-def _deserialize_gazetteer(_: Any, value: bytes, name: str, model: Model) -> Gazetteer:
-    return Gazetteer().from_bytes(value)
+saved_with_model(Gazetteer)
