@@ -24,8 +24,8 @@ from .string_table import UNKNOWN_ROW, KeyTable, StringTable
 
 
 class PretrainedRows(NamedTuple):
-    """Initial values of table rows from the vectors, and the table row of every
-    vector row."""
+    """Initial values of table rows from the vectors, and the table row of every key
+    of the vectors."""
 
     table_rows: numpy.ndarray
     """(n,) int64: table rows that start from a vector."""
