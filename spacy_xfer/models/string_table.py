@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List, Mapping
 import numpy
 import srsly
 
+from ..errors import Errors
 from .saved_attrs import saved_with_model
 
 PADDING_ROW = 0
@@ -73,7 +74,9 @@ class KeyTable:
         keys_array = numpy.asarray(keys, dtype="uint64")
         rows_array = numpy.asarray(rows, dtype="int32")
         if keys_array.shape != rows_array.shape:
-            raise ValueError(f"KeyTable: {len(keys_array)} keys for {len(rows_array)} rows")
+            setting = "KeyTable (keys, rows)"
+            value = (len(keys_array), len(rows_array))
+            raise ValueError(Errors.E038.format(setting=setting, value=value, expected="as many rows as keys"))
         order = numpy.argsort(keys_array, kind="stable")
         self.keys, self.rows = keys_array[order], rows_array[order]
 
