@@ -22,7 +22,7 @@ skips whitespace tokens on the predicted side only, which is why the token accur
 below is counted here).
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import ENT_IOB, IS_SPACE, ORTH, POS, TAG
@@ -346,12 +346,12 @@ class SpanGroupTarget(SpanTarget):
 
 def gold_targets(docs: Iterable[Doc]) -> List[str]:
     """The head targets ("tag", "pos", "ents", "spans:KEY") the reference docs carry
-    gold for, for messages about a head that finds none of its own."""
-    layers: Set[str] = set()
-    for doc in docs:
-        layers.update(name for name, attr in (("tag", "TAG"), ("pos", "POS"), ("ents", "ENT_IOB")) if doc.has_annotation(attr))
-        layers.update(f"spans:{key}" for key, group in doc.spans.items() if len(group))
-    return sorted(layers)
+    gold for, by each target's `has_annotation`, for messages about a head that finds
+    none of its own."""
+    docs = list(docs)
+    span_keys = {key for doc in docs for key, group in doc.spans.items() if len(group)}
+    names = ["tag", "pos", "ents", *(f"spans:{key}" for key in span_keys)]
+    return sorted(name for name in names if any(make_target(name, name, {}).has_annotation(doc) for doc in docs))
 
 
 def make_target(target: str, name: str, label_map: Mapping[str, str]) -> Target:
