@@ -42,14 +42,17 @@ class _Cache(Dict[int, object]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.table: Optional[StringTable] = None
-        self._sources: Tuple[object, ...] = ()
+        self._bound: Tuple[object, ...] = ()
+
+    @property
+    def table(self) -> Optional[StringTable]:
+        return self._bound[0] if self._bound else None  # type: ignore[return-value]
 
     def bind(self, table: StringTable, *sources: object) -> None:
         bound = (table, *sources)
-        if len(bound) != len(self._sources) or any(new is not old for new, old in zip(bound, self._sources)):
+        if len(bound) != len(self._bound) or any(new is not old for new, old in zip(bound, self._bound)):
             self.clear()
-            self.table, self._sources = table, bound
+            self._bound = bound
 
     def remember(self, key: int, value: object) -> None:
         if len(self) >= _CACHE_LIMIT:
