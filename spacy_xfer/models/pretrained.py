@@ -88,6 +88,7 @@ def pretrained_rows(
     if vectors.mode == "default":
         rows_of_words = vectors.find(keys=[get_string_id(word) for word in words])
         rows_of_words = numpy.asarray(get_current_ops().to_numpy(rows_of_words)).reshape(-1)
+        rows_of_words = with_rows_added_from(rows_of_words, words, added)
     else:
         rows_of_words = numpy.arange(len(words))
         data = get_current_ops().to_numpy(vectors.get_batch(words)).astype("float32")
@@ -102,6 +103,24 @@ def pretrained_rows(
         values = (values - mean) @ directions.T
     values = values / (values.std() + 1e-8)
     return PretrainedRows(table_rows, values.astype("float32"), keys)
+
+
+def with_rows_added_from(rows_of_words: numpy.ndarray, words, added: Dict[int, str]) -> numpy.ndarray:
+    """The vector row of each table word: its own key's (`rows_of_words`, -1 if none),
+    else the first vector row it was added from (`add_vector_words`). A word added under
+    its normalised form may have no key of its own (the row of "Mr." gives the table
+    word "mr.", which en_core_web_md has no key for; "20th" gives "00th"): it starts
+    from the vector it was added for, not at random.
+
+    RETURNS (numpy.ndarray): (len(words),) int, -1 for words without a vector.
+    """
+    first_row: Dict[str, int] = {}
+    for row in sorted(added):
+        first_row.setdefault(added[row], row)
+    return numpy.array(
+        [row if row >= 0 else first_row.get(word, -1) for row, word in zip(rows_of_words.tolist(), words)],
+        dtype=rows_of_words.dtype,
+    )
 
 
 def vector_keys(

@@ -260,6 +260,23 @@ def test_vector_keys_are_read_when_no_table_word_has_a_vector_of_its_own():
     assert word_rows(model, ["Lyon", "Paris", "Nice"], nlp.vocab) == [model.attrs["table"].row("paris")] * 2 + [UNKNOWN_ROW]
 
 
+def test_a_word_added_under_a_form_without_a_key_starts_from_the_vector_it_was_added_for():
+    # "Mr." and "20th" have vectors; their table words "mr." and "00th" have no key of their own
+    nlp = spacy.blank("en")
+    nlp.vocab.reset_vectors(width=4)
+    data = numpy.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    for word, vector in zip(["Mr.", "20th", "king"], data):
+        nlp.vocab.set_vector(word, vector)
+    model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    table = model.attrs["table"]
+    weight = model.shims[0]._model.embed.weight.detach().numpy()
+    rows = [table.row(word) for word in ("mr.", "00th", "king")]
+    # every row from the vectors is the vector rescaled by one factor
+    scale = weight[rows] / data
+    numpy.testing.assert_allclose(scale, numpy.full_like(scale, scale[0, 0]), rtol=1e-5)
+
+
 def test_vector_keys_of_rows_beyond_max_vectors_and_without_vectors_stay_unknown():
     nlp = pruned_vectors_nlp()
     settings = dict(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
