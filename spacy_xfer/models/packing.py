@@ -67,3 +67,20 @@ def inverse_permutation(index: torch.Tensor) -> torch.Tensor:
     inverse = torch.empty_like(index)
     inverse[index] = torch.arange(len(index), device=index.device)
     return inverse
+
+
+def mirrored_rows(batch_sizes: torch.Tensor) -> torch.Tensor:
+    """The packed row of each packed row's mirror: the item of the same sequence at
+    position length - 1 - t for the item at position t. The mirrored order of every
+    sequence has the same packed layout, so `index_select(0, mirrored_rows(...))`
+    reverses each sequence in place (and applied twice restores it).
+
+    batch_sizes (Tensor): (max_len,) a packed layout's batch sizes, on CPU.
+    RETURNS (Tensor): (n_items,) int64, on CPU.
+    """
+    sizes = batch_sizes.to(torch.int64).numpy()
+    step_offsets = numpy.cumsum(sizes) - sizes
+    step = numpy.repeat(numpy.arange(len(sizes)), sizes)
+    sequence = numpy.arange(int(sizes.sum())) - step_offsets[step]  # rank in the packed order
+    lengths = numpy.searchsorted(-sizes, -sequence, side="left")  # steps with more than `sequence` rows
+    return torch.from_numpy(step_offsets[lengths - 1 - step] + sequence)

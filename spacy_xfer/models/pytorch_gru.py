@@ -1,9 +1,10 @@
 """A bidirectional GRU over packed sequences, and which implementation trains it.
 
 On CPU, training runs a hand-written recurrence (`packed_gru_train`): each layer's input
-projections of both directions are one matrix product, and each step's backward pass is
-written out rather than recorded by autograd, which is faster and keeps a few rows per
-item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
+projections of both directions are one matrix product, both directions advance in one
+batched step (the backward one over mirrored sequences), and each step's backward pass
+is written out rather than recorded by autograd, which is faster and keeps a few rows
+per item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
 handful of small kernels per time step, so training runs `nn.GRU` on the packed
 sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice; inference
 always runs `nn.GRU`. The char and word encoders run their GRUs through `packed_bigru`;
@@ -18,6 +19,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import Errors
+from .packing import mirrored_rows
 
 HAND_WRITTEN = "hand-written"
 NN_GRU = "nn.GRU"
@@ -76,8 +78,15 @@ _DIRECTIONS = ("", "_reverse")  # nn.GRU's parameter name suffixes
 def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
     """The output data of `gru` (bidirectional, in training mode) over packed data,
     faster to train on CPU than `gru` itself: each layer's input projections of both
-    directions are one matrix product, and the recurrence has a hand-written backward
-    pass (`_GRURecurrence`). Uses `gru`'s parameters, and its dropout between layers.
+    directions are one matrix product, and both directions run in one recurrence with
+    a hand-written backward pass (`_BiGRURecurrence`). Uses `gru`'s parameters, and its
+    dropout between layers.
+
+    The backward direction reads each sequence from its end. Its input projections are
+    taken in mirrored order (`mirrored_rows`: each sequence's position t swapped with
+    its position length - 1 - t), which keeps the packed layout, so at every step both
+    directions have the same rows and one batched matrix product per step serves both;
+    its outputs are mirrored back.
 
     data (Tensor): (n_tokens, input_size), the data of a PackedSequence.
     batch_sizes (Tensor): its batch sizes, on CPU.
@@ -86,30 +95,26 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     assert gru.bidirectional and gru.bias
     hidden = gru.hidden_size
     steps = batch_sizes.tolist()
+    mirror = mirrored_rows(batch_sizes).to(data.device)
     x = data
     for layer in range(gru.num_layers):
         if layer and gru.dropout:
             x = nn.functional.dropout(x, gru.dropout, gru.training)
-        w_ih = torch.cat([getattr(gru, f"weight_ih_l{layer}{suffix}") for suffix in _DIRECTIONS])
-        b_ih = torch.cat([getattr(gru, f"bias_ih_l{layer}{suffix}") for suffix in _DIRECTIONS])
-        gi = nn.functional.linear(x, w_ih, b_ih).split(3 * hidden, dim=1)
-        outputs = [
-            _GRURecurrence.apply(
-                gi[direction],
-                getattr(gru, f"weight_hh_l{layer}{suffix}"),
-                getattr(gru, f"bias_hh_l{layer}{suffix}"),
-                steps,
-                bool(direction),
-            )
-            for direction, suffix in enumerate(_DIRECTIONS)
-        ]
-        x = torch.cat(outputs, dim=1)
+        w_ih, b_ih, w_hh, b_hh = (
+            [getattr(gru, f"{name}_l{layer}{suffix}") for suffix in _DIRECTIONS]
+            for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
+        )
+        forward, backward = nn.functional.linear(x, torch.cat(w_ih), torch.cat(b_ih)).split(3 * hidden, dim=1)
+        gi = torch.stack([forward, backward.index_select(0, mirror)])
+        out = _BiGRURecurrence.apply(gi, torch.stack(w_hh), torch.stack(b_hh), steps)
+        x = torch.cat([out[0], out[1].index_select(0, mirror)], dim=1)
     return x
 
 
-class _GRURecurrence(torch.autograd.Function):
-    """One direction of one GRU layer over packed data, from its input projections
-    gi = x @ W_ih^T + b_ih (gates r, z, n as in `nn.GRU`), zero initial state."""
+class _BiGRURecurrence(torch.autograd.Function):
+    """Both directions of one GRU layer over packed data, each from its input
+    projections gi = x @ W_ih^T + b_ih (gates r, z, n as in `nn.GRU`) in the order it
+    reads them, zero initial state; direction is the leading dimension throughout."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -118,69 +123,62 @@ class _GRURecurrence(torch.autograd.Function):
         w_hh: torch.Tensor,
         b_hh: torch.Tensor,
         steps: List[int],
-        reverse: bool,
     ) -> torch.Tensor:
-        n_tokens, hidden = gi.shape[0], gi.shape[1] // 3
+        """gi (2, n_tokens, 3 * hidden), w_hh (2, 3 * hidden, hidden), b_hh (2, 3 * hidden)
+        -> the new states (2, n_tokens, hidden)."""
+        n_tokens, hidden = gi.shape[1], gi.shape[2] // 3
         offsets = _step_offsets(steps)
-        out = gi.new_empty(n_tokens, hidden)
-        rz_all = gi.new_empty(n_tokens, 2 * hidden)  # gates r and z
-        n_all = gi.new_empty(n_tokens, hidden)  # the candidate state n
-        ghn_all = gi.new_empty(n_tokens, hidden)  # W_hn h + b_hn
-        h_prev_all = gi.new_empty(n_tokens, hidden)
-        h = gi.new_zeros(steps[0], hidden)
-        w_t = w_hh.t()
-        for t in range(len(steps) - 1, -1, -1) if reverse else range(len(steps)):
+        out = gi.new_empty(2, n_tokens, hidden)
+        rz_all = gi.new_empty(2, n_tokens, 2 * hidden)  # gates r and z
+        n_all = gi.new_empty(2, n_tokens, hidden)  # the candidate state n
+        ghn_all = gi.new_empty(2, n_tokens, hidden)  # W_hn h + b_hn
+        h_prev_all = gi.new_empty(2, n_tokens, hidden)
+        h = gi.new_zeros(2, steps[0], hidden)
+        w_t, bias = w_hh.transpose(1, 2), b_hh.unsqueeze(1)
+        for t in range(len(steps)):
             rows = slice(offsets[t], offsets[t] + steps[t])
-            h_prev = h[: steps[t]]
-            h_prev_all[rows] = h_prev
-            gh = torch.addmm(b_hh, h_prev, w_t)
-            g = gi[rows]
-            rz = torch.add(g[:, : 2 * hidden], gh[:, : 2 * hidden], out=rz_all[rows]).sigmoid_()
-            ghn = ghn_all[rows]
-            ghn.copy_(gh[:, 2 * hidden :])
-            n = torch.addcmul(g[:, 2 * hidden :], rz[:, :hidden], ghn, out=n_all[rows]).tanh_()
-            h_new = torch.addcmul(n, rz[:, hidden:], h_prev - n, out=out[rows])
-            if reverse:
-                h[: steps[t]] = h_new
-            else:
-                h = h_new
+            h_prev = h[:, : steps[t]]
+            h_prev_all[:, rows] = h_prev
+            gh = torch.baddbmm(bias, h_prev, w_t)
+            g = gi[:, rows]
+            rz = torch.add(g[..., : 2 * hidden], gh[..., : 2 * hidden], out=rz_all[:, rows]).sigmoid_()
+            ghn = ghn_all[:, rows]
+            ghn.copy_(gh[..., 2 * hidden :])
+            n = torch.addcmul(g[..., 2 * hidden :], rz[..., :hidden], ghn, out=n_all[:, rows]).tanh_()
+            h = torch.addcmul(n, rz[..., hidden:], h_prev - n, out=out[:, rows])
         ctx.save_for_backward(w_hh, rz_all, n_all, ghn_all, h_prev_all)
-        ctx.steps, ctx.offsets, ctx.reverse = steps, offsets, reverse
+        ctx.steps, ctx.offsets = steps, offsets
         return out
 
     @staticmethod
     def backward(  # type: ignore[override]
         ctx, d_out: torch.Tensor
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None, None]:
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
         """The gradients of gi, W_hh and b_hh. Only d_h, the gradient of the state
         carried to the previous step, is recurrent; everything else is elementwise
         in the saved gates, so it is computed for all rows at once before and after
         the loop, which runs four small ops per step (the Python loop over steps, not
         the arithmetic, is what a small batch pays for)."""
         w_hh, rz_all, n_all, ghn_all, h_prev_all = ctx.saved_tensors
-        steps, offsets, reverse = ctx.steps, ctx.offsets, ctx.reverse
-        n_tokens, hidden = n_all.shape
-        r, z = rz_all[:, :hidden], rz_all[:, hidden:]
+        steps, offsets = ctx.steps, ctx.offsets
+        n_tokens, hidden = n_all.shape[1], n_all.shape[2]
+        r, z = rz_all[..., :hidden], rz_all[..., hidden:]
         # d(h_new)/d(candidate pre-activation): (1 - z) * tanh'(n)
         d_n_coef = (1 - z) * (1 - n_all * n_all)
         # d_gh = d * coef per gate: r (through n), z, and W_hn h + b_hn (through n)
-        coef = torch.cat([d_n_coef * ghn_all * r * (1 - r), (h_prev_all - n_all) * z * (1 - z), d_n_coef * r], dim=1)
-        coef = coef.view(n_tokens, 3, hidden)
-        d_all = d_out.new_empty(n_tokens, hidden)  # the gradient of each step's new state
-        d_gh = d_out.new_empty(n_tokens, 3, hidden)
-        d_h = d_out.new_zeros(steps[0], hidden)
-        for t in range(len(steps)) if reverse else range(len(steps) - 1, -1, -1):
+        coef = torch.cat([d_n_coef * ghn_all * r * (1 - r), (h_prev_all - n_all) * z * (1 - z), d_n_coef * r], dim=2)
+        coef = coef.view(2, n_tokens, 3, hidden)
+        d_all = d_out.new_empty(2, n_tokens, hidden)  # the gradient of each step's new state
+        d_gh = d_out.new_empty(2, n_tokens, 3, hidden)
+        d_h = d_out.new_zeros(2, steps[0], hidden)
+        for t in range(len(steps) - 1, -1, -1):
             rows = slice(offsets[t], offsets[t] + steps[t])
-            d = torch.add(d_out[rows], d_h[: steps[t]], out=d_all[rows])
-            d_gh_t = torch.mul(coef[rows], d.unsqueeze(1), out=d_gh[rows])
-            d_h_prev = torch.addmm(d * z[rows], d_gh_t.view(-1, 3 * hidden), w_hh)
-            if reverse:
-                d_h = d_h_prev
-            else:
-                d_h[: steps[t]] = d_h_prev
-        d_gh = d_gh.view(n_tokens, 3 * hidden)
-        d_gi = torch.cat([d_gh[:, : 2 * hidden], d_all * d_n_coef], dim=1)
-        return d_gi, d_gh.t() @ h_prev_all, d_gh.sum(0), None, None
+            d = torch.add(d_out[:, rows], d_h[:, : steps[t]], out=d_all[:, rows])
+            d_gh_t = torch.mul(coef[:, rows], d.unsqueeze(2), out=d_gh[:, rows])
+            d_h[:, : steps[t]] = torch.baddbmm(d * z[:, rows], d_gh_t.view(2, steps[t], 3 * hidden), w_hh)
+        d_gh = d_gh.view(2, n_tokens, 3 * hidden)
+        d_gi = torch.cat([d_gh[..., : 2 * hidden], d_all * d_n_coef], dim=2)
+        return d_gi, torch.bmm(d_gh.transpose(1, 2), h_prev_all), d_gh.sum(1), None
 
 
 def _step_offsets(steps: List[int]) -> List[int]:

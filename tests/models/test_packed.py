@@ -6,7 +6,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from spacy_xfer.models.packing import inverse_permutation, packed_index
+from spacy_xfer.models.packing import inverse_permutation, mirrored_rows, packed_index
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
 
 
@@ -28,6 +28,15 @@ def test_packed_index_matches_pack_padded_sequence(lengths):
     assert order.tolist() == expected.sorted_indices.tolist()
     inverse = inverse_permutation(flat_index)
     assert torch.equal(flat.index_select(0, flat_index).index_select(0, inverse), flat)
+
+
+@pytest.mark.parametrize("lengths", [[1], [6], [3, 1, 4, 1, 5], [2, 2, 2], [1, 7, 3, 7]])
+def test_mirrored_rows_reverse_every_sequence_in_the_packed_layout(lengths):
+    flat_index, batch_sizes, _ = packed_index(torch.tensor(lengths))
+    packed = torch.arange(sum(lengths)).index_select(0, flat_index)  # packed rows hold flat positions
+    mirrored = packed.index_select(0, mirrored_rows(batch_sizes)).index_select(0, inverse_permutation(flat_index))
+    starts = numpy.cumsum([0] + lengths[:-1])
+    assert mirrored.tolist() == [start + i for start, n in zip(starts, lengths) for i in reversed(range(n))]
 
 
 @pytest.mark.parametrize("lengths", [[2] * 30 + [90] + [1] * 5, [3] * 400 + [800], [5, 5, 1, 5]])
