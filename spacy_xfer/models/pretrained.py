@@ -32,10 +32,10 @@ class PretrainedRows(NamedTuple):
     values: numpy.ndarray
     """(n, min(width, vector width)) float32: their initial values."""
     vector_keys: KeyTable
-    """The table row of every key of the vectors: the row of the table word started
-    from the key's vector row, else the row of that vector row's first word; keys of
-    rows beyond `max_vectors` without a table word are left out, as are all keys of
-    vectors without a key table (floret)."""
+    """The table row of every key of the vectors: the row of a table word whose own key
+    is on the key's vector row, else the row of the word added for that vector row
+    (`add_vector_words`); keys of rows beyond `max_vectors` without a table word are
+    left out, as are all keys of vectors without a key table (floret)."""
 
 
 def add_vector_words(
@@ -86,22 +86,26 @@ def pretrained_rows(
     words = table.strings
     data = get_current_ops().to_numpy(vectors.data).astype("float32")
     if vectors.mode == "default":
-        rows_of_words = vectors.find(keys=[get_string_id(word) for word in words])
-        rows_of_words = numpy.asarray(get_current_ops().to_numpy(rows_of_words)).reshape(-1)
-        rows_of_words = with_rows_added_from(rows_of_words, words, added)
+        own_rows = vectors.find(keys=[get_string_id(word) for word in words])
+        own_rows = numpy.asarray(get_current_ops().to_numpy(own_rows)).reshape(-1)
+        rows_of_words = with_rows_added_from(own_rows, words, added)
     else:
-        rows_of_words = numpy.arange(len(words))
+        own_rows = rows_of_words = numpy.arange(len(words))
         data = get_current_ops().to_numpy(vectors.get_batch(words)).astype("float32")
+    all_table_rows = numpy.array([table.row(word) for word in words], dtype="int64")
+    own = own_rows >= 0
+    keys = vector_keys(vectors, table, added, own_rows[own], all_table_rows[own])
     found = rows_of_words >= 0
-    table_rows = numpy.array([table.row(word) for word in words], dtype="int64")[found]
-    keys = vector_keys(vectors, table, added, rows_of_words[found], table_rows)
+    table_rows = all_table_rows[found]
     if not found.any():
         return PretrainedRows(table_rows, numpy.zeros((0, min(width, data.shape[1])), dtype="float32"), keys)
     values = data[rows_of_words[found]]
     if data.shape[1] > width:
         mean, directions = project(data, width)
         values = (values - mean) @ directions.T
-    values = values / (values.std() + 1e-8)
+    scale = values.std()
+    if scale > 0:  # one vector, or all alike, keeps its values
+        values = values / scale
     return PretrainedRows(table_rows, values.astype("float32"), keys)
 
 
@@ -127,8 +131,9 @@ def vector_keys(
     vectors: Vectors, table: StringTable, added: Dict[int, str], vector_rows: numpy.ndarray, table_rows: numpy.ndarray
 ) -> KeyTable:
     """The table row of every key of the vectors (`PretrainedRows.vector_keys`), from the
-    words added per vector row (`add_vector_words`) and the table rows started from
-    `vector_rows`."""
+    words added per vector row (`add_vector_words`) and the table words whose own keys
+    are on `vector_rows`, which take their vector row's keys from the added word (the
+    last of them in table order where several share a row)."""
     if vectors.mode != "default":
         return KeyTable()
     row_of_vector_row = numpy.full((vectors.shape[0],), UNKNOWN_ROW, dtype="int64")

@@ -249,15 +249,49 @@ def test_a_word_without_a_row_takes_the_row_of_its_vector_key():
     assert numpy.array_equal(loaded.predict([Doc(spacy.blank("en").vocab, words=["Londres"])])[0], with_map)
 
 
-def test_vector_keys_are_read_when_no_table_word_has_a_vector_of_its_own():
-    # capitalised keys only: the table's lowercased words find no vector, the keys still map
+def test_vector_keys_are_read_when_no_table_word_has_a_key_of_its_own():
+    # capitalised keys only: the table's lowercased words have no key, the keys still map
     nlp = spacy.blank("en")
     nlp.vocab.reset_vectors(width=4)
-    nlp.vocab.set_vector("Paris", numpy.ones((4,), dtype="float32"))
+    nlp.vocab.set_vector("Paris", numpy.arange(1, 5, dtype="float32"))
     nlp.vocab.vectors.add("Lyon", row=nlp.vocab.vectors.find(key="Paris"))
     model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
     model.initialize(X=[Doc(nlp.vocab, words=["saw"])])
     assert word_rows(model, ["Lyon", "Paris", "Nice"], nlp.vocab) == [model.attrs["table"].row("paris")] * 2 + [UNKNOWN_ROW]
+
+
+def test_a_single_constant_vector_keeps_its_values():
+    nlp = spacy.blank("en")
+    nlp.vocab.set_vector("paris", numpy.ones((4,), dtype="float32"))
+    model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    weight = model.shims[0]._model.embed.weight.detach().numpy()
+    numpy.testing.assert_array_equal(weight[model.attrs["table"].row("paris")], numpy.ones(4))
+
+
+def test_a_table_word_with_its_own_key_on_a_vector_row_takes_the_rows_keys():
+    # "mann" is a pruned key on Müller's row: a training word with its own key there
+    # reads the row's other keys, as before words without a key started from a vector
+    nlp = spacy.blank("en")
+    nlp.vocab.reset_vectors(width=4)
+    nlp.vocab.set_vector("Müller", numpy.arange(1, 5, dtype="float32"))
+    for alias in ("mann", "Mueller"):
+        nlp.vocab.vectors.add(alias, row=nlp.vocab.vectors.find(key="Müller"))
+    model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model.initialize(X=[Doc(nlp.vocab, words=["Mann", "sah"])])
+    table = model.attrs["table"]
+    assert word_rows(model, ["Mueller", "Müller"], nlp.vocab) == [table.row("mann"), table.row("müller")]
+
+
+def test_vectors_no_table_word_starts_from_leave_the_table_as_initialised():
+    # a vector whose key has no string adds no word, and no table word has a key
+    nlp = spacy.blank("en")
+    nlp.vocab.reset_vectors(shape=(1, 4))
+    nlp.vocab.vectors.add(12345, vector=numpy.ones((4,), dtype="float32"))
+    model = build_char_word_encoder_v3(char_width=4, char_output_width=4, char_depth=1, width=4, output_width=4, depth=1)
+    model.initialize(X=[Doc(nlp.vocab, words=["saw"])])
+    assert model.attrs["table"].strings == ["saw"] and len(model.attrs["vector_keys"]) == 0
+    assert numpy.isfinite(model.predict([Doc(nlp.vocab, words=["saw"])])[0]).all()
 
 
 def test_a_word_added_under_a_form_without_a_key_starts_from_the_vector_it_was_added_for():
