@@ -82,5 +82,7 @@ def mirrored_rows(batch_sizes: torch.Tensor) -> torch.Tensor:
     step_offsets = numpy.cumsum(sizes) - sizes
     step = numpy.repeat(numpy.arange(len(sizes)), sizes)
     sequence = numpy.arange(int(sizes.sum())) - step_offsets[step]  # rank in the packed order
-    lengths = numpy.searchsorted(-sizes, -sequence, side="left")  # steps with more than `sequence` rows
-    return torch.from_numpy(step_offsets[lengths - 1 - step] + sequence)
+    n_sequences = int(sizes[0]) if len(sizes) else 0
+    # the length of the sequence of each rank: the steps with more rows than the rank
+    lengths = len(sizes) - numpy.cumsum(numpy.bincount(sizes, minlength=n_sequences + 1))[:n_sequences]
+    return torch.from_numpy(step_offsets[lengths[sequence] - 1 - step] + sequence)

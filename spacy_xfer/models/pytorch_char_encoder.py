@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .packing import inverse_permutation, packed_index
+from .packing import inverse_permutation, mirrored_rows, packed_index
 from .pytorch_gru import packed_bigru
 from .pytorch_resizable import Resizable, resized_embedding
 
@@ -74,8 +74,7 @@ class CharGRUEncoder(Resizable):
             # The last layer's final states: forward at each word's last character,
             # backward at its first (packed step 0 holds every word's first character).
             output = packed_bigru(self.gru, data, index.batch_sizes)
-            step_offsets = torch.cumsum(index.batch_sizes, 0) - index.batch_sizes
-            last = step_offsets[lengths[index.order] - 1] + torch.arange(len(lengths))
+            last = mirrored_rows(index.batch_sizes)[: len(lengths)]  # the mirrors of step 0's rows
             hidden = self.gru.hidden_size
             words = torch.cat(
                 [output.index_select(0, last.to(output.device))[:, :hidden], output[: len(lengths), hidden:]], dim=-1
