@@ -4,7 +4,7 @@ timed on the sentences bench/peers.py gives it. Runs in Flair's own virtual
 environment (no spaCy there), one phase per process; its Python is peers.py's
 `--flair-python`:
 
-    python -m venv .venv-flair && .venv-flair/bin/pip install flair==0.15.1
+    python -m venv .venv-flair && .venv-flair/bin/pip install torch==2.13.0 && .venv-flair/bin/pip install flair==0.15.1
     python bench/peers.py --flair-python .venv-flair/bin/python
 
 It emits the per-batch tokens and seconds; peers.py turns them into rates as for the

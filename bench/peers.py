@@ -185,7 +185,7 @@ def flair_python(args: argparse.Namespace) -> Optional[str]:
         return python
     where = f"{python} is not an executable" if python else "no --flair-python and no $FLAIR_PYTHON"
     print(f"flair: skipped ({where}). To include it: python -m venv .venv-flair && "
-          ".venv-flair/bin/pip install flair==0.15.1, then --flair-python .venv-flair/bin/python", file=sys.stderr)
+          ".venv-flair/bin/pip install torch==2.13.0 && .venv-flair/bin/pip install flair==0.15.1, then --flair-python .venv-flair/bin/python", file=sys.stderr)
     return None
 
 
