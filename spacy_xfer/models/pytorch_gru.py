@@ -157,8 +157,8 @@ class _BiGRURecurrence(torch.autograd.Function):
         """The gradients of gi, W_hh and b_hh. Only d_h, the gradient of the state
         carried to the previous step, is recurrent; everything else is elementwise
         in the saved gates, so it is computed for all rows at once before and after
-        the loop, which runs five small ops per step for both directions (the Python loop over steps, not
-        the arithmetic, is what a small batch pays for)."""
+        the loop, which runs five small ops per step for both directions (the Python
+        loop over steps, not the arithmetic, is what a small batch pays for)."""
         w_hh, rz_all, n_all, ghn_all, h_prev_all = ctx.saved_tensors
         steps, offsets = ctx.steps, ctx.offsets
         n_tokens, hidden = n_all.shape[1], n_all.shape[2]

@@ -283,7 +283,7 @@ def test_a_table_word_with_its_own_key_on_a_vector_row_takes_the_rows_keys():
     assert word_rows(model, ["Mueller", "Müller"], nlp.vocab) == [table.row("mann"), table.row("müller")]
 
 
-def test_vectors_no_table_word_starts_from_leave_the_table_as_initialised():
+def test_vectors_that_give_no_table_word_a_row_map_no_keys():
     # a vector whose key has no string adds no word, and no table word has a key
     nlp = spacy.blank("en")
     nlp.vocab.reset_vectors(shape=(1, 4))
