@@ -350,8 +350,8 @@ def gold_targets(docs: Iterable[Doc]) -> List[str]:
     none of its own."""
     docs = list(docs)
     span_keys = {key for doc in docs for key, group in doc.spans.items() if len(group)}
-    names = ["tag", "pos", "ents", *(f"spans:{key}" for key in span_keys)]
-    return sorted(name for name in names if any(make_target(name, name, {}).has_annotation(doc) for doc in docs))
+    targets = [make_target(name, name, {}) for name in ["tag", "pos", "ents", *(f"spans:{key}" for key in span_keys)]]
+    return sorted(target.name for target in targets if any(target.has_annotation(doc) for doc in docs))
 
 
 def make_target(target: str, name: str, label_map: Mapping[str, str]) -> Target:
