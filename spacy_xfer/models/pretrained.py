@@ -13,7 +13,7 @@ result also maps every key of the vectors to the table row of its vector row
 its vectors key, as spaCy's `StaticVectors` reads every key (`featurize.WordFeaturizer`).
 """
 
-from typing import Callable, Dict, NamedTuple, Tuple
+from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 
 import numpy
 from spacy.strings import StringStore, get_string_id
@@ -109,7 +109,7 @@ def pretrained_rows(
     return PretrainedRows(table_rows, values.astype("float32"), keys)
 
 
-def with_rows_added_from(rows_of_words: numpy.ndarray, words, added: Dict[int, str]) -> numpy.ndarray:
+def with_rows_added_from(rows_of_words: numpy.ndarray, words: Sequence[str], added: Dict[int, str]) -> numpy.ndarray:
     """The vector row of each table word: its own key's (`rows_of_words`, -1 if none),
     else the first vector row it was added from (`add_vector_words`). A word added under
     its normalised form may have no key of its own (the row of "Mr." gives the table
