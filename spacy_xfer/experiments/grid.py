@@ -37,6 +37,7 @@ from spacy.util import load_config
 from thinc.api import Config
 
 from ..errors import Errors
+from ..pipeline.performance import CALLBACK as REPORTED_PERFORMANCE
 from .benchmarks import BENCHMARKS, get_benchmark
 from .schedule import SCHEDULE_VERSION
 from .steps import write_json
@@ -265,7 +266,9 @@ def config_sha256(config: Config, *, baseline: bool = False) -> str:
     Our configs (not spaCy's `baseline`) are hashed without the `[nlp]` settings of
     `SPELLED_OUT_NLP_DEFAULTS` where they hold those values: the configs spell them out
     (since 2026-12-01) for `spacy debug config`, which does not fill in defaults, and a
-    default changes no run, so the results of the configs from before stay current.
+    default changes no run, so the results of the configs from before stay current. For
+    the same reason `[training.before_to_disk]` set to `spacy_xfer.reported_performance.v1`
+    (since 2026-12-05; it edits the saved meta.json only) hashes as the null it replaced.
     """
     config = config.interpolate()
     if not baseline:
@@ -273,6 +276,16 @@ def config_sha256(config: Config, *, baseline: bool = False) -> str:
         for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
             if key in nlp and nlp[key] == default:
                 del nlp[key]
+        training = config["training"]
+        if training.get("before_to_disk") == REPORTED_PERFORMANCE:
+            # in the place of the `before_to_disk = null` line, before `before_update`
+            keys = [key for key in training if key != "before_to_disk"]
+            at = keys.index("before_update")
+            config["training"] = {
+                **{key: training[key] for key in keys[:at]},
+                "before_to_disk": None,
+                **{key: training[key] for key in keys[at:]},
+            }
     return hashlib.sha256(config.to_str().encode("utf8")).hexdigest()
 
 

@@ -293,7 +293,10 @@ def train_tiny_t_b(wnut_files, tmp_path, *options):
 @pytest.mark.slow
 def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     corpus = train_tiny_t_b(wnut_files, tmp_path)
-    assert json.loads((tmp_path / "training" / "model-best" / "meta.json").read_text())["lang"] == "nl"
+    meta = json.loads((tmp_path / "training" / "model-best" / "meta.json").read_text())
+    assert meta["lang"] == "nl"
+    # the target head's entity scores, none of the tag scores no head reports
+    assert {"ents_f", "target_score"} <= set(meta["performance"]) and "tag_acc" not in meta["performance"]
     metrics = tmp_path / "metrics.json"
     result = run("evaluate", tmp_path / "training" / "model-best", metrics, "--source", "src", "--target", "mine",
                  "--corpus-dir", corpus)

@@ -123,6 +123,19 @@ def test_spacys_nlp_defaults_spelled_out_in_our_configs_leave_their_hash_as_with
     assert config_sha256(disabled) != config_sha256(shipped)
 
 
+def test_the_meta_callback_of_our_configs_hashes_as_the_null_it_replaced():
+    """`[training.before_to_disk]` set to `spacy_xfer.reported_performance.v1` (it edits
+    the saved meta.json only) leaves the hash of the config with `before_to_disk = null`
+    in its place; another callback there changes it."""
+    text = (REPO / "configs" / "t_b.cfg").read_text(encoding="utf8")
+    section = text[text.index("[training.before_to_disk]"):text.index("[training.batcher]")]
+    before = text.replace(section, "").replace("before_update = null", "before_to_disk = null\nbefore_update = null")
+    shipped, null = (Config().from_str(t, interpolate=False) for t in (text, before))
+    assert null["training"]["before_to_disk"] is None
+    assert config_sha256(shipped) == config_sha256(null)
+    other = Config().from_str(text.replace("reported_performance.v1", "quantize.v1"), interpolate=False)
+    assert config_sha256(other) != config_sha256(shipped)
+
 def test_results_of_a_config_that_resolves_as_now_get_the_new_hash(old_repo):
     grid = Grid(old_repo, old_repo, old_repo / "results", configs_dir=old_repo / "configs", max_seconds=900)
     old_text = git(old_repo, "show", "HEAD:configs/t_b.cfg")
