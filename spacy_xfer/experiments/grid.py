@@ -259,34 +259,40 @@ def run_config(run: Run, grid: Grid) -> Config:
 
 
 def config_sha256(config: Config, *, baseline: bool = False) -> str:
-    """The hash of a config's resolved settings: of the interpolated config as spaCy
-    writes it, so that comments, layout and how values are shared (`${...}`) do not
-    count, while every value that reaches a component, reader or the training loop does.
+    """The hash of a config's resolved settings: of `hashed_config`, so that comments,
+    layout and how values are shared (`${...}`) do not count, while every value that
+    reaches a component, reader or the training loop does."""
+    return hashlib.sha256(hashed_config(config, baseline=baseline).to_str().encode("utf8")).hexdigest()
 
-    Our configs (not spaCy's `baseline`) are hashed without the `[nlp]` settings of
+
+def hashed_config(config: Config, *, baseline: bool = False) -> Config:
+    """The interpolated config as spaCy writes it, in the form the grid hashes.
+
+    Our configs (not spaCy's `baseline`) are taken without the `[nlp]` settings of
     `SPELLED_OUT_NLP_DEFAULTS` where they hold those values: the configs spell them out
     (since 2026-12-01) for `spacy debug config`, which does not fill in defaults, and a
     default changes no run, so the results of the configs from before stay current. For
     the same reason `[training.before_to_disk]` set to `spacy_xfer.reported_performance.v1`
-    (since 2026-12-05; it edits the saved meta.json only) hashes as the null it replaced.
+    (since 2026-12-05; it edits the saved meta.json only) is taken as the
+    `before_to_disk = null` line it replaced, before `before_update`.
     """
     config = config.interpolate()
-    if not baseline:
-        nlp = config["nlp"]
-        for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
-            if key in nlp and nlp[key] == default:
-                del nlp[key]
-        training = config["training"]
-        if training.get("before_to_disk") == REPORTED_PERFORMANCE:
-            # in the place of the `before_to_disk = null` line, before `before_update`
-            keys = [key for key in training if key != "before_to_disk"]
-            at = keys.index("before_update")
-            config["training"] = {
-                **{key: training[key] for key in keys[:at]},
-                "before_to_disk": None,
-                **{key: training[key] for key in keys[at:]},
-            }
-    return hashlib.sha256(config.to_str().encode("utf8")).hexdigest()
+    if baseline:
+        return config
+    nlp = config["nlp"]
+    for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
+        if key in nlp and nlp[key] == default:
+            del nlp[key]
+    training = config["training"]
+    if training.get("before_to_disk") == REPORTED_PERFORMANCE:
+        keys = [key for key in training if key != "before_to_disk"]
+        at = keys.index("before_update") if "before_update" in keys else len(keys)
+        config["training"] = {
+            **{key: training[key] for key in keys[:at]},
+            "before_to_disk": None,
+            **{key: training[key] for key in keys[at:]},
+        }
+    return config
 
 
 def current_config_sha256(settings: Dict[str, Any], root: Path) -> Optional[str]:

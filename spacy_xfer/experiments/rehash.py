@@ -29,7 +29,7 @@ import srsly
 from thinc.api import Config
 
 from .steps import write_json
-from .grid import Grid, Run, config_path, git_output, load_rows, run_config, run_settings
+from .grid import Grid, Run, config_path, git_output, hashed_config, load_rows, run_config, run_settings
 
 Leaves = Dict[Tuple[str, ...], Any]
 
@@ -91,9 +91,9 @@ def with_changes(config: Config, ran: Config, base: Config) -> Config:
 
 
 def resolved_differences(a: Config, b: Config) -> List[str]:
-    """The settings where two configs differ once interpolated and their encoders
-    written as v2 blocks, as "path: a -> b"."""
-    left, right = leaves(upgrade_encoders(a.interpolate())), leaves(upgrade_encoders(b.interpolate()))
+    """The settings where two configs differ in the form the grid hashes
+    (`hashed_config`) with their encoders written as v2 blocks, as "path: a -> b"."""
+    left, right = (leaves(upgrade_encoders(hashed_config(config))) for config in (a, b))
     return [
         f"{'.'.join(path)}: {left.get(path, '(none)')!r} -> {right.get(path, '(none)')!r}"
         for path in sorted(left.keys() | right.keys())

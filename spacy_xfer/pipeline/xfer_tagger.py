@@ -275,6 +275,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         self.confidence = confidence
         self.overwrite = overwrite
         self.scorer = scorer
+        # the keys the last `score` call gave a value (not None); None before any call
+        self.last_scored_keys: Optional[Set[str]] = None
         self._has_gradient = False
         self._setup: Optional[LabelSetup] = None
 
@@ -719,12 +721,17 @@ class XferTagger(CheckedLoad, TrainablePipe):
         score (accuracy or F1), the key to weight in `[training.score_weights]`. A
         primary head repeats them under spaCy's standard keys (`tag_acc`, `ents_f`,
         ...). Only the examples of this head's task count; a head that is not primary
-        is scored on the predictions in its own key."""
+        is scored on the predictions in its own key. The keys given a value (not None:
+        the head had examples to score) are kept in `last_scored_keys`, which
+        `spacy_xfer.reported_performance.v1` reads, since spaCy's training loop drops
+        the None scores before it writes `meta.json`."""
         validate_examples(examples, "XferTagger.score")
-        if self.scorer is None:
-            return {}
-        own = [self._scored_example(eg) for eg in examples if self._is_own(eg)]
-        return self.scorer(own, target=self.target, name=self.name, standard_keys=self._standard_keys())
+        scores: Dict[str, Any] = {}
+        if self.scorer is not None:
+            own = [self._scored_example(eg) for eg in examples if self._is_own(eg)]
+            scores = self.scorer(own, target=self.target, name=self.name, standard_keys=self._standard_keys())
+        self.last_scored_keys = {key for key, value in scores.items() if value is not None}
+        return scores
 
     def _scored_example(self, eg: Example) -> Example:
         """The example with this head's predictions on the target: as is for a primary
