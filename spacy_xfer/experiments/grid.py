@@ -283,7 +283,7 @@ def hashed_config(config: Config, *, baseline: bool = False) -> Config:
     for key, default in SPELLED_OUT_NLP_DEFAULTS.items():
         if key in nlp and nlp[key] == default:
             del nlp[key]
-    training = config["training"]
+    training = config.get("training", {})
     if training.get("before_to_disk") == REPORTED_PERFORMANCE:
         keys = [key for key in training if key != "before_to_disk"]
         at = keys.index("before_update") if "before_update" in keys else len(keys)

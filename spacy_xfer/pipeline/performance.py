@@ -55,8 +55,11 @@ def unreported_keys(nlp: Language) -> Set[str]:
 
 
 def drop_unreported_performance(nlp: Language) -> Language:
-    """Remove the `unreported_keys` from `nlp.meta["performance"]`; the other keys (the
-    losses, the scores reported) stay.
+    """Remove from `nlp.meta["performance"]` the `unreported_keys` that hold 0.0, the
+    value spaCy's loop fills in; the other keys (the losses, the scores reported) stay.
+    spaCy's loop saves right after the evaluation it writes, so the heads' last scores
+    are that evaluation's; should something score them on other data in between, the
+    0.0 test still keeps every measured score that is not 0.
 
     nlp (Language): The pipeline about to be saved; its meta is changed in place.
     RETURNS (Language): The same pipeline, as spaCy's `before_to_disk` expects.
@@ -64,7 +67,9 @@ def drop_unreported_performance(nlp: Language) -> Language:
     performance = nlp.meta.get("performance")
     if performance:
         unreported = unreported_keys(nlp)
-        nlp.meta["performance"] = {key: value for key, value in performance.items() if key not in unreported}
+        nlp.meta["performance"] = {
+            key: value for key, value in performance.items() if not (key in unreported and value == 0.0)
+        }
     return nlp
 
 

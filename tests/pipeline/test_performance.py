@@ -61,3 +61,14 @@ def test_keys_other_scoring_components_may_report_stay():
     nlp.add_pipe("attribute_ruler")
     _, kept = saved_performance(nlp, {**scores, "pos_acc": 0.5})
     assert kept["pos_acc"] == 0.5
+
+
+def test_only_the_zeros_spacy_fills_in_are_dropped():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger", name="tagger", config={"target": "tag", "model": tiny_model()})
+    examples = examples_for(nlp, TAGS, "tag")
+    nlp.initialize(lambda: examples)
+    scores = nlp.evaluate(examples)
+    # a measured score the heads' last evaluation did not give (they scored other data since) stays
+    _, kept = saved_performance(nlp, {**scores, "pos_acc": 0.5})
+    assert kept["pos_acc"] == 0.5 and "ents_f" not in kept
