@@ -34,6 +34,16 @@ def marked(examples, task):
     return examples
 
 
+def evaluated_tag_head():
+    """A pipeline of one primary tag head, initialized and evaluated on TAGS; RETURNS
+    (nlp, the scores)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xfer_tagger", name="tagger", config={"target": "tag", "model": tiny_model()})
+    examples = examples_for(nlp, TAGS, "tag")
+    nlp.initialize(lambda: examples)
+    return nlp, nlp.evaluate(examples)
+
+
 def test_a_t_b_pipeline_saves_the_targets_entity_scores_and_nothing_of_an_unscored_source():
     nlp = spacy.blank("en")
     nlp.add_pipe("xfer_tagger", name="source", config={"target": "tag", "task": "source", "primary": False, "model": tiny_model()})
@@ -49,11 +59,7 @@ def test_a_t_b_pipeline_saves_the_targets_entity_scores_and_nothing_of_an_unscor
 
 
 def test_keys_other_scoring_components_may_report_stay():
-    nlp = spacy.blank("en")
-    nlp.add_pipe("xfer_tagger", name="tagger", config={"target": "tag", "model": tiny_model()})
-    examples = examples_for(nlp, TAGS, "tag")
-    nlp.initialize(lambda: examples)
-    scores = nlp.evaluate(examples)
+    nlp, scores = evaluated_tag_head()
     nlp.add_pipe("ner")  # spaCy's own: its factory declares the ents_* keys
     _, kept = saved_performance(nlp, {**scores, "ents_f": 0.7})
     assert kept["tag_acc"] == scores["tag_acc"] and kept["ents_f"] == 0.7 and "pos_acc" not in kept
@@ -64,11 +70,7 @@ def test_keys_other_scoring_components_may_report_stay():
 
 
 def test_only_the_zeros_spacy_fills_in_are_dropped():
-    nlp = spacy.blank("en")
-    nlp.add_pipe("xfer_tagger", name="tagger", config={"target": "tag", "model": tiny_model()})
-    examples = examples_for(nlp, TAGS, "tag")
-    nlp.initialize(lambda: examples)
-    scores = nlp.evaluate(examples)
+    nlp, scores = evaluated_tag_head()
     # a measured score the heads' last evaluation did not give (they scored other data since) stays
     _, kept = saved_performance(nlp, {**scores, "pos_acc": 0.5})
     assert kept["pos_acc"] == 0.5 and "ents_f" not in kept
