@@ -74,10 +74,6 @@ class Row:
         folder (e.g. "gazetteers_senna"): the target head of our runs gets
         `spacy_xfer.GazetteerFeatures.v1` features from it (paper section 4.1); spaCy's
         built-in NER has no such input. None (the default): no gazetteers.
-    overrides (Optional[Dict[str, Any]]): Config values by dotted path that our runs
-        (transfer and none) train with, passed to `train` as `--set` (e.g.
-        {"xfer.dropout": 0.5}); spaCy's built-in keeps its own config. None (the
-        default): the configs as shipped.
     """
 
     id: str
@@ -88,7 +84,6 @@ class Row:
     paper: Optional[Dict[str, float]]
     data: str
     gazetteers: Optional[str] = None
-    overrides: Optional[Dict[str, Any]] = None
 
     @property
     def metric(self) -> str:
@@ -97,9 +92,8 @@ class Row:
 
     @property
     def title(self) -> str:
-        """e.g. "ptb -> twitter_pos (0.1, T-A)", "... (1.0, T-B, gazetteers, xfer.dropout=0.5)"."""
+        """e.g. "ptb -> twitter_pos (0.1, T-A)", "... (1.0, T-B, gazetteers)"."""
         extra = ", gazetteers" if self.gazetteers else ""
-        extra += "".join(f", {key}={json.dumps(value)}" for key, value in (self.overrides or {}).items())
         return f"{self.source} -> {self.target} ({self.rate}, {self.arch.replace('_', '-').upper()}{extra})"
 
 
@@ -132,9 +126,6 @@ def load_rows(path: Path = ROWS_FILE) -> Tuple[Dict[str, Row], Dict[str, RowSet]
             if name not in BENCHMARKS:
                 problem = f"row {row_id!r}: unknown benchmark {name!r}"
                 raise ValueError(Errors.E069.format(path=path, problem=problem, expected=f"one of {sorted(BENCHMARKS)}"))
-        if row.overrides is not None and not isinstance(row.overrides, dict):
-            problem = f"row {row_id!r}: overrides {row.overrides!r}"
-            raise ValueError(Errors.E069.format(path=path, problem=problem, expected='an object of config values by dotted path, e.g. {"xfer.dropout": 0.5}'))
         if row.arch not in ("t_a", "t_b", "t_c"):
             problem = f"row {row_id!r}: arch {row.arch!r}"
             raise ValueError(Errors.E069.format(path=path, problem=problem, expected="t_a, t_b or t_c"))
@@ -356,7 +347,6 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
         **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),
-        **({"overrides": run.row.overrides} if run.row.overrides and run.kind != "spacy" else {}),
         # spaCy's baseline keeps its own schedule; ours is sized to the target by `train`
         **({"schedule": SCHEDULE_VERSION} if run.kind != "spacy" else {}),
     }
@@ -421,8 +411,6 @@ def run_commands(run: Run, grid: Grid) -> List[List[str]]:
     if run.row.gazetteers:
         features = {"@architectures": GAZETTEER_FEATURES, "path": str(grid.corpora_dir / run.row.gazetteers)}
         train += ["--set", f"components.target.model.features={json.dumps(features)}"]
-    for key, value in (run.row.overrides or {}).items():
-        train += ["--set", f"{key}={json.dumps(value)}"]
     evaluate = [
         grid.python, "-m", "spacy_xfer", "evaluate", str(model), str(test_json),
         "--target", run.row.target, "--corpus-dir", corpus_dir,

@@ -217,32 +217,6 @@ def test_a_row_with_gazetteers_gives_our_runs_gazetteer_features_and_not_spacys(
     assert "gazetteers" not in srsly.read_json(tmp_path / "results" / "full-gaz-spacy-s13.json")["settings"]
 
 
-def test_a_row_with_overrides_trains_our_runs_with_them_and_leaves_spacys_as_it_was(tmp_path):
-    row = Row("full-drop", "ptb", "conll03", "t_b", 1.0, None, "ours", overrides={"xfer.dropout": 0.5})
-    assert row.title == "ptb -> conll03 (1.0, T-B, xfer.dropout=0.5)"
-    plain = Row("full", "ptb", "conll03", "t_b", 1.0, None, "ours")
-    grid, runner = make_grid(tmp_path), FakeRunner()
-    run_grid(plan_runs([row, plain], [13], ["transfer", "none", "spacy"]), grid, runner=runner, echo=quiet)
-    trains = [c for c in runner.commands if "train" in c or "spacy-train" in c]
-    dropouts = [next((item.split("=", 1)[1] for item in c if item.startswith("xfer.dropout=")), None) for c in trains]
-    assert dropouts == ["0.5", "0.5", None, None, None, None]
-    # the override is one that spaCy's config loading accepts, and it reaches the encoders
-    for name, encoder in (("single.cfg", ("components", "target", "model", "tok2vec")), ("t_b.cfg", ("components", "encoder", "model"))):
-        config = load_config(REPO / "configs" / name, overrides={"xfer.dropout": 0.5}, interpolate=True)
-        for key in encoder:
-            config = config[key]
-        assert config["dropout"] == 0.5
-    results = {kind: srsly.read_json(tmp_path / "results" / f"full-drop-{kind}-s13.json")["settings"] for kind in ("transfer", "none", "spacy")}
-    assert results["none"]["overrides"] == results["transfer"]["overrides"] == {"xfer.dropout": 0.5}
-    assert "overrides" not in results["spacy"]
-    assert results["spacy"] == srsly.read_json(tmp_path / "results" / "full-spacy-s13.json")["settings"]
-    path = tmp_path / "rows.json"
-    entry = {"source": "ptb", "target": "conll03", "arch": "t_b", "rate": 1.0, "paper": None, "data": "ours", "overrides": 0.5}
-    path.write_text(json.dumps({"sets": {}, "rows": {"a": entry}}))
-    with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a': overrides 0.5; expected an object"):
-        load_rows(path)
-
-
 def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_optional(tmp_path):
     path = tmp_path / "rows.json"
     row = {"source": "ptb", "target": "conll03", "arch": "t_b", "rate": 1.0, "paper": None, "data": "ours"}
@@ -251,7 +225,7 @@ def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_opti
     assert rows["a"].gazetteers is None and rows["b"].gazetteers == "g"
     for entry in ({**row, "gazeteers": "g"}, {k: v for k, v in row.items() if k != "data"}):
         path.write_text(json.dumps({"sets": {}, "rows": {"a": entry}}))
-        with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a' has keys .*optionally \['gazetteers', 'overrides'\]"):
+        with pytest.raises(ValueError, match=r"rows.json: \[E069\] row 'a' has keys .*optionally \['gazetteers'\]"):
             load_rows(path)
 
 
