@@ -17,7 +17,7 @@ import typer
 from ..corpora.io import write_atomic
 from ..errors import Errors
 from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, mark_stale_configs, plan_runs, run_grid, seed_list, select_rows
-from ..experiments.ablation import ablation_table, load_ablation, run_ablation
+from ..experiments.ablation import DEFAULT_MAX_STEPS, ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import Results, draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
@@ -141,9 +141,9 @@ def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
 @app.command("ablate")
 def ablate_command(
     variants: str = typer.Option(",".join(load_ablation()["variants"]), "--variants", help="Variants of spacy_xfer/experiments/ablation.json, comma-separated."),
-    pairs: str = typer.Option(",".join(next(iter(load_ablation()["tables"].values()))), "--pairs", help="Pairs of ablation.json, comma-separated (default: its first table's, the five recipe pairs; also ner_full_none and chunk_full_none, full-data targets without transfer)."),
+    pairs: str = typer.Option(",".join(next(iter(load_ablation()["tables"].values()))), "--pairs", help="Pairs of ablation.json, comma-separated (default: those of its first table, the recipe pairs; its `tables` list the others)."),
     seed: int = typer.Option(13, "--seed", help="Seed of the split, the labelled sample and training."),
-    max_steps: int = typer.Option(1500, "--max-steps", min=1, help="Steps of every run (the same budget for every variant)."),
+    max_steps: int = typer.Option(DEFAULT_MAX_STEPS, "--max-steps", min=1, help="Steps of every run (the same budget for every variant)."),
     max_seconds: int = typer.Option(0, "--max-seconds", min=0, help="Instead of --max-steps: train every run to the grid's stopping rule (patience, sized to the target by `train`), capped at this many seconds of updates; results in RESULTS/ablation-patience/."),
     workers: int = typer.Option(2, "--workers", min=1, help="Runs at a time (each on one thread)."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="The vectors of the vectors variants (a pipeline or vectors folder, e.g. en_core_web_md's)."),

