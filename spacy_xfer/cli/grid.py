@@ -138,10 +138,13 @@ def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
     }
 
 
+ABLATION_SPEC = load_ablation()  # read once, for the defaults of `ablate`'s options
+
+
 @app.command("ablate")
 def ablate_command(
-    variants: str = typer.Option(",".join(load_ablation()["variants"]), "--variants", help="Variants of spacy_xfer/experiments/ablation.json, comma-separated."),
-    pairs: str = typer.Option(",".join(next(iter(load_ablation()["tables"].values()))), "--pairs", help="Pairs of ablation.json, comma-separated (default: those of its first table, the recipe pairs; its `tables` list the others)."),
+    variants: str = typer.Option(",".join(ABLATION_SPEC["variants"]), "--variants", help="Variants of spacy_xfer/experiments/ablation.json, comma-separated."),
+    pairs: str = typer.Option(",".join(next(iter(ABLATION_SPEC["tables"].values()))), "--pairs", help="Pairs of ablation.json, comma-separated (default: those of its first table, the recipe pairs; its `tables` list the others)."),
     seed: int = typer.Option(13, "--seed", help="Seed of the split, the labelled sample and training."),
     max_steps: int = typer.Option(DEFAULT_MAX_STEPS, "--max-steps", min=1, help="Steps of every run (the same budget for every variant)."),
     max_seconds: int = typer.Option(0, "--max-seconds", min=0, help="Instead of --max-steps: train every run to the grid's stopping rule (patience, sized to the target by `train`), capped at this many seconds of updates; results in RESULTS/ablation-patience/."),

@@ -356,8 +356,9 @@ def seeds_table(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], seeds: Seq
     scores: Dict[tuple, Dict[int, Optional[float]]] = {}
     for run in runs:
         scores.setdefault((run["variant"], run["pair"], budget(run)), {})[run["seed"]] = run["dev_score"]
+    budgets = sorted({key[2] for key in scores})
     keys = [
-        (v, p, b) for v in spec["variants"] for p in spec["pairs"] for b in sorted({key[2] for key in scores})
+        (v, p, b) for v in spec["variants"] for p in spec["pairs"] for b in budgets
         if (v, p, b) in scores and (len(scores[(v, p, b)]) > 1 or seeds[0] not in scores[(v, p, b)])
     ]
     if not keys:
