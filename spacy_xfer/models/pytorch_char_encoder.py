@@ -1,6 +1,6 @@
 """Character-level encoder: a bidirectional GRU over the characters of each word."""
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -100,10 +100,14 @@ class CharVectorCache:
     1.23x at batch 256); at batch 1 the GRU still takes as many steps as the longest new
     word has characters, so it gains less (1.10x).
 
-    The cache holds a copy of the weights it was filled with and empties itself when the
-    encoder's parameters differ from them (a training step, loading, resizing): compared
-    by value, since thinc's optimizer replaces parameter data without bumping torch's
-    version counters. It keeps at most `limit` words (emptied when full; 100,000 words
+    The cache empties itself when the encoder's parameters change (a training step,
+    loading, resizing, a dtype or device move): it keeps which tensors they were, with
+    their storage and torch's version counter (which every in-place torch op bumps).
+    A write that torch does not see, through a numpy view of a parameter, must bump
+    the counter itself (`torch.autograd.graph.increment_version`), as
+    `TorchShim.finish_update` does after thinc's optimizer step. Checking costs a few
+    microseconds per call; comparing the weights by value cost 0.1 ms per `nlp(text)`.
+    It keeps at most `limit` words (emptied when full; 100,000 words
     of the default 80 dims are 32 MB of vectors). A word's vector is the one computed
     with the batch it first came in, equal to any other batch's up to float rounding.
     """
@@ -112,7 +116,7 @@ class CharVectorCache:
         self.limit = limit
         self.rows: Dict[bytes, int] = {}  # a word's characters -> its row of `table`
         self.table: Optional[torch.Tensor] = None  # (capacity, 2 * hidden)
-        self.weights: Optional[List[torch.Tensor]] = None
+        self.weights: List[Tuple[torch.Tensor, int, int]] = []  # what `_state` gave at filling
 
     def vectors(self, encoder: CharGRUEncoder, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`encoder.encode_words(chars, lengths)`, running the GRU only over the words not
@@ -138,7 +142,9 @@ class CharVectorCache:
         n = len(self.rows)
         table = self.table
         same_kind = table is not None and (table.device, table.dtype) == (vectors.device, vectors.dtype)
-        if table is None or not same_kind or n + len(keys) > len(table):
+        # a table made in inference mode takes in-place writes only inside it
+        writable = table is not None and (torch.is_inference_mode_enabled() or not table.is_inference())
+        if table is None or not same_kind or not writable or n + len(keys) > len(table):
             self.table = vectors.new_empty(max(2 * n, n + len(keys), 1024), vectors.shape[1])
             if n:
                 self.table[:n] = table[:n]
@@ -146,10 +152,14 @@ class CharVectorCache:
         self.rows.update(zip(keys, range(n, n + len(keys))))
 
     def _check_weights(self, encoder: CharGRUEncoder) -> None:
-        weights = list(encoder.parameters())
-        if self.weights is None or not _equal(weights, self.weights):
+        state = [(weight, weight._version, weight.data_ptr()) for weight in encoder.parameters()]
+        same = len(state) == len(self.weights) and all(
+            a is b and a_version == b_version and a_ptr == b_ptr
+            for (a, a_version, a_ptr), (b, b_version, b_ptr) in zip(state, self.weights)
+        )
+        if not same:
             self.rows.clear()
-            self.weights = [weight.detach().clone() for weight in weights]
+            self.weights = state
 
 
 def _first_of_each(keys: List[bytes], known: Dict[bytes, int]) -> List[int]:
@@ -161,8 +171,3 @@ def _first_of_each(keys: List[bytes], known: Dict[bytes, int]) -> List[int]:
             first.setdefault(key, i)
     return list(first.values())
 
-
-def _equal(tensors: List[torch.Tensor], others: List[torch.Tensor]) -> bool:
-    return len(tensors) == len(others) and all(
-        a.device == b.device and a.dtype == b.dtype and torch.equal(a, b) for a, b in zip(tensors, others)
-    )

@@ -414,6 +414,33 @@ def test_char_vector_cache_is_not_copied_or_used_with_gradients():
     assert out.requires_grad and len(encoder.vector_cache.rows) == 1
 
 
+
+def test_char_vectors_predicted_after_a_training_step_are_the_new_weights():
+    # thinc's optimizer writes through numpy views, which torch's version counters do
+    # not see; the shim's finish_update must still empty the char vector cache
+    model = build_char_encoder_v1(width=4, hidden=3, depth=1)
+    docs = [Doc(spacy.blank("en").vocab, words=["abc", "de", "abc"])]
+    model.initialize(X=docs)
+    before = model.predict(docs)[0]
+    train_on(model, docs, steps=1)
+    after = model.predict(docs)[0]
+    encoder = [node for node in model.walk() if node.shims][0].shims[0]._model
+    assert len(encoder.vector_cache.rows) == 2
+    encoder.vector_cache.rows.clear()
+    assert not numpy.allclose(before, after)
+    numpy.testing.assert_allclose(after, model.predict(docs)[0], rtol=1e-6)
+
+
+def test_char_vector_cache_made_in_inference_mode_is_written_outside_it():
+    table = StringTable(sorted(set("abc")))
+    encoder = CharGRUEncoder(len(table), 5, 6, 1, 0.0).eval()
+    with torch.inference_mode():
+        encoder(*char_batch(["abc"], table))
+    with torch.no_grad():
+        got = encoder(*char_batch(["abc", "cab"], table))
+        torch.testing.assert_close(got, encoder.encode_words(*char_batch(["abc", "cab"], table)[:2]))
+
+
 def train_on(model, docs, steps: int = 3) -> None:
     """A few Adam updates towards outputs of all ones."""
     optimizer = registry.resolve({"o": {"@optimizers": "spacy_xfer.Adam.v1", "learn_rate": 0.05}})["o"]

@@ -93,11 +93,43 @@ class TorchShim(PyTorchShim):
                     parameter.copy_(own)
 
     def predict(self, inputs: ArgsKwargs) -> Any:
-        """The module's output for `inputs`, in eval mode, without gradient."""
+        """The module's output for `inputs`, in eval mode, without gradient: computed
+        in `torch.inference_mode` (no view or version tracking either; README "Speed"
+        measures it against `torch.no_grad`), and returned as ordinary tensors
+        (`ordinary_tensors`), which a caller may write to or compute a loss from."""
         if self._model.training:
             self._model.eval()
-        with torch.no_grad():
-            return self._model(*inputs.args, **inputs.kwargs)
+        with torch.inference_mode():
+            output = self._model(*inputs.args, **inputs.kwargs)
+        return ordinary_tensors(output)
+
+    def finish_update(self, optimizer: Any) -> None:
+        """thinc's step of each parameter with a gradient, then each parameter's
+        version counter bumped (`torch.autograd.graph.increment_version`): thinc's
+        optimizers write the new values through numpy views of the tensors, or
+        replace their `.data`, neither of which torch counts as a change, and the
+        char encoder's vector cache and the int8 copy of a quantized module tell
+        new weights from old by these counters."""
+        super().finish_update(optimizer)
+        for parameter in self._model.parameters():
+            torch.autograd.graph.increment_version(parameter)
+
+
+def ordinary_tensors(value: Any) -> Any:
+    """`value` with each inference tensor in it (made in `torch.inference_mode`) replaced
+    by an ordinary copy, through tuples (named ones too) and lists: torch refuses to
+    write to an inference tensor in place or to make it require gradient outside
+    inference mode, as a caller of `predict` may (e.g. `get_loss` on predicted scores).
+    Other values are returned as they are.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.clone() if value.is_inference() else value
+    if isinstance(value, list):
+        return [ordinary_tensors(item) for item in value]
+    if isinstance(value, tuple):
+        items = [ordinary_tensors(item) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    return value
 
 
 def torch_layer(
