@@ -290,3 +290,97 @@ def test_adam_state_of_another_size_is_an_error():
     weights = numpy.ones(4096, dtype="float32")
     with pytest.raises(ValueError, match="incompatible shapes"):
         optimizer((0, "W"), weights, numpy.ones(4096, dtype="float32"))
+
+
+def tensor_steps(optimizer, batched):
+    """GRADIENTS on torch parameters, each step by `step_tensors` (batched) or by calling
+    the optimizer on each parameter's numpy views (Thinc's `PyTorchShim.finish_update`);
+    RETURNS the weights, and the weights seen before and after each skipped step."""
+    weights = {name: torch.tensor([[1.0, -1.0, 0.5], [0.25, 2.0, -3.0]]) for name in GRADIENTS}
+    skipped = []
+    for step in range(5):
+        gradients = {
+            name: torch.tensor([gradient[step] or [0.0] * 3, [0.1, 0.2, 0.3] if gradient[step] else [0.0] * 3])
+            for name, gradient in GRADIENTS.items()
+        }
+        before = {name: weight.clone() for name, weight in weights.items()}
+        if batched:
+            names = list(weights)
+            assert optimizer.step_tensors([(0, n) for n in names], [weights[n] for n in names], [gradients[n] for n in names])
+        else:
+            for name in weights:
+                optimizer((0, name), weights[name].numpy(), gradients[name].numpy())
+        assert not any(g.any() for g in gradients.values())
+        skipped += [(before[n], weights[n].clone()) for n, g in GRADIENTS.items() if g[step] is None]
+    return weights, skipped
+
+
+ADAMS = {name: make for name, make in OPTIMIZERS.items() if name.startswith("adam")}
+ADAMS["adam-clip-averages"] = lambda: create_adam_v1(0.1, grad_clip=1.5, use_averages=True)
+
+
+@pytest.mark.parametrize("make", ADAMS.values(), ids=ADAMS.keys())
+def test_step_tensors_steps_as_the_optimizer_does_per_parameter(make):
+    one_by_one, batched = make(), make()
+    expected, _ = tensor_steps(one_by_one, batched=False)
+    got, skipped = tensor_steps(batched, batched=True)
+    for before, after in skipped:
+        assert torch.equal(before, after)  # an undrawn head does not move
+    for name in GRADIENTS:
+        assert_allclose(got[name].numpy(), expected[name].numpy(), rtol=1e-6, atol=1e-7)
+    assert batched.nr_update == one_by_one.nr_update
+    for key, average in (one_by_one.averages or {}).items():
+        assert_allclose(batched.averages[key], average, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "make,dtype,resized",
+    [
+        (lambda: create_adagrad_v1(0.1), torch.float32, False),
+        (lambda: create_sgd_v1(0.1), torch.float32, False),
+        (lambda: create_adam_v1(0.1), torch.float64, False),
+        (lambda: create_adam_v1(0.1), torch.float32, True),
+    ],
+    ids=["adagrad", "sgd", "float64", "resized"],
+)
+def test_step_tensors_declines_what_it_does_not_step_and_changes_nothing(make, dtype, resized):
+    optimizer = make()
+    if resized:  # Adam state of another size under the key
+        optimizer((0, "W"), numpy.ones(4, dtype="float32"), numpy.ones(4, dtype="float32"))
+    weight, gradient = torch.ones(3, dtype=dtype), torch.ones(3, dtype=dtype)
+    steps, moments = dict(optimizer.nr_update), set(optimizer.mom1)
+    assert not optimizer.step_tensors([(0, "W")], [weight], [gradient])
+    assert torch.equal(weight, torch.ones(3, dtype=dtype)) and torch.equal(gradient, torch.ones(3, dtype=dtype))
+    assert dict(optimizer.nr_update) == steps and set(optimizer.mom1) == moments
+
+
+class OneByOne:
+    """An optimizer without `step_tensors`: the shim steps each parameter with it."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def __call__(self, *args, **kwargs):
+        return self.optimizer(*args, **kwargs)
+
+
+def test_torch_layers_step_the_same_with_and_without_step_tensors():
+    from spacy_xfer.models.architectures import build_char_encoder_v1
+
+    docs = [spacy.tokens.Doc(spacy.blank("en").vocab, words=["abc", "de", "fgh"])]
+    models, optimizers = [], []
+    for batched in (True, False):
+        torch.manual_seed(0)
+        model = build_char_encoder_v1(width=4, hidden=3, depth=1)
+        model.initialize(X=docs)
+        optimizer = create_adam_v1(0.05, grad_clip=0.5, L2=0.01)
+        for _ in range(3):
+            outputs, backprop = model.begin_update(docs)
+            backprop([output - 1 for output in outputs])
+            model.finish_update(optimizer if batched else OneByOne(optimizer))
+        models.append(model)
+        optimizers.append(optimizer)
+    steps = [{name: n for (_, name), n in optimizer.nr_update.items()} for optimizer in optimizers]
+    assert steps[0] == steps[1] and set(steps[0].values()) == {3}
+    for a, b in zip(models[0].predict(docs), models[1].predict(docs)):
+        assert_allclose(a, b, rtol=1e-5, atol=1e-6)

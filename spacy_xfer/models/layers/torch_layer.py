@@ -104,13 +104,28 @@ class TorchShim(PyTorchShim):
         return ordinary_tensors(output)
 
     def finish_update(self, optimizer: Any) -> None:
-        """thinc's step of each parameter with a gradient, then each parameter's
-        version counter bumped (`torch.autograd.graph.increment_version`): thinc's
-        optimizers write the new values through numpy views of the tensors, or
-        replace their `.data`, neither of which torch counts as a change, and the
-        char encoder's vector cache and the int8 copy of a quantized module tell
-        new weights from old by these counters."""
-        super().finish_update(optimizer)
+        """The optimizer's step of each parameter with a gradient: all at once by the
+        optimizer's `step_tensors` where it has one that takes them (spacy_xfer's
+        Adam on CPU, `training.optimizer`), otherwise thinc's, one call per
+        parameter. Then each parameter's version counter is bumped
+        (`torch.autograd.graph.increment_version`): thinc's optimizers write the new
+        values through numpy views of the tensors, or replace their `.data`, neither
+        of which torch counts as a change, and the char encoder's vector cache and
+        the int8 copy of a quantized module tell new weights from old by these
+        counters."""
+        step_tensors = getattr(optimizer, "step_tensors", None)
+        named = [(name, parameter) for name, parameter in self._model.named_parameters() if parameter.grad is not None]
+        stepped = (
+            step_tensors is not None
+            and not self._mixed_precision
+            and step_tensors(
+                [(self.id, name) for name, _ in named],
+                [parameter.data for _, parameter in named],
+                [parameter.grad for _, parameter in named],
+            )
+        )
+        if not stepped:
+            super().finish_update(optimizer)
         for parameter in self._model.parameters():
             torch.autograd.graph.increment_version(parameter)
 
