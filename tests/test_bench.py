@@ -1,6 +1,6 @@
 """bench/: the data the benchmarks time, the tables they print, peers.py's columns of
 older checkouts, annotate_scaling.py's check of identical outputs, and smoke runs of
-bench/speed.py and bench/peers.py on tiny settings (the numbers themselves are not
+bench/speed.py, bench/peers.py and bench/gru_floor.py on tiny settings (the numbers themselves are not
 checked: they depend on the machine)."""
 
 import json
@@ -17,7 +17,7 @@ from spacy.tokens import Doc, DocBin
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import annotate_scaling, peers, speed, startup  # noqa: E402
+from bench import annotate_scaling, gru_floor, peers, speed, startup  # noqa: E402
 from bench.checkout_worker import check_loaded_from  # noqa: E402
 from bench.data import load_sentences  # noqa: E402
 from bench.machine import CpuMeter  # noqa: E402
@@ -135,6 +135,33 @@ def test_speed_runs_every_phase_and_profiles_with_the_configs_optimizer(tmp_path
     printed = capsys.readouterr().out
     assert "xfer_tagger  infer" in printed and "xfer_tagger  evaluate" in printed
 
+
+
+@pytest.mark.slow
+def test_gru_floor_replays_the_timed_runs_gru_calls(monkeypatch, capsys):
+    replayed = []
+    replay = gru_floor.replay
+    monkeypatch.setattr(gru_floor, "replay", lambda calls, repeat: replayed.append(list(calls)) or replay(calls, repeat))
+    gru_floor.main(["--n-sentences", "30", "--infer-sentences", "20", "--repeat", "1"])
+    word, char = replayed
+    assert len(word) == 20  # one word-GRU call per timed sentence, none of the warm-up's
+    word_modules, char_modules = {m for m, _ in word}, {m for m, _ in char}
+    assert len(word_modules) == len(char_modules) == 1 and word_modules != char_modules
+    new_words = sum(int(args[0].batch_sizes[0]) for _, args in char)
+    printed = capsys.readouterr().out
+    assert f"({new_words / 20:.1f} new words per sentence)" in printed
+    ours, gru, rest = (float(x) for x in re.search(
+        r"ours: [\d,]+ words/s, ([\d.]+) ms/sentence.*GRUs alone take ([\d.]+) ms .*the rest of ours (-?[\d.]+) ms", printed, re.S
+    ).groups())
+    assert abs(ours - gru - rest) < 0.011
+
+
+def test_gru_floor_keeps_the_calls_after_the_warm_up():
+    word, char = object(), object()
+    roles = {word: "word", char: "char"}
+    calls = [(char, 1), (word, 2), (word, 3), (char, 4), (word, 5), (word, 6)]
+    assert gru_floor.after_warmup(calls, roles, 2) == [(char, 4), (word, 5), (word, 6)]
+    assert gru_floor.after_warmup(calls, roles, 4) == []
 
 def git(root, *args):
     subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True, capture_output=True)
