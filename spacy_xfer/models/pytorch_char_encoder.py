@@ -107,6 +107,8 @@ class CharVectorCache:
     the counter itself (`torch.autograd.graph.increment_version`), as
     `TorchShim.finish_update` does after thinc's optimizer step. Checking costs a few
     microseconds per call; comparing the weights by value cost 0.1 ms per `nlp(text)`.
+    Parameters made in inference mode have no version counter: with them the encoder
+    runs the GRU over every word, uncached.
     It keeps at most `limit` words (emptied when full; 100,000 words
     of the default 80 dims are 32 MB of vectors). A word's vector is the one computed
     with the batch it first came in, equal to any other batch's up to float rounding.
@@ -116,7 +118,7 @@ class CharVectorCache:
         self.limit = limit
         self.rows: Dict[bytes, int] = {}  # a word's characters -> its row of `table`
         self.table: Optional[torch.Tensor] = None  # (capacity, 2 * hidden)
-        self.weights: List[Tuple[torch.Tensor, int, int]] = []  # what `_state` gave at filling
+        self.weights: List[Tuple[torch.Tensor, int, int]] = []  # (tensor, version, storage) at filling
 
     def vectors(self, encoder: CharGRUEncoder, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`encoder.encode_words(chars, lengths)`, running the GRU only over the words not
@@ -124,6 +126,10 @@ class CharVectorCache:
 
         RETURNS (Tensor): (n_distinct, 2 * hidden).
         """
+        if any(weight.is_inference() for weight in encoder.parameters()):
+            # made in inference mode (e.g. loaded inside `torch.inference_mode()`): such
+            # tensors keep no version counter to tell a change by, so nothing is cached
+            return encoder.encode_words(chars, lengths)
         self._check_weights(encoder)
         words = numpy.split(chars.cpu().numpy(), numpy.cumsum(lengths.numpy())[:-1])
         keys = [word.tobytes() for word in words]

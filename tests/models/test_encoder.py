@@ -416,8 +416,9 @@ def test_char_vector_cache_is_not_copied_or_used_with_gradients():
 
 
 def test_char_vectors_predicted_after_a_training_step_are_the_new_weights():
-    # thinc's optimizer writes through numpy views, which torch's version counters do
-    # not see; the shim's finish_update must still empty the char vector cache
+    # an optimizer may write the new weights where torch's version counters do not see
+    # it (thinc's through numpy views); the shim's finish_update must still empty the
+    # char vector cache
     model = build_char_encoder_v1(width=4, hidden=3, depth=1)
     docs = [Doc(spacy.blank("en").vocab, words=["abc", "de", "abc"])]
     model.initialize(X=docs)
@@ -429,6 +430,20 @@ def test_char_vectors_predicted_after_a_training_step_are_the_new_weights():
     encoder.vector_cache.rows.clear()
     assert not numpy.allclose(before, after)
     numpy.testing.assert_allclose(after, model.predict(docs)[0], rtol=1e-6)
+
+
+def test_an_encoder_made_in_inference_mode_predicts_without_the_cache():
+    # e.g. a pipeline loaded inside `torch.inference_mode()`: its parameters have no
+    # version counter, so the cache cannot tell new weights from old
+    table = StringTable(sorted(set("abcde")))
+    with torch.inference_mode():
+        encoder = CharGRUEncoder(len(table), 5, 6, 1, 0.0).eval()
+        args = char_batch(["abc", "de"], table)
+        before = encoder(*args)
+        encoder.gru.weight_hh_l0.add_(0.5)
+        after = encoder(*args)
+        torch.testing.assert_close(after, encoder.encode_words(*args[:2]))
+    assert not torch.allclose(before, after) and len(encoder.vector_cache.rows) == 0
 
 
 def test_char_vector_cache_made_in_inference_mode_is_written_outside_it():

@@ -364,6 +364,18 @@ class OneByOne:
         return self.optimizer(*args, **kwargs)
 
 
+class AllAtOnce(OneByOne):
+    """The optimizer with its `step_tensors`, recording what each call returned."""
+
+    def __init__(self, optimizer):
+        super().__init__(optimizer)
+        self.stepped = []
+
+    def step_tensors(self, *args):
+        self.stepped.append(self.optimizer.step_tensors(*args))
+        return self.stepped[-1]
+
+
 def test_torch_layers_step_the_same_with_and_without_step_tensors():
     from spacy_xfer.models.architectures import build_char_encoder_v1
 
@@ -374,10 +386,13 @@ def test_torch_layers_step_the_same_with_and_without_step_tensors():
         model = build_char_encoder_v1(width=4, hidden=3, depth=1)
         model.initialize(X=docs)
         optimizer = create_adam_v1(0.05, grad_clip=0.5, L2=0.01)
+        stepping = AllAtOnce(optimizer) if batched else OneByOne(optimizer)
         for _ in range(3):
             outputs, backprop = model.begin_update(docs)
             backprop([output - 1 for output in outputs])
-            model.finish_update(optimizer if batched else OneByOne(optimizer))
+            model.finish_update(stepping)
+        if batched:
+            assert stepping.stepped == [True] * 3  # one call per step, all taken
         models.append(model)
         optimizers.append(optimizer)
     steps = [{name: n for (_, name), n in optimizer.nr_update.items()} for optimizer in optimizers]

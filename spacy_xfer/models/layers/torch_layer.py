@@ -39,7 +39,8 @@ class TorchShim(PyTorchShim):
     each call walks every submodule, two walks per `nlp(text)` per torch layer. This
     shim switches to eval mode only when the module is in training mode, and leaves it
     there; thinc's `begin_update` puts the whole module back in training mode (do not
-    switch its submodules one by one). Updates are thinc's.
+    switch its submodules one by one). Its `finish_update` steps the parameters all at
+    once where the optimizer can, and marks them changed for torch.
     """
 
     def copy(self) -> "TorchShim":
