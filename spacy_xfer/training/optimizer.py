@@ -206,23 +206,38 @@ class TaskOptimizer(Optimizer):
         mom1, mom2 = self._moments(key, weights)
         if not weights.size == gradient.size == mom1.size == mom2.size:
             return super()._adam(ops, weights, gradient, lr_scale, key, nr_upd)
-        torch_adam(
+        self._fused_adam(
             [torch.from_numpy(weights.reshape(-1))],
             [torch.from_numpy(numpy.ascontiguousarray(gradient).reshape(-1))],
-            [torch.from_numpy(mom1)],
-            [torch.from_numpy(mom2)],
+            [(mom1, mom2)],
+            nr_upd,
+            self.learn_rate * lr_scale,
+        )
+        return weights, gradient
+
+    def _fused_adam(
+        self, weights: List[torch.Tensor], gradients: List[torch.Tensor], moments: List[Tuple[FloatsXd, FloatsXd]],
+        step: int, learn_rate: float,
+    ) -> None:
+        """Thinc's Adam step, by torch's fused CPU kernel, of flat float32 parameters
+        that are all at their `step`-th update (which fixes the eps of the bias
+        correction; see `_adam`), each with its numpy moments (`_moments`)."""
+        torch_adam(
+            weights,
+            gradients,
+            [torch.from_numpy(mom1) for mom1, _ in moments],
+            [torch.from_numpy(mom2) for _, mom2 in moments],
             [],
-            [torch.tensor(float(nr_upd - 1))],  # the kernel counts this step itself
+            [torch.tensor(float(step - 1)) for _ in weights],  # the kernel counts this step itself
             fused=True,
             amsgrad=False,
             beta1=self.b1,
             beta2=self.b2,
-            lr=self.learn_rate * lr_scale,
+            lr=learn_rate,
             weight_decay=0.0,
-            eps=self.eps / correction2**0.5,
+            eps=self.eps / (1.0 - self.b2**step) ** 0.5,
             maximize=False,
         )
-        return weights, gradient
 
     def step_tensors(self, keys: Sequence[KeyT], weights: Sequence[torch.Tensor], gradients: Sequence[torch.Tensor]) -> bool:
         """Step torch parameters in place, all at once, as calling the optimizer on each
@@ -279,22 +294,12 @@ class TaskOptimizer(Optimizer):
             by_step.setdefault(self.nr_update[key], []).append(j)
         learn_rate = self.learn_rate
         for step, members in by_step.items():
-            moments = [self._moments(keys[j], weights[j].numpy()) for j in members]
-            torch_adam(  # as `_adam`, for all the parameters at this step count
+            self._fused_adam(
                 [weights[j].view(-1) for j in members],
                 [gradients[j].view(-1) for j in members],
-                [torch.from_numpy(mom1) for mom1, _ in moments],
-                [torch.from_numpy(mom2) for _, mom2 in moments],
-                [],
-                [torch.tensor(float(step - 1)) for _ in members],
-                fused=True,
-                amsgrad=False,
-                beta1=self.b1,
-                beta2=self.b2,
-                lr=learn_rate,
-                weight_decay=0.0,
-                eps=self.eps / (1.0 - self.b2**step) ** 0.5,
-                maximize=False,
+                [self._moments(keys[j], weights[j].numpy()) for j in members],
+                step,
+                learn_rate,
             )
         torch._foreach_zero_(gradients)
         if self.L2 != 0 and self.L2_is_weight_decay:
