@@ -127,11 +127,8 @@ class CharVectorCache:
 
         RETURNS (Tensor): (n_distinct, 2 * hidden).
         """
-        if any(weight.is_inference() for weight in encoder.parameters()):
-            # made in inference mode (e.g. loaded inside `torch.inference_mode()`): such
-            # tensors keep no version counter to tell a change by, so nothing is cached
+        if not self._check_weights(encoder):
             return encoder.encode_words(chars, lengths)
-        self._check_weights(encoder)
         words = numpy.split(chars.cpu().numpy(), numpy.cumsum(lengths.numpy())[:-1])
         keys = [word.tobytes() for word in words]
         missing = _first_of_each(keys, self.rows)
@@ -158,8 +155,17 @@ class CharVectorCache:
         self.table[n : n + len(keys)] = vectors
         self.rows.update(zip(keys, range(n, n + len(keys))))
 
-    def _check_weights(self, encoder: CharGRUEncoder) -> None:
-        state = [(weight, weight._version, weight.data_ptr()) for weight in encoder.parameters()]
+    def _check_weights(self, encoder: CharGRUEncoder) -> bool:
+        """Empty the cache if the encoder's parameters changed since it was filled.
+
+        RETURNS (bool): whether the cache can be used: False for parameters made in
+            inference mode (e.g. loaded inside `torch.inference_mode()`), which keep
+            no version counter to tell a change by.
+        """
+        weights = list(encoder.parameters())
+        if any(weight.is_inference() for weight in weights):
+            return False
+        state = [(weight, weight._version, weight.data_ptr()) for weight in weights]
         same = len(state) == len(self.weights) and all(
             a is b and a_version == b_version and a_ptr == b_ptr
             for (a, a_version, a_ptr), (b, b_version, b_ptr) in zip(state, self.weights)
@@ -167,6 +173,7 @@ class CharVectorCache:
         if not same:
             self.rows.clear()
             self.weights = state
+        return True
 
 
 def _first_of_each(keys: List[bytes], known: Dict[bytes, int]) -> List[int]:

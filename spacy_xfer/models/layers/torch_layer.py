@@ -115,16 +115,12 @@ class TorchShim(PyTorchShim):
         the int8 copy of a quantized module tell new weights from old by these
         counters."""
         step_tensors = getattr(optimizer, "step_tensors", None)
-        named = [(name, parameter) for name, parameter in self._model.named_parameters() if parameter.grad is not None]
-        stepped = (
-            step_tensors is not None
-            and not self._mixed_precision
-            and step_tensors(
-                [(self.id, name) for name, _ in named],
-                [parameter.data for _, parameter in named],
-                [parameter.grad for _, parameter in named],
+        stepped = False
+        if step_tensors is not None and not self._mixed_precision:
+            named = [(name, p) for name, p in self._model.named_parameters() if p.grad is not None]
+            stepped = step_tensors(
+                [(self.id, name) for name, _ in named], [p.data for _, p in named], [p.grad for _, p in named]
             )
-        )
         if not stepped:
             super().finish_update(optimizer)
         for parameter in self._model.parameters():
