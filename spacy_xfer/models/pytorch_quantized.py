@@ -35,11 +35,16 @@ class QuantizedShim(PyTorchShim):
     def __init__(self, shim: PyTorchShim) -> None:
         """A quantized shim over `shim`'s module, serialized as `shim` is.
 
-        RAISES (ValueError): E036 if the module is on a GPU (int8 runs on CPU).
+        RAISES (ValueError): E036 if the module is on a GPU (int8 runs on CPU); E104 if
+            its tensors were made in inference mode (a pipeline created or loaded inside
+            `torch.inference_mode()`), which keep no version counter for the int8 copy
+            to tell an in-place change (a load) by.
         """
         device = shim.device
         if device.type != "cpu":
             raise ValueError(Errors.E036.format(device=device))
+        if any(t.is_inference() for t in itertools.chain(shim._model.parameters(), shim._model.buffers())):
+            raise ValueError(Errors.E104.format(module=type(shim._model).__name__))
         super().__init__(
             shim._model,
             config=shim.cfg,

@@ -103,3 +103,18 @@ def test_int8_copy_shares_the_embedding_tables_with_the_float_module(ner_model):
         assert not any(type(m) in (torch.nn.GRU, torch.nn.Linear) for m in shim.int8_module().modules())
         assert all(p.dtype == torch.float32 for p in shim._model.parameters())
     assert shared >= 2  # the char and the word embeddings at least
+
+
+def test_pipeline_loaded_in_inference_mode_is_refused_quantization_with_a_clear_error(ner_model):
+    # inference tensors keep no version counter: the int8 copy could not see weights loaded into them
+    with torch.inference_mode():
+        with pytest.raises(ValueError, match=r"\[E104\] Cannot quantize .*outside `torch.inference_mode\(\)`"):
+            spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+        loaded_inside = spacy.load(ner_model)
+    with pytest.raises(ValueError, match=r"\[E104\]"):
+        spacy_xfer.quantize(loaded_inside)
+    # loaded outside it, predicting inside it works and matches predicting outside it
+    nlp = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+    expected = ents(nlp.pipe(TEXTS))
+    with torch.inference_mode():
+        assert ents(nlp.pipe(TEXTS)) == expected
