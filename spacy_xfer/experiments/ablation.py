@@ -202,13 +202,21 @@ def execute(
     return results
 
 
+def applies(variant: Dict[str, Any], pair: Dict[str, Any]) -> bool:
+    """Whether `variant` has a run on `pair`: a variant marked `transfer_only` (a setting
+    of joint training, e.g. the tasks' sampling weights, which a config without a source
+    does not read) has none on a pair without a source."""
+    return not (variant.get("transfer_only") and pair["source"] is None)
+
+
 def run_ablation(
     variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
     max_steps: int = DEFAULT_MAX_STEPS, max_seconds: Optional[int] = None, vectors: Optional[str] = None,
     workers: int = 2, echo=print,
 ) -> List[Dict[str, Any]]:
-    """Run the variants on the pairs (skipping finished runs), `workers` at a time, for
-    `max_steps` steps each, or with `max_seconds` to patience capped at that many seconds.
+    """Run the variants on the pairs (skipping finished runs, and the pairs a variant does
+    not apply to: `applies`), `workers` at a time, for `max_steps` steps each, or with
+    `max_seconds` to patience capped at that many seconds.
 
     RAISES (ValueError): E039 for a variant or pair `ablation.json` does not hold.
     """
@@ -221,6 +229,10 @@ def run_ablation(
         if not is_prepared(name, seed, grid):
             subprocess.run(prepare_command(name, seed, grid), check=True)
     runs = [AblationRun(v, p, seed) for v in variants for p in pairs]
+    left_out = [run.name for run in runs if not applies(spec["variants"][run.variant], spec["pairs"][run.pair])]
+    if left_out:
+        echo(f"Ablation: left out {', '.join(left_out)} (transfer-only variants on pairs without a source)")
+        runs = [run for run in runs if run.name not in left_out]
     folder = grid.results_dir / results_dir_name(max_seconds)
     todo = [run for run in runs if not (folder / f"{run.name}.json").exists()]
     echo(f"Ablation: {len(runs) - len(todo)} of {len(runs)} runs done, {len(todo)} to run")

@@ -340,3 +340,18 @@ def test_runs_of_one_variant_and_pair_under_two_caps_are_not_averaged(tmp_path):
     assert f"| adam_wd10_lex | {heading}, 900 s |" not in table  # one run at the first seed: the main table's
     assert "or 900 s of updates" in table  # the caption speaks of the first seed's runs
     assert "`python -m spacy_xfer ablate --max-seconds 3000 --variants adam_wd10_lex --pairs pos --seed 14`" in table
+
+
+def test_a_transfer_only_variant_has_no_runs_on_pairs_without_a_source(tmp_path, monkeypatch):
+    """The tasks' sampling weights mean nothing to a config without a source: a run there
+    would repeat the variant it extends."""
+    spec = load_ablation()
+    assert spec["variants"]["adam_wd10_lex_w200_tw1"]["transfer_only"]
+    assert "xfer.target_weight" in spec["variants"]["adam_wd10_lex_w200_tw1"]["set"]
+    trained, echoed = [], []
+    monkeypatch.setattr(ablation, "is_prepared", lambda name, seed, grid: True)
+    monkeypatch.setattr(ablation, "execute", lambda run, *args: trained.append(run.name) or {"wall_seconds": 1.0, "dev_score": 0.5})
+    grid = Grid(tmp_path / "raw", tmp_path / "work", tmp_path / "results")
+    ablation.run_ablation(["adam_wd10_lex_w200_tw1", "adam_wd10_lex_w200"], ["pos", "pos_none"], 13, grid, echo=echoed.append)
+    assert sorted(trained) == ["adam_wd10_lex_w200-pos-s13", "adam_wd10_lex_w200-pos_none-s13", "adam_wd10_lex_w200_tw1-pos-s13"]
+    assert any("left out adam_wd10_lex_w200_tw1-pos_none-s13" in line for line in echoed)
