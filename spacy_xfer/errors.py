@@ -301,13 +301,6 @@ class Errors:
         "{path}: [E103] the ablation's `tables` must list every pair of `pairs` once: "
         "{problem}."
     )
-    E104 = (
-        "[E104] Cannot quantize {module}: its weights were made inside "
-        "`torch.inference_mode()`, and such tensors keep no version counter, so the int8 "
-        "copy could not tell when they change (e.g. when weights are loaded into them). "
-        "Create or load the pipeline outside `torch.inference_mode()`; predicting inside "
-        "it is fine."
-    )
 
 
 class Warnings:

@@ -35,16 +35,11 @@ class QuantizedShim(PyTorchShim):
     def __init__(self, shim: PyTorchShim) -> None:
         """A quantized shim over `shim`'s module, serialized as `shim` is.
 
-        RAISES (ValueError): E036 if the module is on a GPU (int8 runs on CPU); E104 if
-            its tensors were made in inference mode (a pipeline created or loaded inside
-            `torch.inference_mode()`), which keep no version counter for the int8 copy
-            to tell an in-place change (a load) by.
+        RAISES (ValueError): E036 if the module is on a GPU (int8 runs on CPU).
         """
         device = shim.device
         if device.type != "cpu":
             raise ValueError(Errors.E036.format(device=device))
-        if any(t.is_inference() for t in itertools.chain(shim._model.parameters(), shim._model.buffers())):
-            raise ValueError(Errors.E104.format(module=type(shim._model).__name__))
         super().__init__(
             shim._model,
             config=shim.cfg,
@@ -80,9 +75,37 @@ class QuantizedShim(PyTorchShim):
         return self._int8
 
     def _float_state(self) -> Tuple[Tuple[int, int], ...]:
-        """Which tensors the float32 module holds, and their in-place version counters."""
-        tensors = itertools.chain(self._model.parameters(), self._model.buffers())
+        """Which tensors the float32 module holds, and their in-place version counters.
+
+        Tensors made in inference mode (the pipeline built, loaded, copied or unpickled
+        inside `torch.inference_mode()`) keep no version counter, so they are first
+        replaced by ordinary copies (`replace_inference_tensors`): a later load into
+        them is then seen.
+        """
+        tensors = list(itertools.chain(self._model.parameters(), self._model.buffers()))
+        if any(t.is_inference() for t in tensors):
+            replace_inference_tensors(self._model)
+            tensors = list(itertools.chain(self._model.parameters(), self._model.buffers()))
         return tuple((id(t), t._version) for t in tensors)
+
+
+def replace_inference_tensors(module: nn.Module) -> None:
+    """Replace the parameters and buffers of `module` and its submodules that are
+    inference tensors by copies made outside inference mode (the same values, ordinary
+    tensors with a version counter), through `setattr` so that modules that index their
+    parameters (`nn.GRU`'s flat weights) follow; a tensor held twice gets one copy."""
+    copies: Dict[int, torch.Tensor] = {}
+    for layer in module.modules():
+        own = itertools.chain(layer._parameters.items(), layer._buffers.items())
+        found = [(name, tensor) for name, tensor in own if tensor is not None and tensor.is_inference()]
+        with torch.inference_mode(False):
+            for name, tensor in found:
+                if id(tensor) not in copies:
+                    copied = tensor.clone()
+                    if name in layer._parameters:
+                        copied = nn.Parameter(copied, requires_grad=tensor.requires_grad)
+                    copies[id(tensor)] = copied
+                setattr(layer, name, copies[id(tensor)])
 
 
 def unquantized_tensors(module: nn.Module) -> Dict[int, torch.Tensor]:

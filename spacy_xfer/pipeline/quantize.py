@@ -36,6 +36,7 @@ def quantize(nlp: Language) -> Language:
         module.
     """
     found = False
+    replacements = []  # every quantized shim is made before any is put in: an error leaves nlp as it was
     for _, component in nlp.components:
         model = getattr(component, "model", None)
         if not isinstance(model, Model):
@@ -45,9 +46,11 @@ def quantize(nlp: Language) -> Language:
                 if isinstance(shim, PyTorchShim) and isinstance(shim._model, Resizable):
                     found = True
                     if not isinstance(shim, QuantizedShim):
-                        node.shims[i] = QuantizedShim(shim)
+                        replacements.append((node.shims, i, QuantizedShim(shim)))
     if not found:
         raise ValueError(Errors.E037.format(names=", ".join(nlp.component_names) or "none"))
+    for shims, i, quantized in replacements:
+        shims[i] = quantized
     nlp.config["nlp"]["after_pipeline_creation"] = dict(CALLBACK)
     return nlp
 

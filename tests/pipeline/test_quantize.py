@@ -1,5 +1,6 @@
 """Quantized (int8) CPU inference: `spacy_xfer.quantize` and the load-time callback."""
 
+import copy
 import warnings
 
 import numpy
@@ -88,6 +89,13 @@ def test_quantize_needs_a_cpu_and_a_spacy_xfer_component(ner_model, monkeypatch)
     monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0)))
     with pytest.raises(ValueError, match=r"\[E036\] Cannot quantize a module on cuda:0"):
         spacy_xfer.quantize(nlp)
+    # one module of four on the GPU: the error leaves the pipeline as it was, not half int8
+    last = torch_shims(nlp)[-1]
+    monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0) if shim is last else torch.device("cpu")))
+    with pytest.raises(ValueError, match=r"\[E036\]"):
+        spacy_xfer.quantize(nlp)
+    assert not any(isinstance(shim, QuantizedShim) for shim in torch_shims(nlp))
+    assert nlp.config["nlp"]["after_pipeline_creation"] is None
 
 
 def test_int8_copy_shares_the_embedding_tables_with_the_float_module(ner_model):
@@ -105,16 +113,26 @@ def test_int8_copy_shares_the_embedding_tables_with_the_float_module(ner_model):
     assert shared >= 2  # the char and the word embeddings at least
 
 
-def test_pipeline_loaded_in_inference_mode_is_refused_quantization_with_a_clear_error(ner_model):
-    # inference tensors keep no version counter: the int8 copy could not see weights loaded into them
+def test_pipeline_made_loaded_or_copied_in_inference_mode_quantizes_and_sees_later_loads(ner_model):
+    """Tensors made inside `torch.inference_mode()` keep no version counter, by which the
+    int8 copy tells that weights were loaded into the float32 module."""
+    outside = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+    expected = scores(outside)
+    other = spacy.load(ner_model)  # other weights
+    with torch.no_grad():
+        for shim in torch_shims(other):
+            for parameter in shim._model.parameters():
+                parameter.mul_(1.5)
+    other_bytes = other.to_bytes()
+    other_scores = scores(spacy_xfer.quantize(other))
+    assert not all(numpy.array_equal(a, b) for a, b in zip(other_scores, expected))
     with torch.inference_mode():
-        with pytest.raises(ValueError, match=r"\[E104\] Cannot quantize .*outside `torch.inference_mode\(\)`"):
-            spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
-        loaded_inside = spacy.load(ner_model)
-    with pytest.raises(ValueError, match=r"\[E104\]"):
-        spacy_xfer.quantize(loaded_inside)
-    # loaded outside it, predicting inside it works and matches predicting outside it
-    nlp = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
-    expected = ents(nlp.pipe(TEXTS))
-    with torch.inference_mode():
-        assert ents(nlp.pipe(TEXTS)) == expected
+        inside = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+        copied = copy.deepcopy(outside)
+        for nlp in (inside, copied):
+            for a, b in zip(scores(nlp), expected):
+                numpy.testing.assert_array_equal(a, b)
+        copied.from_bytes(other_bytes)
+    for nlp, want in ((inside, expected), (copied, other_scores)):
+        for a, b in zip(scores(nlp), want):
+            numpy.testing.assert_array_equal(a, b)
