@@ -52,8 +52,9 @@ STEP_LINE = re.compile(r"^\s*\d+\s+(\d+)\s", re.M)
 
 def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
     """The pairs, tables and variants of the ablation, each variant with what it
-    `extends` resolved (see `resolve_variant`). `tables` groups the pairs into the
-    README's tables (title -> pairs), a table's mean taken over its own pairs.
+    `extends` resolved (see `resolve_variant`), and `parents` (variant -> the variant it
+    extends, or None). `tables` groups the pairs into the README's tables (title ->
+    pairs), a table's mean taken over its own pairs.
 
     RAISES (ValueError): E088 for a variant that extends an unknown variant or itself
         (through others); E103 for `tables` that miss a pair, repeat one or name one
@@ -72,6 +73,7 @@ def load_ablation(path: Path = ABLATION_FILE) -> Dict[str, Any]:
         raise ValueError(Errors.E103.format(path=path, problem="; ".join(problems)))
     variants = spec["variants"]
     spec["variants"] = {name: resolve_variant(name, variants, Path(path)) for name in variants}
+    spec["parents"] = {name: variant.get("extends") for name, variant in variants.items()}
     return spec
 
 
@@ -209,6 +211,16 @@ def applies(variant: Dict[str, Any], pair: Dict[str, Any]) -> bool:
     return not (variant.get("transfer_only") and pair["source"] is None)
 
 
+def stand_in(spec: Dict[str, Any], name: str, pair: str) -> Optional[str]:
+    """The variant whose run stands for variant `name` on `pair`: `name` where it applies
+    (`applies`), else the nearest variant it extends that does, since the setting it
+    changes is not read there; None if there is none."""
+    current: Optional[str] = name
+    while current is not None and not applies(spec["variants"][current], spec["pairs"][pair]):
+        current = spec["parents"][current]
+    return current
+
+
 def run_ablation(
     variants: Sequence[str], pairs: Sequence[str], seed: int, grid: Grid, *,
     max_steps: int = DEFAULT_MAX_STEPS, max_seconds: Optional[int] = None, vectors: Optional[str] = None,
@@ -336,15 +348,20 @@ def regenerate_commands(spec: Dict[str, Any], runs: Sequence[Dict[str, Any]], fi
 def variants_table(spec: Dict[str, Any], pairs: Sequence[str], found: Dict[tuple, Optional[float]]) -> List[str]:
     """Lines of a Markdown table of the variants run on any of `pairs`: dev score (%) per
     pair (`found`: the first seed's, by (variant, pair); "-" for no run, "no score" for a
-    run whose dev set gave none) and their mean where every pair has a score."""
+    run whose dev set gave none) and their mean where every pair has a score. On a pair
+    a variant does not apply to, the run of its `stand_in` counts, shown in parentheses."""
     head = [pair_heading(spec["pairs"][p]) for p in pairs]
     lines = [f"| variant | {' | '.join(head)} | mean |", "| --- |" + " --- |" * (len(pairs) + 1)]
     for name, variant in spec["variants"].items():
         if not any((name, pair) in found for pair in pairs):
             continue
-        scores = [found.get((name, pair)) for pair in pairs]
+        runs = [(stand_in(spec, name, pair), pair) for pair in pairs]
+        scores = [found.get(run) for run in runs]
         mean = f"{100 * sum(scores) / len(scores):.2f}" if None not in scores else "-"
-        cells = [score_cell(found[(name, pair)]) if (name, pair) in found else "-" for pair in pairs]
+        cells = [
+            "-" if run not in found else score_cell(found[run]) if run[0] == name else f"({score_cell(found[run])})"
+            for run in runs
+        ]
         lines.append(f"| {variant['description']} | {' | '.join(cells)} | {mean} |")
     return lines
 

@@ -355,3 +355,24 @@ def test_a_transfer_only_variant_has_no_runs_on_pairs_without_a_source(tmp_path,
     ablation.run_ablation(["adam_wd10_lex_w200_tw1", "adam_wd10_lex_w200"], ["pos", "pos_none"], 13, grid, echo=echoed.append)
     assert sorted(trained) == ["adam_wd10_lex_w200-pos-s13", "adam_wd10_lex_w200-pos_none-s13", "adam_wd10_lex_w200_tw1-pos-s13"]
     assert any("left out adam_wd10_lex_w200_tw1-pos_none-s13" in line for line in echoed)
+
+
+def test_a_transfer_only_variants_line_counts_its_parents_runs_on_pairs_without_a_source(tmp_path):
+    """Its setting is not read there, so the run of the variant it extends stands for it,
+    shown in parentheses, and the line gets a mean like every other."""
+    spec = load_ablation()
+    pairs = next(iter(spec["tables"].values()))
+    (tmp_path / "ablation").mkdir()
+    for i, pair in enumerate(pairs):
+        srsly.write_json(tmp_path / "ablation" / f"adam_wd10_lex_w200-{pair}-s13.json",
+                         {"variant": "adam_wd10_lex_w200", "pair": pair, "seed": 13, "max_steps": 1500, "dev_score": 0.5 + i / 100})
+        if spec["pairs"][pair]["source"]:
+            srsly.write_json(tmp_path / "ablation" / f"adam_wd10_lex_w200_tw1-{pair}-s13.json",
+                             {"variant": "adam_wd10_lex_w200_tw1", "pair": pair, "seed": 13, "max_steps": 1500, "dev_score": 0.6})
+    table = ablation_table(tmp_path)
+    line = next(line for line in table.splitlines() if line.startswith(f"| {spec['variants']['adam_wd10_lex_w200_tw1']['description']}"))
+    cells = [cell.strip() for cell in line.strip("|").split("|")[1:]]
+    want = [("60.00" if spec["pairs"][pair]["source"] else f"({50 + i:.2f})") for i, pair in enumerate(pairs)]
+    scores = [60.0 if spec["pairs"][pair]["source"] else 50.0 + i for i, pair in enumerate(pairs)]
+    assert cells == want + [f"{sum(scores) / len(scores):.2f}"]
+    assert any(not spec["pairs"][pair]["source"] for pair in pairs)
