@@ -82,8 +82,9 @@ def resolve_variant(name: str, variants: Dict[str, Any], path: Path, chain: Sequ
     winning: `set` (config overrides) is merged key by key (a key's value replaces the
     parent's, a whole block such as `training.optimizer` included), `encoder` (encoder
     settings) block by block as `thinc.api.Config.merge` merges configs (a block naming
-    another registered function replaces the parent's), and `vectors` and `transfer_only` are inherited;
-    give each variant its own `description` (the table's label; the parent's otherwise).
+    another registered function replaces the parent's), and `vectors` and
+    `transfer_only` are inherited; give each variant its own `description` (the table's
+    label; the parent's otherwise).
 
     RAISES (ValueError): E088 for an unknown parent or a cycle.
     """
