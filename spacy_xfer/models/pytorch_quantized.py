@@ -1,6 +1,6 @@
 """Int8 inference for the torch modules: dynamic quantization of their GRUs and linear
 layers (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quantized
-per call, on CPU).
+per call, on CPU), except the char encoder's (`quantizes`).
 
 The int8 copy is made from the float32 module and used only to predict; it shares the
 tensors quantization leaves alone (embeddings, transitions) with the float32 module,
@@ -22,10 +22,23 @@ from torch import nn
 from torch.ao.quantization import quantize_dynamic
 
 from ..errors import Errors
+from .pytorch_char_encoder import CharGRUEncoder
 
 QUANTIZED_LAYERS = {nn.GRU, nn.Linear}
 # the starts of torch's deprecation warnings at quantization (torch 2.10 on)
 DEPRECATION_MESSAGES = ("torch.ao.quantization is deprecated", "torch.quantize_per_tensor, torch.quantize_per_channel")
+
+
+def quantizes(module: nn.Module) -> bool:
+    """Whether `quantize` gives this module an int8 copy: every module but the char
+    encoder. int8 activations take one scale per call, so a word's int8 char vector
+    would depend on the batch it came in, and the char encoder's vector cache
+    (`CharVectorCache`) would carry one batch's rounding into every later call: the
+    same doc's labels would then depend on what was predicted before. In float32 the
+    cached vectors are what any batch gives, up to float rounding, and a cached word
+    skips the char GRU, so an int8 char GRU would save little.
+    """
+    return not isinstance(module, CharGRUEncoder)
 
 
 class QuantizedShim(PyTorchShim):

@@ -3,8 +3,8 @@
 
     nlp = spacy.load(path, config={"nlp": {"after_pipeline_creation": {"@callbacks": "spacy_xfer.quantize.v1"}}})
 
-The spacy-xfer components then predict with int8 GRUs and linear layers
-(`models.pytorch_quantized`); the weights stay float32 on disk, and the setting is kept
+The spacy-xfer components then predict with int8 GRUs and linear layers, the char
+encoder's aside (`models.pytorch_quantized.quantizes` says why); the weights stay float32 on disk, and the setting is kept
 in the pipeline's config, so a quantized pipeline saved and loaded again is quantized.
 Training it raises E035.
 """
@@ -16,7 +16,7 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchShim
 
 from ..errors import Errors
-from ..models.pytorch_quantized import QuantizedShim
+from ..models.pytorch_quantized import QuantizedShim, quantizes
 from ..models.pytorch_resizable import Resizable
 
 CALLBACK = {"@callbacks": "spacy_xfer.quantize.v1"}
@@ -24,11 +24,12 @@ CALLBACK = {"@callbacks": "spacy_xfer.quantize.v1"}
 
 def quantize(nlp: Language) -> Language:
     """Make `nlp`'s spacy-xfer components predict with int8 GRUs and linear layers
-    (dynamic quantization, CPU), in place, and record the setting in `nlp.config`
+    (dynamic quantization, CPU; the char encoder stays float32), in place, and record the setting in `nlp.config`
     (`[nlp.after_pipeline_creation]`) so that `nlp.to_disk` + `spacy.load` keeps it.
     Works before the weights are loaded (as the callback) or after. Predictions differ
-    from the float32 pipeline's by the int8 rounding (see the README for how many); the
-    quantized pipeline's `nlp.pipe` still equals its own `nlp()`.
+    from the float32 pipeline's by the int8 rounding (see the README for how many), and
+    a token's label can depend on the batch it is predicted in (int8 activations take
+    one scale per call), though not on earlier calls.
 
     nlp (Language): The pipeline, on CPU.
     RETURNS (Language): `nlp`.
@@ -45,7 +46,7 @@ def quantize(nlp: Language) -> Language:
             for i, shim in enumerate(node.shims):
                 if isinstance(shim, PyTorchShim) and isinstance(shim._model, Resizable):
                     found = True
-                    if not isinstance(shim, QuantizedShim):
+                    if not isinstance(shim, QuantizedShim) and quantizes(shim._model):
                         replacements.append((node.shims, i, QuantizedShim(shim)))
     if not found:
         raise ValueError(Errors.E037.format(names=", ".join(nlp.component_names) or "none"))
