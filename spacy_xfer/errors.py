@@ -301,6 +301,11 @@ class Errors:
         "{path}: [E103] the ablation's `tables` must list every pair of `pairs` once: "
         "{problem}."
     )
+    E104 = (
+        "[E104] {folder} {problem}: expected a new or empty folder, or the folder of an "
+        "earlier `annotate` run (with its {manifest}); annotate does not delete or "
+        "overwrite files it did not write."
+    )
 
 
 class Warnings:

@@ -128,6 +128,7 @@ def _jsonl_item(source: str, line: str) -> Item:
     text = record.get("text")
     if tokens is not None:
         words, spaces = _tokens(source, tokens, expected)
+        _check_characters(source, words)
         if isinstance(text, str) and "".join(words) != "".join(text.split()):
             # both given (as in Prodigy's records): the tokens are read, so they must be the text's
             problem = f'its "tokens" {" ".join(words)[:60]!r} are not the words of its "text" {text[:60]!r}'
@@ -135,7 +136,20 @@ def _jsonl_item(source: str, line: str) -> Item:
         return Item(source, words=words, spaces=spaces)
     if not isinstance(text, str):
         raise ValueError(Errors.E048.format(source=source, problem='no "text" string or "tokens" list', expected=expected))
+    _check_characters(source, [text])
     return Item(source, text=text)
+
+
+def _check_characters(source: str, strings: List[str]) -> None:
+    """RAISES (ValueError): E048 naming the file and line, for a lone surrogate (a JSON
+    escape such as "\\ud800" without its pair), which is not a character and cannot be
+    written as UTF-8."""
+    for string in strings:
+        try:
+            string.encode("utf8")
+        except UnicodeEncodeError as e:
+            problem = f"a lone surrogate \\u{ord(string[e.start]):04x} (half of a UTF-16 pair), which is not a character"
+            raise ValueError(Errors.E048.format(source=source, problem=problem, expected="text of Unicode characters")) from e
 
 
 def _tokens(source: str, tokens: Any, expected: str) -> Tuple[List[str], List[bool]]:

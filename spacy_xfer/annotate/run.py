@@ -6,16 +6,22 @@ for a one-file OUTPUT, the shard files are merged in order.
 - OUTPUT with a suffix (`out.jsonl`) is one file: shards go to `OUTPUT.parts/`, merged
   into OUTPUT at the end (replacing a file of an earlier run), after which the folder is
   removed. OUTPUT without a suffix (`out/`) is a folder of shard files `000000.jsonl`,
-  `000001.jsonl`, ...
+  `000001.jsonl`, ... A folder OUTPUT is complete when its `annotate.json` says
+  `"complete": true`, written last, after every shard is in place (false while a run is
+  under way, and after one that failed or was interrupted).
+- Nothing the command did not write is deleted or overwritten: a shard folder that holds
+  files but no `annotate.json` is refused (E104), and only this command's shard and
+  digest files (`000001.jsonl`, `000001.jsonl.sha256`) are ever removed. OUTPUT may not
+  be the input or lie in the input folder.
 - Resume: a shard is finished when its file and the digest of the input it was made
   from (`000001.jsonl.sha256` beside `000001.jsonl`, written after it; both atomically)
   are there and the digest is that of the shard's input now; finished shards are
   skipped. So after an interruption, or after fixing the input line a run failed on,
   running again redoes only the shards whose input is new or changed, and shard files
   past the end of a shortened input are removed. The shard folder's `annotate.json`
-  records the other settings that decide the output (model, formats, shard size,
-  n-best, confidence), and a run with other settings stops rather than mixing outputs
-  (a folder without shard files yet takes the new settings).
+  records the other settings that decide the output (model path and content digest,
+  formats, shard size, n-best, confidence), and a run with other settings stops rather
+  than mixing outputs (a folder without shard files yet takes the new settings).
 - Memory: the reader is streamed; at most a few shards per worker are in flight, so
   memory is bounded by the shard size, not the corpus.
 - Determinism: a shard is annotated the same way wherever it runs, so the labels do not
@@ -28,7 +34,7 @@ for a one-file OUTPUT, the shard files are merged in order.
 import hashlib
 import json
 import os
-import shutil
+import re
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
@@ -41,7 +47,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Op
 
 from spacy.language import Language
 from spacy.tokens import DocBin
-from spacy.util import minibatch
+from spacy.util import get_package_path, is_package, minibatch
 from tqdm import tqdm
 
 from ..corpora.io import check_output, write_atomic
@@ -52,6 +58,7 @@ from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_he
 
 MANIFEST = "annotate.json"
 DIGEST_SUFFIX = ".sha256"
+MAX_N_BEST = 1000
 Shard = Tuple[int, List[Item]]
 
 
@@ -63,6 +70,7 @@ class AnnotateOptions(NamedTuple):
     batch_size: int = 64
     n_best: int = 0
     confidence: bool = False
+    model_sha256: str = ""  # `model_digest`: part of the key a process keeps the pipeline under
 
 
 class AnnotateSummary(NamedTuple):
@@ -72,8 +80,10 @@ class AnnotateSummary(NamedTuple):
 
 
 @lru_cache(maxsize=2)
-def load_pipeline(model: str, confidence: bool) -> Language:
-    """The pipeline, loaded once per process, its heads' confidence set."""
+def load_pipeline(model: str, confidence: bool, model_sha256: str = "") -> Language:
+    """The pipeline, loaded once per process, its heads' confidence set; `model_sha256`
+    (its `model_digest`) is only part of the cache key, so a model replaced at the same
+    path is loaded anew by a process that outlives a run (a Dask worker)."""
     nlp = load_trained(model)
     for head in xfer_heads(nlp):
         head.confidence = confidence
@@ -85,7 +95,7 @@ def annotate_shard(options: AnnotateOptions, items: List[Item]) -> bytes:
 
     RAISES (ValueError): naming the item's file and line when its doc cannot be built.
     """
-    nlp = load_pipeline(options.model, options.confidence)
+    nlp = load_pipeline(options.model, options.confidence, options.model_sha256)
     heads = xfer_heads(nlp)
     doc_bin = DocBin(store_user_data=True) if options.output_format == "docbin" else None
     parts: List[bytes] = []
@@ -126,7 +136,8 @@ def annotate(
         shards on instead of local processes.
     RETURNS (AnnotateSummary): shard and doc counts.
     RAISES (ValueError, OSError): for bad settings or input (naming file and line),
-        and for a shard folder written with other settings.
+        for OUTPUT in the input folder, for a shard folder written with other settings
+        (E050) and for one holding files but no manifest of an earlier run (E104).
     """
     check_input_format(input_format)  # before any output is written (read_items checks it lazily)
     if output_format not in OUTPUT_SUFFIXES:
@@ -134,14 +145,18 @@ def annotate(
     for name, value in (("n-process", n_process), ("batch-size", batch_size), ("shard-size", shard_size)):
         if value < 1:
             raise ValueError(Errors.E038.format(setting=f"--{name}", value=value, expected="at least 1"))
-    if n_best < 0:
-        raise ValueError(Errors.E038.format(setting="--n-best", value=n_best, expected="0 (none) or more"))
+    if not 0 <= n_best <= MAX_N_BEST:
+        expected = (
+            f"0 (none) to {MAX_N_BEST}: the k-best search keeps k partial sequences per label at every "
+            "token of a batch, so its memory grows with k"
+        )
+        raise ValueError(Errors.E038.format(setting="--n-best", value=n_best, expected=expected))
     if n_best and output_format != "jsonl":
         expected = f"0 with output format {output_format!r}: n-best lists are written to JSONL only"
         raise ValueError(Errors.E038.format(setting="--n-best", value=n_best, expected=expected))
     files = input_files(input_path)
-    options = AnnotateOptions(str(model), output_format, batch_size, n_best, confidence)
-    load_pipeline(options.model, confidence)  # fail early, here, on a bad model
+    options = AnnotateOptions(str(model), output_format, batch_size, n_best, confidence, model_digest(str(model)))
+    load_pipeline(options.model, confidence, options.model_sha256)  # fail early, here, on a bad model
     one_file = bool(output.suffix)
     shard_dir = output.with_name(output.name + ".parts") if one_file else output
     check_output(output, folder=not one_file)
@@ -149,13 +164,20 @@ def annotate(
         check_output(shard_dir, folder=True)
     if any(output.resolve() == f.resolve() for f in files):
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
+    if input_path.is_dir() and input_path.resolve() in (output.resolve(), *output.resolve().parents):
+        expected = f"a path outside the input folder {input_path} (whose files are all read as input)"
+        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
     suffix = OUTPUT_SUFFIXES[output_format]
     if one_file and output.suffix != suffix and output.suffix in OUTPUT_SUFFIXES.values():
         expected = f"a file name ending {suffix} (or in no other format's suffix) for output format {output_format!r}"
         raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
-    _check_manifest(shard_dir, files, input_format, options, shard_size, suffix)
+    manifest = _check_manifest(shard_dir, files, input_format, options, shard_size)
     shard_path = lambda index: shard_dir / f"{index:06d}{suffix}"  # noqa: E731
     digest_path = lambda index: shard_dir / f"{index:06d}{suffix}{DIGEST_SUFFIX}"  # noqa: E731
+    write_manifest = lambda complete: write_atomic(  # noqa: E731
+        shard_dir / MANIFEST, json.dumps(manifest | {"complete": complete}, indent=2).encode("utf8")
+    )
+    begun = False  # whether this run has marked the folder incomplete (before its first change)
     counts = {"shards": 0, "skipped": 0, "docs": 0}
     digests: Dict[int, str] = {}  # of the shards in flight
     bar = tqdm(unit="doc", desc="annotate", disable=None if progress else True)  # None: on a terminal only
@@ -172,7 +194,14 @@ def annotate(
             digests[index] = digest
             yield index, items
 
+    def begin() -> None:
+        nonlocal begun
+        if not begun:
+            write_manifest(False)
+            begun = True
+
     def finished(index: int, n_docs: int, data: bytes) -> None:
+        begin()
         write_atomic(shard_path(index), data)
         write_atomic(digest_path(index), digests.pop(index).encode("utf8"))
         counts["docs"] += n_docs
@@ -188,13 +217,19 @@ def annotate(
                 finished(index, len(items), annotate_shard(options, items))
     finally:
         bar.close()
-    for path in shard_dir.iterdir():  # shards past the end of the input, as it is now
-        index = path.name.split(".", 1)[0]
-        if index.isdigit() and int(index) >= counts["shards"] and path.name.endswith((suffix, DIGEST_SUFFIX)):
-            path.unlink()
+    past_end = [path for index, path in _shard_files(shard_dir, (suffix,)) if index >= counts["shards"]]
+    if past_end:  # shards past the end of the input, as it is now
+        begin()
+    for path in past_end:
+        path.unlink()
+    write_manifest(True)
     if one_file:
         merge_files([shard_path(i) for i in range(counts["shards"])], output, output_format)
-        shutil.rmtree(shard_dir)
+        for _, path in _shard_files(shard_dir, (suffix,)):
+            path.unlink()
+        if [path.name for path in shard_dir.iterdir()] == [MANIFEST]:  # else keep what it does not own
+            (shard_dir / MANIFEST).unlink()
+            shard_dir.rmdir()
     return AnnotateSummary(counts["shards"], counts["skipped"], counts["docs"])
 
 
@@ -213,16 +248,54 @@ def _shards(items: Iterable[Item], size: int) -> Iterator[Shard]:
         index += 1
 
 
-def _check_manifest(
-    shard_dir: Path, files: List[Path], input_format: str, options: AnnotateOptions, shard_size: int, suffix: str
-) -> None:
-    """Record the settings that decide the shards' content; stop if the folder holds
-    shards written with others.
+def model_digest(model: str) -> str:
+    """The SHA-256 of a pipeline's files (a path, or an installed package's folder):
+    their paths relative to it and their bytes, so a model retrained or replaced at the
+    same path has another digest; "" for neither (which loading then refuses)."""
+    if Path(model).exists():
+        root = Path(model)
+    elif is_package(model):
+        root = get_package_path(model)
+    else:
+        return ""
+    digest = hashlib.sha256()
+    files = sorted((path for path in root.rglob("*") if path.is_file()), key=lambda path: path.relative_to(root).as_posix())
+    for path in files:
+        digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode("utf8"))
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
 
-    RAISES (ValueError): E050 naming the first setting that differs.
+
+def _shard_files(shard_dir: Path, suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES.values())) -> List[Tuple[int, Path]]:
+    """The shard files (`000001.jsonl`) and their digests (`000001.jsonl.sha256`) in
+    `shard_dir` with one of `suffixes`, named as this command names them, with their
+    index: the only files it removes."""
+    if not shard_dir.is_dir():
+        return []
+    pattern = re.compile(rf"(\d{{6,}})(?:{'|'.join(map(re.escape, suffixes))})(?:{re.escape(DIGEST_SUFFIX)})?")
+    found = []
+    for path in shard_dir.iterdir():
+        match = pattern.fullmatch(path.name)
+        if match and match[1] == f"{int(match[1]):06d}" and path.is_file():
+            found.append((int(match[1]), path))
+    return found
+
+
+def _check_manifest(
+    shard_dir: Path, files: List[Path], input_format: str, options: AnnotateOptions, shard_size: int
+) -> Dict[str, Any]:
+    """The settings that decide the shards' content, to record in the shard folder's
+    manifest; stop if the folder holds shards written with others, or files of its
+    own without a manifest of an earlier run.
+
+    RAISES (ValueError): E050 naming the first setting that differs; E104 for a folder
+        that is not empty and not an earlier run's.
     """
     manifest = {
         "model": str(Path(options.model).resolve()) if Path(options.model).exists() else options.model,
+        "model_sha256": options.model_sha256,
         "input": [str(f.resolve()) for f in files],
         "input_format": input_format,
         "output_format": options.output_format,
@@ -231,14 +304,23 @@ def _check_manifest(
         "confidence": options.confidence,
     }
     path = shard_dir / MANIFEST
-    if path.exists() and any(shard_dir.glob(f"*{suffix}")):
+    if not path.is_file():
+        if shard_dir.is_dir() and any(shard_dir.iterdir()):
+            raise ValueError(Errors.E104.format(folder=shard_dir, problem=f"holds files but no {MANIFEST}", manifest=MANIFEST))
+        return manifest
+    try:
         old = json.loads(path.read_text(encoding="utf8"))
+    except ValueError:  # not JSON, or not UTF-8
+        old = None
+    if not isinstance(old, dict) or "input_format" not in old:
+        problem = f"has a {MANIFEST} that annotate did not write"
+        raise ValueError(Errors.E104.format(folder=shard_dir, problem=problem, manifest=MANIFEST))
+    if _shard_files(shard_dir):  # of any output format
         changed = [key for key in manifest if old.get(key) != manifest[key]]
         if changed:
             key = changed[0]
             raise ValueError(Errors.E050.format(folder=shard_dir, key=key, old=old.get(key), new=manifest[key]))
-        return
-    write_atomic(path, json.dumps(manifest, indent=2).encode("utf8"))
+    return manifest
 
 
 def _run_bounded(
@@ -265,12 +347,12 @@ def _run_bounded(
         collect()
 
 
-def _start_worker(model: str, confidence: bool, parent: int) -> None:
+def _start_worker(options: AnnotateOptions, parent: int) -> None:
     """A pool worker's initializer: end with the parent (its pid given by the parent: a
     parent killed before this runs would leave `os.getppid()` naming the new one), load
     the pipeline."""
     _exit_with_parent(parent)
-    load_pipeline(model, confidence)
+    load_pipeline(options.model, options.confidence, options.model_sha256)
 
 
 def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
@@ -289,7 +371,7 @@ def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
 def _run_processes(n_process: int, options: AnnotateOptions, shards: Iterator[Shard], finished) -> None:
     context = get_context("spawn")  # a fresh interpreter: no forked torch threads
     with ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=_start_worker, initargs=(options.model, options.confidence, os.getpid())
+        n_process, mp_context=context, initializer=_start_worker, initargs=(options, os.getpid())
     ) as pool:
         _run_bounded(
             lambda items: pool.submit(annotate_shard, options, items),

@@ -408,6 +408,7 @@ class CRFScores(NamedTuple):
         emissions, lengths = self.emissions, self.lengths
         if k < 1:
             raise ValueError(Errors.E038.format(setting="k of the k-best Viterbi", value=k, expected="k >= 1"))
+        k = max(1, self._n_allowed(k))  # before any allocation: no sentence has more sequences
         never = float("-inf")
         n_labels = self.n_labels
         transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
@@ -449,6 +450,23 @@ class CRFScores(NamedTuple):
             keep = finite[row]
             by_sentence[sentence] = (paths[row, keep, :length], log_probs[row, keep])
         return by_sentence
+
+    def _n_allowed(self, k: int) -> int:
+        """min(k, the most allowed label sequences of any sentence of the batch),
+        counted over the allowed start, transitions and end, each count capped at k
+        (a count that reaches k stays at least k, so the cap changes no minimum)."""
+        lengths = set(self.lengths.tolist())
+        cap = float(k)
+        transitions = self.allowed_transitions.cpu().numpy().astype("float64")
+        end = self.allowed_end.cpu().numpy()
+        counts = self.allowed_start.cpu().numpy().astype("float64")  # sequences of length t ending in each label
+        most = 0.0
+        for length in range(1, max(lengths) + 1):
+            if length > 1:
+                counts = numpy.minimum(counts @ transitions, cap)
+            if length in lengths:
+                most = max(most, min(float(counts[end].sum()), cap))
+        return min(k, int(most))
 
 
 def _sentence_of_tokens(lengths: torch.Tensor, device: torch.device) -> torch.Tensor:

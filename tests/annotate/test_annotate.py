@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -333,3 +334,103 @@ def test_workers_end_when_the_parent_is_killed(ner_model, tmp_path):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+def test_a_folder_that_is_not_an_earlier_runs_output_is_refused_and_kept(ner_model, text_input, tmp_path):
+    """Nothing annotate did not write is deleted: a user's folder (no annotate.json)
+    and a user's OUTPUT.parts are refused; in an earlier run's folder only its own
+    shard files past the end go."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("2019.jsonl", "2020.jsonl", "2020.jsonl.sha256", "000007.jsonl"):
+        (mine / name).write_text("mine\n", encoding="utf8")
+    with pytest.raises(ValueError, match=r"\[E104\] .*mine holds files but no annotate.json"):
+        annotate(str(ner_model), text_input, mine, "text", "jsonl", shard_size=2, progress=False)
+    parts = tmp_path / "res.jsonl.parts"
+    parts.mkdir()
+    (parts / "notes.txt").write_text("mine\n", encoding="utf8")
+    with pytest.raises(ValueError, match=r"\[E104\] .*res.jsonl.parts holds files but no annotate.json"):
+        annotate(str(ner_model), text_input, tmp_path / "res.jsonl", "text", "jsonl", progress=False)
+    assert sorted(p.name for p in mine.iterdir()) == ["000007.jsonl", "2019.jsonl", "2020.jsonl", "2020.jsonl.sha256"]
+    assert [p.name for p in parts.iterdir()] == ["notes.txt"] and not (tmp_path / "res.jsonl").exists()
+    out = tmp_path / "out"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    (out / "2019.jsonl").write_text("mine\n", encoding="utf8")
+    (out / "0000003.jsonl").write_text("mine\n", encoding="utf8")  # not a name annotate gives
+    text_input.write_text(TEXTS[0] + "\n", encoding="utf8")
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "000000.jsonl", "000000.jsonl.sha256", "0000003.jsonl", "2019.jsonl", "annotate.json"
+    ]
+
+
+def test_an_output_in_the_input_folder_is_refused(ner_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Anna lives in Paris\n", encoding="utf8")
+    for output in (folder, folder / "out", folder / "out.jsonl"):
+        with pytest.raises(ValueError, match=r"\[E038\] Invalid OUTPUT .*expected a path outside the input folder"):
+            annotate(str(ner_model), folder, output, "text", "jsonl", progress=False)
+    assert [p.name for p in folder.iterdir()] == ["a.txt"]
+
+
+def test_another_output_format_does_not_mix_into_a_folder(ner_model, text_input, tmp_path):
+    out = tmp_path / "out"
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    with pytest.raises(ValueError, match=r"\[E050\] .*output_format: 'jsonl', now 'conll'"):
+        annotate(str(ner_model), text_input, out, "text", "conll", shard_size=2, progress=False)
+    assert not list(out.glob("*.conll"))
+
+
+def test_a_model_replaced_at_the_same_path_is_other_settings(ner_model, text_input, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model)
+    out = tmp_path / "out"
+    annotate(str(model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert annotate(str(model), text_input, out, "text", "jsonl", shard_size=2, progress=False).n_skipped == 3
+    meta = json.loads((model / "meta.json").read_text(encoding="utf8"))
+    (model / "meta.json").write_text(json.dumps(meta | {"version": "0.0.2"}), encoding="utf8")
+    with pytest.raises(ValueError, match=r"\[E050\] .*\(model_sha256: '[0-9a-f]{64}', now '[0-9a-f]{64}'\)"):
+        annotate(str(model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+
+
+def test_a_folder_output_says_when_it_is_complete(ner_model, tmp_path):
+    """`complete` is written last: false after a run that stopped (here at a bad line
+    of its third shard, with two shards written), true once every shard is there."""
+    lines = [json.dumps({"text": text}) for text in TEXTS]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines[:4] + ["{not json"]) + "\n", encoding="utf8")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"in.jsonl:5: \[E048\]"):
+        annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert sorted(p.name for p in out.glob("*.jsonl")) == ["000000.jsonl", "000001.jsonl"]
+    assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is False
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is True
+
+
+def test_a_lone_surrogate_is_an_input_error_and_leaves_nothing(ner_model, tmp_path):
+    path = tmp_path / "sur.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": "bad \\ud800 x"}\n{"tokens": ["a", "\\udc00"]}\n', encoding="utf8")
+    for output in (tmp_path / "x.jsonl", tmp_path / "x"):
+        result = CliRunner().invoke(app, ["annotate", str(ner_model), str(path), str(output), "--input-format", "jsonl"])
+        assert result.exit_code == 1
+        assert f"{path}:2: [E048] a lone surrogate \\ud800" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["sur.jsonl"]
+    path.write_text('{"tokens": ["a", "\\udc00"]}\n', encoding="utf8")
+    with pytest.raises(ValueError, match=r"sur.jsonl:1: \[E048\] a lone surrogate \\udc00"):
+        annotate(str(ner_model), path, tmp_path / "x.jsonl", "jsonl", "jsonl", progress=False)
+
+
+def test_n_best_is_bounded_and_capped_at_the_allowed_sequences(ner_model, text_input, tmp_path):
+    result = CliRunner().invoke(app, ["annotate", str(ner_model), str(text_input), str(tmp_path / "o.jsonl"),
+                                      "--n-best", "99999999999999999999"])
+    assert result.exit_code == 1 and "[E038] Invalid --n-best 99999999999999999999: expected 0 (none) to 1000" in result.output
+    nlp = spacy.load(ner_model)
+    head = nlp.get_pipe("xfer_tagger")
+    docs = [nlp.make_doc(text) for text in ("Anna", "Anna lives", "")]
+    every = head.nbest(docs, 10**20)  # capped at the allowed sequences before the search allocates
+    n_allowed = max(len(best.labels) for best in every)
+    assert [len(best.labels) for best in every][2] == 1 and 1 < n_allowed < 1000
+    assert every == head.nbest(docs, n_allowed)
