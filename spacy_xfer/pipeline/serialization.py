@@ -8,6 +8,7 @@ file (or, from bytes, the field). `load_trained` is `spacy.load` that names a tr
 output folder given in place of the pipeline inside it.
 """
 
+import copy
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
@@ -98,13 +99,25 @@ class CheckedLoad:
             raise ValueError(Errors.E015.format(name=self.name, file=where, error=err)) from err
 
     def _apply(self, parts: Dict[str, Any], where: Callable[[str], str]) -> None:
-        if "cfg" in parts:
-            if not isinstance(parts["cfg"], dict):
-                raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error="not a JSON object"))
-            self.cfg.update(parts["cfg"])
+        """Load the parts, all or nothing: when one fails (E015), `cfg` and the model's
+        weights are put back as they were, so a component loaded or trained before
+        keeps predicting as it did, not with half of the new weights and the new
+        labels (thinc's `from_bytes` loads node by node)."""
+        cfg, model = copy.deepcopy(self.cfg), self.model.to_bytes()
+        try:
+            if "cfg" in parts:
+                if not isinstance(parts["cfg"], dict):
+                    raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error="not a JSON object"))
+                self.cfg.update(parts["cfg"])
+                self.cfg_loaded()
+            if "model" in parts:
+                self._load_part(where("model"), lambda: self.load_model_bytes(parts["model"]))
+            problem = self.check_loaded()
+            if problem is not None:
+                raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error=problem))
+        except Exception:
+            self.cfg.clear()
+            self.cfg.update(cfg)
             self.cfg_loaded()
-        if "model" in parts:
-            self._load_part(where("model"), lambda: self.load_model_bytes(parts["model"]))
-        problem = self.check_loaded()
-        if problem is not None:
-            raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error=problem))
+            self.model.from_bytes(model)
+            raise

@@ -80,6 +80,29 @@ def test_missing_field_fails_from_bytes(saved, pipeline, component, part):
         fresh.get_pipe(component).from_bytes(srsly.msgpack_dumps(data))
 
 
+@pytest.mark.parametrize("pipeline,component", [("tagger", "xfer_tagger"), ("shared", "encoder")])
+def test_a_load_that_fails_leaves_the_component_as_it_was(saved, pipeline, component):
+    """Other labels and a model whose last node is corrupt: E015, and the component
+    keeps its own labels and weights (thinc loads node by node, so without the undo
+    every node before the corrupt one would hold the other model's weights)."""
+    nlp = spacy.load(saved / pipeline)
+    pipe = nlp.get_pipe(component)
+    before_cfg, before_bytes = dict(pipe.cfg), pipe.to_bytes()
+    texts = ["Eat blue ham", "The dog runs"]
+    before = [[(t.tag_, t.pos_) for t in doc] for doc in nlp.pipe(texts)]
+    data = srsly.msgpack_loads(before_bytes)
+    cfg = srsly.json_loads(data["cfg"])
+    cfg["labels"] = [label.lower() for label in cfg.get("labels", [])]
+    model = srsly.msgpack_loads(data["model"])
+    model["params"] = [{name: value * 2 for name, value in params.items()} for params in model["params"]]
+    model["shims"][-1][0] = b"garbage"
+    other = srsly.msgpack_dumps({**data, "cfg": srsly.json_dumps(cfg), "model": srsly.msgpack_dumps(model)})
+    with pytest.raises(ValueError, match=f"E015.*'{component}'.*field 'model'"):
+        pipe.from_bytes(other)
+    assert pipe.cfg == before_cfg and srsly.msgpack_loads(pipe.to_bytes())["model"] == data["model"]
+    assert [[(t.tag_, t.pos_) for t in doc] for doc in nlp.pipe(texts)] == before
+
+
 def test_empty_labels_with_a_trained_model_fail_at_load(saved, tmp_path):
     path = copy_of(saved, "tagger", tmp_path)
     cfg = srsly.read_json(path / "xfer_tagger" / "cfg")
