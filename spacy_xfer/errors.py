@@ -306,6 +306,12 @@ class Errors:
         "earlier `annotate` run (with its {manifest}); annotate does not delete or "
         "overwrite files it did not write."
     )
+    E105 = (
+        "[E105] Doc {doc} of a batch has another Vocab than doc 0: the docs a "
+        "component featurizes in one batch must share one, whose strings give the "
+        "words' texts. Make them with the pipeline's: `nlp.make_doc(text)` or "
+        "`Doc(nlp.vocab, words=...)`."
+    )
 
 
 class Warnings:

@@ -14,6 +14,7 @@ from spacy.strings import get_string_id
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..errors import Errors
 from .string_table import UNKNOWN_ROW, KeyTable, StringTable
 
 _DIGIT = re.compile(r"\d")
@@ -30,6 +31,18 @@ def batch_orths(docs: List[Doc]) -> numpy.ndarray:
     if not docs:
         return numpy.zeros((0,), dtype="uint64")
     return numpy.concatenate([doc.to_array(ORTH).reshape(-1) for doc in docs])
+
+
+def batch_vocab(docs: List[Doc]) -> Vocab:
+    """The Vocab of the docs (at least one), whose strings give their words' texts.
+
+    RAISES (ValueError): E105 naming the first doc whose Vocab is another's.
+    """
+    vocab = docs[0].vocab
+    for i, doc in enumerate(docs):
+        if doc.vocab is not vocab:
+            raise ValueError(Errors.E105.format(doc=i))
+    return vocab
 
 
 def doc_lengths(docs: List[Doc]) -> numpy.ndarray:
@@ -73,7 +86,7 @@ def rows_per_token(
     if not len(orths):
         return numpy.zeros((0, *shape), dtype="int64")
     distinct, inverse = numpy.unique(orths, return_inverse=True)
-    vocab = docs[0].vocab
+    vocab = batch_vocab(docs)
     rows = []
     for orth in distinct.tolist():
         row = cache.get(orth)
@@ -102,7 +115,7 @@ class CharFeaturizer:
         self._cache.bind(table)
         orths = batch_orths(docs)
         distinct, inverse = numpy.unique(orths, return_inverse=True)
-        strings = docs[0].vocab.strings if docs else None
+        strings = batch_vocab(docs).strings if docs else None
         encoded = [self._encode(int(orth), strings) for orth in distinct]
         lengths = numpy.array([len(ids) for ids in encoded], dtype="int64")
         chars = numpy.concatenate(encoded) if encoded else numpy.zeros((0,), dtype="int64")

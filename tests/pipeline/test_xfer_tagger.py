@@ -89,6 +89,18 @@ def test_serialization_round_trips(trained, tmp_path):
         assert nlp.get_pipe("xfer_tagger").labels == trained.get_pipe("xfer_tagger").labels
 
 
+def test_docs_of_another_vocab_alone_or_mixed_in_a_batch(trained):
+    """A doc of another Vocab is featurized with its own strings; a batch mixing two
+    Vocabs is refused naming the doc, whatever words were seen before (the featurizers
+    cache words by hash, so it used to depend on which had been)."""
+    other = spacy.blank("en")
+    alone = trained(Doc(other.vocab, words=["Qwxyz1", "ham"]))
+    assert [t.tag_ for t in alone] == [t.tag_ for t in trained(Doc(trained.vocab, words=["Qwxyz1", "ham"]))]
+    for words in (["ham"], ["Qwxyz2", "ham"]):  # a word seen before, and one never seen
+        with pytest.raises(ValueError, match=r"\[E105\] Doc 1 of a batch has another Vocab than doc 0"):
+            list(trained.pipe([trained.make_doc("Eat"), Doc(other.vocab, words=words)]))
+
+
 def test_multiprocess_pipe(trained):
     texts = TEXTS * 4
     assert tags(trained.pipe(texts, n_process=2, batch_size=2)) == tags(trained.pipe(texts))
