@@ -2,13 +2,15 @@
 
 - `jsonl`: one JSON object per doc, in Prodigy's shape: `text`; `tokens`, each
   `{text, start, end, id, ws}` plus one field per token head (`tag`, `pos` or the
-  extension's name) and `NAME_confidence` for a head with confidence on; `spans` (the
-  entities) and `span_groups` ({KEY: spans}), each span `{start, end, token_start,
-  token_end, label}` (token_end inclusive, character offsets) plus `score` with
-  confidence on; with n-best, `nbest` ({head name: [{labels, log_prob}]}, the CRF's
+  extension's name) and `NAME_confidence` for a head with confidence on (null where
+  the doc's own annotation was kept, `overwrite` off); `spans` (the entities) and
+  `span_groups` ({KEY: spans}), each span `{start, end, token_start, token_end,
+  label}` (token_end inclusive, character offsets) plus `score` with confidence on
+  (none for a kept span); with n-best, `nbest` ({head name: [{labels, log_prob}]}, the CRF's
   labels, best first).
 - `conll`: one token per line, tab-separated: the token, then per head its label
-  (span heads in IOB2) and with confidence on its token confidence (6 decimals); a
+  (span heads in IOB2) and with confidence on its token confidence (6 decimals, `_`
+  for none); a
   blank line after each doc, so an empty doc is a blank line of its own (the Nth
   blank line ends the Nth doc). Whitespace in a token's text (spaCy's whitespace
   tokens, e.g. a double space) is escaped as UDPipe escapes spaces in CoNLL-U (`\\s`,
@@ -19,8 +21,9 @@
 """
 
 import json
+import math
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
@@ -52,12 +55,23 @@ def token_field(output: Target) -> str:
     return output.standard_attr or output.attr  # type: ignore[attr-defined, return-value]
 
 
-def span_scores(head: XferTagger, doc: Doc) -> Optional[List[float]]:
-    """The scores of a span head's predicted spans (confidence on), else None."""
+def span_scores(head: XferTagger, doc: Doc) -> Dict[Tuple[int, int, str], float]:
+    """The scores of a span head's predicted spans (confidence on) by (start, end,
+    label); spans it did not predict (kept, `overwrite` off: their score is NaN, or a
+    primary `ents` head's kept entities, which its score group leaves out) have none."""
     key = head.output.key if hasattr(head.output, "key") else head.name
     if not head.confidence or key not in doc.spans:
-        return None
-    return [float(score) for score in doc.spans[key].attrs.get("scores", [])]
+        return {}
+    group = doc.spans[key]
+    scores = group.attrs.get("scores", [])
+    return {(s.start, s.end, s.label_): float(x) for s, x in zip(group, scores) if not math.isnan(x)}
+
+
+def token_confidences(head: XferTagger, doc: Doc) -> List[Optional[float]]:
+    """Each token's confidence, None where it has none: a head with a task left a doc
+    of another task unannotated, or the token's annotation was kept (NaN)."""
+    values = [t._.get(head.confidence_attr) for t in doc]
+    return [None if value is None or math.isnan(value) else value for value in values]
 
 
 def token_records(doc: Doc) -> List[Dict[str, Any]]:
@@ -85,9 +99,8 @@ def doc_record(doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest
     for head in heads:
         output = head.output
         if isinstance(output, SpanTarget):
-            spans = list(output.get_spans(doc))
-            scores = span_scores(head, doc) or [None] * len(spans)
-            records = [span_record(span, score) for span, score in zip(spans, scores)]
+            scores = span_scores(head, doc)
+            records = [span_record(span, scores.get((span.start, span.end, span.label_))) for span in output.get_spans(doc)]
             if isinstance(output, EntsTarget):
                 record["spans"] = records
             else:
@@ -96,8 +109,8 @@ def doc_record(doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest
             for token, label in zip(tokens, output.read(doc)):
                 token[token_field(output)] = label
         if head.confidence:
-            for token, t in zip(tokens, doc):
-                token[head.confidence_attr] = t._.get(head.confidence_attr)
+            for token, confidence in zip(tokens, token_confidences(head, doc)):
+                token[head.confidence_attr] = confidence
     if nbest is not None:
         record["nbest"] = {
             head.name: [{"labels": labels, "log_prob": p} for labels, p in zip(best.labels, best.log_probs)]
@@ -129,9 +142,7 @@ def conll_lines(doc: Doc, heads: Sequence[XferTagger]) -> List[str]:
         else:
             columns.append(["_" if label is None else label for label in output.read(doc)])
         if head.confidence:
-            confidences = [t._.get(head.confidence_attr) for t in doc]
-            # None: a head with a task left a doc of another task unannotated
-            columns.append(["_" if value is None else f"{value:.6f}" for value in confidences])
+            columns.append(["_" if value is None else f"{value:.6f}" for value in token_confidences(head, doc)])
     return ["\t".join(row) for row in zip(*columns)] + [""]
 
 

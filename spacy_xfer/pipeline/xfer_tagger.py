@@ -153,7 +153,8 @@ def make_xfer_tagger(
     confidence (bool): also write how sure the CRF is of its predictions (a
         forward-backward pass per batch; off, tagging pays nothing for it):
         `Token._.NAME_confidence`, the marginal probability of each token's predicted
-        label (for span targets, its BILUO tag), and for span targets the probability
+        label (for span targets, its BILUO tag; NaN for a token whose annotation is
+        not the prediction, kept as `overwrite` says), and for span targets the probability
         of each predicted span (that its tokens are tagged exactly `B-X I-X... L-X`, or
         `U-X`) in `doc.spans[KEY].attrs["scores"]`, one float per span in span order,
         as spaCy's spancat stores them: KEY is the span group the head writes
@@ -379,28 +380,39 @@ class XferTagger(CheckedLoad, TrainablePipe):
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
             if ids is None or probs is None:
                 continue
-            for token, prob in zip(doc, probs.token_probs.tolist()):
+            not_predicted = self._write(doc, names[ids].tolist(), probs)
+            confidences = numpy.where(not_predicted, numpy.nan, probs.token_probs).tolist()
+            for token, prob in zip(doc, confidences):
                 token._.set(self.confidence_attr, prob)
-            self._write(doc, names[ids].tolist(), probs)
 
-    def _write(self, doc: Doc, labels: List[str], probs: Optional[PathProbs]) -> None:
+    def _write(self, doc: Doc, labels: List[str], probs: Optional[PathProbs]) -> numpy.ndarray:
+        """Write the predicted labels, keeping existing annotation unless `overwrite`.
+
+        RETURNS (ndarray): (n_tokens,) bool, the tokens whose annotation is not the
+            prediction (kept, or in a predicted span left out for overlapping a kept
+            one), whose confidence is then NaN.
+        """
+        not_predicted = numpy.zeros(len(doc), dtype=bool)
         overwrite = self.overwrite
         if not self.output.spans:
             if not overwrite:
+                not_predicted = numpy.array([old not in MISSING_VALUES for old in self.output.read(doc)], dtype=bool)
                 labels = [new if old in MISSING_VALUES else old for old, new in zip(self.output.read(doc), labels)]
             self.output.write(doc, labels)
-            return
+            return not_predicted
         pairs = self.output.spans_of_labels(doc, labels)  # type: ignore[attr-defined]
         kept = [] if overwrite else list(self.output.get_spans(doc))  # type: ignore[attr-defined]
         if kept:
-            taken = numpy.zeros(len(doc), dtype=bool)
             for span in kept:
-                taken[span.start : span.end] = True
-            pairs = [(chunk, span) for chunk, span in pairs if not taken[span.start : span.end].any()]
+                not_predicted[span.start : span.end] = True
+            left_out = [span for _, span in pairs if not_predicted[span.start : span.end].any()]
+            pairs = [(chunk, span) for chunk, span in pairs if not not_predicted[span.start : span.end].any()]
+            for span in left_out:
+                not_predicted[span.start : span.end] = True
         spans = sorted(kept + [span for _, span in pairs], key=lambda span: span.start)
         self.output.set_spans(doc, spans)  # type: ignore[attr-defined]
         if probs is None:
-            return
+            return not_predicted
         new_scores = {span.start: probs.segment_prob(start, end) for (start, end, _), span in pairs}
         if isinstance(self.output, SpanGroupTarget):
             key = self.output.key
@@ -410,6 +422,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
             doc.spans[key] = spans
         scores = [float("nan") if span in kept else new_scores[span.start] for span in spans]
         doc.spans[key].attrs["scores"] = numpy.asarray(scores, dtype="float32")
+        return not_predicted
 
     def nbest(self, docs: Iterable[Doc], k: int, *, entropy: bool = False) -> List[NBest]:
         """The k best label sequences of each doc (k-best Viterbi under the tag

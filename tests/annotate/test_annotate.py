@@ -14,6 +14,7 @@ import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
+from spacy_xfer.annotate.outputs import doc_record
 from spacy_xfer.annotate.run import annotate
 from spacy_xfer.cli import app
 
@@ -434,3 +435,26 @@ def test_n_best_is_bounded_and_capped_at_the_allowed_sequences(ner_model, text_i
     n_allowed = max(len(best.labels) for best in every)
     assert [len(best.labels) for best in every][2] == 1 and 1 < n_allowed < 1000
     assert every == head.nbest(docs, n_allowed)
+
+
+def test_records_of_annotation_kept_by_the_head(ner_model):
+    """A doc whose entities another component set: the head keeps them (`overwrite`
+    off), so they have no score and their tokens no confidence, and the record stays
+    strict JSON (no NaN); the head's own entities keep theirs."""
+    nlp = spacy.load(ner_model)
+    head = nlp.get_pipe("xfer_tagger")
+    head.confidence = True
+    doc = nlp.make_doc("Bob Smith visited New York today with Anna")
+    doc.ents = [doc.char_span(18, 26, label="MISC")]
+    doc = head(doc)
+    record = json.loads(json.dumps(doc_record(doc, [head]), allow_nan=False))
+    group = {(s.start, s.end - 1, s.label_): float(x) for s, x in zip(doc.spans[head.name], doc.spans[head.name].attrs["scores"])}
+    assert [s for s in record["spans"] if (s["token_start"], s["token_end"]) == (3, 4)] == [
+        {"start": 18, "end": 26, "token_start": 3, "token_end": 4, "label": "MISC"}
+    ]
+    for span in record["spans"]:
+        key = (span["token_start"], span["token_end"], span["label"])
+        assert span.get("score") == group.get(key)
+    confidences = [token["xfer_tagger_confidence"] for token in record["tokens"]]
+    assert confidences[3] is None and confidences[4] is None
+    assert all(0.0 <= c <= 1.0 for i, c in enumerate(confidences) if i not in (3, 4) and c is not None)

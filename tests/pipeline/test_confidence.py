@@ -86,6 +86,30 @@ def test_token_confidence_is_the_marginal_of_the_predicted_tag(confident):
         assert token._.xfer_tagger_confidence == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.parametrize("confident", ["tag_nlp", "ner_nlp"], indirect=True)
+def test_annotation_kept_instead_of_the_prediction_has_no_confidence(confident):
+    """With `overwrite` off a doc's own annotation is kept; the CRF's marginal of the
+    prediction it replaced would describe a label the token does not carry. So would
+    that of a predicted span left out for overlapping a kept one."""
+    text = "Anna visited New York today"
+    alone = confident(text)
+    doc = confident.make_doc(text)
+    if confident.get_pipe("xfer_tagger").cfg["target"] == "tag":
+        doc[0].tag_, not_predicted = "XX", {0}
+    else:
+        doc.ents, not_predicted = [doc.char_span(13, 21, label="MISC")], {2, 3}
+        for span in alone.ents:  # predicted spans that overlap the kept one are left out
+            if span.start < 4 and span.end > 2:
+                not_predicted.update(range(span.start, span.end))
+    doc = confident(doc)
+    assert doc[0].tag_ == "XX" or [(e.start, e.end, e.label_) for e in doc.ents if e.start == 2] == [(2, 4, "MISC")]
+    for token, predicted in zip(doc, alone):
+        if token.i in not_predicted:
+            assert math.isnan(token._.xfer_tagger_confidence)
+        else:
+            assert token._.xfer_tagger_confidence == pytest.approx(predicted._.xfer_tagger_confidence, abs=1e-6)
+
+
 def test_span_group_target_gets_scores_in_its_group():
     nlp = trained("spans:sc", NER_DATA)
     plain = [[(s.start, s.end, s.label_) for s in doc.spans["sc"]] for doc in nlp.pipe(TEXTS)]
