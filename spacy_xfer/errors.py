@@ -312,6 +312,14 @@ class Errors:
         "words' texts. Make them with the pipeline's: `nlp.make_doc(text)` or "
         "`Doc(nlp.vocab, words=...)`."
     )
+    E106 = (
+        "[E106] Component '{name}': its labels ({labels}) under the {scheme} "
+        "constraints allow no tag sequence for a doc of {lengths} token(s) (e.g. one "
+        "token needs an O or a single-token tag such as U-X or S-X), so the CRF could "
+        "only write tags the scheme forbids. Expected a label set that can tag any "
+        "doc: add the missing tags (`initialize`'s `labels`), or set `constraints` "
+        "to \"none\"."
+    )
 
 
 class Warnings:

@@ -5,7 +5,7 @@
 spans built from it and scored as exact matches give conlleval's precision, recall and F1.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import numpy
 
@@ -160,3 +160,26 @@ def allowed_transitions(
     start = numpy.array([_may_follow(scheme, boundary, b) for b in parts], dtype=bool)
     end = numpy.array([_may_follow(scheme, a, boundary) for a in parts], dtype=bool)
     return trans.reshape((len(parts), len(parts))), start, end
+
+
+def lengths_without_a_sequence(transitions: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray) -> List[int]:
+    """The sentence lengths for which the constraints (`allowed_transitions`) allow no
+    label sequence: e.g. 1 for BILUO labels without `O` or any `U-`. The labels a
+    sequence can end at length n are those reachable from `start` in n - 1
+    transitions; that set follows from the one before, so the lengths repeat once a
+    set does, and the search stops there.
+
+    RETURNS (List[int]): the lengths without a sequence below the first repeat;
+        empty if every length has one (longer lengths repeat the shorter ones).
+    """
+    reachable = start.astype(bool)
+    seen: Set[bytes] = set()
+    lengths: List[int] = []
+    n = 1
+    while reachable.tobytes() not in seen:
+        seen.add(reachable.tobytes())
+        if not (reachable & end).any():
+            lengths.append(n)
+        reachable = (reachable.astype(int) @ transitions.astype(int)) > 0
+        n += 1
+    return lengths

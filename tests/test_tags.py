@@ -1,5 +1,6 @@
 """Tag schemes: conlleval's chunk reading, writing chunks as tags, allowed transitions."""
 
+import itertools
 from typing import List
 
 import numpy
@@ -11,6 +12,7 @@ from spacy.vocab import Vocab
 from spacy_xfer.tags import (
     SCHEMES,
     allowed_transitions,
+    lengths_without_a_sequence,
     chunks_from_biluo,
     chunks_from_tags,
     chunks_to_tags,
@@ -311,3 +313,27 @@ def test_chunks_are_read_as_spacy_reads_the_tags(scheme):
         biluo = tags if scheme == "BILUO" else iob_to_biluo(tags)
         spans = biluo_tags_to_spans(doc, biluo)
         assert read(tags) == [(span.start, span.end, span.label_) for span in spans], (scheme, tags)
+
+
+@pytest.mark.parametrize("labels,scheme,expected", [
+    (["O", "B-X", "I-X", "L-X", "U-X"], "BILUO", []),
+    (["B-X", "L-X", "U-X"], "BILUO", []),  # no O, but every length: U-X, B-X L-X, U-X B-X L-X, ...
+    (["B-X", "L-X"], "BILUO", [1]),  # even lengths only; odd ones repeat length 1
+    (["B-X", "I-X", "L-X"], "BILUO", [1]),
+    (["B-X", "I-X", "E-X"], "BIOES", [1]),
+    (["B-X", "I-X"], "IOB2", []),
+    (["I-X"], "IOB2", [1]),  # IOB2 opens a span with B-
+])
+def test_lengths_without_a_sequence(labels, scheme, expected):
+    constraints = allowed_transitions(labels, scheme)
+    assert lengths_without_a_sequence(*constraints) == expected
+    transitions, start, end = constraints
+    failing = [  # by enumerating every sequence of each length
+        n
+        for n in range(1, 8)
+        if not any(
+            start[seq[0]] and end[seq[-1]] and all(transitions[a, b] for a, b in zip(seq, seq[1:]))
+            for seq in itertools.product(range(len(labels)), repeat=n)
+        )
+    ]
+    assert set(expected) <= set(failing) and bool(expected) == bool(failing)

@@ -29,7 +29,7 @@ from ..models.layers.crf import (
     get_crf,
 )
 from ..models.layers.crf_tagger import crf_tagger_from_bytes
-from ..tags import SCHEMES, allowed_transitions
+from ..tags import SCHEMES, allowed_transitions, lengths_without_a_sequence
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import pass_zero_gradient, unencoded_docs
@@ -632,6 +632,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
         self.model.initialize(X=[eg.x for eg in own])
         constraints = self._label_setup().constraints
         if constraints is not None:
+            unwritable = lengths_without_a_sequence(*constraints)
+            if unwritable:
+                raise ValueError(Errors.E106.format(
+                    name=self.name, scheme=self.scheme, labels=listed(self.crf_labels), lengths=listed(unwritable),
+                ))
             get_crf(self.model).set_constraints(*constraints)
             if not self.target.spans:  # gold tags can break the scheme; spans cannot
                 self._gold_ids(own)  # E005 at the first that does, as `update` would

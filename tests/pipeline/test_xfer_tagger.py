@@ -267,6 +267,16 @@ def test_constraints_reject_invalid_gold(scheme, bad, message):
         nlp.initialize(lambda: examples)  # at initialize, before any update
 
 
+def test_constraints_under_which_a_doc_length_has_no_tag_sequence_stop_initialize():
+    """BILUO tags without O or U-: a one-token doc could only get a forbidden tag (with
+    confidence 1.0 and an n-best list without it); named at initialize instead."""
+    nlp = tiny_tagger("ext:xfer_iob", constraints="BILUO")
+    data = [("New York", ["B-LOC", "L-LOC"]), ("Los Angeles", ["B-LOC", "L-LOC"])]
+    with pytest.raises(ValueError, match=r"E106.*\(B-LOC, L-LOC\) under the BILUO constraints .* doc of 1 token"):
+        nlp.initialize(lambda: examples_for(nlp, data, "ext:xfer_iob"))
+    nlp.initialize(lambda: examples_for(nlp, data + [("Paris", ["U-LOC"])], "ext:xfer_iob"))
+
+
 def test_two_heads_do_not_collide_in_scores():
     nlp = spacy.blank("en")
     from ..util import tiny_model
