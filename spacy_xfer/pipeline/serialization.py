@@ -40,6 +40,7 @@ class CheckedLoad:
     cfg: Dict[str, Any]
     model: Any
     vocab: Any
+    has_state = False  # whether the component was initialized or loaded: `_apply` keeps it on a failed load
 
     def check_loaded(self) -> Optional[str]:
         """What is inconsistent between the loaded `cfg` and `model`, or None."""
@@ -99,11 +100,13 @@ class CheckedLoad:
             raise ValueError(Errors.E015.format(name=self.name, file=where, error=err)) from err
 
     def _apply(self, parts: Dict[str, Any], where: Callable[[str], str]) -> None:
-        """Load the parts, all or nothing: when one fails (E015), `cfg` and the model's
-        weights are put back as they were, so a component loaded or trained before
-        keeps predicting as it did, not with half of the new weights and the new
-        labels (thinc's `from_bytes` loads node by node)."""
-        cfg, model = copy.deepcopy(self.cfg), self.model.to_bytes()
+        """Load the parts, all or nothing for a component initialized or loaded before
+        (`has_state`): when one fails (E015), its `cfg` and weights are put back as
+        they were, so it keeps predicting as it did, not with half of the new weights
+        and the new labels (thinc's `from_bytes` loads node by node). A component with
+        no state yet (as `spacy.load` builds it) is left unusable by a failed load, as
+        spaCy's own components are: build it again."""
+        backup = (copy.deepcopy(self.cfg), self.model.to_bytes()) if self.has_state else None
         try:
             if "cfg" in parts:
                 if not isinstance(parts["cfg"], dict):
@@ -116,8 +119,10 @@ class CheckedLoad:
             if problem is not None:
                 raise ValueError(Errors.E015.format(name=self.name, file=where("cfg"), error=problem))
         except Exception:
-            self.cfg.clear()
-            self.cfg.update(cfg)
-            self.cfg_loaded()
-            self.model.from_bytes(model)
+            if backup is not None:
+                self.cfg.clear()
+                self.cfg.update(backup[0])
+                self.cfg_loaded()
+                self.model.from_bytes(backup[1])
             raise
+        self.has_state = True

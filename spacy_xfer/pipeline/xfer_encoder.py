@@ -69,3 +69,4 @@ class XferEncoder(CheckedLoad, DeferredStep, Tok2Vec):
         examples = initialization_examples(self.name, get_examples, nlp, corpus)
         docs = [eg.x for eg in examples]
         self.model.initialize(X=docs)
+        self.has_state = True

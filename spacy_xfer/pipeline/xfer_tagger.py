@@ -643,6 +643,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if nlp is not None:
             self._check_single_writer(nlp)
             self._check_score_weights(nlp)
+        self.has_state = True
 
     def _warn_on_unshared_labels(self, seen_per_task: Mapping[str, Set[str]]) -> None:
         """W001 when this head learns several tasks (T-A) and the gold labels of one,
