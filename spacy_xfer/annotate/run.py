@@ -7,8 +7,9 @@ for a one-file OUTPUT, the shard files are merged in order.
   into OUTPUT at the end (replacing a file of an earlier run), after which the folder is
   removed. OUTPUT without a suffix (`out/`) is a folder of shard files `000000.jsonl`,
   `000001.jsonl`, ... A folder OUTPUT is complete when its `annotate.json` says
-  `"complete": true`, written last, after every shard is in place (false while a run is
-  under way, and after one that failed or was interrupted).
+  `"complete": true`, written last, after every shard is in place (false from when a
+  run starts on a shard it has to write, and after such a run failed or was
+  interrupted).
 - Nothing the command did not write is deleted or overwritten: a shard folder that holds
   files but no `annotate.json` is refused (E104), and only this command's shard and
   digest files (`000001.jsonl`, `000001.jsonl.sha256`) are ever removed. OUTPUT may not
@@ -191,6 +192,7 @@ def annotate(
                 counts["skipped"] += 1
                 bar.update(len(items))
                 continue
+            begin()  # before the first shard this run works on: it may not finish
             digests[index] = digest
             yield index, items
 
@@ -201,7 +203,6 @@ def annotate(
             begun = True
 
     def finished(index: int, n_docs: int, data: bytes) -> None:
-        begin()
         write_atomic(shard_path(index), data)
         write_atomic(digest_path(index), digests.pop(index).encode("utf8"))
         counts["docs"] += n_docs
@@ -259,7 +260,9 @@ def model_digest(model: str) -> str:
     else:
         return ""
     digest = hashlib.sha256()
-    files = sorted((path for path in root.rglob("*") if path.is_file()), key=lambda path: path.relative_to(root).as_posix())
+    # os.walk follows symlinked folders, which Path.rglob (Python 3.11) does not enter
+    found = (Path(folder, name) for folder, _, names in os.walk(root, followlinks=True) for name in names)
+    files = sorted((path for path in found if path.is_file()), key=lambda path: path.relative_to(root).as_posix())
     for path in files:
         digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode("utf8"))
         with path.open("rb") as file:

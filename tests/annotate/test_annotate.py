@@ -15,7 +15,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_xfer.annotate.outputs import doc_record
-from spacy_xfer.annotate.run import annotate
+from spacy_xfer.annotate.run import annotate, model_digest
 from spacy_xfer.cli import app
 
 TEXTS = ["Anna lives in Paris", "Bob Smith visited New York today", "", "Paris loves Anna", "New York is big"]
@@ -395,7 +395,7 @@ def test_a_model_replaced_at_the_same_path_is_other_settings(ner_model, text_inp
         annotate(str(model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
 
 
-def test_a_folder_output_says_when_it_is_complete(ner_model, tmp_path):
+def test_a_folder_output_says_when_it_is_complete(ner_model, tmp_path, monkeypatch):
     """`complete` is written last: false after a run that stopped (here at a bad line
     of its third shard, with two shards written), true once every shard is there."""
     lines = [json.dumps({"text": text}) for text in TEXTS]
@@ -409,6 +409,15 @@ def test_a_folder_output_says_when_it_is_complete(ner_model, tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf8")
     annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
     assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is True
+    # a longer input, and a run stopped while annotating the new shard: not complete
+    path.write_text("\n".join(lines + lines) + "\n", encoding="utf8")
+    def stopped(options, items):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("spacy_xfer.annotate.run.annotate_shard", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
+    assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is False
 
 
 def test_a_lone_surrogate_is_an_input_error_and_leaves_nothing(ner_model, tmp_path):
@@ -458,3 +467,18 @@ def test_records_of_annotation_kept_by_the_head(ner_model):
     confidences = [token["xfer_tagger_confidence"] for token in record["tokens"]]
     assert confidences[3] is None and confidences[4] is None
     assert all(0.0 <= c <= 1.0 for i, c in enumerate(confidences) if i not in (3, 4) and c is not None)
+
+
+def test_model_digest_reads_symlinked_folders(tmp_path):
+    """A pipeline folder whose component folders are symlinks (a shared store): a
+    change inside one is a change of the model."""
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "model").write_bytes(b"weights")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "meta.json").write_text("{}", encoding="utf8")
+    (model / "ner").symlink_to(store, target_is_directory=True)
+    before = model_digest(str(model))
+    (store / "model").write_bytes(b"other weights")
+    assert model_digest(str(model)) != before
