@@ -6,13 +6,12 @@
   the doc's own annotation was kept, `overwrite` off); `spans` (the entities) and
   `span_groups` ({KEY: spans}), each span `{start, end, token_start, token_end,
   label}` (token_end inclusive, character offsets) plus `score` with confidence on
-  (none for a kept span); with n-best, `nbest` ({head name: [{labels, log_prob}]}, the CRF's
-  labels, best first).
+  (none for a kept span); with n-best, `nbest` ({head name: [{labels, log_prob}]},
+  the CRF's labels, best first).
 - `conll`: one token per line, tab-separated: the token, then per head its label
   (span heads in IOB2) and with confidence on its token confidence (6 decimals, `_`
-  for none); a
-  blank line after each doc, so an empty doc is a blank line of its own (the Nth
-  blank line ends the Nth doc). Whitespace in a token's text (spaCy's whitespace
+  for none); a blank line after each doc, so an empty doc is a blank line of its own
+  (the Nth blank line ends the Nth doc). Whitespace in a token's text (spaCy's whitespace
   tokens, e.g. a double space) is escaped as UDPipe escapes spaces in CoNLL-U (`\\s`,
   `\\t`, `\\n`, `\\r`, other whitespace `\\uXXXX`) and a backslash is `\\\\`, so every
   line has its columns.

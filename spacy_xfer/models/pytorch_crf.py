@@ -456,6 +456,8 @@ class CRFScores(NamedTuple):
         counted over the allowed start, transitions and end, each count capped at k
         (a count that reaches k stays at least k, so the cap changes no minimum)."""
         lengths = set(self.lengths.tolist())
+        if not lengths:
+            return k
         cap = float(k)
         transitions = self.allowed_transitions.cpu().numpy().astype("float64")
         end = self.allowed_end.cpu().numpy()

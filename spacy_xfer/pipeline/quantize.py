@@ -4,9 +4,9 @@
     nlp = spacy.load(path, config={"nlp": {"after_pipeline_creation": {"@callbacks": "spacy_xfer.quantize.v1"}}})
 
 The spacy-xfer components then predict with int8 GRUs and linear layers, the char
-encoder's aside (`models.pytorch_quantized.quantizes` says why); the weights stay float32 on disk, and the setting is kept
-in the pipeline's config, so a quantized pipeline saved and loaded again is quantized.
-Training it raises E035.
+encoder's aside (`models.pytorch_quantized.quantizes` says why); the weights stay
+float32 on disk, and the setting is kept in the pipeline's config, so a quantized
+pipeline saved and loaded again is quantized. Training it raises E035.
 """
 
 from typing import Callable
@@ -24,8 +24,9 @@ CALLBACK = {"@callbacks": "spacy_xfer.quantize.v1"}
 
 def quantize(nlp: Language) -> Language:
     """Make `nlp`'s spacy-xfer components predict with int8 GRUs and linear layers
-    (dynamic quantization, CPU; the char encoder stays float32), in place, and record the setting in `nlp.config`
-    (`[nlp.after_pipeline_creation]`) so that `nlp.to_disk` + `spacy.load` keeps it.
+    (dynamic quantization, CPU; the char encoder stays float32), in place, and record
+    the setting in `nlp.config` (`[nlp.after_pipeline_creation]`) so that
+    `nlp.to_disk` + `spacy.load` keeps it.
     Works before the weights are loaded (as the callback) or after. Predictions differ
     from the float32 pipeline's by the int8 rounding (see the README for how many), and
     a token's label can depend on the batch it is predicted in (int8 activations take

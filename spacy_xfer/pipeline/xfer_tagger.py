@@ -154,10 +154,10 @@ def make_xfer_tagger(
         forward-backward pass per batch; off, tagging pays nothing for it):
         `Token._.NAME_confidence`, the marginal probability of each token's predicted
         label (for span targets, its BILUO tag; NaN for a token whose annotation is
-        not the prediction, kept as `overwrite` says), and for span targets the probability
-        of each predicted span (that its tokens are tagged exactly `B-X I-X... L-X`, or
-        `U-X`) in `doc.spans[KEY].attrs["scores"]`, one float per span in span order,
-        as spaCy's spancat stores them: KEY is the span group the head writes
+        not the prediction, kept as `overwrite` says), and for span targets the
+        probability of each predicted span (that its tokens are tagged exactly `B-X
+        I-X... L-X`, or `U-X`) in `doc.spans[KEY].attrs["scores"]`, one float per span
+        in span order, as spaCy's spancat stores them: KEY is the span group the head writes
         (`spans:KEY`, or NAME for a head that is not primary); a primary `ents` head
         also writes its entities with their scores to `doc.spans[NAME]`, since
         `Doc.ents` holds no scores. Not saved with the weights: switch it on when
