@@ -89,7 +89,8 @@ def read_items(paths: List[Path], input_format: str) -> Iterator[Item]:
         with path.open("rb") as file:  # lines end at "\n" only: a lone "\r" is text
             for number, raw in enumerate(file, 1):
                 source = f"{path}:{number}"
-                line = _decode(source, raw, first=number == 1).rstrip("\r\n")
+                line = _decode(source, raw, first=number == 1)
+                line = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
                 if input_format == "text":
                     yield Item(source, text=line)
                 elif input_format == "tokens":
@@ -156,7 +157,11 @@ def _tokens(source: str, tokens: Any, expected: str) -> Tuple[List[str], List[bo
     if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
         return list(tokens), _spaces(len(tokens))
     if isinstance(tokens, list) and all(isinstance(t, dict) and isinstance(t.get("text"), str) for t in tokens):
-        return [t["text"] for t in tokens], [bool(t.get("ws", True)) for t in tokens]
+        for i, token in enumerate(tokens):
+            if not isinstance(token.get("ws", True), bool):
+                problem = f'token {i} with "ws" {token["ws"]!r}'
+                raise ValueError(Errors.E048.format(source=source, problem=problem, expected=f'{expected}; "ws" true or false'))
+        return [t["text"] for t in tokens], [t.get("ws", True) for t in tokens]
     raise ValueError(Errors.E048.format(source=source, problem=f'malformed "tokens" {str(tokens)[:80]}', expected=expected))
 
 

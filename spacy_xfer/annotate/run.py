@@ -51,7 +51,7 @@ from spacy.tokens import DocBin
 from spacy.util import get_package_path, is_package, minibatch
 from tqdm import tqdm
 
-from ..corpora.io import check_output, write_atomic
+from ..corpora.io import ATOMIC_TEMP_NAME, check_output, write_atomic
 from ..errors import Errors
 from ..pipeline.serialization import load_trained
 from .inputs import Item, check_input_format, input_files, read_items
@@ -308,7 +308,7 @@ def _check_manifest(
     }
     path = shard_dir / MANIFEST
     if not path.is_file():
-        if shard_dir.is_dir() and any(shard_dir.iterdir()):
+        if shard_dir.is_dir() and any(not ATOMIC_TEMP_NAME.fullmatch(path.name) for path in shard_dir.iterdir()):
             raise ValueError(Errors.E104.format(folder=shard_dir, problem=f"holds files but no {MANIFEST}", manifest=MANIFEST))
         return manifest
     try:

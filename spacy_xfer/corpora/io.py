@@ -3,6 +3,7 @@ statistics file, or a set of files (a staged folder, then renames)."""
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,10 @@ def check_output(path: Path, *, folder: bool = False) -> None:
             if not parent.is_dir():
                 raise ValueError(Errors.E092.format(path=path, parent=parent))
             return
+
+
+# the temp files of `atomic_file`, left behind only by a process killed mid-write
+ATOMIC_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")
 
 
 @contextmanager

@@ -205,10 +205,11 @@ def test_a_run_stopped_by_a_bad_line_resumes_after_the_fix(ner_model, tmp_path):
 
 def test_text_lines_are_utf8_split_at_newlines_only(ner_model, tmp_path):
     path = tmp_path / "in.txt"
-    path.write_bytes("\ufeffAnna lives\r\nin Paris\rtoday\n".encode("utf8"))
+    path.write_bytes("\ufeffAnna lives\r\nin Paris\rtoday\nBob\r\r\nAnn\r".encode("utf8"))
     out = tmp_path / "out.jsonl"
     annotate(str(ner_model), path, out, "text", "jsonl", progress=False)
-    assert [r["text"] for r in read_jsonl(out)] == ["Anna lives", "in Paris\rtoday"]
+    # a line ends at "\n" or "\r\n"; any other "\r" is text
+    assert [r["text"] for r in read_jsonl(out)] == ["Anna lives", "in Paris\rtoday", "Bob\r", "Ann\r"]
     path.write_bytes(b"Anna\nPar\xffis\n")
     with pytest.raises(ValueError, match=r"in.txt:2: \[E048\] bytes that are not UTF-8 .*expected UTF-8 text"):
         annotate(str(ner_model), path, tmp_path / "other.jsonl", "text", "jsonl", progress=False)
@@ -418,6 +419,25 @@ def test_a_folder_output_says_when_it_is_complete(ner_model, tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         annotate(str(ner_model), path, out, "jsonl", "jsonl", shard_size=2, progress=False)
     assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is False
+
+
+def test_a_token_whitespace_flag_that_is_not_a_boolean_is_an_input_error(ner_model, tmp_path):
+    path = tmp_path / "ws.jsonl"
+    path.write_text('{"tokens": [{"text": "a", "ws": true}, {"text": "b"}]}\n{"tokens": [{"text": "a", "ws": "false"}]}\n', encoding="utf8")
+    with pytest.raises(ValueError, match=r'ws.jsonl:2: \[E048\] token 0 with "ws" \'false\'.*"ws" true or false'):
+        annotate(str(ner_model), path, tmp_path / "o.jsonl", "jsonl", "jsonl", progress=False)
+
+
+def test_a_temp_file_of_a_killed_run_does_not_block_the_next(ner_model, text_input, tmp_path):
+    """A run killed while writing its first manifest leaves only the atomic write's
+    hidden temp file: not a user's file, so the folder is not refused (and the file is
+    left alone)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    leftover = out / f".annotate.json.{'0' * 32}.tmp"
+    leftover.write_text("{", encoding="utf8")
+    annotate(str(ner_model), text_input, out, "text", "jsonl", shard_size=2, progress=False)
+    assert json.loads((out / "annotate.json").read_text(encoding="utf8"))["complete"] is True and leftover.exists()
 
 
 def test_a_lone_surrogate_is_an_input_error_and_leaves_nothing(ner_model, tmp_path):
