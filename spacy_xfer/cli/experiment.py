@@ -137,7 +137,8 @@ def prepare_command(
             raise typer.BadParameter(f"a benchmark defined with --format {fmt} also needs {', '.join(missing)}")
         benchmarks[name] = {key: value for key, value in {"format": fmt, **own}.items() if value is not None}
         check_benchmark(name, benchmarks[name], "prepare --format etc.")
-    stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks)
+    read = [Path(benchmarks_file)] if benchmarks_file is not None else []
+    stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks, read=read)
     summaries = {}  # parts split from one file share its reading, so report it once
     for part, info in stats.items():
         typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens")

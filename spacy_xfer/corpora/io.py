@@ -70,7 +70,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def staged_folder(folder: Path) -> Iterator[Path]:
+def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
     """A temp folder beside `folder` to write a set of files into: when the block ends
     without an error, each file is renamed into `folder` (created if needed; other
     files there are kept); when it raises, `folder` and its parents are left as they
@@ -79,9 +79,12 @@ def staged_folder(folder: Path) -> Iterator[Path]:
 
     folder (Path): Where the files go. The staging folder is made in its parent, so
         the parent must be writable and on the same file system.
-    RAISES (ValueError): as `check_output`.
+    inputs (Sequence[Path]): the files the block reads: one that a staged file would
+        replace raises E038 before anything is moved.
+    RAISES (ValueError): as `check_output`; E038 for an input a file would replace.
     """
     folder = Path(folder)
+    read = {Path(path).resolve() for path in inputs}
     check_output(folder, folder=True)
     made = []  # the folders made here, innermost first (a path may hold `..`)
     for parent in reversed((folder.parent, *folder.parent.parents)):
@@ -92,6 +95,10 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     try:
         try:
             yield staging
+            for file in staging.iterdir():
+                if (folder / file.name).resolve() in read:
+                    expected = f"a folder where {file.name} does not replace an input file"
+                    raise ValueError(Errors.E038.format(setting="OUTPUT_DIR", value=str(folder), expected=expected))
             folder.mkdir(exist_ok=True)
             for file in sorted(staging.iterdir()):
                 os.replace(file, folder / file.name)

@@ -286,7 +286,8 @@ def _read_columns(
             log.note("-DOCSTART- lines")
             continue
         if len(fields) != len(layout or by_width.get(len(fields), ())):
-            builder.skip(number, _wrong_width(text, fields, {len(layout)} if layout else set(by_width)), expected)
+            chosen = f"{len(layout)} columns ({describe_columns(layout)}), the layout of the file's first line" if layout else expected
+            builder.skip(number, _wrong_width(text, fields, {len(layout)} if layout else set(by_width)), chosen)
             continue
         layout = by_width[len(fields)]
         word = next(value for column, value in zip(layout, fields) if column.role == WORD)
@@ -344,7 +345,7 @@ def _read_conllu(
         if len(fields) != CONLLU_FIELDS:
             problem = f"{len(fields)} TAB-separated fields"
             builder.skip(number, problem, "10 (CoNLL-U)")
-        elif fields[0].isdigit():
+        elif re.fullmatch(r"[0-9]+", fields[0]):
             next_id = len(builder.words) + 1
             if int(fields[0]) != next_id and not builder.broken:
                 builder.skip(number, f"word ID {fields[0]} after {next_id - 1} words", f"the IDs 1, 2, 3, ... in order (here {next_id})")

@@ -5,7 +5,7 @@ project (`project.yml`) and the CLI run these.
 
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import srsly
 from spacy.language import Language
@@ -37,6 +37,7 @@ def prepare_benchmark(
     seed: int,
     *,
     benchmarks: Optional[Mapping[str, Benchmark]] = None,
+    read: Sequence[Path] = (),
 ) -> Dict[str, Any]:
     """Convert a benchmark corpus into `train.spacy`, `dev.spacy` and `test.spacy`, and
     write the definition used (file paths as read) to `benchmark.json` beside them.
@@ -52,18 +53,22 @@ def prepare_benchmark(
     seed (int): The seed of random splits.
     benchmarks (Optional[Mapping[str, Benchmark]]): Where `name` is looked up (default:
         the built-in benchmarks; see `load_benchmarks`).
+    read (Sequence[Path]): other files read (the benchmarks file), which like the
+        corpus files must not be among those written.
     RETURNS (Dict[str, Any]): The statistics of each part written.
     RAISES (ValueError): E083 for a part without sentences, E063 if the train part has no
         gold for the benchmark's target (see `check_prepared`); E038 if `output_dir` is a
-        file. Every file is written to a staging folder first and moved into `output_dir`
-        only when all are there, so a failure leaves `output_dir` as it was.
+        file, or if a file written would replace one read (e.g. the benchmarks file
+        as `output_dir`/benchmark.json). Every file is written to a staging folder
+        first and moved into `output_dir` only when all are there, so a failure leaves
+        `output_dir` as it was.
     """
     bench = get_benchmark(name, benchmarks)
     files = {part: find_file(name, part, corpora_dir, paths) for part, paths in bench["files"].items()}
     options = ReadOptions(**{key: bench[key] for key in READ_OPTIONS if key in bench})
     common: Dict[str, Any] = {"options": options, "lenient": bench.get("lenient", False), "progress": True}
     split = {"seed": seed, "order": bench.get("split_order", "random"), **common}
-    with staged_folder(Path(output_dir)) as staging:
+    with staged_folder(Path(output_dir), inputs=[*files.values(), *read]) as staging:
         stats: Dict[str, Any] = {}
         if "all" in files:
             stats.update(split_corpus(bench["format"], files["all"], staging, ratios=bench["split"], **split))

@@ -104,8 +104,10 @@ def test_lenient_ptb_item_after_a_sentence_end_spoils_the_next_sentence_only(wri
 
 def test_layout_is_fixed_by_the_first_line(write):
     # conll2002 accepts 2 or 3 columns, but not both in one file
-    with pytest.raises(CorpusFormatError, match=r":2: \[E053\] 2 columns; expected 3 columns"):
+    with pytest.raises(CorpusFormatError, match=r":2: \[E053\] 2 columns; expected 3 columns .*, the layout of the file's first line$"):
         read(write("a N O\nb O\n"), "conll2002")
+    with pytest.raises(CorpusFormatError, match=r":2: \[E053\] 3 columns; expected 2 columns \(word ner:IOB2\), the layout"):
+        read(write("a O\nb N O\n"), "conll2002")
 
 
 def test_iob1_accepts_b_after_o_as_conlleval_does(write):

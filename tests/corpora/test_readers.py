@@ -156,6 +156,7 @@ W = "\t_\tX\t_\t_\t_\t_\t_\t_\n"  # the eight fields after a CoNLL-U line's ID a
         (f"1\ta{W}1\tb{W}", 2, r"word ID 1 after 1 words"),
         (f"1\ta{W}\n1-2\tab{W}1\ta{W}", 3, r"multiword range 1-2 over words the sentence does not have"),
         (f"1\ta{W}2-2\tab{W}2\tb{W}", 2, r"multiword range 2-2; expected a range from the next word's ID \(2\)"),
+        (f"1\ta{W}\u00b2\tb{W}", 2, r"ID '\u00b2'; expected a word index"),  # a digit to str.isdigit, not to int()
     ],
 )
 def test_conllu_word_ids_must_count_up_from_one(write, text, line, message):

@@ -93,6 +93,21 @@ def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_b
         overrides("t_a", None, "mine", corpus)
 
 
+def test_prepare_does_not_replace_the_benchmarks_file_it_reads(wnut_files, tmp_path):
+    """A benchmarks file kept as OUTPUT_DIR/benchmark.json (the name of the definition
+    `prepare` writes there): refused, and the file with its other entries kept."""
+    mine = {"format": "wnut", "lang": "en", "target": "ents", "files": {p: str(f) for p, f in wnut_files.items()}}
+    folder = tmp_path / "corpus" / "mine"
+    folder.mkdir(parents=True)
+    path = folder / "benchmark.json"
+    path.write_text(json.dumps({"mine": mine, "other": mine}), encoding="utf8")
+    before = path.read_bytes()
+    result = run("prepare", "mine", folder, "--benchmarks", path)
+    assert result.exit_code == 1 and "[E038] Invalid OUTPUT_DIR" in result.output
+    assert "benchmark.json does not replace an input file" in result.output
+    assert path.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["benchmark.json"]
+
+
 def test_the_prepared_definition_wins_over_the_built_in_one(wnut_files, tmp_path):
     corpus = tmp_path / "corpus"
     result = prepare_on_the_fly(wnut_files, corpus / "conll03", name="conll03")
