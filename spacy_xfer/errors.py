@@ -208,8 +208,10 @@ class Errors:
     )
     E081 = "[E081] {path} is a folder: expected {expected}."
     E082 = (
-        "{path}: [E082] not a label mapping table; expected a JSON object with 'renames' "
-        "(object), 'alternatives' (string or null) and 'own_labels' (list)."
+        "{path}: [E082] not a label mapping table ({problem}); expected a JSON object "
+        "with 'renames' (an object of labels to labels, each a non-empty string "
+        "without whitespace), 'alternatives' (a string or null) and 'own_labels' (a "
+        "list of labels)."
     )
     E083 = (
         "[E083] Benchmark {name!r}: its {part} part would hold no sentences ({source}); "

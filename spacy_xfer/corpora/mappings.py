@@ -43,17 +43,40 @@ class LabelMap:
         try:
             data = srsly.read_json(path)
         except ValueError as e:  # JSON that does not parse, or is not UTF-8
-            raise ValueError(Errors.E082.format(path=path)) from e
-        try:
-            return cls(
-                name=data.get("name", path.stem),
-                renames=dict(data.get("renames", {})),
-                alternatives=data.get("alternatives"),
-                own_labels=tuple(data.get("own_labels", ())),
-                description=data.get("description", ""),
-            )
-        except (AttributeError, TypeError, ValueError) as e:
-            raise ValueError(Errors.E082.format(path=path)) from e
+            raise ValueError(Errors.E082.format(path=path, problem=f"cannot read it: {e}")) from e
+        problem = _table_problem(data)
+        if problem is not None:
+            raise ValueError(Errors.E082.format(path=path, problem=problem))
+        return cls(
+            name=str(data.get("name", path.stem)),
+            renames=dict(data.get("renames", {})),
+            alternatives=data.get("alternatives"),
+            own_labels=tuple(data.get("own_labels", ())),
+            description=str(data.get("description", "")),
+        )
+
+
+def _is_label(value: object) -> bool:
+    return isinstance(value, str) and bool(value) and not any(char.isspace() for char in value)
+
+
+def _table_problem(data: object) -> Optional[str]:
+    """What makes `data` not a mapping table, or None."""
+    if not isinstance(data, dict):
+        return f"found {type(data).__name__}"
+    renames = data.get("renames", {})
+    if not isinstance(renames, dict):
+        return f"'renames' is {type(renames).__name__}"
+    bad = next(((key, value) for key, value in renames.items() if not (_is_label(key) and _is_label(value))), None)
+    if bad is not None:
+        return f"'renames' maps {bad[0]!r} to {bad[1]!r}"
+    alternatives = data.get("alternatives")
+    if alternatives is not None and not (isinstance(alternatives, str) and alternatives):
+        return f"'alternatives' is {alternatives!r}"
+    own_labels = data.get("own_labels", [])
+    if not isinstance(own_labels, list) or not all(_is_label(label) for label in own_labels):
+        return f"'own_labels' is {own_labels!r}"[:120]
+    return None
 
 
 def mapping_names() -> List[str]:

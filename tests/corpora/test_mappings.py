@@ -1,6 +1,7 @@
 """Label mapping tables shipped as data."""
 
 import json
+import re
 
 import pytest
 
@@ -46,5 +47,20 @@ def test_user_table_from_a_json_file(tmp_path):
     with pytest.raises(ValueError, match="genia-ptb"):
         load_label_map(tmp_path / "missing.json")
     path.write_text(json.dumps({"renames": ["not", "a", "dict"]}))
-    with pytest.raises(ValueError, match=r"\[E082\] not a label mapping table"):
+    with pytest.raises(ValueError, match=r"\[E082\] not a label mapping table \('renames' is list\)"):
+        load_label_map(path)
+
+
+@pytest.mark.parametrize("table,problem", [
+    ({"renames": {"NN": 5}}, "'renames' maps 'NN' to 5"),
+    ({"renames": {"NN": "A B"}}, "'renames' maps 'NN' to 'A B'"),  # a label with whitespace breaks the columns written
+    ({"renames": {"DT": ""}}, "'renames' maps 'DT' to ''"),  # would silently make every DT a missing tag
+    ({"alternatives": 5}, "'alternatives' is 5"),
+    ({"own_labels": "X"}, "'own_labels' is 'X'"),
+    ([1, 2], "found list"),
+])
+def test_a_table_of_wrong_types_or_labels_is_refused_naming_the_file(tmp_path, table, problem):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(table))
+    with pytest.raises(ValueError, match=re.escape(f"{path}: [E082] not a label mapping table ({problem})")):
         load_label_map(path)
