@@ -435,6 +435,8 @@ def _read_tagged_text(
             if ended and tag not in CLOSING_TAGS:
                 yield from builder.flush()
             ended = tag == SENTENCE_END_TAG or (ended and tag in CLOSING_TAGS)
+            if not tag:
+                log.note("empty tags (read as missing)")
             builder.add(number, word, {TAG: _tag(tag)})
     yield from builder.flush()
 

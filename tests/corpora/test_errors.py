@@ -102,6 +102,13 @@ def test_lenient_ptb_item_after_a_sentence_end_spoils_the_next_sentence_only(wri
     assert log.to_dict()["skipped_sentences"] == 1
 
 
+def test_ptb_empty_tags_are_read_as_missing_and_counted(write):
+    log = ProblemLog(lenient=False)
+    (sent,) = read(write("the/DT dog/ barks/VBZ ./.\n"), "ptb", log=log)
+    assert sent.words == ["the", "dog", "barks", "."] and sent.labels["tag"][1] in (None, "")
+    assert log.notes["empty tags (read as missing)"] == 1
+
+
 def test_layout_is_fixed_by_the_first_line(write):
     # conll2002 accepts 2 or 3 columns, but not both in one file
     with pytest.raises(CorpusFormatError, match=r":2: \[E053\] 2 columns; expected 3 columns .*, the layout of the file's first line$"):
