@@ -26,9 +26,13 @@ def check_output(path: Path, *, folder: bool = False) -> None:
     stands where one of the folders above it should be.
 
     RAISES (ValueError): E081 for a folder where a file goes, E038 for a file where a
-        folder goes, E092 for a file in place of a folder above.
+        folder goes or a dangling symbolic link, E092 for a file in place of a folder
+        above.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        expected = f"a path that is not a symbolic link to a missing target ({os.readlink(path)})"
+        raise ValueError(Errors.E038.format(setting="output folder" if folder else "output file", value=str(path), expected=expected))
     if path.exists():
         if folder and not path.is_dir():
             raise ValueError(Errors.E038.format(setting="output folder", value=str(path), expected="a folder, not a file"))

@@ -128,7 +128,8 @@ def _check_files(bench: Benchmark, fail: Callable[[str], NoReturn]) -> None:
         ratios = bench.get("split")
         if set(files) != {"all"} or not isinstance(ratios, list) or len(ratios) != 3:
             fail("files.all (one corpus to split) goes alone, with split: [train, dev, test] ratios")
-        if not all(isinstance(r, (int, float)) and r >= 0 for r in ratios) or not math.isclose(sum(ratios), 1.0):
+        numbers = all(isinstance(r, (int, float)) and not isinstance(r, bool) and r >= 0 for r in ratios)
+        if not numbers or not math.isclose(sum(ratios), 1.0):
             fail(f"split {ratios}: expected three non-negative ratios summing to 1")
         return
     if "split" in bench:

@@ -70,6 +70,7 @@ def changed(**settings):
         (changed(files={"train": "a", "dev": [], "test": "c"}), "files.dev is \\[\\]"),
         (changed(files={"all": "a"}), "files.all .* with split"),
         (changed(files={"all": "a"}, split=[0.8, 0.1, 0.2]), "summing to 1"),
+        (changed(files={"all": "a"}, split=[True, False, False]), "three non-negative ratios"),  # JSON true is no number
         (changed(split=[0.8, 0.1, 0.1]), "split is for files.all only"),
         (changed(split_order="sorted"), "split_order 'sorted': expected one of \\['random', 'file'\\]"),
         (changed(conllu_tag="xpos"), "conllu_tag is for the 'conllu' format only, not 'wnut'"),
@@ -145,6 +146,13 @@ def test_a_part_without_sentences_stops_prepare(write_benchmarks, wnut_files, tm
     with pytest.raises(ValueError, match=rf"\[E083\] Benchmark 'mine': its {part} part would hold no sentences \({source}\)"):
         prepare_benchmark("mine", None, out, 0, benchmarks=load_benchmarks(path))
     assert not out.exists()
+
+
+def test_an_output_folder_that_is_a_dangling_link_is_refused_before_any_work(write_benchmarks, wnut_files, tmp_path):
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "gone", target_is_directory=True)
+    with pytest.raises(ValueError, match=r"\[E038\] Invalid output folder .*out.*symbolic link to a missing target"):
+        prepare_benchmark("mine", None, link, 0, benchmarks=load_benchmarks(write_benchmarks({"mine": MINE})))
 
 
 def test_an_output_folder_that_is_a_file_is_refused(write_benchmarks, wnut_files, tmp_path):
