@@ -112,7 +112,8 @@ def select(
     atomically): `text`, `tokens` [{text, start, end, id, ws}], `spans` [{start, end,
     token_start, token_end, label}] of the model's prediction (for a token target, one
     span per token labelled with its tag, as Prodigy's tagging recipes show them) and
-    `meta` {score, strategy}.
+    `meta` {score, strategy, source}, source the input file and line (`path:line`, or
+    `path:doc N` in a DocBin) the sentence was read from.
 
     RETURNS (List[Dict[str, Any]]): the records written, in selection order.
     RAISES (ValueError, OSError): bad settings, model or input (naming file and line).
@@ -210,6 +211,6 @@ def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strat
                 spans = [span_record(span, None) for _, span in head.output.spans_of_labels(doc, labels)]
             else:
                 spans = [span_record(doc[i : i + 1], None) | {"label": label} for i, label in enumerate(labels)]
-            meta = {"score": candidate.score, "strategy": strategy}
+            meta = {"score": candidate.score, "strategy": strategy, "source": candidate.item.source}
             records.append({"text": doc.text, "tokens": token_records(doc), "spans": spans, "meta": meta})
     return records

@@ -64,7 +64,8 @@ def test_ranks_by_the_strategy_score(ner_model, pool, tmp_path, strategy):
     for record in records:
         probs, entropy = sequence_probs(ner_model, record["text"])
         expected = {"least_confidence": 1 - probs[0], "margin": probs[0] - probs[1], "entropy": entropy}[strategy]
-        assert record["meta"] == {"score": pytest.approx(expected, abs=1e-6), "strategy": strategy}
+        line = POOL.index(record["text"]) + 1
+        assert record["meta"] == {"score": pytest.approx(expected, abs=1e-6), "strategy": strategy, "source": f"{pool}:{line}"}
 
 
 def test_writes_prodigy_tasks_of_the_prediction(ner_model, pool, tmp_path):
