@@ -396,8 +396,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
         overwrite = self.overwrite
         if not self.output.spans:
             if not overwrite:
-                not_predicted = numpy.array([old not in MISSING_VALUES for old in self.output.read(doc)], dtype=bool)
-                labels = [new if old in MISSING_VALUES else old for old, new in zip(self.output.read(doc), labels)]
+                existing = self.output.read(doc)
+                not_predicted = numpy.array([old not in MISSING_VALUES for old in existing], dtype=bool)
+                labels = [old if kept else new for old, new, kept in zip(existing, labels, not_predicted)]
             self.output.write(doc, labels)
             return not_predicted
         pairs = self.output.spans_of_labels(doc, labels)  # type: ignore[attr-defined]
@@ -405,10 +406,11 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if kept:
             for span in kept:
                 not_predicted[span.start : span.end] = True
-            left_out = [span for _, span in pairs if not_predicted[span.start : span.end].any()]
-            pairs = [(chunk, span) for chunk, span in pairs if not not_predicted[span.start : span.end].any()]
-            for span in left_out:
-                not_predicted[span.start : span.end] = True
+            overlapping = [not_predicted[span.start : span.end].any() for _, span in pairs]
+            for (_, span), left_out in zip(pairs, overlapping):
+                if left_out:
+                    not_predicted[span.start : span.end] = True
+            pairs = [pair for pair, left_out in zip(pairs, overlapping) if not left_out]
         spans = sorted(kept + [span for _, span in pairs], key=lambda span: span.start)
         self.output.set_spans(doc, spans)  # type: ignore[attr-defined]
         if probs is None:
