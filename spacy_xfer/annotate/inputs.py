@@ -7,7 +7,8 @@ one sentence (doc) per line or per doc, streamed.
 | `tokens` | a line of tokens separated by spaces                                     |
 | `jsonl`  | a JSON object with `text` (tokenized by the pipeline) or `tokens` (a     |
 |          | list of strings, or of Prodigy token objects with `text` and `ws`; with  |
-|          | both, the tokens, which must be the text's words)                        |
+|          | both, the tokens, which must be the text's words); its other fields      |
+|          | (`meta`, ids, ...) are kept for the output (`Item.fields`)               |
 | `docbin` | a doc of a `.spacy` file (its tokens; its annotations are not kept)      |
 
 An empty line of `text` or `tokens` is an empty doc, so output line i is input line i.
@@ -19,7 +20,7 @@ stream.
 
 import json
 from pathlib import Path
-from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -29,6 +30,11 @@ from ..docbin import msgpack_decoders_resolved_once
 from ..errors import Errors
 
 INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
+# The fields of a JSONL record that `annotate` and `select` write from the doc and the
+# model, and so do not carry over from the input: the words, the predictions, and
+# Prodigy's `_task_hash`, a hash of the task with its annotations (which change here;
+# its `_input_hash`, of the text, is kept).
+OWN_FIELDS = frozenset({"text", "tokens", "spans", "span_groups", "nbest", "_task_hash"})
 
 
 class Item(NamedTuple):
@@ -38,6 +44,8 @@ class Item(NamedTuple):
     text: Optional[str] = None
     words: Optional[List[str]] = None
     spaces: Optional[List[bool]] = None
+    # a JSONL record's fields other than those the output writes anew (OWN_FIELDS)
+    fields: Optional[Dict[str, Any]] = None
 
     def make_doc(self, nlp: Language) -> Doc:
         """The item's doc, tokenized by the pipeline if given as text.
@@ -134,11 +142,22 @@ def _jsonl_item(source: str, line: str) -> Item:
             # both given (as in Prodigy's records): the tokens are read, so they must be the text's
             problem = f'its "tokens" {" ".join(words)[:60]!r} are not the words of its "text" {text[:60]!r}'
             raise ValueError(Errors.E048.format(source=source, problem=problem, expected=expected))
-        return Item(source, words=words, spaces=spaces)
+        return Item(source, words=words, spaces=spaces, fields=_other_fields(source, record))
     if not isinstance(text, str):
         raise ValueError(Errors.E048.format(source=source, problem='no "text" string or "tokens" list', expected=expected))
     _check_characters(source, [text])
-    return Item(source, text=text)
+    return Item(source, text=text, fields=_other_fields(source, record))
+
+
+def _other_fields(source: str, record: Dict[str, Any]) -> Dict[str, Any]:
+    """The record's fields the output keeps (all but OWN_FIELDS).
+
+    RAISES (ValueError): E048 naming the file and line, for a lone surrogate in them,
+        which the output could not write as UTF-8.
+    """
+    fields = {key: value for key, value in record.items() if key not in OWN_FIELDS}
+    _check_characters(source, [json.dumps(fields, ensure_ascii=False)])
+    return fields
 
 
 def _check_characters(source: str, strings: List[str]) -> None:

@@ -1,6 +1,7 @@
 """What `annotate` writes per doc, in three formats, and the merge of shard files.
 
-- `jsonl`: one JSON object per doc, in Prodigy's shape: `text`; `tokens`, each
+- `jsonl`: one JSON object per doc, in Prodigy's shape (beginning with a JSONL input
+  record's other fields, `Item.fields`, e.g. its `meta` and ids): `text`; `tokens`, each
   `{text, start, end, id, ws}` plus one field per token head (`tag`, `pos` or the
   extension's name) and `NAME_confidence` for a head with confidence on (null where
   the doc's own annotation was kept, `overwrite` off); `spans` (the entities) and
@@ -91,10 +92,13 @@ def span_record(span: Span, score: Optional[float]) -> Dict[str, Any]:
     return record
 
 
-def doc_record(doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest]] = None) -> Dict[str, Any]:
-    """The JSONL object of an annotated doc (module docstring); `nbest` per head."""
+def doc_record(
+    doc: Doc, heads: Sequence[XferTagger], nbest: Optional[List[NBest]] = None, fields: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    """The JSONL object of an annotated doc (module docstring); `nbest` per head;
+    `fields`, the input record's other fields, come first."""
     tokens = token_records(doc)
-    record: Dict[str, Any] = {"text": doc.text, "tokens": tokens}
+    record: Dict[str, Any] = {**(fields or {}), "text": doc.text, "tokens": tokens}
     for head in heads:
         output = head.output
         if isinstance(output, SpanTarget):
@@ -145,16 +149,25 @@ def conll_lines(doc: Doc, heads: Sequence[XferTagger]) -> List[str]:
     return ["\t".join(row) for row in zip(*columns)] + [""]
 
 
-def render_text(docs: Sequence[Doc], heads: Sequence[XferTagger], output_format: str, nbest: Optional[NBestOf] = None) -> bytes:
+def render_text(
+    docs: Sequence[Doc],
+    heads: Sequence[XferTagger],
+    output_format: str,
+    nbest: Optional[NBestOf] = None,
+    fields: Optional[Sequence[Optional[Dict[str, Any]]]] = None,
+) -> bytes:
     """The bytes of annotated docs in the `jsonl` or `conll` format.
 
     nbest (Optional[NBestOf]): per head name, one NBest per doc (JSONL only).
+    fields (Optional[Sequence[Optional[Dict[str, Any]]]]): per doc, the input record's
+        other fields (`Item.fields`; JSONL only).
     """
     lines: List[str] = []
     for i, doc in enumerate(docs):
         if output_format == "jsonl":
             per_head = [nbest[head.name][i] for head in heads] if nbest else None
-            lines.append(json.dumps(doc_record(doc, heads, per_head), ensure_ascii=False))
+            record = doc_record(doc, heads, per_head, fields[i] if fields else None)
+            lines.append(json.dumps(record, ensure_ascii=False))
         else:
             lines.extend(conll_lines(doc, heads))
     return "".join(line + "\n" for line in lines).encode("utf8")

@@ -109,7 +109,7 @@ def annotate_shard(options: AnnotateOptions, items: List[Item]) -> bytes:
             for doc in docs:
                 doc_bin.add(doc)
         else:
-            parts.append(render_text(docs, heads, options.output_format, nbest))
+            parts.append(render_text(docs, heads, options.output_format, nbest, [item.fields for item in batch]))
     return doc_bin.to_bytes() if doc_bin is not None else b"".join(parts)
 
 
@@ -236,8 +236,9 @@ def annotate(
 
 def shard_digest(items: List[Item]) -> str:
     """The SHA-256 of what decides a shard's output: its items' texts or tokens and
-    spaces, in order (not their file and line, which the output does not show)."""
-    content = [(item.text, item.words, item.spaces) for item in items]
+    spaces, and the JSONL fields the output keeps, in order (not their file and line,
+    which the output does not show)."""
+    content = [(item.text, item.words, item.spaces, *([item.fields] if item.fields else [])) for item in items]
     return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode("utf8")).hexdigest()
 
 

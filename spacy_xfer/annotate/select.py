@@ -113,7 +113,8 @@ def select(
     token_start, token_end, label}] of the model's prediction (for a token target, one
     span per token labelled with its tag, as Prodigy's tagging recipes show them) and
     `meta` {score, strategy, source}, source the input file and line (`path:line`, or
-    `path:doc N` in a DocBin) the sentence was read from.
+    `path:doc N` in a DocBin) the sentence was read from. A JSONL input record's other
+    fields are kept (`Item.fields`), its `meta` extended with those three.
 
     RETURNS (List[Dict[str, Any]]): the records written, in selection order.
     RAISES (ValueError, OSError): bad settings, model or input (naming file and line).
@@ -187,6 +188,7 @@ def rank(
             keys = scores if strategy == "margin" else [-score for score in scores]
         tiebreaks = tiebreak_rng.random(len(docs)).tolist()
         for doc, item, score, key, tiebreak in zip(docs, batch, scores, keys, tiebreaks):
+            _check_meta(item)
             if not all(token.is_space for token in doc):  # not empty, not only whitespace
                 token_set = frozenset(token.lower_ for token in doc)
                 candidates.append(Candidate(key, tiebreak, score, item, token_set, position))
@@ -201,6 +203,15 @@ def rank(
     return chosen
 
 
+def _check_meta(item: Item) -> None:
+    """RAISES (ValueError): E048 naming the file and line, for a JSONL `meta` that is
+    not an object, which the output's `meta` (score, strategy, source) cannot extend."""
+    meta = (item.fields or {}).get("meta", {})
+    if not isinstance(meta, dict):
+        problem = f'"meta" {str(meta)[:60]!r}, which is not an object'
+        raise ValueError(Errors.E048.format(source=item.source, problem=problem, expected='"meta" a JSON object (or none)'))
+
+
 def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strategy: str, batch_size: int) -> List[Dict[str, Any]]:
     records = []
     for batch in minibatch(chosen, batch_size):
@@ -211,6 +222,7 @@ def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strat
                 spans = [span_record(span, None) for _, span in head.output.spans_of_labels(doc, labels)]
             else:
                 spans = [span_record(doc[i : i + 1], None) | {"label": label} for i, label in enumerate(labels)]
-            meta = {"score": candidate.score, "strategy": strategy, "source": candidate.item.source}
-            records.append({"text": doc.text, "tokens": token_records(doc), "spans": spans, "meta": meta})
+            fields = candidate.item.fields or {}
+            meta = {**fields.get("meta", {}), "score": candidate.score, "strategy": strategy, "source": candidate.item.source}
+            records.append({**fields, "text": doc.text, "tokens": token_records(doc), "spans": spans, "meta": meta})
     return records

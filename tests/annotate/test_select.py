@@ -84,6 +84,22 @@ def test_writes_prodigy_tasks_of_the_prediction(ner_model, pool, tmp_path):
         assert got == expected
 
 
+def test_the_pool_records_other_fields_are_kept_and_meta_extended(ner_model, tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    lines = [{"text": text, "id": i, "meta": {"doc": f"d{i}"}, "_task_hash": 5} for i, text in enumerate(POOL[:4])]
+    pool.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf8")
+    records = select(ner_model, pool, tmp_path / "out.jsonl", n=4, diversity=1.0, progress=False)
+    for record in records:
+        i = POOL.index(record["text"])
+        assert record["id"] == i and "_task_hash" not in record
+        assert record["meta"] == {"doc": f"d{i}", "score": record["meta"]["score"], "strategy": "least_confidence",
+                                  "source": f"{pool}:{i + 1}"}
+    pool.write_text('{"text": "fine"}\n{"text": "Anna", "meta": "not an object"}\n', encoding="utf8")
+    with pytest.raises(ValueError, match=r"pool.jsonl:2: \[E048\] \"meta\" 'not an object', which is not an object"):
+        select(ner_model, pool, tmp_path / "x.jsonl", n=1, progress=False)
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_token_targets_give_one_span_per_token(tag_model, pool, tmp_path):
     (record,) = select(tag_model, pool, tmp_path / "out.jsonl", n=1, progress=False)
     doc = spacy.load(tag_model)(record["text"])
