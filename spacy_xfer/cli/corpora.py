@@ -14,9 +14,9 @@ import typer
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from ..corpora.convert import convert_corpus, split_corpus
+from ..corpora.convert import convert_corpus, corpus_inputs, split_corpus
 from ..corpora.docs import annotated_layers, docs_to_lines
-from ..corpora.io import staged_folder, stats_path, write_atomic
+from ..corpora.io import check_not_inputs, staged_folder, stats_path, write_atomic
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
 from ..corpora.sampling import SPLIT_ORDERS
@@ -176,7 +176,7 @@ def split_cli(
     options = ReadOptions(
         columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
     )
-    with staged_folder(output_dir) as staging:  # all three parts, or none
+    with staged_folder(output_dir, inputs=corpus_inputs(input_path, options)) as staging:  # all three parts, or none
         parts = split_corpus(
             fmt,
             input_path,
@@ -220,6 +220,7 @@ def export_cli(
     """
     if sep not in SEPARATORS:
         raise ValueError(Errors.E039.format(kind="separator", value=sep, choices=", ".join(SEPARATORS)))
+    check_not_inputs([output_path], [input_path], "OUTPUT")
     docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
     names = layers.split(",") if layers else annotated_layers(docs)
     lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])

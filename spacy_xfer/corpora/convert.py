@@ -10,7 +10,7 @@ from ..errors import Errors
 from ..labelling_rate import sample_rate
 from .docs import annotated_layers, sentences_to_docs
 from .errors import ProblemLog
-from .io import write_docbin
+from .io import files_read, write_docbin
 from .readers import ReadOptions, read_corpus
 from .sampling import SPLIT_NAMES, split_items
 from .stats import corpus_stats
@@ -47,10 +47,17 @@ def _write(
     info: Dict[str, Any],
     layers: Sequence[str],
     progress: bool,
+    inputs: Sequence[Path],
 ) -> Dict[str, Any]:
     stats = {**info, **corpus_stats(docs, layers), "problems": log.to_dict()}
-    write_docbin(docs, output, stats, progress=progress)
+    write_docbin(docs, output, stats, progress=progress, inputs=inputs)
     return stats
+
+
+def corpus_inputs(input_path: PathLike, options: ReadOptions) -> List[Path]:
+    """The files a conversion reads: the corpus (every file under a folder) and a label
+    mapping table given as a path."""
+    return files_read(Path(input_path), *([Path(options.label_map)] if options.label_map else []))
 
 
 def convert_corpus(
@@ -81,7 +88,7 @@ def convert_corpus(
     kept = sample_rate(docs, rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(rate=rate, sentences_read=len(docs))
-    return _write(kept, Path(output_path), log, info, annotated_layers(docs), progress)
+    return _write(kept, Path(output_path), log, info, annotated_layers(docs), progress, corpus_inputs(input_path, options))
 
 
 def split_corpus(
@@ -122,8 +129,9 @@ def split_corpus(
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(ratios=list(ratios), order=order, train_rate=rate)
     layers = annotated_layers(docs)
+    inputs = corpus_inputs(input_path, options)
     stats: Dict[str, Dict[str, Any]] = {}
     for name, part in zip(SPLIT_NAMES, parts):
         output = Path(output_dir) / f"{name}.spacy"
-        stats[name] = _write(part, output, log, {**info, "part": name}, layers, progress)
+        stats[name] = _write(part, output, log, {**info, "part": name}, layers, progress, inputs)
     return stats

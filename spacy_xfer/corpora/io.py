@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, Iterator, Sequence
+from typing import Any, BinaryIO, Dict, Iterator, List, Sequence
 
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
@@ -48,6 +48,31 @@ def check_output(path: Path, *, folder: bool = False) -> None:
 
 # the temp files of `atomic_file`, left behind only by a process killed mid-write
 ATOMIC_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")
+
+
+def files_read(*paths: Path) -> List[Path]:
+    """The files a reader of these paths reads: a file itself, every file under a
+    folder; paths that do not exist are left out."""
+    files: List[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(file for file in path.rglob("*") if file.is_file())
+        elif path.exists():
+            files.append(path)
+    return files
+
+
+def check_not_inputs(outputs: Sequence[Path], inputs: Sequence[Path], setting: str) -> None:
+    """Refuse outputs that would replace a file the run reads (the same file by any
+    path, symbolic links resolved).
+
+    RAISES (ValueError): E038 naming the setting and the output.
+    """
+    read = {Path(path).resolve() for path in inputs}
+    for output in outputs:
+        if Path(output).resolve() in read:
+            expected = f"a path where {Path(output).name} does not replace an input file"
+            raise ValueError(Errors.E038.format(setting=setting, value=str(output), expected=expected))
 
 
 @contextmanager
@@ -88,7 +113,6 @@ def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
     RAISES (ValueError): as `check_output`; E038 for an input a file would replace.
     """
     folder = Path(folder)
-    read = {Path(path).resolve() for path in inputs}
     check_output(folder, folder=True)
     made = []  # the folders made here, innermost first (a path may hold `..`)
     for parent in reversed((folder.parent, *folder.parent.parents)):
@@ -99,10 +123,7 @@ def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
     try:
         try:
             yield staging
-            for file in staging.iterdir():
-                if (folder / file.name).resolve() in read:
-                    expected = f"a folder where {file.name} does not replace an input file"
-                    raise ValueError(Errors.E038.format(setting="OUTPUT_DIR", value=str(folder), expected=expected))
+            check_not_inputs([folder / file.name for file in staging.iterdir()], inputs, "OUTPUT_DIR")
             folder.mkdir(exist_ok=True)
             for file in sorted(staging.iterdir()):
                 os.replace(file, folder / file.name)
@@ -131,20 +152,31 @@ def stats_path(output: Path) -> Path:
 
 
 def write_docbin(
-    docs: Sequence[Doc], output: Path, stats: Dict[str, Any], *, progress: bool = False
+    docs: Sequence[Doc], output: Path, stats: Dict[str, Any], *, progress: bool = False, inputs: Sequence[Path] = ()
 ) -> None:
-    """Write Docs as a DocBin (with user data) and the statistics JSON beside it.
+    """Write Docs as a DocBin (with user data) and the statistics JSON beside it. Both
+    paths are checked before either is written, and both are written to temp files
+    first, renamed into place together at the end.
 
     docs (Sequence[Doc]): The Docs.
     output (Path): The `.spacy` file.
     stats (Dict[str, Any]): What to write to the statistics file.
     progress (bool): Show a progress bar over the Docs (on a terminal).
+    inputs (Sequence[Path]): The files the Docs were read from, which neither output
+        may replace.
+    RAISES (ValueError): as `check_output` for either path, E038 for one that is an input.
     """
+    output = Path(output)
+    paths = (output, stats_path(output))
+    for path in paths:
+        check_output(path)
+    check_not_inputs(paths, inputs, "output file")
     docbin = DocBin(store_user_data=True)
     disable = None if progress else True  # None: shown on a terminal only
     bar = tqdm(docs, desc=output.name, unit="doc", file=sys.stderr, disable=disable, leave=False)
     for doc in bar:
         docbin.add(doc)
-    write_atomic(output, docbin.to_bytes())
     text = json.dumps(stats, indent=2, ensure_ascii=False) + "\n"
-    write_atomic(stats_path(output), text.encode("utf8"))
+    with atomic_file(output) as docbin_file, atomic_file(paths[1]) as stats_file:
+        docbin_file.write(docbin.to_bytes())
+        stats_file.write(text.encode("utf8"))

@@ -129,6 +129,31 @@ def test_interrupted_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["train.spacy"]
 
 
+def test_outputs_that_would_replace_an_input_are_refused_and_the_input_kept(write, tmp_path):
+    path = write(TWEETS, "tweets.txt")
+    stats_clash = write(TWEETS, "t.stats.json")  # the stats file of t.spacy
+    split_clash = write(TWEETS, "train.spacy")  # the train part of a split into its folder
+    run("convert", "twitter-pos", path, tmp_path / "in.spacy")
+    for args in (
+        ("convert", "twitter-pos", path, path),
+        ("convert", "twitter-pos", stats_clash, tmp_path / "t.spacy"),
+        ("split", "twitter-pos", split_clash, split_clash.parent),
+        ("export", tmp_path / "in.spacy", tmp_path / "in.spacy"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 1 and "[E038]" in result.output, result.output
+        assert "does not replace an input file" in result.output
+    assert path.read_text() == stats_clash.read_text() == split_clash.read_text() == TWEETS
+    assert len(load(tmp_path / "in.spacy")) == 50 and not (tmp_path / "t.spacy").exists()
+
+
+def test_a_failed_stats_path_leaves_no_docbin(write, tmp_path):
+    (tmp_path / "out.stats.json").mkdir()
+    result = run("convert", "twitter-pos", write(TWEETS), tmp_path / "out.spacy")
+    assert result.exit_code == 1 and "[E081]" in result.output
+    assert not (tmp_path / "out.spacy").exists()
+
+
 def test_export_writes_columns_back(write, tmp_path):
     run("convert", "conll2003", write(CONLL2003, "eng.train"), tmp_path / "c.spacy")
     result = run("export", tmp_path / "c.spacy", tmp_path / "c.txt", "--sep", "space")
