@@ -322,6 +322,13 @@ class Errors:
         "doc: add the missing tags (`initialize`'s `labels`), or set `constraints` "
         "to \"none\"."
     )
+    E107 = (
+        "[E107] A T-A config trains one head on both tasks, so both benchmarks must "
+        "annotate the same target, but the source {source!r} annotates {source_target!r} "
+        "and the target {target!r} annotates {target_target!r} (its source steps would "
+        "teach the head nothing). Expected a source of {target_target!r}, or a T-B "
+        "config (t_b.cfg: a head per task)."
+    )
 
 
 class Warnings:

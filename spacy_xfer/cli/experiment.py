@@ -23,7 +23,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
-from ..corpora.io import check_output
+from ..corpora.io import check_not_inputs, check_output, files_read
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
 from ..errors import Errors
@@ -163,9 +163,9 @@ def prepare_command(
         typer.echo(f"{name}: `train` and `evaluate` read it with --corpus-dir {output_dir.parent}", err=True)
 
 
-def _labelling_rate(value: float) -> float:
+def _labelling_rate(value: Optional[float]) -> Optional[float]:
     """Check --rate before training starts (and creates its output folder)."""
-    if not 0 < value <= 1:
+    if value is not None and not 0 < value <= 1:
         raise typer.BadParameter(f"{value:g} is not a labelling rate: expected a share in (0, 1]")
     return value
 
@@ -177,10 +177,10 @@ def train_command(
     target: str = typer.Option(..., "--target", help=BENCHMARK_HELP),
     source: Optional[str] = typer.Option(None, "--source", help="The source benchmark (not for single.cfg)."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus-dir", help="Where `prepare` wrote each benchmark's folder."),
-    rate: float = typer.Option(1.0, "--rate", callback=_labelling_rate, help="The target's labelling rate, in (0, 1]."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of training and of the labelled sample."),
+    rate: Optional[float] = typer.Option(None, "--rate", callback=_labelling_rate, help="The target's labelling rate, in (0, 1] (default: the config's xfer.rate)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of training and of the labelled sample (default: the config's system.seed and xfer.rate_seed)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id; -1 for CPU."),
-    vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline with static vectors (folder or package) as initialize.vectors; the word embeddings take the vectors' width (--set ...width=50 projects them instead)."),
+    vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline with static vectors (folder or package) as initialize.vectors; the word embeddings take the vectors' width (--set ...width=50 projects them instead). Default, or '': the config's paths.vectors."),
     max_seconds: float = typer.Option(0, "--max-seconds", min=0, help="Wall-time budget of the updates in seconds (0: none); training stops at patience or at the budget, whichever comes first."),
     override: List[str] = typer.Option([], "--set", help="Extra config settings, e.g. --set training.max_steps=2000."),
 ) -> None:
@@ -375,6 +375,7 @@ def evaluate_command(
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
+    check_not_inputs([output], files_read(model, *(corpus_dir / name for name in names.values())), "OUTPUT")
     nlp = load_trained(model)
     for role in sorted(set(head_tasks(nlp).values()) & set(files)):
         if not files[role].exists():

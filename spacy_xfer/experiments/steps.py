@@ -146,30 +146,36 @@ def train_overrides(
     target: str,
     corpus_dir: Path,
     *,
-    rate: float,
-    seed: int,
+    rate: Optional[float],
+    seed: Optional[int],
     vectors: Optional[str],
 ) -> Dict[str, Any]:
     """The settings of a config (`single`, `t_a`, `t_b`, `t_c`) for a source and target
     benchmark prepared under `corpus_dir/NAME/`: corpus paths, `nlp.lang` (the target's
-    language), each head's target, the T-A label map, the labelling rate, the seed of
-    training and of the labelled sample (`xfer.rate_seed`), and with `vectors` the word
-    embeddings' width (the vectors' own: see `vectors.py`). The benchmarks' definitions
-    come from their prepared folders (see `prepared_benchmark`).
+    language), each head's target, the T-A label map, and those given: the labelling
+    rate, the seed of training and of the labelled sample (`xfer.rate_seed`), and
+    `vectors` with the word embeddings' width (the vectors' own: see `vectors.py`); a
+    setting given as None keeps the config's value. The benchmarks' definitions come
+    from their prepared folders (see `prepared_benchmark`).
 
     RAISES (ValueError): If the config needs a source and there is none (E064) or has
         none and one is given (E091), a benchmark
-        is neither prepared with a definition nor built in (E058), or `vectors` is no pipeline
-        with vectors (E062).
+        is neither prepared with a definition nor built in (E058), `vectors` is no pipeline
+        with vectors (E062), or the source of a T-A config (one head for both tasks)
+        annotates another target than the target benchmark (E107).
     RAISES (FileNotFoundError): E065 if a corpus file the config reads is not there.
     """
     names = {"source": source, "target": target}
     if source is not None and "source_train" not in config["paths"]:
         raise ValueError(Errors.E091.format(role="source", name=source))
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items() if name is not None}
-    overrides: Dict[str, Any] = {"xfer.rate": rate, "xfer.rate_seed": seed, "system.seed": seed}
-    overrides.update({"paths.vectors": vectors, "nlp.lang": benches["target"]["lang"]})
+    overrides: Dict[str, Any] = {"nlp.lang": benches["target"]["lang"]}
+    if rate is not None:
+        overrides["xfer.rate"] = rate
+    if seed is not None:
+        overrides.update({"xfer.rate_seed": seed, "system.seed": seed})
     if vectors is not None:
+        overrides["paths.vectors"] = vectors
         overrides.update(vectors_width_overrides(config, vectors_info(vectors).width))
     for role, name in names.items():
         for part in ("train", "dev"):
@@ -184,6 +190,10 @@ def train_overrides(
         if f"{role}_target" in config["xfer"] and role in benches:
             overrides[f"xfer.{role}_target"] = benches[role]["target"]
     if "label_map" in config["xfer"] and source is not None:
+        if benches["source"]["target"] != benches["target"]["target"]:
+            raise ValueError(Errors.E107.format(
+                source=source, source_target=benches["source"]["target"], target=target, target_target=benches["target"]["target"]
+            ))
         # as [source, target] pairs: a config's keys cannot hold every label (PTB's ":"
         # and "#" are a delimiter and a comment there), its JSON values can
         label_map = benches["target"].get("t_a_label_maps", {}).get(source, {})

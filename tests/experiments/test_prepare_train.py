@@ -73,6 +73,26 @@ def test_train_takes_lang_targets_and_rate_seed_from_the_prepared_folders(config
         overrides(config, "ptb", "mine", corpus)
 
 
+def test_rate_seed_and_vectors_not_given_keep_the_configs(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    config = load_config(CONFIGS / "single.cfg", interpolate=False)
+    settings = train_overrides(config, None, "mine", corpus, rate=None, seed=None, vectors=None)
+    assert not {"xfer.rate", "xfer.rate_seed", "system.seed", "paths.vectors"} & set(settings)
+    assert settings["nlp.lang"] == "nl" and settings["xfer.target_target"] == "ents"
+
+
+def test_t_a_refuses_a_source_of_another_target(wnut_files, tmp_path):
+    """One T-A head learns both tasks: a source annotating tags under an entity target
+    would make every source step a step without a loss."""
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    prepared_without_definition(corpus, "ptb")  # built in: tags
+    with pytest.raises(ValueError, match=r"\[E107\] .*the source 'ptb' annotates 'tag' and the target 'mine' annotates 'ents'"):
+        overrides("t_a", "ptb", "mine", corpus)
+    assert overrides("t_b", "ptb", "mine", corpus)["xfer.source_target"] == "tag"  # a head per task
+
+
 def test_single_and_t_a_read_the_target_definition(wnut_files, tmp_path, write_benchmarks):
     # ":" and "#" are PTB tags, and a delimiter and a comment as a config's keys
     label_map = {"PER": "person", ":": "location", "#": "other"}
@@ -200,6 +220,20 @@ def test_evaluate_says_which_role_no_head_of_the_pipeline_learns(wnut_files, tmp
     assert f"source (src): not scored, no head of {tmp_path / 'model'} learns the source task" in " ".join(result.output.split())
     assert "target (mine, test): " in result.output
     assert set(json.loads(metrics.read_text())) == {"model", "part", "target"}
+
+
+def test_evaluate_does_not_write_over_what_it_reads(wnut_files, tmp_path):
+    corpus = tmp_path / "corpus"
+    assert prepare_on_the_fly(wnut_files, corpus / "mine").exit_code == 0
+    nlp = tiny_tagger("ents")
+    nlp.initialize(lambda: examples_for(nlp, [("P1 visits L1 .", ["B-person", "O", "B-location", "O"])], "ents"))
+    nlp.to_disk(tmp_path / "model")
+    for output in (tmp_path / "model" / "meta.json", corpus / "mine" / "test.spacy", corpus / "mine" / "benchmark.json"):
+        before = output.read_bytes()
+        result = run("evaluate", tmp_path / "model", output, "--target", "mine", "--corpus-dir", corpus)
+        message = " ".join(failure(result).split())
+        assert f"[E038] Invalid OUTPUT '{output}'" in message and "does not replace an input file" in message
+        assert output.read_bytes() == before
 
 
 def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_files, tmp_path):
