@@ -16,6 +16,8 @@ import srsly.msgpack
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
+from .errors import Errors
+
 
 _LOCK = threading.Lock()
 _depth = 0  # blocks open, over all threads; the patch is removed when the last one ends
@@ -43,14 +45,27 @@ def msgpack_decoders_resolved_once() -> Iterator[None]:
                 del registry.get_all
 
 
+def load_docbin(path: Union[str, Path]) -> DocBin:
+    """`DocBin().from_disk(path)`, with an error that names the file.
+
+    RAISES (ValueError): E108 for a file that is no DocBin (e.g. truncated); spaCy's own
+        E1014 names no file.
+    RAISES (OSError): as `DocBin.from_disk`, for a missing file (it names the path).
+    """
+    try:
+        return DocBin().from_disk(path)
+    except ValueError as e:
+        raise ValueError(Errors.E108.format(path=path, problem=e)) from e
+
+
 def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
     """All docs of a `.spacy` file, as `DocBin().from_disk(path).get_docs(vocab)`.
 
     path (Union[str, Path]): a DocBin file.
     vocab (Vocab): the vocab to read the docs into.
     RETURNS (List[Doc]): the docs, in file order.
-    RAISES (ValueError or OSError): as `DocBin.from_disk`, for a missing or invalid file.
+    RAISES (ValueError or OSError): as `load_docbin`, for a missing or invalid file.
     """
-    doc_bin = DocBin().from_disk(path)
+    doc_bin = load_docbin(path)
     with msgpack_decoders_resolved_once():
         return list(doc_bin.get_docs(vocab))

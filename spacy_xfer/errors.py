@@ -329,6 +329,10 @@ class Errors:
         "teach the head nothing). Expected a source of {target_target!r}, or a T-B "
         "config (t_b.cfg: a head per task)."
     )
+    E108 = (
+        "[E108] {path} cannot be read as a DocBin ({problem}). Expected a .spacy file as "
+        "`prepare`, `convert` or `split` write it: write it again."
+    )
 
 
 class Warnings:

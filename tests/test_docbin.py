@@ -60,3 +60,13 @@ def test_blocks_open_in_threads_at_once_keep_the_patch_until_the_last_ends():
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises((OSError, ValueError)):
         read_docs(tmp_path / "missing.spacy", spacy.blank("en").vocab)
+
+
+def test_a_file_that_is_no_docbin_is_named(tmp_path):
+    """spaCy's own error (E1014) names no file; a training run reads several."""
+    path = tmp_path / "train.spacy"
+    doc_bin = DocBin()
+    doc_bin.add(Doc(spacy.blank("en").vocab, words=["a", "b"]))
+    path.write_bytes(doc_bin.to_bytes()[:30])
+    with pytest.raises(ValueError, match=rf"\[E108\] {path} cannot be read as a DocBin"):
+        read_docs(path, spacy.blank("en").vocab)

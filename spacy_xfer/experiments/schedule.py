@@ -11,8 +11,7 @@ and large targets get several passes of patience.
 import math
 from typing import Any, Dict
 
-from spacy.tokens import DocBin
-
+from ..docbin import load_docbin
 from ..errors import Errors
 from ..training.task_sampler import read_task_settings
 
@@ -59,7 +58,7 @@ def schedule_overrides(config: Dict[str, Any]) -> Dict[str, Any]:
     size = config["training"]["batcher"]["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(Errors.E038.format(setting="training.batcher.size", value=size, expected="an integer >= 1"))
-    n_sentences = sum(len(DocBin().from_disk(path)) for path in target.files)
+    n_sentences = sum(len(load_docbin(path)) for path in target.files)
     share = target.weight / sum(task.weight for task in tasks)
     per_pass = steps_per_pass(n_sentences, target.rate, size, share)
     training = config["training"]
