@@ -331,6 +331,24 @@ class XferTagger(CheckedLoad, TrainablePipe):
         """The Token extension holding each token's confidence (`confidence` on)."""
         return f"{self.name}_confidence"
 
+    @property
+    def confidence(self) -> bool:
+        """Whether prediction writes confidences (the factory's `confidence`)."""
+        return self._confidence
+
+    @confidence.setter
+    def confidence(self, value: bool) -> None:
+        """Turning confidence on registers `confidence_attr` at once, in this process:
+        docs predicted elsewhere (`nlp.pipe(..., n_process=2)`) come back with the
+        values in their user data, which `Token._` reads only once it is registered."""
+        self._confidence = value
+        if value:
+            self._register_confidence_attr()
+
+    def _register_confidence_attr(self) -> None:
+        if not Token.has_extension(self.confidence_attr):
+            Token.set_extension(self.confidence_attr, default=None)
+
     def predict(self, docs: Iterable[Doc]) -> Guesses:
         """The Viterbi label ids of each doc (an empty array for an empty doc); with
         `confidence` on, a `ScoredGuesses` of the ids and their probabilities.
@@ -375,8 +393,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
                 if ids is not None:
                     self._write(doc, names[ids].tolist(), None)
             return
-        if not Token.has_extension(self.confidence_attr):
-            Token.set_extension(self.confidence_attr, default=None)
+        self._register_confidence_attr()  # the name changes with the component's
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
             if ids is None or probs is None:
                 continue

@@ -7,7 +7,7 @@ import math
 import numpy
 import pytest
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from spacy_xfer.models.pytorch_crf import CRFScores
 
@@ -173,3 +173,16 @@ def test_nbest_ranks_sequences_and_gives_the_sequence_entropy(ner_nlp):
     for k in (0, 2.5, True):  # not a torch error deep inside
         with pytest.raises(ValueError, match=r"\[E038\] .*an integer k >= 1"):
             head.nbest(docs, k)
+
+
+def test_confidences_of_docs_predicted_in_other_processes_can_be_read(ner_nlp, tmp_path):
+    """With `n_process`, the children predict and write the values to the docs' user
+    data; the parent, which never predicted, must have the extension registered."""
+    ner_nlp.to_disk(tmp_path / "model")
+    if Token.has_extension("xfer_tagger_confidence"):  # registered by the tests before
+        Token.remove_extension("xfer_tagger_confidence")
+    loaded = spacy.load(tmp_path / "model", config={"components": {"xfer_tagger": {"confidence": True}}})
+    docs = list(loaded.pipe(TEXTS, n_process=2))
+    got = [token._.xfer_tagger_confidence for doc in docs for token in doc]
+    expected = [token._.xfer_tagger_confidence for doc in loaded.pipe(TEXTS) for token in doc]
+    assert got == pytest.approx(expected)
