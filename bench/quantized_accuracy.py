@@ -1,6 +1,6 @@
 """The accuracy cost of quantized (int8) CPU inference on a benchmark's test set.
 
-Loads a trained pipeline twice, as float32 and quantized (`spacy_xfer.quantize.v1` at
+Loads a trained pipeline twice, as float32 and quantized (`spacy_xfer.quantize.v2` at
 load, as a user would), scores both on the prepared test DocBin exactly as
 `python -m spacy_xfer evaluate` does (`evaluate_pipeline`), and prints both scores,
 their difference in points, and for each how many tokens are labelled differently when

@@ -106,8 +106,9 @@ class Errors:
     )
     E035 = (
         "[E035] This pipeline is quantized for inference (int8 {module}) and cannot be "
-        "trained. Train or fine-tune the float32 pipeline: load it without "
-        "`spacy_xfer.quantize.v1` in [nlp.after_pipeline_creation] of its config."
+        "trained. Train or fine-tune the float32 pipeline: load it without the "
+        "`spacy_xfer.quantize` callback in [nlp.after_pipeline_creation] of its config "
+        "(in its place the callback under its `first`, if it has one)."
     )
     E036 = (
         "[E036] Cannot quantize a module on {device}: int8 dynamic quantization runs on "

@@ -7,6 +7,7 @@ import numpy
 import pytest
 import spacy
 import torch
+from spacy.util import registry
 from thinc.api import PyTorchShim
 
 import spacy_xfer
@@ -89,8 +90,41 @@ def test_round_trip_keeps_int8_inference_and_float32_weights(ner_model, tmp_path
         numpy.testing.assert_array_equal(a, b)
 
 
-def test_quantizing_at_load_equals_quantizing_after_load(ner_model):
-    at_load = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": CALLBACK}})
+@registry.callbacks("xfer_test.mark_max_length.v1")
+def mark_max_length():
+    """A pipeline's own `[nlp.after_pipeline_creation]` callback: it sets max_length."""
+
+    def mark(nlp):
+        nlp.max_length = 12345
+        return nlp
+
+    return mark
+
+
+MARK = {"@callbacks": "xfer_test.mark_max_length.v1"}
+
+
+def test_quantize_keeps_the_pipelines_own_callback_through_a_round_trip(ner_model, tmp_path):
+    nlp = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": MARK}})
+    assert nlp.max_length == 12345
+    expected = scores(spacy_xfer.quantize(nlp))
+    chained = copy.deepcopy(nlp.config["nlp"]["after_pipeline_creation"])
+    assert spacy_xfer.quantize(nlp).config["nlp"]["after_pipeline_creation"] == chained  # idempotent
+    nlp.to_disk(tmp_path / "int8")
+    for _ in range(2):  # saved, loaded, saved and loaded again: still one chain
+        loaded = spacy.load(tmp_path / "int8")
+        assert loaded.max_length == 12345
+        assert loaded.config["nlp"]["after_pipeline_creation"] == chained
+        assert [type(shim) for shim in torch_shims(loaded)] == [type(shim) for shim in torch_shims(nlp)]
+        for a, b in zip(scores(loaded), expected):
+            numpy.testing.assert_array_equal(a, b)
+        loaded.to_disk(tmp_path / "int8")
+
+
+@pytest.mark.parametrize("callback", [CALLBACK, {"@callbacks": "spacy_xfer.quantize.v1"}])
+def test_quantizing_at_load_equals_quantizing_after_load(ner_model, callback):
+    at_load = spacy.load(ner_model, config={"nlp": {"after_pipeline_creation": callback}})
+    assert at_load.config["nlp"]["after_pipeline_creation"]["@callbacks"] == callback["@callbacks"]  # kept as given
     after_load = spacy_xfer.quantize(spacy.load(ner_model))
     for a, b in zip(scores(at_load), scores(after_load)):
         numpy.testing.assert_array_equal(a, b)
