@@ -6,7 +6,12 @@ stepped by `Language.update` as soon as its own `update` returns, before the hea
 listening to it (`spacy-transformers.TransformerListener.v1`) backpropagate. This
 subclass defers its step until the last listener has backpropagated (`DeferredStep`),
 so a batch holding only task A's annotations moves the transformer with task A's
-gradient in that same `nlp.update`. Its settings are those of `transformer`.
+gradient in that same `nlp.update`. Its settings are those of `transformer`. As
+`xfer_encoder` and `xfer_tagger` do, it loads through `CheckedLoad`: a missing `cfg`
+or `model` raises E014 and one that cannot be read raises E015, naming the file, and a
+failed load leaves a loaded or initialized transformer as it was. (spacy-transformers
+saves the same parts as spaCy's components; the `model` folder of its v1.0, which its
+`from_disk` converts, is not a layout this component, made for v1.3, ever saved.)
 
 The module imports without the `transformers` extra (spaCy imports every declared
 component factory when it builds a pipeline); the component then raises E018, and
@@ -15,14 +20,16 @@ itself would only say that a `spacy-transformers.*` function is not registered).
 """
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.training import Example
 from thinc.api import Model
 
 from ..errors import Errors
 from .deferred_step import DeferredStep
+from .serialization import CheckedLoad
 
 try:  # the `transformers` extra
     from spacy_transformers.data_classes import FullTransformerBatch
@@ -32,9 +39,23 @@ except ImportError:
 
 if Transformer is not None:
 
-    class XferTransformer(DeferredStep, Transformer):  # type: ignore[misc,valid-type]
+    class XferTransformer(CheckedLoad, DeferredStep, Transformer):  # type: ignore[misc,valid-type]
         """A spacy-transformers `Transformer` whose optimizer step waits for its last
-        listener's backprop."""
+        listener's backprop; a missing or corrupt saved part fails at load (E014,
+        E015)."""
+
+        def initialize(
+            self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None
+        ) -> None:
+            """spacy-transformers' `initialize` (the weights are the pretrained model's)."""
+            super().initialize(get_examples, nlp=nlp)
+            self.has_state = True
+
+        def check_loaded(self) -> Optional[str]:
+            batch = self.cfg.get("max_batch_items")
+            if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+                return f"expected a positive integer under 'max_batch_items', found {batch!r}"
+            return None
 
     @Language.factory(
         "xfer_transformer",

@@ -1,9 +1,12 @@
 """CRF heads sharing a transformer (spacy-transformers, the `transformers` extra), with
 a tiny BERT built in the test: task-sampled updates move the transformer with the
 batch's task only, the shipped transformer configs train, and trained pipelines give
-the same predictions through `nlp.pipe`, `nlp()` and serialization."""
+the same predictions through `nlp.pipe`, `nlp()` and serialization, and a missing or
+corrupt part of a saved transformer fails at load as one of a saved `xfer_encoder`
+does (tests/pipeline/test_loading.py)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +15,14 @@ from typing import Dict, List, Optional
 import numpy
 import pytest
 import spacy
+import srsly
 from spacy.lang.en import English
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import SGD, Adam
 from typer.testing import CliRunner
 
+from .test_loading import copy_of
 from .test_sharing import all_examples, pos_examples, weights
 from ..util import NER_DATA, TAG_DATA, examples_for, import_extra
 
@@ -132,6 +137,72 @@ def test_trained_pipeline_is_the_same_through_pipe_call_and_serialization(traine
     loaded = spacy.load(tmp_path / "pipeline")
     assert [read(doc) for doc in loaded.pipe(texts)] == expected
     assert isinstance(loaded.get_pipe("transformer"), XferTransformer)
+
+
+@pytest.fixture(scope="module")
+def saved(trained, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("saved_trf")
+    trained.to_disk(root / "trf")
+    return root
+
+
+@pytest.mark.parametrize("part", ["cfg", "model"])
+def test_missing_part_of_the_transformer_fails_at_load_naming_the_file(saved, tmp_path, part):
+    path = copy_of(saved, "trf", tmp_path)
+    (path / "transformer" / part).unlink()
+    with pytest.raises(ValueError, match=f"E014.*'transformer'.*{re.escape(str(path / 'transformer' / part))}"):
+        spacy.load(path)
+
+
+@pytest.mark.parametrize("part,content", [
+    ("model", b"not a model"),  # msgpack: ExtraData
+    ("model", None),  # truncated: Unpack failed
+    ("cfg", b"{"),
+    ("cfg", b"[1, 2]"),
+    ("cfg", b'{"max_batch_items": "many"}'),
+])
+def test_corrupt_part_of_the_transformer_fails_at_load_naming_the_file(saved, tmp_path, part, content):
+    path = copy_of(saved, "trf", tmp_path)
+    file = path / "transformer" / part
+    file.write_bytes(content if content is not None else file.read_bytes()[: file.stat().st_size // 2])
+    with pytest.raises(ValueError, match=f"E015.*'transformer'.*{re.escape(str(file))}"):
+        spacy.load(path)
+
+
+@pytest.mark.parametrize("part", ["cfg", "model"])
+def test_missing_field_of_the_transformer_fails_from_bytes(saved, part):
+    nlp = spacy.load(saved / "trf")
+    data = srsly.msgpack_loads(nlp.get_pipe("transformer").to_bytes())
+    del data[part]
+    fresh = English.from_config(nlp.config)
+    with pytest.raises(ValueError, match=f"E014.*'transformer'.*field '{part}'"):
+        fresh.get_pipe("transformer").from_bytes(srsly.msgpack_dumps(data))
+
+
+@pytest.mark.parametrize("how", ["loaded", "initialized"])
+def test_a_transformer_load_that_fails_leaves_the_transformer_as_it_was(saved, tiny_bert, how):
+    """Another cfg and a model whose weights are corrupt: E015, and the transformer
+    keeps its cfg and weights (the heads predict as before), not the random BERT
+    spacy-transformers builds before it reads the weights."""
+    if how == "loaded":
+        nlp = spacy.load(saved / "trf")
+    else:
+        nlp = make_nlp(tiny_bert, ["pos_head", "ner_head"])
+        nlp.initialize(lambda: all_examples(nlp))
+    pipe = nlp.get_pipe("transformer")
+    before_cfg, before_weights = dict(pipe.cfg), weights(nlp, "transformer")
+    before = [read(doc) for doc in nlp.pipe(TEXTS)]
+    data = srsly.msgpack_loads(pipe.to_bytes())
+    model = srsly.msgpack_loads(data["model"])
+    shim = srsly.msgpack_loads(model["shims"][-1][0])
+    shim["state"] = b"garbage"  # read after spacy-transformers has put a new, random BERT in
+    model["shims"][-1][0] = srsly.msgpack_dumps(shim)
+    other = {**data, "cfg": srsly.json_dumps({"max_batch_items": 7}), "model": srsly.msgpack_dumps(model)}
+    with pytest.raises(ValueError, match="E015.*'transformer'.*field 'model'"):
+        pipe.from_bytes(srsly.msgpack_dumps(other))
+    assert pipe.cfg == before_cfg
+    numpy.testing.assert_array_equal(weights(nlp, "transformer"), before_weights)
+    assert [read(doc) for doc in nlp.pipe(TEXTS)] == before
 
 
 LOSSES: List[Dict[str, float]] = []
