@@ -335,6 +335,14 @@ class Errors:
         "`prepare`, `convert` or `split` write it: write it again."
     )
 
+    E107 = (
+        "[E107] {who} gets vectors of width {width} from {source}, but its emission "
+        "layer takes vectors of width {nI} (its nI, fixed when it was initialized or "
+        "loaded): the head was trained on an encoder of another width, e.g. sourced "
+        "from a pipeline whose transformer has another hidden size. Use a head trained "
+        "on this encoder, or initialize the head again to train it on this one."
+    )
+
 
 class Warnings:
     W001 = (

@@ -1,5 +1,6 @@
 """A head's listeners to a shared encoder: answering it when the head has nothing to
-learn from a batch, and checking that docs to predict went through it.
+learn from a batch, checking that docs to predict went through it, and naming the
+encoder it listens to in messages.
 
 A shared encoder (`xfer_encoder`, `xfer_transformer`) backpropagates when the last of
 its listeners does. A head with no gold in a batch must still answer, with a zero
@@ -69,6 +70,19 @@ def unencoded_docs(model: Model, docs: List[Doc]) -> Optional[Tuple[str, List[in
         else:
             continue
         if missing:
-            upstream = f"'{node.upstream_name}'" if node.upstream_name != "*" else "the shared encoder it listens to"
-            return upstream, missing
+            return _upstream(node), missing
     return None
+
+
+def listened_to(model: Model) -> str:
+    """The shared encoder a listener in `model` reads from, for a message: its name,
+    quoted; "its input layers" when `model` has no listener."""
+    for node in model.walk():
+        if isinstance(node, Tok2VecListener) or (TransformerListener is not None and isinstance(node, TransformerListener)):
+            return _upstream(node)
+    return "its input layers"
+
+
+def _upstream(listener: Model) -> str:
+    """A listener's upstream, quoted, or what a listener of any ("*") is to read."""
+    return f"'{listener.upstream_name}'" if listener.upstream_name != "*" else "the shared encoder it listens to"

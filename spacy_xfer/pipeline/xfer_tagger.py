@@ -4,7 +4,8 @@ encoder with other heads through `spacy.Tok2VecListener.v1` (section 3.2)."""
 import math
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.errors import Errors as SpacyErrors
@@ -28,11 +29,11 @@ from ..models.layers.crf import (
     crf_path_probs,
     get_crf,
 )
-from ..models.layers.crf_tagger import crf_tagger_from_bytes
+from ..models.layers.crf_tagger import InputWidthError, crf_tagger_from_bytes
 from ..tags import SCHEMES, allowed_transitions, lengths_without_a_sequence
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples
-from .listeners import pass_zero_gradient, unencoded_docs
+from .listeners import listened_to, pass_zero_gradient, unencoded_docs
 from .serialization import CheckedLoad
 from .scoring import score_xfer_tagger
 from .targets import MISSING_VALUES, SpanGroupTarget, Target, gold_targets, labels_to_ids, make_target, own_output
@@ -367,7 +368,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         probs: List[Optional[PathProbs]] = [NO_PROBS if is_own else None for is_own in own] if self.confidence else []
         if rows:
             self._check_initialized()
-            scores = self.model.predict([docs[i] for i in rows])
+            with self._naming_width_errors():
+                scores = self.model.predict([docs[i] for i in rows])
             decoded = crf_decode(scores)
             for i, ids in zip(rows, decoded):
                 guesses[i] = ids
@@ -381,6 +383,19 @@ class XferTagger(CheckedLoad, TrainablePipe):
         loaded (its CRF has no size yet), instead of a shape error deep in torch."""
         if not self.labels or self.model.has_dim("nO") is not True:
             raise ValueError(SpacyErrors.E109.format(name=self.name))
+
+    @contextmanager
+    def _naming_width_errors(self) -> Iterator[None]:
+        """RAISES (ValueError): the model's E107 (vectors of another width than the
+        CRF was trained on) said again naming this head and the encoder it listens to:
+        a head sourced into a pipeline whose transformer has another hidden size
+        learns of it at its first batch (xfer_encoder's width is checked earlier,
+        E100, but a transformer's is known only once it is loaded)."""
+        try:
+            yield
+        except InputWidthError as err:
+            source = listened_to(self.model)
+            raise ValueError(Errors.E107.format(who=f"Component '{self.name}'", source=source, width=err.width, nI=err.nI)) from err
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
@@ -473,7 +488,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             raise ValueError(
                 Errors.E090.format(name=self.name, upstream=upstream, n=len(missing), total=len(docs), index=missing[0], text=text)
             )
-        scores = self.model.predict(docs)
+        with self._naming_width_errors():
+            scores = self.model.predict(docs)
         entropies: List[Optional[float]] = list(crf_entropy(scores)) if entropy else [None] * len(docs)
         return [
             NBest([names[path].tolist() for path in paths], log_probs.tolist(), doc_entropy)
@@ -505,7 +521,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         shared encoder still gets the other heads' gradient (see STYLE.md, section 3).
 
         RAISES (ValueError): E109 before initialize; E004 for a gold label the head does
-        not have; E005 for gold tags that break the `constraints` scheme.
+        not have; E005 for gold tags that break the `constraints` scheme; E107 when
+        the encoder's vectors are not as wide as the head was trained on.
         """
         if losses is None:
             losses = {}
@@ -520,7 +537,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             pass_zero_gradient(self.model, docs)
             return losses
         set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update(docs)
+        with self._naming_width_errors():
+            scores, backprop = self.model.begin_update(docs)
         loss, d_scores = self._loss(scores, gold)
         backprop(d_scores)
         if sgd is not None:

@@ -1,7 +1,9 @@
 """Thinc glue of the CRF tagger: the tok2vec's vectors (joined with extra features) ->
 the emission projection -> the CRF; sized at initialize, the input width measured on
-the data when the tok2vec does not declare it; loading a model saved with the earlier
-layout."""
+the data when the tok2vec does not declare it, and checked at every batch (E107: an
+encoder of another width, such as a transformer of another hidden size, fails with
+both widths named, not with a shape error from torch); loading a model saved with the
+earlier layout."""
 
 from io import BytesIO
 from typing import Callable, Dict, List, Optional, Tuple
@@ -17,6 +19,26 @@ from ...errors import Errors
 from .crf import TaggerScores
 from .flat import to_flat_tensor
 from .torch_layer import no_backprop, predict_flat
+
+
+class InputWidthError(ValueError):
+    """E107: the input layers' vectors are not as wide as the emission layer takes.
+    `width` and `nI` let a component say it again under its own name."""
+
+    def __init__(self, model: Model, width: int, nI: int) -> None:
+        super().__init__(Errors.E107.format(who=f"Layer '{model.name}'", source="its input layers", width=width, nI=nI))
+        self.width = width
+        self.nI = nI
+
+
+def check_input_width(model: Model, emissions: Model, width: Optional[int]) -> None:
+    """One comparison per batch: the input layers' vector width (None: no token)
+    against the emission layer's nI.
+
+    RAISES (InputWidthError): E107 when they differ.
+    """
+    if width is not None and emissions.has_dim("nI") is True and width != emissions.get_dim("nI"):
+        raise InputWidthError(model, width, emissions.get_dim("nI"))
 
 
 def init_crf_tagger(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -54,7 +76,11 @@ def input_width(layer: Model, docs: Optional[List[Doc]]) -> int:
 def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TaggerScores, Callable]:
     """Docs -> the input layers' vectors, joined -> emission scores -> the CRF's scores.
     To predict (`is_train` False), the modules are chained as tensors
-    (`predict_scores`)."""
+    (`predict_scores`).
+
+    RAISES (InputWidthError): E107 when the vectors are not as wide as the emission
+        layer's nI.
+    """
     *inputs, emissions, crf = model.layers
     if not is_train:
         scores = predict_scores(model, docs)
@@ -65,6 +91,7 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[T
         joined = list(outputs[0])
     else:
         joined = [model.ops.xp.hstack(parts) for parts in zip(*outputs)]
+    check_input_width(model, emissions, next((x.shape[1] for x in joined if x.shape[0]), None))
     emission_scores, backprop_emissions = emissions(joined, is_train)
     scores, backprop_crf = crf(emission_scores, is_train)
 
@@ -88,6 +115,7 @@ def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
     (a listener). The values `model.predict` computes through thinc's layers.
 
     RETURNS (Optional[TaggerScores]): the scores; None when no doc has a token.
+    RAISES (InputWidthError): E107 as `crf_tagger_forward`.
     """
     *inputs, emissions, crf = model.layers
     doc_lengths = [len(doc) for doc in docs]
@@ -98,6 +126,7 @@ def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
         part = predict_flat(layer, docs)
         parts.append(to_flat_tensor(emissions, layer.predict(docs), requires_grad=False) if part is None else part)
     features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+    check_input_width(model, emissions, features.shape[1])
     emission_scores = emissions.shims[0].predict(ArgsKwargs(args=(features,), kwargs={}))
     lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
     return TaggerScores(crf.shims[0].predict(ArgsKwargs(args=(emission_scores, lengths), kwargs={})), doc_lengths)
