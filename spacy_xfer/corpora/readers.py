@@ -20,7 +20,8 @@ Where each column goes (`tag` -> `Token.tag_`, `ner` -> `Doc.ents`, `chunk` ->
 Shared rules: a line that is empty after stripping (also a TAB-only line) ends a sentence;
 a line whose first field is `-DOCSTART-` ends the sentence and starts a document, with or
 without a blank line after it; a tag `_` (or an empty tag) is missing. Columns are split
-on TABs when the line has one, else on runs of spaces. A word spaCy cannot hold (empty, or
+on TABs when the line has one (a field loses the ASCII whitespace at its ends, no other),
+else on runs of spaces. A word spaCy cannot hold (empty, or
 with a character UTF-8 cannot encode) is an error naming its line; lenient, its sentence
 is skipped and counted. An input that yields no sentences, or no label at all in a layer
 its format reads (a CoNLL-U field that is `_` everywhere), is a `CorpusContentError`.
@@ -247,14 +248,15 @@ def _label(column: Column, value: str) -> str:
 
 def _split_fields(text: str) -> List[str]:
     """A line's fields: TAB-separated if it has a TAB, else separated by whitespace. A
-    TAB field is stripped, but one of only non-ASCII whitespace (a no-break space) is a
-    whitespace word, not an empty field. A line of whitespace only has none."""
+    TAB field is stripped of ASCII whitespace only: a word keeps the non-ASCII
+    whitespace at its ends (a no-break space before it; a no-break space alone is a
+    whitespace word), as given; in a label it is an error (see `_token_problem`). A
+    line of whitespace only has none."""
     if not text.strip():
         return []
     stripped = text.strip(ASCII_WHITESPACE)
     if "\t" in stripped:
-        fields = [field.strip(ASCII_WHITESPACE) for field in stripped.split("\t")]
-        return [field.strip() or field for field in fields]
+        return [field.strip(ASCII_WHITESPACE) for field in stripped.split("\t")]
     return stripped.split()
 
 

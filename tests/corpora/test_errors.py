@@ -25,6 +25,7 @@ CASES = [
     ("conll2003", "a DT I-NP PER\n", 1, "'PER' is not in the IOB1 scheme", "'I-TYPE'"),
     ("wnut", "a\tO\nb\tI-person\n", 2, "'I-person' after 'O' does not continue", "'B-person'"),
     ("wnut", "a\tO\nb\tB-geo loc\n", 2, "ner label 'B-geo loc' holds whitespace", "one label per field"),
+    ("wnut", "a\tO\nb\tO\u00a0\n", 2, r"ner label 'O\\xa0' holds whitespace", "one label per field"),
     ("conll2002", "a N B-PER\nb N I-LOC\n", 2, "'I-LOC' after 'B-PER'", "'B-LOC' to open"),
     ("twitter-pos", b"caf\xe9 NN\n", 1, r"undecodable bytes b'\\xe9'", "utf-8 text"),
     ("conllu", "1\ta\ta\tX\n" + CONLLU_WORD, 1, "4 TAB-separated fields", "10 \\(CoNLL-U\\)"),
@@ -177,6 +178,14 @@ def test_a_tab_separated_field_of_only_whitespace_is_a_whitespace_word(write):
     # a no-break space is whitespace to str.strip(): the line has two fields, not one
     (sent,) = read(write("a\tO\n\u00a0\tO\nb \tB-person\n\t\n"), "wnut")
     assert sent.words == ["a", "\u00a0", "b"] and sent.labels["ner"] == ["O", "O", "B-person"]
+
+
+def test_a_tab_separated_word_keeps_non_ascii_whitespace_at_its_edges(write):
+    # words as given: only ASCII whitespace (spaces, a CR) is stripped from a TAB field
+    log = ProblemLog(lenient=True)
+    (sent,) = read(write("\u00a0abc\tNN\nx\u3000\tNN\n y \tNN\r\n"), "twitter-pos", log=log)
+    assert sent.words == ["\u00a0abc", "x\u3000", "y"]
+    assert log.to_dict()["touched_lines"] == 0
 
 
 NOTHING = [(fmt, text) for fmt in sorted(FORMATS) for text in ("", "\n \n\t\n")] + [
