@@ -3,9 +3,12 @@
 Where the annotations go (what the `xfer_tagger` targets read):
 - `tag` -> `Token.tag_`; a missing tag is `""` (unset).
 - `ner` -> `Doc.ents`: the chunks `conlleval` reads from the IOB1/IOB2 labels, every other
-  token set to outside. A Doc without an `ner` layer has no entity annotation at all.
+  token set to outside, except a token whose label is missing (`_`): its entity
+  annotation is missing (`Token.ent_iob_ == ""`), as in a Doc without an `ner` layer.
 - `chunk` -> `Doc.spans["chunks"]` (read the same way). The key is absent when the source
-  has no chunk layer, and an empty group when a sentence has no chunks.
+  has no chunk layer or the sentence's chunk labels are all missing (a span group has no
+  missing tokens, so the readers take no `_` beside chunk labels in a sentence), and an
+  empty group when a sentence has no chunks.
 - `Doc.user_data`: `doc_id` (a DOCSTART ordinal `FILE#N`, a CoNLL-U newdoc id, a MEDLINE
   id, or the file name), `sent_id` (CoNLL-U's id or `FILE:LINE`) and `line` (first line).
 """
@@ -16,8 +19,8 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..errors import Errors
-from ..tags import chunks_from_tags, chunks_to_tags
-from .readers import CHUNK, MISSING_MARKS, NER, TAG, Sentence
+from ..tags import OUTSIDE, chunks_from_tags, chunks_to_tags
+from .readers import CHUNK, MISSING, MISSING_MARKS, NER, TAG, Sentence
 
 CHUNKS_KEY = "chunks"
 WRITTEN_SCHEME = "IOB2"
@@ -34,9 +37,11 @@ def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     user_data = {"doc_id": sentence.doc_id, "sent_id": sentence.sent_id, "line": sentence.lines[0]}
     doc = Doc(vocab, words=sentence.words, tags=sentence.labels.get(TAG), user_data=user_data)
     if NER in sentence.labels:
-        ents = [Span(doc, *chunk) for chunk in chunks_from_tags(sentence.labels[NER])]
-        doc.set_ents(ents, default="outside")
-    if CHUNK in sentence.labels:
+        labels = sentence.labels[NER]
+        ents = [Span(doc, *chunk) for chunk in chunks_from_tags([label or OUTSIDE for label in labels])]
+        missing = [Span(doc, i, i + 1) for i, label in enumerate(labels) if label == MISSING]
+        doc.set_ents(ents, missing=missing, default="outside")
+    if CHUNK in sentence.labels and any(sentence.labels[CHUNK]):
         chunks = chunks_from_tags(sentence.labels[CHUNK])
         doc.spans[CHUNKS_KEY] = [Span(doc, *chunk) for chunk in chunks]
     return doc
@@ -48,25 +53,40 @@ def sentences_to_docs(vocab: Vocab, sentences: Iterable[Sentence]) -> Iterator[D
         yield sentence_to_doc(vocab, sentence)
 
 
+def missing_labels(doc: Doc, layer: str) -> List[bool]:
+    """Whether each token's label of one layer is missing: a tag that is unset, an entity
+    annotation that is missing (`Token.ent_iob_ == ""`, every token of a Doc without
+    one), every token of a Doc without the `chunks` key.
+
+    doc (Doc): The Doc.
+    layer (str): `tag`, `chunk` or `ner`.
+    RETURNS (List[bool]): One flag per token.
+    """
+    if layer == TAG:
+        return [not token.tag_ for token in doc]
+    if layer == NER:
+        return [not token.ent_iob_ for token in doc]
+    if layer == CHUNK:
+        return [CHUNKS_KEY not in doc.spans] * len(doc)
+    raise ValueError(Errors.E039.format(kind="annotation layer", value=layer, choices=", ".join([TAG, CHUNK, NER])))
+
+
 def doc_labels(doc: Doc, layer: str) -> List[str]:
-    """The labels of one layer of a Doc, chunks and entities in IOB2; `_` where missing.
+    """The labels of one layer of a Doc, chunks and entities in IOB2; `_` where missing
+    (see `missing_labels`), which the column readers read back as missing.
 
     doc (Doc): The Doc.
     layer (str): `tag`, `chunk` or `ner`.
     RETURNS (List[str]): One label per token.
     """
+    missing = missing_labels(doc, layer)
     if layer == TAG:
-        return [token.tag_ or MISSING_MARK for token in doc]
-    if layer == NER and doc.has_annotation("ENT_IOB"):
-        spans: Sequence[Span] = doc.ents
-    elif layer == CHUNK and CHUNKS_KEY in doc.spans:
-        spans = doc.spans[CHUNKS_KEY]
-    elif layer in (NER, CHUNK):
-        return [MISSING_MARK] * len(doc)
+        labels = [token.tag_ for token in doc]
     else:
-        raise ValueError(Errors.E039.format(kind="annotation layer", value=layer, choices=", ".join([TAG, CHUNK, NER])))
-    chunks = [(span.start, span.end, span.label_) for span in spans]
-    return chunks_to_tags(chunks, len(doc), WRITTEN_SCHEME)
+        spans: Sequence[Span] = doc.ents if layer == NER else doc.spans.get(CHUNKS_KEY, [])
+        chunks = [(span.start, span.end, span.label_) for span in spans]
+        labels = chunks_to_tags(chunks, len(doc), WRITTEN_SCHEME)
+    return [MISSING_MARK if gap else label for gap, label in zip(missing, labels)]
 
 
 def annotated_layers(docs: Iterable[Doc]) -> List[str]:

@@ -19,7 +19,8 @@ Where each column goes (`tag` -> `Token.tag_`, `ner` -> `Doc.ents`, `chunk` ->
 
 Shared rules: a line that is empty after stripping (also a TAB-only line) ends a sentence;
 a line whose first field is `-DOCSTART-` ends the sentence and starts a document, with or
-without a blank line after it; a tag `_` (or an empty tag) is missing. Columns are split
+without a blank line after it; a label `_` (or an empty tag) is missing, a tag, chunk or
+entity label alike; a sentence's chunk labels are all missing or none is. Columns are split
 on TABs when the line has one (a field loses the ASCII whitespace at its ends, no other),
 else on runs of spaces. A word spaCy cannot hold (empty, or
 with a character UTF-8 cannot encode) is an error naming its line; lenient, its sentence
@@ -202,8 +203,9 @@ class SentenceBuilder:
         for layer, label in labels.items():
             column = self.labels.setdefault(layer, [])
             scheme = self.schemes.get(layer)
-            if scheme is not None:
-                problem = check_iob_label(label, column[-1] if column else OUTSIDE, scheme)
+            if scheme is not None and label != MISSING:
+                prev = (column[-1] or MISSING_MARKS[0]) if column else OUTSIDE
+                problem = check_iob_label(label, prev, scheme)
                 if problem is not None:
                     self.log.report(
                         self.path, line, problem.problem, problem.expected, action="repaired"
@@ -219,6 +221,20 @@ class SentenceBuilder:
         self.log.report(self.path, line, problem, expected, action="skipped")
         self.broken = True
 
+    def _check_missing_chunks(self) -> None:
+        """A sentence's chunk labels are all missing or none is: `Doc.spans` holds a
+        sentence's chunks or none, no missing token beside them. A missing label beside
+        others is reported; the repair is `O`."""
+        chunks = self.labels.get(CHUNK, [])
+        if MISSING not in chunks or not any(chunks):
+            return
+        for line, label in zip(self.lines, chunks):
+            if label == MISSING:
+                problem = f"chunk label {MISSING_MARKS[0]!r} (missing) in a sentence with chunk labels"
+                expected = f"chunk labels on every word of the sentence, or {MISSING_MARKS[0]!r} on every word (no chunk annotation)"
+                self.log.report(self.path, line, problem, expected, action="repaired")
+        self.labels[CHUNK] = [label or OUTSIDE for label in chunks]
+
     def flush(self) -> Iterator[Sentence]:
         """Yield the sentence collected so far, if any, and start a new one. A sentence
         with a skipped line (a word spaCy cannot hold, a malformed line) is counted as
@@ -227,6 +243,7 @@ class SentenceBuilder:
         if self.broken:
             self.log.skip_sentence()
         elif self.words:
+            self._check_missing_chunks()
             sent_id = self.sent_id or f"{self.path.name}:{self.lines[0]}"
             yield Sentence(self.words, self.labels, self.lines, self.doc_id, sent_id)
         self.sent_id = None
@@ -241,9 +258,10 @@ def _tag(value: str) -> str:
 
 
 def _label(column: Column, value: str) -> str:
-    if column.role == TAG:
-        return _tag(value)
-    return value.upper() if column.upper else value
+    """A column's label: `_` (or empty) is missing in every layer, tags, chunks and
+    entities alike."""
+    label = _tag(value)
+    return label.upper() if column.upper else label
 
 
 def _split_fields(text: str) -> List[str]:

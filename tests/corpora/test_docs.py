@@ -1,7 +1,7 @@
 """Sentences to Docs (where each annotation goes), Docs back to columns, statistics."""
 
 import pytest
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
 from spacy_xfer.corpora import (
@@ -105,6 +105,36 @@ def test_written_columns_read_back_identically(write):
     written = write("\n".join(docs_to_lines(docs, ["tag", "chunk", "ner"])), "b.txt")
     again = read(written, "columns", columns=spec)
     assert [(s.words, s.labels) for s in again] == [(s.words, s.labels) for s in first]
+
+
+def test_missing_entity_labels_are_written_as_underscore_and_read_back_as_missing(write):
+    vocab = Vocab()
+    tagged = Doc(vocab, words=["Anna", "sleeps"], tags=["NNP", "VBZ"])
+    tagged.set_ents([Span(tagged, 0, 1, "PER")], default="outside")
+    no_ner = Doc(vocab, words=["It", "rains"], tags=["PRP", "VBZ"])
+    partial = Doc(vocab, words=["Bob", "runs", "fast"], tags=["NNP", "VBZ", "RB"])
+    partial.set_ents([Span(partial, 0, 1, "PER")], default="missing")
+    lines = list(docs_to_lines([tagged, no_ner, partial], ["tag", "ner"]))
+    assert lines == [
+        "Anna\tNNP\tB-PER", "sleeps\tVBZ\tO", "",
+        "It\tPRP\t_", "rains\tVBZ\t_", "",
+        "Bob\tNNP\tB-PER", "runs\tVBZ\t_", "fast\tRB\t_", "",
+    ]
+    docs, _ = read_docs("columns", write("\n".join(lines)), ReadOptions(columns="word,tag,ner"))
+    assert [[t.ent_iob_ for t in doc] for doc in docs] == [["B", "O"], ["", ""], ["B", "", ""]]
+    assert [ents(doc) for doc in docs] == [[(0, 1, "PER")], [], [(0, 1, "PER")]]
+    assert list(docs_to_lines(docs, ["tag", "ner"])) == lines
+    stats = corpus_stats(docs)
+    assert (stats["missing_ner"], stats["labels"]["ner"]) == (4, {"PER": 2})
+
+
+def test_chunk_labels_missing_in_a_whole_sentence_leave_it_without_chunks(write):
+    text = "a DT _\nb NN _\n\nc DT B-NP\nd NN I-NP\n"
+    docs, _ = read_docs("conll2000", write(text))
+    assert CHUNKS_KEY not in docs[0].spans and chunks(docs[1]) == [(0, 2, "NP")]
+    assert list(docs_to_lines(docs, ["tag", "chunk"], sep=" ")) == text.split("\n")
+    stats = corpus_stats(docs)
+    assert (stats["missing_chunks"], stats["missing_ner"], stats["labels"]["chunk"]) == (2, 0, {"NP": 1})
 
 
 def test_corpus_stats(write):

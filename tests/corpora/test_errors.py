@@ -24,6 +24,8 @@ CASES = [
     ("conll2000", "a DT B-NP\nb NN X-NP\n", 2, "'X-NP' is not in the IOB2 scheme", "'B-TYPE'"),
     ("conll2003", "a DT I-NP PER\n", 1, "'PER' is not in the IOB1 scheme", "'I-TYPE'"),
     ("wnut", "a\tO\nb\tI-person\n", 2, "'I-person' after 'O' does not continue", "'B-person'"),
+    ("wnut", "a\t_\nb\tI-person\n", 2, "'I-person' after '_' does not continue", "'B-person'"),
+    ("conll2000", "a DT B-NP\nb NN _\n", 2, "chunk label '_' \\(missing\\) in a sentence with chunk labels", "or '_' on every word"),
     ("wnut", "a\tO\nb\tB-geo loc\n", 2, "ner label 'B-geo loc' holds whitespace", "one label per field"),
     ("wnut", "a\tO\nb\tO\u00a0\n", 2, r"ner label 'O\\xa0' holds whitespace", "one label per field"),
     ("conll2002", "a N B-PER\nb N I-LOC\n", 2, "'I-LOC' after 'B-PER'", "'B-LOC' to open"),
@@ -62,6 +64,13 @@ def test_lenient_counts_the_touched_line(write, fmt, text, line, problem, expect
     assert log.n_touched == 1
     assert log.to_dict()["touched_lines"] == 1
     assert f"bad.txt:{line}:" in log.examples[0]
+
+
+def test_lenient_repairs_a_missing_chunk_label_beside_others_to_o(write):
+    log = ProblemLog(lenient=True)
+    (sent,) = read(write("a DT B-NP\nb NN _\nc NN _\n"), "conll2000", log=log)
+    assert sent.labels["chunk"] == ["B-NP", "O", "O"]
+    assert log.to_dict()["repaired_lines"] == 2
 
 
 def test_lenient_repairs(write):
