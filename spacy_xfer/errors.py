@@ -341,6 +341,10 @@ class Errors:
         "from a pipeline whose transformer has another hidden size. Use a head trained "
         "on this encoder, or initialize the head again to train it on this one."
     )
+    E110 = (
+        "{path}: [E110] doc {doc} cannot be written as columns that read back as it is: "
+        "{problem}; expected {expected}"
+    )
 
 
 class Warnings:

@@ -216,13 +216,15 @@ def export_cli(
     """Write a DocBin back as columns.
 
     The word, then tags, chunks and entities (in IOB2), `_` where a label is missing; a
-    blank line after each sentence.
+    blank line after each sentence (each of a Doc's sentences when it has sentence
+    starts).
     """
     if sep not in SEPARATORS:
         raise ValueError(Errors.E039.format(kind="separator", value=sep, choices=", ".join(SEPARATORS)))
     check_not_inputs([output_path], [input_path], "OUTPUT")
     docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
     names = layers.split(",") if layers else annotated_layers(docs)
-    lines = docs_to_lines(docs, names, sep=SEPARATORS[sep])
+    lines = list(docs_to_lines(docs, names, sep=SEPARATORS[sep], source=str(input_path)))
     write_atomic(output_path, "".join(f"{line}\n" for line in lines).encode("utf8"))
-    typer.echo(f"{output_path}: {len(docs)} sentences, columns word {' '.join(names)}")
+    n_sentences = lines.count("")  # the blank line after each sentence
+    typer.echo(f"{output_path}: {n_sentences} sentences of {len(docs)} docs, columns word {' '.join(names)}")

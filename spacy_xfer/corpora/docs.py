@@ -13,14 +13,14 @@ Where the annotations go (what the `xfer_tagger` targets read):
   id, or the file name), `sent_id` (CoNLL-U's id or `FILE:LINE`) and `line` (first line).
 """
 
-from typing import Iterable, Iterator, List, Sequence
+from typing import Iterable, Iterator, List, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..errors import Errors
-from ..tags import OUTSIDE, chunks_from_tags, chunks_to_tags
-from .readers import CHUNK, MISSING, MISSING_MARKS, NER, TAG, Sentence
+from ..tags import OUTSIDE, chunks_from_tags, chunks_to_tags, split_tag
+from .readers import CHUNK, LAYERS, MISSING, MISSING_MARKS, NER, TAG, Sentence
 
 CHUNKS_KEY = "chunks"
 WRITTEN_SCHEME = "IOB2"
@@ -66,9 +66,14 @@ def missing_labels(doc: Doc, layer: str) -> List[bool]:
         return [not token.tag_ for token in doc]
     if layer == NER:
         return [not token.ent_iob_ for token in doc]
-    if layer == CHUNK:
-        return [CHUNKS_KEY not in doc.spans] * len(doc)
-    raise ValueError(Errors.E039.format(kind="annotation layer", value=layer, choices=", ".join([TAG, CHUNK, NER])))
+    _check_layer(layer)
+    return [CHUNKS_KEY not in doc.spans] * len(doc)
+
+
+def _check_layer(layer: str) -> None:
+    """RAISES (ValueError): E039 for a layer other than `tag`, `chunk` and `ner`."""
+    if layer not in LAYERS:
+        raise ValueError(Errors.E039.format(kind="annotation layer", value=layer, choices=", ".join(LAYERS)))
 
 
 def doc_labels(doc: Doc, layer: str) -> List[str]:
@@ -105,17 +110,49 @@ def annotated_layers(docs: Iterable[Doc]) -> List[str]:
     return [layer for layer in (TAG, CHUNK, NER) if layer in found]
 
 
-def docs_to_lines(docs: Iterable[Doc], layers: Sequence[str], *, sep: str = "\t") -> Iterator[str]:
+def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
+    """The (start, end) tokens of each sentence of a Doc: its sentences when it has
+    sentence starts (`doc.has_annotation("SENT_START")`, e.g. a DocBin of `spacy
+    convert`, several sentences per Doc), else the whole Doc; none for an empty Doc."""
+    if not len(doc):
+        return []
+    if doc.has_annotation("SENT_START"):
+        return [(sent.start, sent.end) for sent in doc.sents]
+    return [(0, len(doc))]
+
+
+def docs_to_lines(
+    docs: Iterable[Doc], layers: Sequence[str], *, sep: str = "\t", source: str = "Docs"
+) -> Iterator[str]:
     """Write Docs in a column format: the word, then one column per layer; a blank line
-    after each Doc. Chunks and entities are written in IOB2, missing labels as `_`.
+    after each sentence (see `sentence_bounds`). Chunks and entities are written in
+    IOB2, missing labels as `_` (see `doc_labels`).
 
     docs (Iterable[Doc]): The Docs, e.g. from a DocBin.
     layers (Sequence[str]): The columns after the word, e.g. (`tag`, `chunk`, `ner`).
     sep (str): The column separator.
+    source (str): Where the Docs come from (the DocBin's path), for messages.
     YIELDS (str): The lines, without line breaks.
+    RAISES (ValueError): E039 for an unknown layer; E110, naming `source`, the Doc (its
+        index) and the token, for a chunk or entity across a sentence boundary.
     """
-    for doc in docs:
-        columns = [[token.text for token in doc]] + [doc_labels(doc, layer) for layer in layers]
-        for row in zip(*columns):
-            yield sep.join(row)
-        yield ""
+    for layer in layers:
+        _check_layer(layer)
+    for i, doc in enumerate(docs):
+        labels = [doc_labels(doc, layer) for layer in layers]
+        rows = list(zip([token.text for token in doc], *labels))
+        for start, end in sentence_bounds(doc):
+            for layer, label in zip(layers, rows[start][1:]):
+                if layer != TAG and split_tag(label)[0] == "I":
+                    problem = f"a {layer} chunk ({label}) crosses the sentence boundary before token {start} ({rows[start][0]!r})"
+                    raise _refused(source, i, doc, problem, "chunks and entities inside a sentence (a blank line ends a chunk)")
+            for j in range(start, end):
+                yield sep.join(rows[j])
+            yield ""
+
+
+def _refused(source: str, index: int, doc: Doc, problem: str, expected: str) -> ValueError:
+    """E110 for the Doc at `index` of `source` (with its `sent_id`, if it has one)."""
+    sent_id = doc.user_data.get("sent_id")
+    where = f"{index}" + (f" ({sent_id})" if sent_id else "")
+    return ValueError(Errors.E110.format(path=source, doc=where, problem=problem, expected=expected))

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
@@ -162,6 +162,16 @@ def test_export_writes_columns_back(write, tmp_path):
     assert lines[:3] == ["EU NNP B-NP B-ORG", "rejects VBZ B-VP O", "German JJ B-NP B-MISC"]
     run("export", tmp_path / "c.spacy", tmp_path / "n.txt", "--layers", "ner")
     assert (tmp_path / "n.txt").read_text().startswith("EU\tB-ORG\nrejects\tO\n")
+
+
+def test_export_writes_a_blank_line_after_each_sentence_of_a_doc(tmp_path):
+    # a DocBin of `spacy convert` holds several sentences per Doc
+    doc = Doc(Vocab(), words=["Hi", ".", "Bye", "."], tags=["UH", ".", "UH", "."], sent_starts=[True, False, True, False])
+    DocBin(docs=[doc, Doc(doc.vocab, words=["Yes"], tags=["UH"])]).to_disk(tmp_path / "s.spacy")
+    result = run("export", tmp_path / "s.spacy", tmp_path / "s.txt")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.txt").read_text() == "Hi\tUH\n.\t.\n\nBye\tUH\n.\t.\n\nYes\tUH\n\n"
+    assert "3 sentences of 2 docs" in result.stdout
 
 
 def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, tmp_path):

@@ -137,6 +137,16 @@ def test_chunk_labels_missing_in_a_whole_sentence_leave_it_without_chunks(write)
     assert (stats["missing_chunks"], stats["missing_ner"], stats["labels"]["chunk"]) == (2, 0, {"NP": 1})
 
 
+def test_a_chunk_across_a_sentence_boundary_is_refused():
+    doc = Doc(Vocab(), words=["New", "York", "is"], sent_starts=[True, True, False])
+    doc.set_ents([Span(doc, 0, 2, "LOC")], default="outside")
+    doc.user_data["sent_id"] = "x.txt:1"
+    expected = r"x.spacy: \[E110\] doc 0 \(x.txt:1\) .*: a ner chunk \(I-LOC\) crosses the sentence boundary before token 1 \('York'\)"
+    with pytest.raises(ValueError, match=expected):
+        list(docs_to_lines([doc], ["tag", "ner"], source="x.spacy"))
+    assert list(docs_to_lines([doc], ["tag"])) == ["New\t_", "", "York\t_", "is\t_", ""]
+
+
 def test_corpus_stats(write):
     docs, _ = read_docs("conll2003", write(CONLL2003, "eng.train"))
     stats = corpus_stats(docs)
