@@ -217,7 +217,10 @@ def export_cli(
 
     The word, then tags, chunks and entities (in IOB2), `_` where a label is missing; a
     blank line after each sentence (each of a Doc's sentences when it has sentence
-    starts).
+    starts). A Doc whose lines `convert` would not read back as it is (a word
+    -DOCSTART-, a word with the separator, a line break or ASCII whitespace at either
+    end, a chunk across a sentence boundary) stops the export with E107, naming the
+    DocBin, the Doc and the token; nothing is written.
     """
     if sep not in SEPARATORS:
         raise ValueError(Errors.E039.format(kind="separator", value=sep, choices=", ".join(SEPARATORS)))

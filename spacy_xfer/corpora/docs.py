@@ -13,14 +13,14 @@ Where the annotations go (what the `xfer_tagger` targets read):
   id, or the file name), `sent_id` (CoNLL-U's id or `FILE:LINE`) and `line` (first line).
 """
 
-from typing import Iterable, Iterator, List, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..errors import Errors
 from ..tags import OUTSIDE, chunks_from_tags, chunks_to_tags, split_tag
-from .readers import CHUNK, LAYERS, MISSING, MISSING_MARKS, NER, TAG, Sentence
+from .readers import CHUNK, DOCSTART, LAYERS, MISSING, MISSING_MARKS, NER, TAG, Sentence, split_fields
 
 CHUNKS_KEY = "chunks"
 WRITTEN_SCHEME = "IOB2"
@@ -121,12 +121,34 @@ def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
     return [(0, len(doc))]
 
 
+READ_BACK_RULES = (
+    "words and labels that the column readers read back as written: no line break, no word "
+    f"{DOCSTART!r} (a document separator), no column separator in a word (--sep tab keeps "
+    "spaces) and no ASCII whitespace at either end of one"
+)
+
+
+def _read_back_problem(row: Sequence[str], sep: str) -> Optional[str]:
+    """How the column readers would read a written row other than as these fields (see
+    `readers.split_fields`), or None if they read it back as written."""
+    line = sep.join(row)
+    if "\n" in line:
+        return "it holds a line break, which splits the line"
+    fields = split_fields(line)
+    if fields[:1] == [DOCSTART]:
+        return "it is read back as a document separator, not a word"
+    if fields != list(row):
+        return f"the line {line!r} is read back as the fields {fields}"
+    return None
+
+
 def docs_to_lines(
     docs: Iterable[Doc], layers: Sequence[str], *, sep: str = "\t", source: str = "Docs"
 ) -> Iterator[str]:
     """Write Docs in a column format: the word, then one column per layer; a blank line
     after each sentence (see `sentence_bounds`). Chunks and entities are written in
-    IOB2, missing labels as `_` (see `doc_labels`).
+    IOB2, missing labels as `_` (see `doc_labels`). The lines read back (`convert`) as
+    the Docs' words and labels; a Doc they would not is refused.
 
     docs (Iterable[Doc]): The Docs, e.g. from a DocBin.
     layers (Sequence[str]): The columns after the word, e.g. (`tag`, `chunk`, `ner`).
@@ -134,7 +156,9 @@ def docs_to_lines(
     source (str): Where the Docs come from (the DocBin's path), for messages.
     YIELDS (str): The lines, without line breaks.
     RAISES (ValueError): E039 for an unknown layer; E110, naming `source`, the Doc (its
-        index) and the token, for a chunk or entity across a sentence boundary.
+        index) and the token, for a Doc whose lines would not read back as it is: a word
+        the readers read otherwise (`READ_BACK_RULES`), a chunk or entity across a
+        sentence boundary.
     """
     for layer in layers:
         _check_layer(layer)
@@ -147,6 +171,9 @@ def docs_to_lines(
                     problem = f"a {layer} chunk ({label}) crosses the sentence boundary before token {start} ({rows[start][0]!r})"
                     raise _refused(source, i, doc, problem, "chunks and entities inside a sentence (a blank line ends a chunk)")
             for j in range(start, end):
+                problem = _read_back_problem(rows[j], sep)
+                if problem is not None:
+                    raise _refused(source, i, doc, f"token {j} ({rows[j][0]!r}): {problem}", READ_BACK_RULES)
                 yield sep.join(rows[j])
             yield ""
 

@@ -264,7 +264,7 @@ def _label(column: Column, value: str) -> str:
     return label.upper() if column.upper else label
 
 
-def _split_fields(text: str) -> List[str]:
+def split_fields(text: str) -> List[str]:
     """A line's fields: TAB-separated if it has a TAB, else separated by whitespace. A
     TAB field is stripped of ASCII whitespace only: a word keeps the non-ASCII
     whitespace at its ends (a no-break space before it; a no-break space alone is a
@@ -296,7 +296,7 @@ def _read_columns(
     builder = SentenceBuilder(path, log, schemes)
     layout: Optional[Tuple[Column, ...]] = None
     for number, text in lines:
-        fields = _split_fields(text)
+        fields = split_fields(text)
         if not fields:
             yield from builder.flush()
             continue

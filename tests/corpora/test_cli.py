@@ -174,6 +174,32 @@ def test_export_writes_a_blank_line_after_each_sentence_of_a_doc(tmp_path):
     assert "3 sentences of 2 docs" in result.stdout
 
 
+@pytest.mark.parametrize("words,sep,token,problem", [
+    (["He", "-DOCSTART-", "here"], "tab", "token 1 ('-DOCSTART-')", "read back as a document separator"),
+    (["A", " ", "b"], "tab", "token 1 (' ')", "read back as the fields ['NN']"),
+    (["a", " b"], "tab", "token 1 (' b')", "read back as the fields ['b', 'NN']"),
+    (["in", "New York"], "space", "token 1 ('New York')", "read back as the fields ['New', 'York', 'NN']"),
+    (["a\nb"], "tab", "token 0 ('a\\nb')", "holds a line break"),
+])
+def test_export_refuses_a_word_convert_would_read_otherwise(tmp_path, words, sep, token, problem):
+    vocab = Vocab()
+    path, output = tmp_path / "w.spacy", tmp_path / "w.txt"
+    DocBin(docs=[Doc(vocab, words=["ok"], tags=["NN"]), Doc(vocab, words=words, tags=["NN"] * len(words))]).to_disk(path)
+    result = run("export", path, output, "--sep", sep)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}: [E107] doc 1 cannot be written as columns")
+    assert token in result.stderr and problem in result.stderr, result.stderr
+    assert "expected words and labels that the column readers read back as written" in result.stderr
+    assert not output.exists()
+
+
+def test_exported_words_with_non_ascii_whitespace_read_back_as_given(write, tmp_path):
+    path = write("\u00a0abc\tNN\nx\u3000\tNN\n\u00a0\tNN\n", "nb.txt")
+    assert run("convert", "twitter-pos", path, tmp_path / "nb.spacy").exit_code == 0
+    assert run("export", tmp_path / "nb.spacy", tmp_path / "nb.out").exit_code == 0
+    assert (tmp_path / "nb.out").read_text() == path.read_text() + "\n"
+
+
 def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, tmp_path):
     row = "{}\t{}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
     path = write(row.format(1, "a") + row.format(2, "") + "\n" + row.format(1, "b"), "e.conllu")
