@@ -158,12 +158,15 @@ def docs_to_lines(
     RAISES (ValueError): E039 for an unknown layer; E110, naming `source`, the Doc (its
         index) and the token, for a Doc whose lines would not read back as it is: a word
         the readers read otherwise (`READ_BACK_RULES`), a chunk or entity across a
-        sentence boundary.
+        sentence boundary, overlapping chunks.
     """
     for layer in layers:
         _check_layer(layer)
     for i, doc in enumerate(docs):
-        labels = [doc_labels(doc, layer) for layer in layers]
+        try:
+            labels = [doc_labels(doc, layer) for layer in layers]
+        except ValueError as error:  # overlapping chunks (E045)
+            raise _refused(source, i, doc, str(error), "chunks and entities that do not overlap") from error
         rows = list(zip([token.text for token in doc], *labels))
         for start, end in sentence_bounds(doc):
             for layer, label in zip(layers, rows[start][1:]):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
@@ -198,6 +198,19 @@ def test_exported_words_with_non_ascii_whitespace_read_back_as_given(write, tmp_
     assert run("convert", "twitter-pos", path, tmp_path / "nb.spacy").exit_code == 0
     assert run("export", tmp_path / "nb.spacy", tmp_path / "nb.out").exit_code == 0
     assert (tmp_path / "nb.out").read_text() == path.read_text() + "\n"
+
+
+def test_export_of_overlapping_chunks_names_the_docbin_and_the_doc(tmp_path):
+    vocab = Vocab()
+    doc = Doc(vocab, words=["a", "b", "c", "d"])
+    doc.spans["chunks"] = [Span(doc, 0, 2, "NP"), Span(doc, 1, 3, "NP")]
+    path = tmp_path / "o.spacy"
+    DocBin(docs=[Doc(vocab, words=["ok"]), doc]).to_disk(path)
+    result = run("export", path, tmp_path / "o.txt", "--layers", "chunk")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}: [E107] doc 1 cannot be written as columns")
+    assert "[E045] Chunks overlap at tokens 1-3" in result.stderr
+    assert not (tmp_path / "o.txt").exists()
 
 
 def test_empty_word_is_a_file_line_error_and_lenient_skips_its_sentence(write, tmp_path):
