@@ -219,7 +219,7 @@ def export_cli(
     blank line after each sentence (each of a Doc's sentences when it has sentence
     starts). A Doc whose lines `convert` would not read back as it is (a word
     -DOCSTART-, a word with the separator, a line break or ASCII whitespace at either
-    end, a chunk across a sentence boundary) stops the export with E107, naming the
+    end, a chunk across a sentence boundary) stops the export with E110, naming the
     DocBin, the Doc and the token; nothing is written.
     """
     if sep not in SEPARATORS:

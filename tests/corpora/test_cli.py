@@ -187,7 +187,7 @@ def test_export_refuses_a_word_convert_would_read_otherwise(tmp_path, words, sep
     DocBin(docs=[Doc(vocab, words=["ok"], tags=["NN"]), Doc(vocab, words=words, tags=["NN"] * len(words))]).to_disk(path)
     result = run("export", path, output, "--sep", sep)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {path}: [E107] doc 1 cannot be written as columns")
+    assert result.stderr.startswith(f"Error: {path}: [E110] doc 1 cannot be written as columns")
     assert token in result.stderr and problem in result.stderr, result.stderr
     assert "expected words and labels that the column readers read back as written" in result.stderr
     assert not output.exists()
@@ -208,7 +208,7 @@ def test_export_of_overlapping_chunks_names_the_docbin_and_the_doc(tmp_path):
     DocBin(docs=[Doc(vocab, words=["ok"]), doc]).to_disk(path)
     result = run("export", path, tmp_path / "o.txt", "--layers", "chunk")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {path}: [E107] doc 1 cannot be written as columns")
+    assert result.stderr.startswith(f"Error: {path}: [E110] doc 1 cannot be written as columns")
     assert "[E045] Chunks overlap at tokens 1-3" in result.stderr
     assert not (tmp_path / "o.txt").exists()
 
