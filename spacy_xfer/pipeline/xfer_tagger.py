@@ -232,6 +232,10 @@ def label_pairs_to_map(name: str, label_map: Union[Mapping[str, str], Sequence[S
     return {label: to for label, to in pairs}
 
 
+# the factory settings the saved `cfg` repeats, of which a load keeps the constructor's
+CONFIG_SETTINGS = ("target", "cost", "constraints", "task", "primary")
+
+
 class XferTagger(CheckedLoad, TrainablePipe):
     """A CRF sequence tagger writing to a configurable target."""
 
@@ -274,6 +278,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
             "task": task,
             "primary": primary,
         }
+        # what the constructor built `target` and `output` from: a load keeps them
+        self._settings = {key: self.cfg[key] for key in CONFIG_SETTINGS}
         self.confidence = confidence
         self.overwrite = overwrite
         self.scorer = scorer
@@ -753,8 +759,13 @@ class XferTagger(CheckedLoad, TrainablePipe):
         crf_tagger_from_bytes(self.model, bytes_data)
 
     def cfg_loaded(self) -> None:
-        """The label map from the saved `cfg`, not the config's: confection writes a "$"
-        in a config value as "$$" and a pipeline loaded without interpolation keeps it."""
+        """After the saved `cfg` is read: the labels (learnt) and the label map are the
+        saved ones (confection writes a "$" in a config value as "$$", and a pipeline
+        loaded without interpolation keeps it); the other settings (`CONFIG_SETTINGS`)
+        stay the constructor's, which `target` and `output` were built from, so that a
+        setting overridden at load (`spacy.load(..., config=...)`) holds everywhere.
+        (They are the saved ones unless overridden: config.cfg is saved with them.)"""
+        self.cfg.update(self._settings)
         self.target.label_map = label_pairs_to_map(self.name, self.cfg["label_map"])
 
     def check_loaded(self) -> Optional[str]:

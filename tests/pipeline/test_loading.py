@@ -161,3 +161,25 @@ def test_span_labels_given_at_initialize_are_kept_sorted():
     assert ner.labels == ("LOC", "PER")
     ner.initialize(lambda: examples, nlp=nlp, labels=["ORG", "LOC"])  # initialized: replaced, sorted
     assert ner.labels == ("LOC", "ORG")
+
+
+def test_settings_overridden_at_load_hold_everywhere(tmp_path):
+    """`spacy.load(path, config=...)` builds the head with the overridden settings; the
+    saved cfg, which repeats them, must not put the old ones back beside it (the head
+    then wrote to its own key while scoring read Doc.ents)."""
+    nlp = tiny_tagger("ents")
+    examples = examples_for(nlp, NER_DATA, "ents")
+    train(nlp, examples, steps=10)
+    nlp.to_disk(tmp_path / "model")
+    override = {"primary": False, "cost": 0.0, "constraints": "none"}
+    loaded = spacy.load(tmp_path / "model", config={"components": {"xfer_tagger": override}})
+    head = loaded.get_pipe("xfer_tagger")
+    assert {key: head.cfg[key] for key in override} == override
+    assert head.cfg["labels"] == nlp.get_pipe("xfer_tagger").cfg["labels"]
+    doc = loaded(examples[0].reference.text)
+    spans = [(s.start, s.end, s.label_) for s in doc.spans["xfer_tagger"]]
+    assert not doc.ents and spans and spans == [(e.start, e.end, e.label_) for e in nlp(doc.text).ents]
+    scores = loaded.evaluate([Example(loaded.make_doc(e.reference.text), e.reference) for e in examples])
+    assert scores.get("ents_f") is None and scores["xfer_tagger_f"] is not None
+    reloaded = spacy.load(tmp_path / "model").get_pipe("xfer_tagger")
+    assert (reloaded.cfg["primary"], reloaded.cfg["cost"]) == (True, 5.0)
