@@ -9,10 +9,13 @@ backprop, so each `nlp.update` moves the shared weights with that batch's gradie
 `xfer_encoder` and `xfer_transformer` use it.
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Optimizer
+
+from .listeners import pass_zero_gradient
 
 
 class DeferredStep:
@@ -25,8 +28,13 @@ class DeferredStep:
     listener behind a `_StepAfterBackprop`, which hands on a callback that steps the
     encoder once it has backpropagated. Nothing of the listeners' is overwritten.
 
-    A step that is still pending when the next `update` starts (its last listener
-    never backpropagated) is taken then, before the new batch.
+    When the next `update` starts and the last listener has not backpropagated (its
+    head was left out of the `nlp.update`: `exclude`, `frozen_components`,
+    `select_pipes`), the listener answers a zero gradient for it then
+    (`listeners.pass_zero_gradient`), so the other listeners' gradient of that batch,
+    which the encoder sums until its last listener answers, still reaches the encoder,
+    and the step is taken before the new batch. (spaCy's `tok2vec` loses that gradient.)
+    A batch whose last listener never answers before training ends is not stepped.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -34,6 +42,8 @@ class DeferredStep:
         self._awaiting_backprop = False
         self._deferred_sgd: Optional[Optimizer] = None
         self._then_step: Optional[Callable[[Callable], Callable]] = None
+        # the last listener and the batch's docs, while it has not answered
+        self._unanswered: Optional[Tuple[Any, List[Doc]]] = None
 
     @property
     def listeners(self) -> List[Any]:
@@ -54,6 +64,10 @@ class DeferredStep:
     ) -> Dict[str, float]:
         """Forward the batch and hand it to the listeners (see the encoder class's
         `update`); the step is taken once the last listener has backpropagated."""
+        if self._awaiting_backprop and self._unanswered is not None:
+            listener, docs = self._unanswered
+            pass_zero_gradient(listener, docs)  # its callback steps, with `_deferred_sgd`
+        self._unanswered = None
         if self._deferred_sgd is not None:
             self._step(self._deferred_sgd)
         # Set again when the encoder hands the last listener a backprop; not when it has
@@ -73,10 +87,13 @@ class DeferredStep:
             return backprop_then_step
 
         self._then_step = then_step
+        examples = list(examples)
         try:
             losses = super().update(examples, drop=drop, sgd=None, losses=losses)  # type: ignore[misc]
         finally:
             self._then_step = None
+        if self._awaiting_backprop:
+            self._unanswered = (super().listeners[-1], [eg.predicted for eg in examples])  # type: ignore[misc]
         return losses
 
     def finish_update(self, sgd: Optimizer) -> None:

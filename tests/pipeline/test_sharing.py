@@ -9,7 +9,7 @@ import numpy
 import pytest
 from spacy.lang.en import English
 from spacy.training import Example
-from thinc.api import Adam
+from thinc.api import SGD, Adam
 
 from spacy_xfer.annotate.outputs import conll_lines
 from spacy_xfer.tasks import TASK_KEY
@@ -210,3 +210,22 @@ def test_a_listener_of_any_upstream_is_not_held_to_the_encoders_width():
     listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": width, "upstream": "*"}
     nlp.add_pipe("tagger", config={"model": {"@architectures": "spacy.Tagger.v2", "tok2vec": listener}})
     assert "tagger" in nlp.get_pipe("tok2vec").listening_components
+
+
+@pytest.mark.parametrize("arch", ["t_b", "t_c"])
+def test_a_batch_whose_last_listener_is_excluded_still_moves_the_encoder(arch):
+    """`nlp.update(..., exclude=[last head])` (as `frozen_components` does): the other
+    heads' gradient reaches the encoder, stepped when the next update starts, so two
+    updates move it as they do with the head taking part (answering a zero gradient)."""
+    moved = {}
+    state = None
+    for exclude in (["ner_head"], []):
+        nlp = make_nlp(arch, ["pos_head", "ner_head"])
+        nlp.initialize(lambda: all_examples(nlp))
+        state = nlp.from_bytes(state).to_bytes() if state else nlp.to_bytes()  # the same weights
+        before = weights(nlp, "encoder")
+        nlp.update(pos_examples(nlp), sgd=SGD(0.1), exclude=exclude)
+        nlp.update(pos_examples(nlp), sgd=SGD(0.1))
+        moved[tuple(exclude)] = weights(nlp, "encoder") - before
+    assert numpy.abs(moved[()]).max() > 0
+    numpy.testing.assert_allclose(moved[("ner_head",)], moved[()], rtol=1e-5, atol=1e-7)
