@@ -233,6 +233,9 @@ class TaskSampler:
             raise ValueError(Errors.E038.format(setting="batch_size", value=batch_size, expected="an integer >= 1"))
         if log_every < 0:
             raise ValueError(Errors.E038.format(setting="log_every", value=log_every, expected="an integer >= 0"))
+        for setting, value in (("seed", seed), ("rate_seed", rate_seed)):  # numpy's seeds
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(Errors.E038.format(setting=f"spacy_xfer.TaskSampler.v1's {setting}", value=value, expected="an integer >= 0"))
         unread = [task.name for task in tasks if task.rate == 0]
         if unread and (streaming or len(unread) == len(tasks)):
             need = "a streamed task needs" if streaming else "at least one task needs"

@@ -180,11 +180,11 @@ def test_missing_corpus_paths_are_rejected(tmp_path):
         resolve_sampler({"b": {"path": tmp_path / "empty", "prob": 1}})
 
 
-@pytest.mark.parametrize("settings", [{"batch_size": 0}, {"log_every": -1}])
+@pytest.mark.parametrize("settings", [{"batch_size": 0}, {"log_every": -1}, {"seed": -1}, {"rate_seed": -2}])
 def test_invalid_sampler_settings_are_rejected(tmp_path, settings):
     path = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
     (setting,) = settings
-    with pytest.raises(ValueError, match=rf"\[E038\] Invalid {setting} "):
+    with pytest.raises(ValueError, match=rf"\[E038\] Invalid (spacy_xfer.TaskSampler.v1's )?{setting} "):
         resolve_sampler({"a": {"path": path, "prob": 1}}, **settings)
 
 
