@@ -7,11 +7,11 @@
     python -m spacy_xfer export corpus/conll03/train.spacy train.txt --layers tag,chunk,ner
 """
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Dict, Optional, Tuple
 
 import typer
-from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
 from ..corpora.convert import convert_corpus, corpus_inputs, split_corpus
@@ -20,6 +20,7 @@ from ..corpora.io import check_not_inputs, staged_folder, stats_path, write_atom
 from ..corpora.mappings import mapping_names
 from ..corpora.readers import FORMATS, ReadOptions
 from ..corpora.sampling import SPLIT_ORDERS
+from ..docbin import read_docs
 from ..errors import Errors
 from ._util import app, lenient_summary
 
@@ -202,7 +203,7 @@ def export_cli(
         Path, typer.Argument(metavar="INPUT", help="A .spacy file.", exists=True)
     ],
     output_path: Annotated[
-        Path, typer.Argument(metavar="OUTPUT", help="The column file to write.")
+        Path, typer.Argument(metavar="OUTPUT", help="The column file to write; - for the standard output.")
     ],
     layers: Annotated[
         Optional[str],
@@ -224,10 +225,18 @@ def export_cli(
     """
     if sep not in SEPARATORS:
         raise ValueError(Errors.E039.format(kind="separator", value=sep, choices=", ".join(SEPARATORS)))
-    check_not_inputs([output_path], [input_path], "OUTPUT")
-    docs = list(DocBin().from_disk(input_path).get_docs(Vocab()))
+    to_stdout = str(output_path) == "-"
+    if not to_stdout:
+        check_not_inputs([output_path], [input_path], "OUTPUT")
+    docs = read_docs(input_path, Vocab())
     names = layers.split(",") if layers else annotated_layers(docs)
     lines = list(docs_to_lines(docs, names, sep=SEPARATORS[sep], source=str(input_path)))
-    write_atomic(output_path, "".join(f"{line}\n" for line in lines).encode("utf8"))
+    data = "".join(f"{line}\n" for line in lines).encode("utf8")
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_atomic(output_path, data)
     n_sentences = lines.count("")  # the blank line after each sentence
-    typer.echo(f"{output_path}: {n_sentences} sentences of {len(docs)} docs, columns word {' '.join(names)}")
+    summary = f"{output_path}: {n_sentences} sentences of {len(docs)} docs, columns word {' '.join(names)}"
+    typer.echo(summary, err=to_stdout)

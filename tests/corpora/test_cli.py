@@ -162,6 +162,9 @@ def test_export_writes_columns_back(write, tmp_path):
     assert lines[:3] == ["EU NNP B-NP B-ORG", "rejects VBZ B-VP O", "German JJ B-NP B-MISC"]
     run("export", tmp_path / "c.spacy", tmp_path / "n.txt", "--layers", "ner")
     assert (tmp_path / "n.txt").read_text().startswith("EU\tB-ORG\nrejects\tO\n")
+    result = run("export", tmp_path / "c.spacy", "-", "--layers", "ner")  # the standard output
+    assert result.exit_code == 0 and result.stdout == (tmp_path / "n.txt").read_text()
+    assert "-: 3 sentences of 3 docs" in result.stderr and not Path("-").exists()
 
 
 def test_export_writes_a_blank_line_after_each_sentence_of_a_doc(tmp_path):
