@@ -389,4 +389,4 @@ def evaluate_command(
         for note in gold_label_notes(result["gold_labels"]):
             typer.echo(f"  note: {note}", err=True)
     for role in sorted(set(names) - set(results)):
-        typer.echo(f"{role} ({names[role]}): not scored, no head of {model} learns the {role} task (a T-A head serves both tasks, as the target's)")
+        typer.echo(f"{role} ({names[role]}): not scored, no head of {model} learns the {role} task (a head without a task, as in single-task and T-A pipelines, is scored as the target's)")
