@@ -177,7 +177,7 @@ def split_cli(
     options = ReadOptions(
         columns=columns, conllu_tag=conllu_tag, label_map=label_map, encoding=encoding
     )
-    with staged_folder(output_dir, inputs=corpus_inputs(input_path, options)) as staging:  # all three parts, or none
+    with staged_folder(output_dir, inputs=corpus_inputs(input_path, fmt, options)) as staging:  # all three parts, or none
         parts = split_corpus(
             fmt,
             input_path,

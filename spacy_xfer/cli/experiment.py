@@ -23,7 +23,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
-from ..corpora.io import check_not_inputs, check_output, files_read
+from ..corpora.io import check_not_inputs, check_output
 from ..corpora.sampling import SPLIT_ORDERS
 from ..device import use_device
 from ..errors import Errors
@@ -45,7 +45,7 @@ from ..experiments.steps import (
     write_json,
 )
 from ..experiments.schedule import schedule_overrides
-from ..pipeline.serialization import load_trained
+from ..pipeline.serialization import load_trained, model_files
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
 from ..training.task_sampler import left_out_tasks
@@ -375,7 +375,8 @@ def evaluate_command(
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
-    check_not_inputs([output], files_read(model, *(corpus_dir / name for name in names.values())), "OUTPUT")
+    definitions = [corpus_dir / name / DEFINITION_FILE for name in names.values()]
+    check_not_inputs([output], [*model_files(model), *files.values(), *definitions], "OUTPUT")
     nlp = load_trained(model)
     for role in sorted(set(head_tasks(nlp).values()) & set(files)):
         if not files[role].exists():

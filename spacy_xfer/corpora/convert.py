@@ -10,8 +10,8 @@ from ..errors import Errors
 from ..labelling_rate import sample_rate
 from .docs import annotated_layers, sentences_to_docs
 from .errors import ProblemLog
-from .io import files_read, write_docbin
-from .readers import ReadOptions, read_corpus
+from .io import write_docbin
+from .readers import ReadOptions, input_files, read_corpus
 from .sampling import SPLIT_NAMES, split_items
 from .stats import corpus_stats
 
@@ -54,10 +54,14 @@ def _write(
     return stats
 
 
-def corpus_inputs(input_path: PathLike, options: ReadOptions) -> List[Path]:
-    """The files a conversion reads: the corpus (every file under a folder) and a label
-    mapping table given as a path."""
-    return files_read(Path(input_path), *([Path(options.label_map)] if options.label_map else []))
+def corpus_inputs(input_path: PathLike, fmt: str, options: ReadOptions) -> List[Path]:
+    """The files a conversion reads: the corpus (a folder's files of the format,
+    `readers.input_files`) and a label mapping table given as a file.
+
+    RAISES (OSError, ValueError): as `readers.input_files`.
+    """
+    label_map = [Path(options.label_map)] if options.label_map and Path(options.label_map).is_file() else []
+    return input_files(Path(input_path), fmt) + label_map
 
 
 def convert_corpus(
@@ -88,7 +92,7 @@ def convert_corpus(
     kept = sample_rate(docs, rate, seed)
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(rate=rate, sentences_read=len(docs))
-    return _write(kept, Path(output_path), log, info, annotated_layers(docs), progress, corpus_inputs(input_path, options))
+    return _write(kept, Path(output_path), log, info, annotated_layers(docs), progress, corpus_inputs(input_path, fmt, options))
 
 
 def split_corpus(
@@ -129,7 +133,7 @@ def split_corpus(
     info: Dict[str, Any] = {"format": fmt, "input": str(input_path), "seed": seed}
     info.update(ratios=list(ratios), order=order, train_rate=rate)
     layers = annotated_layers(docs)
-    inputs = corpus_inputs(input_path, options)
+    inputs = corpus_inputs(input_path, fmt, options)
     stats: Dict[str, Dict[str, Any]] = {}
     for name, part in zip(SPLIT_NAMES, parts):
         output = Path(output_dir) / f"{name}.spacy"

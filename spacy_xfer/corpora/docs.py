@@ -87,6 +87,9 @@ def doc_labels(doc: Doc, layer: str) -> List[str]:
     missing = missing_labels(doc, layer)
     if layer == TAG:
         labels = [token.tag_ for token in doc]
+        if MISSING_MARK in labels:  # a tag "_", which would read back as missing
+            i = labels.index(MISSING_MARK)
+            raise ValueError(f"token {i} ({doc[i].text!r}) has the tag {MISSING_MARK!r}, which reads back as a missing tag")
     else:
         spans: Sequence[Span] = doc.ents if layer == NER else doc.spans.get(CHUNKS_KEY, [])
         chunks = [(span.start, span.end, span.label_) for span in spans]
@@ -124,7 +127,7 @@ def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
 READ_BACK_RULES = (
     "words and labels that the column readers read back as written: no line break, no word "
     f"{DOCSTART!r} (a document separator), no column separator in a word (--sep tab keeps "
-    "spaces) and no ASCII whitespace at either end of one"
+    "spaces), no ASCII whitespace at either end of one, and no whitespace in a label"
 )
 
 
@@ -134,6 +137,8 @@ def _read_back_problem(row: Sequence[str], sep: str) -> Optional[str]:
     line = sep.join(row)
     if "\n" in line:
         return "it holds a line break, which splits the line"
+    if any(label != "".join(label.split()) for label in row[1:]):
+        return f"a label with whitespace ({[label for label in row[1:] if label != ''.join(label.split())]})"
     fields = split_fields(line)
     if fields[:1] == [DOCSTART]:
         return "it is read back as a document separator, not a word"
@@ -165,8 +170,8 @@ def docs_to_lines(
     for i, doc in enumerate(docs):
         try:
             labels = [doc_labels(doc, layer) for layer in layers]
-        except ValueError as error:  # overlapping chunks (E045)
-            raise _refused(source, i, doc, str(error), "chunks and entities that do not overlap") from error
+        except ValueError as error:  # overlapping chunks (E045), a tag "_"
+            raise _refused(source, i, doc, str(error), "chunks and entities that do not overlap, tags other than '_'") from error
         rows = list(zip([token.text for token in doc], *labels))
         for start, end in sentence_bounds(doc):
             for layer, label in zip(layers, rows[start][1:]):

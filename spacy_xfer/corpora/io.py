@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, Iterator, List, Sequence
+from typing import Any, BinaryIO, Dict, Iterator, Sequence
 
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
@@ -48,18 +48,6 @@ def check_output(path: Path, *, folder: bool = False) -> None:
 
 # the temp files of `atomic_file`, left behind only by a process killed mid-write
 ATOMIC_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")
-
-
-def files_read(*paths: Path) -> List[Path]:
-    """The files a reader of these paths reads: a file itself, every file under a
-    folder; paths that do not exist are left out."""
-    files: List[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(file for file in path.rglob("*") if file.is_file())
-        elif path.exists():
-            files.append(path)
-    return files
 
 
 def check_not_inputs(outputs: Sequence[Path], inputs: Sequence[Path], setting: str) -> None:

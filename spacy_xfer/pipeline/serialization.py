@@ -10,7 +10,7 @@ output folder given in place of the pipeline inside it.
 
 import copy
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 import spacy
 import srsly
@@ -31,6 +31,19 @@ def load_trained(model: Union[str, Path], **kwargs: Any) -> Language:
     if path.is_dir() and not (path / "config.cfg").exists() and (path / "model-best" / "config.cfg").exists():
         raise ValueError(Errors.E102.format(path=path))
     return spacy.load(model, **kwargs)
+
+
+def model_files(model: Union[str, Path]) -> List[Path]:
+    """The files `spacy.load` reads of a saved pipeline folder: its `config.cfg`,
+    `meta.json` and `tokenizer`, and every file of its subfolders (the vocab and the
+    components); none for a package name. Other files beside them (e.g. metrics) are
+    not read.
+    """
+    path = Path(model)
+    if not path.is_dir():
+        return []
+    top = [path / name for name in ("config.cfg", "meta.json", "tokenizer")]
+    return [file for file in top if file.exists()] + [file for file in path.glob("*/**/*") if file.is_file()]
 
 
 class CheckedLoad:

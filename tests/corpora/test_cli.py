@@ -147,6 +147,19 @@ def test_outputs_that_would_replace_an_input_are_refused_and_the_input_kept(writ
     assert len(load(tmp_path / "in.spacy")) == 50 and not (tmp_path / "t.spacy").exists()
 
 
+def test_outputs_inside_a_folder_input_can_be_written_again(tmp_path):
+    """A folder input is read by the format's pattern: a DocBin written there by a
+    first run is no input of the second."""
+    corpus = tmp_path / "ptb"
+    corpus.mkdir()
+    (corpus / "wsj_0001.pos").write_text("[ The/DT dog/NN ]\nbarks/VBZ ./.\n\n[ A/DT cat/NN ]\nsits/VBZ ./.\n")
+    for _ in range(2):
+        result = run("convert", "ptb", corpus, corpus / "out.spacy")
+        assert result.exit_code == 0, result.output
+        result = run("split", "ptb", corpus, corpus / "parts", "--ratios", "0.5", "0.5", "0")
+        assert result.exit_code == 0, result.output
+
+
 def test_a_failed_stats_path_leaves_no_docbin(write, tmp_path):
     (tmp_path / "out.stats.json").mkdir()
     result = run("convert", "twitter-pos", write(TWEETS), tmp_path / "out.spacy")
@@ -193,6 +206,18 @@ def test_export_refuses_a_word_convert_would_read_otherwise(tmp_path, words, sep
     assert result.stderr.startswith(f"Error: {path}: [E110] doc 1 cannot be written as columns")
     assert token in result.stderr and problem in result.stderr, result.stderr
     assert "expected words and labels that the column readers read back as written" in result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("tag,problem", [
+    ("N N", "a label with whitespace (['N N'])"),
+    ("_", "token 0 ('b') has the tag '_', which reads back as a missing tag"),
+])
+def test_export_refuses_a_tag_convert_would_read_otherwise(tmp_path, tag, problem):
+    path, output = tmp_path / "t.spacy", tmp_path / "t.txt"
+    DocBin(docs=[Doc(Vocab(), words=["b"], tags=[tag])]).to_disk(path)
+    result = run("export", path, output)
+    assert result.exit_code == 1 and "[E110] doc 0" in result.stderr and problem in result.stderr, result.stderr
     assert not output.exists()
 
 

@@ -234,6 +234,10 @@ def test_evaluate_does_not_write_over_what_it_reads(wnut_files, tmp_path):
         message = " ".join(failure(result).split())
         assert f"[E038] Invalid OUTPUT '{output}'" in message and "does not replace an input file" in message
         assert output.read_bytes() == before
+    for output in (tmp_path / "model" / "metrics.json", corpus / "mine" / "metrics.json"):  # not read: written again
+        for _ in range(2):
+            result = run("evaluate", tmp_path / "model", output, "--target", "mine", "--corpus-dir", corpus)
+            assert result.exit_code == 0, result.output
 
 
 def test_evaluate_fails_on_a_test_set_of_labels_the_model_has_not_learnt(wnut_files, tmp_path):
