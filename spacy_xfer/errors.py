@@ -334,8 +334,8 @@ class Errors:
         "[E108] {path} cannot be read as a DocBin ({problem}). Expected a .spacy file as "
         "`prepare`, `convert` or `split` write it: write it again."
     )
-    E109 = (
-        "[E109] {who} gets vectors of width {width} from {source}, but its emission "
+    E111 = (
+        "[E111] {who} gets vectors of width {width} from {source}, but its emission "
         "layer takes vectors of width {nI} (its nI, fixed when it was initialized or "
         "loaded): the head was trained on an encoder of another width, e.g. sourced "
         "from a pipeline whose transformer has another hidden size. Use a head trained "

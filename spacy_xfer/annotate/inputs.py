@@ -30,11 +30,12 @@ from ..docbin import msgpack_decoders_resolved_once
 from ..errors import Errors
 
 INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
-# The fields of a JSONL record that `annotate` and `select` write from the doc and the
-# model, and so do not carry over from the input: the words, the predictions, and
-# Prodigy's `_task_hash`, a hash of the task with its annotations (which change here;
-# its `_input_hash`, of the text, is kept).
-OWN_FIELDS = frozenset({"text", "tokens", "spans", "span_groups", "nbest", "_task_hash"})
+# The fields of a JSONL record that do not carry over from the input: the words, which
+# `annotate` and `select` write from the doc, and Prodigy's `_task_hash`, a hash of the
+# task with its annotations (which change here; its `_input_hash`, of the text, is
+# kept). The predictions (`spans`, `span_groups`, `nbest`) replace the input's where
+# the output has them.
+OWN_FIELDS = frozenset({"text", "tokens", "_task_hash"})
 
 
 class Item(NamedTuple):

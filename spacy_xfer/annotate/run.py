@@ -186,7 +186,7 @@ def annotate(
     def todo() -> Iterator[Shard]:
         for index, items in _shards(read_items(files, input_format), shard_size):
             counts["shards"] += 1
-            digest = shard_digest(items)
+            digest = shard_digest(items, output_format)
             done = digest_path(index)
             if shard_path(index).exists() and done.exists() and done.read_text(encoding="utf8") == digest:
                 counts["skipped"] += 1
@@ -234,11 +234,12 @@ def annotate(
     return AnnotateSummary(counts["shards"], counts["skipped"], counts["docs"])
 
 
-def shard_digest(items: List[Item]) -> str:
+def shard_digest(items: List[Item], output_format: str) -> str:
     """The SHA-256 of what decides a shard's output: its items' texts or tokens and
-    spaces, and the JSONL fields the output keeps, in order (not their file and line,
-    which the output does not show)."""
-    content = [(item.text, item.words, item.spaces, *([item.fields] if item.fields else [])) for item in items]
+    spaces, and for a `jsonl` output the input fields it keeps, in order (not their
+    file and line, which the output does not show)."""
+    keeps_fields = output_format == "jsonl"
+    content = [(item.text, item.words, item.spaces, *([item.fields] if keeps_fields and item.fields else [])) for item in items]
     return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode("utf8")).hexdigest()
 
 

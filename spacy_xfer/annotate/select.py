@@ -28,7 +28,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 from tqdm import tqdm
 
-from ..corpora.io import write_atomic
+from ..corpora.io import check_not_inputs, write_atomic
 from ..errors import Errors
 from ..pipeline.targets import SpanTarget
 from ..pipeline.xfer_tagger import NBest, XferTagger
@@ -122,9 +122,11 @@ def select(
     check_settings(n, strategy, diversity, batch_size)
     if output.is_dir():
         raise ValueError(Errors.E081.format(path=output, expected="a file path for the chosen sentences (JSONL)"))
+    files = input_files(input_path)
+    check_not_inputs([output], files, "OUTPUT")
     nlp = load_pipeline(str(model), False)
     head = choose_head(nlp, component)
-    items = read_items(input_files(input_path), input_format)
+    items = read_items(files, input_format)
     chosen = rank(nlp, head, items, n=n, strategy=strategy, diversity=diversity, seed=seed, batch_size=batch_size, progress=progress)
     records = _records(nlp, head, chosen, strategy, batch_size)
     write_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf8"))
@@ -206,10 +208,10 @@ def rank(
 def _check_meta(item: Item) -> None:
     """RAISES (ValueError): E048 naming the file and line, for a JSONL `meta` that is
     not an object, which the output's `meta` (score, strategy, source) cannot extend."""
-    meta = (item.fields or {}).get("meta", {})
-    if not isinstance(meta, dict):
+    meta = (item.fields or {}).get("meta")
+    if meta is not None and not isinstance(meta, dict):
         problem = f'"meta" {str(meta)[:60]!r}, which is not an object'
-        raise ValueError(Errors.E048.format(source=item.source, problem=problem, expected='"meta" a JSON object (or none)'))
+        raise ValueError(Errors.E048.format(source=item.source, problem=problem, expected='"meta" a JSON object (or null)'))
 
 
 def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strategy: str, batch_size: int) -> List[Dict[str, Any]]:
@@ -223,6 +225,6 @@ def _records(nlp: Language, head: XferTagger, chosen: Sequence[Candidate], strat
             else:
                 spans = [span_record(doc[i : i + 1], None) | {"label": label} for i, label in enumerate(labels)]
             fields = candidate.item.fields or {}
-            meta = {**fields.get("meta", {}), "score": candidate.score, "strategy": strategy, "source": candidate.item.source}
+            meta = {**(fields.get("meta") or {}), "score": candidate.score, "strategy": strategy, "source": candidate.item.source}
             records.append({**fields, "text": doc.text, "tokens": token_records(doc), "spans": spans, "meta": meta})
     return records

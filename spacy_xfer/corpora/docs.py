@@ -87,9 +87,6 @@ def doc_labels(doc: Doc, layer: str) -> List[str]:
     missing = missing_labels(doc, layer)
     if layer == TAG:
         labels = [token.tag_ for token in doc]
-        if MISSING_MARK in labels:  # a tag "_", which would read back as missing
-            i = labels.index(MISSING_MARK)
-            raise ValueError(f"token {i} ({doc[i].text!r}) has the tag {MISSING_MARK!r}, which reads back as a missing tag")
     else:
         spans: Sequence[Span] = doc.ents if layer == NER else doc.spans.get(CHUNKS_KEY, [])
         chunks = [(span.start, span.end, span.label_) for span in spans]
@@ -170,8 +167,12 @@ def docs_to_lines(
     for i, doc in enumerate(docs):
         try:
             labels = [doc_labels(doc, layer) for layer in layers]
-        except ValueError as error:  # overlapping chunks (E045), a tag "_"
-            raise _refused(source, i, doc, str(error), "chunks and entities that do not overlap, tags other than '_'") from error
+        except ValueError as error:  # overlapping chunks (E045)
+            raise _refused(source, i, doc, str(error), "chunks and entities that do not overlap") from error
+        if TAG in layers and MISSING_MARK in (tags := [token.tag_ for token in doc]):
+            j = tags.index(MISSING_MARK)
+            problem = f"token {j} ({doc[j].text!r}) has the tag {MISSING_MARK!r}, which reads back as a missing tag"
+            raise _refused(source, i, doc, problem, f"tags other than {MISSING_MARK!r}")
         rows = list(zip([token.text for token in doc], *labels))
         for start, end in sentence_bounds(doc):
             for layer, label in zip(layers, rows[start][1:]):

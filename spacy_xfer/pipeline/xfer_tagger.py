@@ -392,7 +392,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     @contextmanager
     def _naming_width_errors(self) -> Iterator[None]:
-        """RAISES (ValueError): the model's E109 (vectors of another width than the
+        """RAISES (ValueError): the model's E111 (vectors of another width than the
         CRF was trained on) said again naming this head and the encoder it listens to:
         a head sourced into a pipeline whose transformer has another hidden size
         learns of it at its first batch (xfer_encoder's width is checked earlier,
@@ -401,7 +401,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
             yield
         except InputWidthError as err:
             source = listened_to(self.model)
-            raise ValueError(Errors.E109.format(who=f"Component '{self.name}'", source=source, width=err.width, nI=err.nI)) from err
+            raise ValueError(Errors.E111.format(who=f"Component '{self.name}'", source=source, width=err.width, nI=err.nI)) from err
 
     def set_annotations(self, docs: Iterable[Doc], guesses: Guesses) -> None:
         """Write the labels to the target if this head is primary, else to its own key
@@ -527,7 +527,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
         shared encoder still gets the other heads' gradient (see STYLE.md, section 3).
 
         RAISES (ValueError): E109 before initialize; E004 for a gold label the head does
-        not have; E005 for gold tags that break the `constraints` scheme; E109 when
+        not have; E005 for gold tags that break the `constraints` scheme; E111 when
         the encoder's vectors are not as wide as the head was trained on.
         """
         if losses is None:

@@ -506,8 +506,9 @@ def test_model_digest_reads_symlinked_folders(tmp_path):
 
 def test_jsonl_records_keep_their_other_fields(ner_model, tmp_path):
     """A JSONL input's ids and meta come out with the annotation; the fields the output
-    writes anew (the words, the predictions, Prodigy's `_task_hash`) are replaced, and
-    a change of kept fields redoes the shard."""
+    writes (the words, the entities; Prodigy's `_task_hash`) are replaced, those it does
+    not write (`nbest` without --n-best) kept, and a change of kept fields redoes the
+    shard of a JSONL output only."""
     path = tmp_path / "in.jsonl"
     records = [
         {"id": 7, "text": "Anna lives in Paris", "meta": {"doc": "a"}, "_input_hash": 1, "_task_hash": 2,
@@ -520,12 +521,15 @@ def test_jsonl_records_keep_their_other_fields(ner_model, tmp_path):
     (first, second) = read_jsonl(out / "000000.jsonl")
     nlp = spacy.load(ner_model)
     assert {k: first[k] for k in ("id", "meta", "_input_hash")} == {"id": 7, "meta": {"doc": "a"}, "_input_hash": 1}
-    assert "_task_hash" not in first and "nbest" not in first
+    assert "_task_hash" not in first and first["nbest"] == "old"
     assert ents(first) == [(e.start, e.end - 1, e.label_) for e in nlp("Anna lives in Paris").ents]
     assert (second["id"], second["answer"], [t["text"] for t in second["tokens"]]) == (8, "accept", ["New", "York"])
     path.write_text(path.read_text(encoding="utf8").replace('"id": 8', '"id": 9'), encoding="utf8")
     summary = annotate(str(ner_model), path, out, "jsonl", "jsonl", progress=False)
     assert summary.n_skipped == 0 and read_jsonl(out / "000000.jsonl")[1]["id"] == 9
+    annotate(str(ner_model), path, tmp_path / "conll", "jsonl", "conll", progress=False)
+    path.write_text(path.read_text(encoding="utf8").replace('"id": 9', '"id": 10'), encoding="utf8")
+    assert annotate(str(ner_model), path, tmp_path / "conll", "jsonl", "conll", progress=False).n_skipped == 1
     path.write_text('{"text": "a", "meta": {"note": "\\ud800"}}\n', encoding="utf8")
     with pytest.raises(ValueError, match=r"in.jsonl:1: \[E048\] a lone surrogate \\ud800"):
         annotate(str(ner_model), path, tmp_path / "x.jsonl", "jsonl", "jsonl", progress=False)

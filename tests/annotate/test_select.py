@@ -94,6 +94,12 @@ def test_the_pool_records_other_fields_are_kept_and_meta_extended(ner_model, tmp
         assert record["id"] == i and "_task_hash" not in record
         assert record["meta"] == {"doc": f"d{i}", "score": record["meta"]["score"], "strategy": "least_confidence",
                                   "source": f"{pool}:{i + 1}"}
+    pool.write_text('{"text": "Anna", "meta": null}\n', encoding="utf8")
+    (record,) = select(ner_model, pool, tmp_path / "null.jsonl", n=1, progress=False)
+    assert set(record["meta"]) == {"score", "strategy", "source"}
+    result = CliRunner().invoke(app, ["select", str(ner_model), str(pool), str(pool)])
+    assert result.exit_code == 1 and "does not replace an input file" in result.output
+    assert pool.read_text(encoding="utf8") == '{"text": "Anna", "meta": null}\n'
     pool.write_text('{"text": "fine"}\n{"text": "Anna", "meta": "not an object"}\n', encoding="utf8")
     with pytest.raises(ValueError, match=r"pool.jsonl:2: \[E048\] \"meta\" 'not an object', which is not an object"):
         select(ner_model, pool, tmp_path / "x.jsonl", n=1, progress=False)

@@ -207,14 +207,14 @@ def test_a_transformer_load_that_fails_leaves_the_transformer_as_it_was(saved, t
 
 def test_a_head_trained_on_a_transformer_of_another_width_says_so_at_predict_and_update(trained, tmp_path):
     """A head trained on the 32-wide tiny BERT, sourced into a pipeline whose transformer
-    is 48 wide: its first batch names the head and both widths (E109), where torch
+    is 48 wide: its first batch names the head and both widths (E111), where torch
     would say only that mat1 and mat2 cannot be multiplied."""
     wider = str(save_bert(tmp_path / "bert48", TEXTS, **dict(TINY_BERT, hidden_size=48)))
     nlp = English()
     nlp.add_pipe("xfer_transformer", name="transformer", config={"model": {"name": wider}})
     nlp.add_pipe("pos_head", source=trained)
     nlp.get_pipe("transformer").initialize(lambda: pos_examples(nlp), nlp=nlp)
-    expected = r"\[E109\] Component 'pos_head' gets vectors of width 48 from .*, but its emission layer takes vectors of width 32"
+    expected = r"\[E111\] Component 'pos_head' gets vectors of width 48 from .*, but its emission layer takes vectors of width 32"
     with pytest.raises(ValueError, match=expected):
         nlp("Anna lives in Paris")
     with pytest.raises(ValueError, match=expected):

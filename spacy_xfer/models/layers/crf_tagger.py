@@ -1,6 +1,6 @@
 """Thinc glue of the CRF tagger: the tok2vec's vectors (joined with extra features) ->
 the emission projection -> the CRF; sized at initialize, the input width measured on
-the data when the tok2vec does not declare it, and checked at every batch (E109: an
+the data when the tok2vec does not declare it, and checked at every batch (E111: an
 encoder of another width, such as a transformer of another hidden size, fails with
 both widths named, not with a shape error from torch); loading a model saved with the
 earlier layout."""
@@ -22,11 +22,11 @@ from .torch_layer import no_backprop, predict_flat
 
 
 class InputWidthError(ValueError):
-    """E109: the input layers' vectors are not as wide as the emission layer takes.
+    """E111: the input layers' vectors are not as wide as the emission layer takes.
     `width` and `nI` let a component say it again under its own name."""
 
     def __init__(self, model: Model, width: int, nI: int) -> None:
-        super().__init__(Errors.E109.format(who=f"Layer '{model.name}'", source="its input layers", width=width, nI=nI))
+        super().__init__(Errors.E111.format(who=f"Layer '{model.name}'", source="its input layers", width=width, nI=nI))
         self.width = width
         self.nI = nI
 
@@ -35,7 +35,7 @@ def check_input_width(model: Model, emissions: Model, width: Optional[int]) -> N
     """One comparison per batch: the input layers' vector width (None: no token)
     against the emission layer's nI.
 
-    RAISES (InputWidthError): E109 when they differ.
+    RAISES (InputWidthError): E111 when they differ.
     """
     if width is not None and emissions.has_dim("nI") is True and width != emissions.get_dim("nI"):
         raise InputWidthError(model, width, emissions.get_dim("nI"))
@@ -78,7 +78,7 @@ def crf_tagger_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[T
     To predict (`is_train` False), the modules are chained as tensors
     (`predict_scores`).
 
-    RAISES (InputWidthError): E109 when the vectors are not as wide as the emission
+    RAISES (InputWidthError): E111 when the vectors are not as wide as the emission
         layer's nI.
     """
     *inputs, emissions, crf = model.layers
@@ -115,7 +115,7 @@ def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
     (a listener). The values `model.predict` computes through thinc's layers.
 
     RETURNS (Optional[TaggerScores]): the scores; None when no doc has a token.
-    RAISES (InputWidthError): E109 as `crf_tagger_forward`.
+    RAISES (InputWidthError): E111 as `crf_tagger_forward`.
     """
     *inputs, emissions, crf = model.layers
     doc_lengths = [len(doc) for doc in docs]
