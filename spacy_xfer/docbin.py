@@ -48,14 +48,14 @@ def msgpack_decoders_resolved_once() -> Iterator[None]:
 def load_docbin(path: Union[str, Path]) -> DocBin:
     """`DocBin().from_disk(path)`, with an error that names the file.
 
-    RAISES (ValueError): E108 for a file that is no DocBin (e.g. truncated); spaCy's own
-        E1014 names no file.
+    RAISES (ValueError): E108 for a file that is no DocBin (e.g. truncated, or msgpack
+        data of another shape); spaCy's own E1014 names no file.
     RAISES (OSError): as `DocBin.from_disk`, for a missing file (it names the path).
     """
     try:
         return DocBin().from_disk(path)
-    except ValueError as e:
-        raise ValueError(Errors.E108.format(path=path, problem=e)) from e
+    except (ValueError, KeyError, TypeError) as e:  # not msgpack; msgpack of another shape
+        raise ValueError(Errors.E108.format(path=path, problem=f"{type(e).__name__}: {e}")) from e
 
 
 def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:

@@ -1,6 +1,7 @@
 """Reading DocBins with srsly's decoders resolved once gives what spaCy's reader gives."""
 
 import threading
+import zlib
 
 import pytest
 import spacy
@@ -67,6 +68,7 @@ def test_a_file_that_is_no_docbin_is_named(tmp_path):
     path = tmp_path / "train.spacy"
     doc_bin = DocBin()
     doc_bin.add(Doc(spacy.blank("en").vocab, words=["a", "b"]))
-    path.write_bytes(doc_bin.to_bytes()[:30])
-    with pytest.raises(ValueError, match=rf"\[E108\] {path} cannot be read as a DocBin"):
-        read_docs(path, spacy.blank("en").vocab)
+    for data in (doc_bin.to_bytes()[:30], zlib.compress(srsly.msgpack_dumps({"x": 1}))):
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=rf"\[E108\] {path} cannot be read as a DocBin"):
+            read_docs(path, spacy.blank("en").vocab)
