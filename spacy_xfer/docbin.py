@@ -68,4 +68,7 @@ def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
     """
     doc_bin = load_docbin(path)
     with msgpack_decoders_resolved_once():
-        return list(doc_bin.get_docs(vocab))
+        try:
+            return list(doc_bin.get_docs(vocab))
+        except (ValueError, KeyError, TypeError) as e:  # a doc's parts of another shape
+            raise ValueError(Errors.E108.format(path=path, problem=f"{type(e).__name__}: {e}")) from e

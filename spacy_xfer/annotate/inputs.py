@@ -19,23 +19,26 @@ stream.
 """
 
 import json
+from itertools import count
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from ..docbin import msgpack_decoders_resolved_once
+from ..corpora.io import check_not_inputs
+from ..docbin import load_docbin, msgpack_decoders_resolved_once
 from ..errors import Errors
+from ..pipeline.serialization import model_files
 
 INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
 # The fields of a JSONL record that do not carry over from the input: the words, which
-# `annotate` and `select` write from the doc, and Prodigy's `_task_hash`, a hash of the
-# task with its annotations (which change here; its `_input_hash`, of the text, is
-# kept). The predictions (`spans`, `span_groups`, `nbest`) replace the input's where
-# the output has them.
-OWN_FIELDS = frozenset({"text", "tokens", "_task_hash"})
+# `annotate` and `select` write from the doc (its text and tokens may differ from the
+# input's), the annotations over them (`spans`, `span_groups`, `nbest`: the input's
+# offsets would not fit the written text), and Prodigy's `_task_hash`, a hash of the
+# task with its annotations (its `_input_hash`, of the text, is kept).
+OWN_FIELDS = frozenset({"text", "tokens", "spans", "span_groups", "nbest", "_task_hash"})
 
 
 class Item(NamedTuple):
@@ -75,6 +78,21 @@ def input_files(path: Path) -> List[Path]:
     if not files:
         raise FileNotFoundError(Errors.E049.format(path=path, problem="is a folder without files"))
     return files
+
+
+def check_output_apart(output: Path, input_path: Path, files: List[Path], model: str) -> None:
+    """Refuse an OUTPUT (a file, or a folder of shards) that would replace or join what
+    a run reads: an input file or one of the model's files, or a path inside the input
+    folder (whose files are all read) or inside the model's folder.
+
+    RAISES (ValueError): E038 naming OUTPUT.
+    """
+    check_not_inputs([output], [*files, *model_files(model)], "OUTPUT")
+    inside = output.resolve(), *output.resolve().parents
+    for folder, what in ((input_path, "input folder"), (Path(model), "model folder")):
+        if folder.is_dir() and folder.resolve() in inside:
+            expected = f"a path outside the {what} {folder} (whose files are read)"
+            raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
 
 
 def check_input_format(input_format: str) -> None:
@@ -186,12 +204,18 @@ def _tokens(source: str, tokens: Any, expected: str) -> Tuple[List[str], List[bo
 
 
 def _docbin_items(path: Path) -> Iterator[Item]:
-    try:
-        doc_bin = DocBin().from_disk(path)
-    except ValueError as e:
-        problem = f"cannot read it ({e})"
-        raise ValueError(Errors.E048.format(source=path, problem=problem, expected="a DocBin (.spacy) file")) from e
-    vocab = Vocab()
+    """The docs of a DocBin as items, one at a time.
+
+    RAISES (ValueError): E108 for a file that is no DocBin or a doc that cannot be read
+        (as `docbin.read_docs`).
+    """
+    docs = load_docbin(path).get_docs(Vocab())
     with msgpack_decoders_resolved_once():
-        for number, doc in enumerate(doc_bin.get_docs(vocab)):
+        for number in count():
+            try:
+                doc = next(docs)
+            except StopIteration:
+                return
+            except (ValueError, KeyError, TypeError) as e:  # a doc's parts of another shape
+                raise ValueError(Errors.E108.format(path=path, problem=f"doc {number}: {type(e).__name__}: {e}")) from e
             yield Item(f"{path}:doc {number}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])

@@ -1,8 +1,7 @@
 """What `annotate` writes per doc, in three formats, and the merge of shard files.
 
 - `jsonl`: one JSON object per doc, in Prodigy's shape (beginning with a JSONL input
-  record's other fields, `Item.fields`, e.g. its `meta` and ids, of which those written
-  here are replaced): `text`; `tokens`, each
+  record's other fields, `Item.fields`, e.g. its `meta` and ids): `text`; `tokens`, each
   `{text, start, end, id, ws}` plus one field per token head (`tag`, `pos` or the
   extension's name) and `NAME_confidence` for a head with confidence on (null where
   the doc's own annotation was kept, `overwrite` off); `spans` (the entities) and
@@ -100,8 +99,6 @@ def doc_record(
     `fields`, the input record's other fields, come first."""
     tokens = token_records(doc)
     record: Dict[str, Any] = {**(fields or {}), "text": doc.text, "tokens": tokens}
-    if any(isinstance(head.output, SpanTarget) and not isinstance(head.output, EntsTarget) for head in heads):
-        record["span_groups"] = {}  # the input's, if any, are replaced
     for head in heads:
         output = head.output
         if isinstance(output, SpanTarget):
@@ -110,7 +107,7 @@ def doc_record(
             if isinstance(output, EntsTarget):
                 record["spans"] = records
             else:
-                record["span_groups"][output.key] = records  # type: ignore[attr-defined]
+                record.setdefault("span_groups", {})[output.key] = records  # type: ignore[attr-defined]
         else:
             for token, label in zip(tokens, output.read(doc)):
                 token[token_field(output)] = label

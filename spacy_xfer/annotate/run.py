@@ -54,7 +54,7 @@ from tqdm import tqdm
 from ..corpora.io import ATOMIC_TEMP_NAME, check_output, write_atomic
 from ..errors import Errors
 from ..pipeline.serialization import load_trained
-from .inputs import Item, check_input_format, input_files, read_items
+from .inputs import Item, check_input_format, check_output_apart, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
 MANIFEST = "annotate.json"
@@ -163,11 +163,8 @@ def annotate(
     check_output(output, folder=not one_file)
     if one_file:
         check_output(shard_dir, folder=True)
-    if any(output.resolve() == f.resolve() for f in files):
-        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected="a path other than the input's"))
-    if input_path.is_dir() and input_path.resolve() in (output.resolve(), *output.resolve().parents):
-        expected = f"a path outside the input folder {input_path} (whose files are all read as input)"
-        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+    for path in (output, shard_dir):
+        check_output_apart(path, input_path, files, str(model))
     suffix = OUTPUT_SUFFIXES[output_format]
     if one_file and output.suffix != suffix and output.suffix in OUTPUT_SUFFIXES.values():
         expected = f"a file name ending {suffix} (or in no other format's suffix) for output format {output_format!r}"

@@ -28,11 +28,11 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 from tqdm import tqdm
 
-from ..corpora.io import check_not_inputs, write_atomic
+from ..corpora.io import write_atomic
 from ..errors import Errors
 from ..pipeline.targets import SpanTarget
 from ..pipeline.xfer_tagger import NBest, XferTagger
-from .inputs import Item, input_files, read_items
+from .inputs import Item, check_output_apart, input_files, read_items
 from .outputs import span_record, token_records, xfer_heads
 from .run import load_pipeline
 
@@ -123,7 +123,7 @@ def select(
     if output.is_dir():
         raise ValueError(Errors.E081.format(path=output, expected="a file path for the chosen sentences (JSONL)"))
     files = input_files(input_path)
-    check_not_inputs([output], files, "OUTPUT")
+    check_output_apart(output, input_path, files, str(model))
     nlp = load_pipeline(str(model), False)
     head = choose_head(nlp, component)
     items = read_items(files, input_format)

@@ -81,7 +81,7 @@ def select_command(
     diversity: Annotated[
         float, typer.Option("--diversity", help="Skip a sentence whose token-set Jaccard similarity to a chosen one exceeds this (1: keep all).")
     ] = 0.8,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of tie-breaking and of the random strategy.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of tie-breaking and of the random strategy.")] = 0,
     input_format: Annotated[str, typer.Option("--input-format", help=f"One of {', '.join(INPUT_FORMATS)}.")] = "jsonl",
     batch_size: BatchOpt = 64,
     component: Annotated[

@@ -64,7 +64,7 @@ RateOpt = Annotated[
         callback=_check_rate,
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the sample and of the split.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the sample and of the split.")]
 LenientOpt = Annotated[
     bool,
     typer.Option(

@@ -23,8 +23,8 @@ from spacy.cli.train import train as spacy_train
 from spacy.util import dot_to_object, load_config
 from thinc.api import Config, ConfigValidationError
 
-from ..corpora.io import check_not_inputs, check_output
-from ..corpora.sampling import SPLIT_ORDERS
+from ..corpora.io import STATS_SUFFIX, check_not_inputs, check_output
+from ..corpora.sampling import SPLIT_NAMES, SPLIT_ORDERS
 from ..device import use_device
 from ..errors import Errors
 from ..experiments.benchmarks import (
@@ -375,8 +375,11 @@ def evaluate_command(
     names = {role: name for role, name in {"source": source, "target": target}.items() if name}
     benches = {role: prepared_benchmark(name, corpus_dir) for role, name in names.items()}
     files = {role: corpus_dir / name / f"{part}.spacy" for role, name in names.items()}
-    definitions = [corpus_dir / name / DEFINITION_FILE for name in names.values()]
-    check_not_inputs([output], [*model_files(model), *files.values(), *definitions], "OUTPUT")
+    prepared = [  # every file `prepare` wrote there, the part scored and the definition read among them
+        corpus_dir / name / file for name in names.values()
+        for file in (DEFINITION_FILE, *(f"{part}{suffix}" for part in SPLIT_NAMES for suffix in (".spacy", STATS_SUFFIX)))
+    ]
+    check_not_inputs([output], [*model_files(model), *prepared], "OUTPUT")
     nlp = load_trained(model)
     for role in sorted(set(head_tasks(nlp).values()) & set(files)):
         if not files[role].exists():

@@ -9,6 +9,7 @@ output folder given in place of the pipeline inside it.
 """
 
 import copy
+import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
@@ -43,7 +44,12 @@ def model_files(model: Union[str, Path]) -> List[Path]:
     if not path.is_dir():
         return []
     top = [path / name for name in ("config.cfg", "meta.json", "tokenizer")]
-    return [file for file in top if file.exists()] + [file for file in path.glob("*/**/*") if file.is_file()]
+    below = [  # os.walk follows symbolic links to folders, which Path.glob does not
+        Path(root) / name
+        for folder in path.iterdir() if folder.is_dir()
+        for root, _, names in os.walk(folder, followlinks=True) for name in names
+    ]
+    return [file for file in top if file.exists()] + below
 
 
 class CheckedLoad:

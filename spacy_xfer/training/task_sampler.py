@@ -37,6 +37,7 @@ every task in `[initialize.components]`.
 
 import logging
 import math
+import numbers
 import os
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -234,7 +235,7 @@ class TaskSampler:
         if log_every < 0:
             raise ValueError(Errors.E038.format(setting="log_every", value=log_every, expected="an integer >= 0"))
         for setting, value in (("seed", seed), ("rate_seed", rate_seed)):  # numpy's seeds
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ValueError(Errors.E038.format(setting=f"spacy_xfer.TaskSampler.v1's {setting}", value=value, expected="an integer >= 0"))
         unread = [task.name for task in tasks if task.rate == 0]
         if unread and (streaming or len(unread) == len(tasks)):

@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
@@ -151,7 +153,7 @@ def test_a_finished_output_is_annotated_again_with_new_settings(ner_model, text_
     summary = annotate(str(ner_model), text_input, out, "text", "jsonl", confidence=True, progress=False)
     assert summary.n_docs == len(TEXTS)
     assert "xfer_tagger_confidence" in read_jsonl(out)[0]["tokens"][0]
-    with pytest.raises(ValueError, match=r"\[E038\] Invalid OUTPUT .*a path other than the input's"):
+    with pytest.raises(ValueError, match=r"\[E038\] Invalid OUTPUT .*does not replace an input file"):
         annotate(str(ner_model), text_input, text_input, "text", "jsonl", progress=False)
     assert text_input.read_text(encoding="utf8").splitlines() == TEXTS
 
@@ -505,10 +507,10 @@ def test_model_digest_reads_symlinked_folders(tmp_path):
 
 
 def test_jsonl_records_keep_their_other_fields(ner_model, tmp_path):
-    """A JSONL input's ids and meta come out with the annotation; the fields the output
-    writes (the words, the entities; Prodigy's `_task_hash`) are replaced, those it does
-    not write (`nbest` without --n-best) kept, and a change of kept fields redoes the
-    shard of a JSONL output only."""
+    """A JSONL input's ids and meta come out with the annotation; the words and the
+    annotations over them (`spans`, `nbest`, whose offsets need not fit the written
+    text) and Prodigy's `_task_hash` are not carried over, and a change of kept fields
+    redoes the shard of a JSONL output only."""
     path = tmp_path / "in.jsonl"
     records = [
         {"id": 7, "text": "Anna lives in Paris", "meta": {"doc": "a"}, "_input_hash": 1, "_task_hash": 2,
@@ -521,7 +523,7 @@ def test_jsonl_records_keep_their_other_fields(ner_model, tmp_path):
     (first, second) = read_jsonl(out / "000000.jsonl")
     nlp = spacy.load(ner_model)
     assert {k: first[k] for k in ("id", "meta", "_input_hash")} == {"id": 7, "meta": {"doc": "a"}, "_input_hash": 1}
-    assert "_task_hash" not in first and first["nbest"] == "old"
+    assert "_task_hash" not in first and "nbest" not in first
     assert ents(first) == [(e.start, e.end - 1, e.label_) for e in nlp("Anna lives in Paris").ents]
     assert (second["id"], second["answer"], [t["text"] for t in second["tokens"]]) == (8, "accept", ["New", "York"])
     path.write_text(path.read_text(encoding="utf8").replace('"id": 8', '"id": 9'), encoding="utf8")
@@ -533,3 +535,22 @@ def test_jsonl_records_keep_their_other_fields(ner_model, tmp_path):
     path.write_text('{"text": "a", "meta": {"note": "\\ud800"}}\n', encoding="utf8")
     with pytest.raises(ValueError, match=r"in.jsonl:1: \[E048\] a lone surrogate \\ud800"):
         annotate(str(ner_model), path, tmp_path / "x.jsonl", "jsonl", "jsonl", progress=False)
+
+
+def test_an_output_over_or_inside_the_model_is_refused(ner_model, text_input, tmp_path):
+    """The model is read too: an OUTPUT that is one of its files, or a folder of shards
+    inside it, would destroy or change it."""
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model)
+    meta = (model / "meta.json").read_bytes()
+    for output in (model / "meta.json", model / "out.jsonl", model / "shards"):
+        with pytest.raises(ValueError, match=r"\[E038\] Invalid OUTPUT"):
+            annotate(str(model), text_input, output, "text", "jsonl", progress=False)
+    assert (model / "meta.json").read_bytes() == meta and not (model / "out.jsonl").exists()
+
+
+def test_a_docbin_input_of_another_shape_is_named(ner_model, tmp_path):
+    path = tmp_path / "in.spacy"
+    path.write_bytes(zlib.compress(srsly.msgpack_dumps({"x": 1})))
+    with pytest.raises(ValueError, match=r"\[E108\] .*in.spacy cannot be read as a DocBin"):
+        annotate(str(ner_model), path, tmp_path / "out.jsonl", "docbin", "jsonl", progress=False)

@@ -99,6 +99,12 @@ def test_the_pool_records_other_fields_are_kept_and_meta_extended(ner_model, tmp
     assert set(record["meta"]) == {"score", "strategy", "source"}
     result = CliRunner().invoke(app, ["select", str(ner_model), str(pool), str(pool)])
     assert result.exit_code == 1 and "does not replace an input file" in result.output
+    for output in (ner_model / "meta.json", tmp_path / "pool.jsonl.d" / "x.jsonl"):  # a model file; the pool folder
+        pool.with_name("pool.jsonl.d").mkdir(exist_ok=True)
+        (tmp_path / "pool.jsonl.d" / "p.jsonl").write_text('{"text": "Anna"}\n', encoding="utf8")
+        source = tmp_path / "pool.jsonl.d" if output.parent.name == "pool.jsonl.d" else pool
+        result = CliRunner().invoke(app, ["select", str(ner_model), str(source), str(output)])
+        assert result.exit_code == 1 and "[E038] Invalid OUTPUT" in result.output, result.output
     assert pool.read_text(encoding="utf8") == '{"text": "Anna", "meta": null}\n'
     pool.write_text('{"text": "fine"}\n{"text": "Anna", "meta": "not an object"}\n', encoding="utf8")
     with pytest.raises(ValueError, match=r"pool.jsonl:2: \[E048\] \"meta\" 'not an object', which is not an object"):

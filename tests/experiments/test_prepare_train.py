@@ -234,6 +234,8 @@ def test_evaluate_does_not_write_over_what_it_reads(wnut_files, tmp_path):
         message = " ".join(failure(result).split())
         assert f"[E038] Invalid OUTPUT '{output}'" in message and "does not replace an input file" in message
         assert output.read_bytes() == before
+    result = run("evaluate", tmp_path / "model", corpus / "mine" / "test.spacy", "--target", "mine", "--corpus-dir", corpus, "--part", "dev")
+    assert "[E038]" in failure(result) and words_of(corpus / "mine" / "test.spacy")  # a part it does not score: kept too
     for output in (tmp_path / "model" / "metrics.json", corpus / "mine" / "metrics.json"):  # not read: written again
         for _ in range(2):
             result = run("evaluate", tmp_path / "model", output, "--target", "mine", "--corpus-dir", corpus)

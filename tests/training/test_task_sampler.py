@@ -6,6 +6,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -16,7 +17,7 @@ from thinc.api import Config
 from spacy_xfer.labelling_rate import sample_rate
 from spacy_xfer.training.task_batcher import configure_batch_by_task_v1
 from spacy_xfer.tasks import TASK_KEY
-from spacy_xfer.training.task_sampler import TaskSampler, left_out_tasks
+from spacy_xfer.training.task_sampler import TaskSampler, left_out_tasks, read_task_settings
 
 from .util import blank_english, make_docs, write_docbin
 
@@ -186,6 +187,12 @@ def test_invalid_sampler_settings_are_rejected(tmp_path, settings):
     (setting,) = settings
     with pytest.raises(ValueError, match=rf"\[E038\] Invalid (spacy_xfer.TaskSampler.v1's )?{setting} "):
         resolve_sampler({"a": {"path": path, "prob": 1}}, **settings)
+
+
+def test_numpy_integer_seeds_are_seeds(tmp_path):
+    path = write_docbin(tmp_path / "a.spacy", make_docs("a", 2))
+    sampler = TaskSampler([read_task_settings("a", {"path": path, "prob": 1})], seed=numpy.int64(13), rate_seed=numpy.int32(2))
+    assert sampler.seed == 13 and sampler.rate_seed == 2
 
 
 def test_a_finite_reader_leaves_out_a_task_at_rate_0_without_reading_it(tmp_path, caplog):
