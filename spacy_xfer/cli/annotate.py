@@ -94,3 +94,9 @@ def select_command(
         input_format=input_format, batch_size=batch_size, component=component,
     )
     typer.echo(f"{len(records)} sentences chosen by {strategy} -> {output}")
+    if len(records) < n:
+        typer.echo(
+            f"  fewer than --n {n}: the input has no more sentences with words that are not near duplicates "
+            f"(token-set Jaccard similarity above --diversity {diversity:g}) of one chosen",
+            err=True,
+        )

@@ -153,7 +153,9 @@ def test_cli_and_its_errors(ner_model, pool, tmp_path):
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--n", "2", "--strategy", "entropy"])
     assert result.exit_code == 0, result.output
-    assert len(out.read_text().splitlines()) == 2
+    assert len(out.read_text().splitlines()) == 2 and "fewer than" not in result.output
+    result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--n", "50"])
+    assert result.exit_code == 0 and "fewer than --n 50: the input has no more sentences" in result.stderr
     result = runner.invoke(app, ["select", str(ner_model), str(pool), str(out), "--strategy", "best"])
     assert result.exit_code == 1 and "Unknown strategy 'best'" in result.output
     for batch_size in ("0", "-1"):
