@@ -30,7 +30,7 @@ from spacy.vocab import Vocab
 from ..corpora.io import check_not_inputs
 from ..docbin import load_docbin, msgpack_decoders_resolved_once
 from ..errors import Errors
-from ..pipeline.serialization import model_files
+from ..pipeline.serialization import model_files, model_folder
 
 INPUT_FORMATS = ("text", "tokens", "jsonl", "docbin")
 # The fields of a JSONL record that do not carry over from the input: the words, which
@@ -82,17 +82,21 @@ def input_files(path: Path) -> List[Path]:
 
 def check_output_apart(output: Path, input_path: Path, files: List[Path], model: str) -> None:
     """Refuse an OUTPUT (a file, or a folder of shards) that would replace or join what
-    a run reads: an input file or one of the model's files, or a path inside the input
-    folder (whose files are all read) or inside the model's folder.
+    a run reads: an input file or one of the model's files, the input folder or a path
+    in it (its files are all read; its subfolders are not), or a path inside the
+    model's folder (a path or an installed package's, whose files are all hashed).
 
     RAISES (ValueError): E038 naming OUTPUT.
     """
     check_not_inputs([output], [*files, *model_files(model)], "OUTPUT")
-    inside = output.resolve(), *output.resolve().parents
-    for folder, what in ((input_path, "input folder"), (Path(model), "model folder")):
-        if folder.is_dir() and folder.resolve() in inside:
-            expected = f"a path outside the {what} {folder} (whose files are read)"
-            raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+    resolved = output.resolve()
+    if input_path.is_dir() and input_path.resolve() in (resolved, resolved.parent):
+        expected = f"a path outside the input folder {input_path} (whose files are all read)"
+        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+    folder = model_folder(model)
+    if folder is not None and folder.is_dir() and folder.resolve() in (resolved, *resolved.parents):
+        expected = f"a path outside the model's folder {folder} (its files are read and hashed)"
+        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
 
 
 def check_input_format(input_format: str) -> None:

@@ -48,12 +48,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Op
 
 from spacy.language import Language
 from spacy.tokens import DocBin
-from spacy.util import get_package_path, is_package, minibatch
+from spacy.util import minibatch
 from tqdm import tqdm
 
 from ..corpora.io import ATOMIC_TEMP_NAME, check_output, write_atomic
 from ..errors import Errors
-from ..pipeline.serialization import load_trained
+from ..pipeline.serialization import files_under, load_trained, model_folder
 from .inputs import Item, check_input_format, check_output_apart, input_files, read_items
 from .outputs import OUTPUT_SUFFIXES, NBestOf, merge_files, render_text, xfer_heads
 
@@ -252,16 +252,11 @@ def model_digest(model: str) -> str:
     """The SHA-256 of a pipeline's files (a path, or an installed package's folder):
     their paths relative to it and their bytes, so a model retrained or replaced at the
     same path has another digest; "" for neither (which loading then refuses)."""
-    if Path(model).exists():
-        root = Path(model)
-    elif is_package(model):
-        root = get_package_path(model)
-    else:
+    root = model_folder(model)
+    if root is None:
         return ""
     digest = hashlib.sha256()
-    # os.walk follows symlinked folders, which Path.rglob (Python 3.11) does not enter
-    found = (Path(folder, name) for folder, _, names in os.walk(root, followlinks=True) for name in names)
-    files = sorted((path for path in found if path.is_file()), key=lambda path: path.relative_to(root).as_posix())
+    files = sorted(files_under(root), key=lambda path: path.relative_to(root).as_posix())
     for path in files:
         digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode("utf8"))
         with path.open("rb") as file:

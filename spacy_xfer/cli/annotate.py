@@ -95,8 +95,7 @@ def select_command(
     )
     typer.echo(f"{len(records)} sentences chosen by {strategy} -> {output}")
     if len(records) < n:
-        typer.echo(
-            f"  fewer than --n {n}: the input has no more sentences with words that are not near duplicates "
-            f"(token-set Jaccard similarity above --diversity {diversity:g}) of one chosen",
-            err=True,
+        why = "" if diversity >= 1 else (
+            f" that are not near duplicates (token-set Jaccard similarity above --diversity {diversity:g}) of one chosen"
         )
+        typer.echo(f"  fewer than --n {n}: the input has no more sentences with words{why}", err=True)

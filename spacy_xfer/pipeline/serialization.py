@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 import spacy
 import srsly
 from spacy.language import Language
+from spacy.util import get_package_path, is_package
 
 from ..errors import Errors
 
@@ -34,21 +35,44 @@ def load_trained(model: Union[str, Path], **kwargs: Any) -> Language:
     return spacy.load(model, **kwargs)
 
 
+def model_folder(model: Union[str, Path]) -> Optional[Path]:
+    """The folder of a pipeline given as a path or as an installed package's name (the
+    package's folder); None for neither."""
+    if Path(model).exists():
+        return Path(model)
+    if is_package(str(model)):
+        return get_package_path(str(model))
+    return None
+
+
+def files_under(root: Path) -> List[Path]:
+    """Every file under `root`, following symbolic links to folders (which `Path.rglob`
+    does not enter on Python 3.11) but each real folder once, so a link back up ends."""
+    seen = set()
+    files = []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        files.extend(Path(folder, name) for name in names)
+    return [file for file in files if file.is_file()]
+
+
 def model_files(model: Union[str, Path]) -> List[Path]:
-    """The files `spacy.load` reads of a saved pipeline folder: its `config.cfg`,
-    `meta.json` and `tokenizer`, and every file of its subfolders (the vocab and the
-    components); none for a package name. Other files beside them (e.g. metrics) are
-    not read.
+    """The files `spacy.load` reads of a pipeline: for a folder, its `config.cfg`,
+    `meta.json` and `tokenizer` and every file of its subfolders (the vocab and the
+    components; other files beside them, e.g. metrics, are not read); for an installed
+    package, every file of the package; none for neither.
     """
-    path = Path(model)
-    if not path.is_dir():
+    folder = model_folder(model)
+    if folder is None or not folder.is_dir():
         return []
-    top = [path / name for name in ("config.cfg", "meta.json", "tokenizer")]
-    below = [  # os.walk follows symbolic links to folders, which Path.glob does not
-        Path(root) / name
-        for folder in path.iterdir() if folder.is_dir()
-        for root, _, names in os.walk(folder, followlinks=True) for name in names
-    ]
+    if not Path(model).exists():
+        return files_under(folder)
+    top = [folder / name for name in ("config.cfg", "meta.json", "tokenizer")]
+    below = [file for sub in folder.iterdir() if sub.is_dir() for file in files_under(sub)]
     return [file for file in top if file.exists()] + below
 
 

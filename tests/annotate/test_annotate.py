@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from spacy_xfer.annotate.outputs import doc_record
 from spacy_xfer.annotate.run import annotate, model_digest
+from spacy_xfer.pipeline.serialization import model_files
 from spacy_xfer.cli import app
 
 TEXTS = ["Anna lives in Paris", "Bob Smith visited New York today", "", "Paris loves Anna", "New York is big"]
@@ -554,3 +555,17 @@ def test_a_docbin_input_of_another_shape_is_named(ner_model, tmp_path):
     path.write_bytes(zlib.compress(srsly.msgpack_dumps({"x": 1})))
     with pytest.raises(ValueError, match=r"\[E108\] .*in.spacy cannot be read as a DocBin"):
         annotate(str(ner_model), path, tmp_path / "out.jsonl", "docbin", "jsonl", progress=False)
+
+
+def test_model_files_end_at_a_link_back_up(ner_model, tmp_path):
+    """A symbolic link to a folder above (a loop) is followed once: the model is read,
+    hashed and kept apart from OUTPUT without walking forever."""
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model)
+    (model / "vocab" / "up").symlink_to(model, target_is_directory=True)
+    assert model_digest(str(model)) and any(p.name == "meta.json" for p in model_files(model))
+    (tmp_path / "in.txt").write_text("Anna\n", encoding="utf8")
+    (tmp_path / "pool").mkdir()
+    (tmp_path / "pool" / "a.txt").write_text("Anna\n", encoding="utf8")
+    annotate(str(model), tmp_path / "pool", tmp_path / "pool" / "out" / "x.jsonl", "text", "jsonl", progress=False)  # a subfolder is not read
+    assert (tmp_path / "pool" / "out" / "x.jsonl").exists()
