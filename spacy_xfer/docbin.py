@@ -4,11 +4,12 @@
 decoders up in the `srsly.msgpack_decoders` entry points at every call (catalogue
 scans the installed distributions each time): with a spaCy environment that is 1-2 ms
 per call, some 60 s for CoNLL 2003's 14,041 training sentences, against well under a
-second for the decoding itself. `read_docs` resolves the decoders once per file.
+second for the decoding itself. `iter_docs` and `read_docs` resolve the decoders once per file.
 """
 
 import threading
 from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 from typing import Iterator, List, Union
 
@@ -58,17 +59,31 @@ def load_docbin(path: Union[str, Path]) -> DocBin:
         raise ValueError(Errors.E108.format(path=path, problem=f"{type(e).__name__}: {e}")) from e
 
 
-def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
-    """All docs of a `.spacy` file, as `DocBin().from_disk(path).get_docs(vocab)`.
+def iter_docs(path: Union[str, Path], vocab: Vocab) -> Iterator[Doc]:
+    """The docs of a `.spacy` file one at a time, as
+    `DocBin().from_disk(path).get_docs(vocab)`, with the decoders resolved once.
 
     path (Union[str, Path]): a DocBin file.
     vocab (Vocab): the vocab to read the docs into.
-    RETURNS (List[Doc]): the docs, in file order.
-    RAISES (ValueError or OSError): as `load_docbin`, for a missing or invalid file.
+    YIELDS (Doc): the docs, in file order.
+    RAISES (ValueError or OSError): as `load_docbin`, for a missing or invalid file;
+        E108 naming the doc for one whose parts cannot be read.
     """
-    doc_bin = load_docbin(path)
+    docs = load_docbin(path).get_docs(vocab)
     with msgpack_decoders_resolved_once():
-        try:
-            return list(doc_bin.get_docs(vocab))
-        except (ValueError, KeyError, TypeError) as e:  # a doc's parts of another shape
-            raise ValueError(Errors.E108.format(path=path, problem=f"{type(e).__name__}: {e}")) from e
+        for number in count():
+            try:
+                doc = next(docs)
+            except StopIteration:
+                return
+            except (ValueError, KeyError, TypeError) as e:  # a doc's parts of another shape
+                raise ValueError(Errors.E108.format(path=path, problem=f"doc {number}: {type(e).__name__}: {e}")) from e
+            yield doc
+
+
+def read_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
+    """All docs of a `.spacy` file (`iter_docs`), in file order.
+
+    RAISES (ValueError or OSError): as `iter_docs`.
+    """
+    return list(iter_docs(path, vocab))

@@ -19,16 +19,15 @@ stream.
 """
 
 import json
-from itertools import count
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..corpora.io import check_not_inputs
-from ..docbin import load_docbin, msgpack_decoders_resolved_once
+from ..docbin import iter_docs
 from ..errors import Errors
 from ..pipeline.serialization import model_files, model_folder
 
@@ -80,23 +79,25 @@ def input_files(path: Path) -> List[Path]:
     return files
 
 
-def check_output_apart(output: Path, input_path: Path, files: List[Path], model: str) -> None:
+def check_output_apart(outputs: Sequence[Path], input_path: Path, files: List[Path], model: str) -> None:
     """Refuse an OUTPUT (a file, or a folder of shards) that would replace or join what
     a run reads: an input file or one of the model's files, the input folder or a path
     in it (its files are all read; its subfolders are not), or a path inside the
     model's folder (a path or an installed package's, whose files are all hashed).
 
-    RAISES (ValueError): E038 naming OUTPUT.
+    outputs (Sequence[Path]): the paths a run writes (OUTPUT, its shard folder).
+    RAISES (ValueError): E038 naming the output.
     """
-    check_not_inputs([output], [*files, *model_files(model)], "OUTPUT")
-    resolved = output.resolve()
-    if input_path.is_dir() and input_path.resolve() in (resolved, resolved.parent):
-        expected = f"a path outside the input folder {input_path} (whose files are all read)"
-        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+    check_not_inputs(outputs, [*files, *model_files(model)], "OUTPUT")
     folder = model_folder(model)
-    if folder is not None and folder.is_dir() and folder.resolve() in (resolved, *resolved.parents):
-        expected = f"a path outside the model's folder {folder} (its files are read and hashed)"
-        raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+    for output in outputs:
+        resolved = output.resolve()
+        if input_path.is_dir() and input_path.resolve() in (resolved, resolved.parent):
+            expected = f"a path outside the input folder {input_path} (whose files are all read)"
+            raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
+        if folder is not None and folder.is_dir() and folder.resolve() in (resolved, *resolved.parents):
+            expected = f"a path outside the model's folder {folder} (its files are read and hashed)"
+            raise ValueError(Errors.E038.format(setting="OUTPUT", value=str(output), expected=expected))
 
 
 def check_input_format(input_format: str) -> None:
@@ -211,15 +212,7 @@ def _docbin_items(path: Path) -> Iterator[Item]:
     """The docs of a DocBin as items, one at a time.
 
     RAISES (ValueError): E108 for a file that is no DocBin or a doc that cannot be read
-        (as `docbin.read_docs`).
+        (`docbin.iter_docs`).
     """
-    docs = load_docbin(path).get_docs(Vocab())
-    with msgpack_decoders_resolved_once():
-        for number in count():
-            try:
-                doc = next(docs)
-            except StopIteration:
-                return
-            except (ValueError, KeyError, TypeError) as e:  # a doc's parts of another shape
-                raise ValueError(Errors.E108.format(path=path, problem=f"doc {number}: {type(e).__name__}: {e}")) from e
-            yield Item(f"{path}:doc {number}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+    for number, doc in enumerate(iter_docs(path, Vocab())):
+        yield Item(f"{path}:doc {number}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])

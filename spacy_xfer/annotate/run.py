@@ -163,8 +163,7 @@ def annotate(
     check_output(output, folder=not one_file)
     if one_file:
         check_output(shard_dir, folder=True)
-    for path in (output, shard_dir):
-        check_output_apart(path, input_path, files, str(model))
+    check_output_apart([output, shard_dir], input_path, files, str(model))
     suffix = OUTPUT_SUFFIXES[output_format]
     if one_file and output.suffix != suffix and output.suffix in OUTPUT_SUFFIXES.values():
         expected = f"a file name ending {suffix} (or in no other format's suffix) for output format {output_format!r}"

@@ -123,7 +123,7 @@ def select(
     if output.is_dir():
         raise ValueError(Errors.E081.format(path=output, expected="a file path for the chosen sentences (JSONL)"))
     files = input_files(input_path)
-    check_output_apart(output, input_path, files, str(model))
+    check_output_apart([output], input_path, files, str(model))
     nlp = load_pipeline(str(model), False)
     head = choose_head(nlp, component)
     items = read_items(files, input_format)

@@ -414,7 +414,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
                 if ids is not None:
                     self._write(doc, names[ids].tolist(), None)
             return
-        self._register_confidence_attr()  # the name changes with the component's
+        self._register_confidence_attr()  # again: `confidence_attr` follows `name`, which may have changed since
         for doc, ids, probs in zip(docs, guesses.ids, guesses.probs):
             if ids is None or probs is None:
                 continue
