@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install $(TORCH)
-	$(BIN)/python -m pip install -e ".[dev,transformers,plots,package,dask]"
+	$(BIN)/python -m pip install -e ".[dev,transformers,plots,package,dask,fast]"
 	touch $@
 
 demo: install

@@ -345,6 +345,11 @@ class Errors:
         "{path}: [E110] doc {doc} cannot be written as columns that read back as it is: "
         "{problem}; expected {expected}"
     )
+    E112 = (
+        "[E112] The fused GRU path (spacy_xfer.models.fused_gru) needs numba, which is not "
+        "installed. Install the package's `fast` extra (pip install 'spacy-xfer[fast]'), "
+        "or predict with nn.GRU (forced_gru_path(NN_GRU))."
+    )
 
 
 class Warnings:

@@ -23,6 +23,7 @@ from bench.data import load_sentences  # noqa: E402
 from bench.machine import CpuMeter  # noqa: E402
 from bench.options import config_overrides  # noqa: E402
 from bench.pipelines import xfer_pipeline  # noqa: E402
+from spacy_xfer.models.pytorch_gru import FUSED, NN_GRU, inference_path  # noqa: E402
 from bench.report import ratio_table, scaling_table  # noqa: E402
 
 
@@ -141,17 +142,26 @@ def test_speed_runs_every_phase_and_profiles_with_the_configs_optimizer(tmp_path
 def test_gru_floor_replays_the_timed_runs_gru_calls(monkeypatch, capsys):
     replayed = []
     replay = gru_floor.replay
-    monkeypatch.setattr(gru_floor, "replay", lambda calls, repeat: replayed.append(list(calls)) or replay(calls, repeat))
+    monkeypatch.setattr(
+        gru_floor, "replay", lambda calls, repeat, path: replayed.append((path, list(calls))) or replay(calls, repeat, path)
+    )
     gru_floor.main(["--n-sentences", "30", "--infer-sentences", "20", "--repeat", "1"])
-    word, char = replayed
+    (word_nn, word), (word_fused, word_again), (char_nn, char), (char_fused, char_again) = replayed[:4]
+    assert (word_nn, word_fused, char_nn, char_fused) == (NN_GRU, FUSED, NN_GRU, FUSED)
+    assert word == word_again and char == char_again
     assert len(word) == 20  # one word-GRU call per timed sentence, none of the warm-up's
-    word_modules, char_modules = {m for m, _ in word}, {m for m, _ in char}
+    word_modules, char_modules = {gru for gru, *_ in word}, {gru for gru, *_ in char}
     assert len(word_modules) == len(char_modules) == 1 and word_modules != char_modules
-    new_words = sum(int(args[0].batch_sizes[0]) for _, args in char)
+    # then the timed run's calls again, each by the implementation the pipeline took
+    taken = {path: calls for path, calls in replayed[4:]}
+    assert sorted(map(id, taken[NN_GRU] + taken[FUSED])) == sorted(map(id, word + char))
+    assert all(inference_path(*call) == path for path in taken for call in taken[path])
+    new_words = sum(int(batch_sizes[0]) for _, _, batch_sizes in char)
     printed = capsys.readouterr().out
     assert f"({new_words / 20:.1f} new words per sentence)" in printed
     ours, gru, rest = (float(x) for x in re.search(
-        r"ours: [\d,]+ words/s, ([\d.]+) ms/sentence.*GRUs alone take ([\d.]+) ms .*the rest of ours (-?[\d.]+) ms", printed, re.S
+        r"ours: [\d,]+ words/s, ([\d.]+) ms/sentence.*implementation it took, replayed alone: ([\d.]+) ms; "
+        r"the rest of ours (-?[\d.]+) ms", printed, re.S
     ).groups())
     assert abs(ours - gru - rest) < 0.011
 

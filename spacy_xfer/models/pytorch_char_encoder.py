@@ -5,7 +5,6 @@ from typing import Dict, List, Optional, Tuple
 import numpy
 import torch
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence
 
 from .packing import inverse_permutation, mirrored_rows, packed_index
 from .pytorch_gru import packed_bigru
@@ -70,18 +69,14 @@ class CharGRUEncoder(Resizable):
         """
         index = packed_index(lengths)
         data = self.embed(chars.index_select(0, index.flat_index.to(chars.device)))
-        if self.training:
-            # The last layer's final states: forward at each word's last character,
-            # backward at its first (packed step 0 holds every word's first character).
-            output = packed_bigru(self.gru, data, index.batch_sizes)
-            last = mirrored_rows(index.batch_sizes)[: len(lengths)]  # the mirrors of step 0's rows
-            hidden = self.gru.hidden_size
-            words = torch.cat(
-                [output.index_select(0, last.to(output.device))[:, :hidden], output[: len(lengths), hidden:]], dim=-1
-            )
-        else:
-            _, final = self.gru(PackedSequence(data, index.batch_sizes))
-            words = torch.cat([final[-2], final[-1]], dim=-1)
+        # The last layer's final states: forward at each word's last character,
+        # backward at its first (packed step 0 holds every word's first character).
+        output = packed_bigru(self.gru, data, index.batch_sizes)
+        last = mirrored_rows(index.batch_sizes)[: len(lengths)]  # the mirrors of step 0's rows
+        hidden = self.gru.hidden_size
+        words = torch.cat(
+            [output.index_select(0, last.to(output.device))[:, :hidden], output[: len(lengths), hidden:]], dim=-1
+        )
         # Rows of `words` are in `index.order`.
         return words.index_select(0, inverse_permutation(index.order).to(words.device))
 

@@ -6,9 +6,13 @@ batched step (the backward one over mirrored sequences), and each step's backwar
 is written out rather than recorded by autograd, which is faster and keeps a few rows
 per item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
 handful of small kernels per time step, so training runs `nn.GRU` on the packed
-sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice; inference
-always runs `nn.GRU`. The char and word encoders run their GRUs through `packed_bigru`;
-their layout comes from `packing`.
+sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice.
+
+To predict, `nn.GRU` runs too, except where few sequences share a step on CPU: there its
+dozen small ops per time step cost more than their arithmetic, and the recurrence runs
+as one compiled loop (`fused_gru`, with numba installed); `inference_path` makes that
+choice. The char and word encoders run their GRUs through `packed_bigru`; their layout
+comes from `packing`.
 """
 
 from contextlib import contextmanager
@@ -19,10 +23,16 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import Errors
+from . import fused_gru
 from .packing import mirrored_rows
 
 HAND_WRITTEN = "hand-written"
 NN_GRU = "nn.GRU"
+FUSED = "fused"
+# The most sequences sharing the first step for which the fused loop predicts: up to
+# here it beat nn.GRU on the configs' char and word BiGRUs, with many more rows torch's
+# matrix products win (`python bench/gru_floor.py --rows`, README "Speed").
+FUSED_MAX_ROWS = 8
 _forced_path: Optional[str] = None
 
 
@@ -33,23 +43,46 @@ def gru_path(device: torch.device, dtype: torch.dtype) -> str:
 
     RETURNS (str): HAND_WRITTEN or NN_GRU.
     """
-    if _forced_path is not None:
+    if _forced_path in (HAND_WRITTEN, NN_GRU):
         return _forced_path
     if device.type == "cpu" and dtype in (torch.float32, torch.float64):
         return HAND_WRITTEN
     return NN_GRU
 
 
+def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor) -> str:
+    """Which implementation predicts with `gru` over this packed data: FUSED for a float32
+    `nn.GRU` on CPU with at most FUSED_MAX_ROWS sequences and numba installed, NN_GRU
+    otherwise (also for a quantized GRU), unless `forced_gru_path` says NN_GRU or FUSED.
+
+    RETURNS (str): FUSED or NN_GRU.
+    RAISES (ValueError): If FUSED is forced and numba is not installed.
+    """
+    if _forced_path == NN_GRU:
+        return NN_GRU
+    plain = isinstance(gru, nn.GRU) and data.device.type == "cpu" and data.dtype == torch.float32
+    if _forced_path == FUSED:
+        if not fused_gru.AVAILABLE:
+            raise ValueError(Errors.E112)
+        return FUSED if plain else NN_GRU
+    if plain and fused_gru.AVAILABLE and len(batch_sizes) and batch_sizes.numpy()[0] <= FUSED_MAX_ROWS:
+        return FUSED
+    return NN_GRU
+
+
 @contextmanager
 def forced_gru_path(path: str) -> Iterator[None]:
-    """Make `gru_path` return `path` inside the block, e.g. to run the GPU's `nn.GRU`
-    path on CPU in a test.
+    """Inside the block, make `gru_path` (training) return `path` if it is HAND_WRITTEN or
+    NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (for a float32
+    `nn.GRU` on CPU), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
+    the fused loop with `nn.GRU` at any batch size.
 
-    RAISES (ValueError): If `path` is neither HAND_WRITTEN nor NN_GRU.
+    RAISES (ValueError): If `path` is not HAND_WRITTEN, NN_GRU or FUSED.
     """
     global _forced_path
-    if path not in (HAND_WRITTEN, NN_GRU):
-        raise ValueError(Errors.E039.format(kind="GRU path", value=path, choices=f"{HAND_WRITTEN!r}, {NN_GRU!r}"))
+    if path not in (HAND_WRITTEN, NN_GRU, FUSED):
+        choices = f"{HAND_WRITTEN!r}, {NN_GRU!r}, {FUSED!r}"
+        raise ValueError(Errors.E039.format(kind="GRU path", value=path, choices=choices))
     previous, _forced_path = _forced_path, path
     try:
         yield
@@ -60,8 +93,9 @@ def forced_gru_path(path: str) -> Iterator[None]:
 def packed_bigru(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
     """The output data of a bidirectional `gru` over packed data, as
     `gru(PackedSequence(data, batch_sizes))[0].data`: in training mode by the
-    implementation `gru_path` chooses, otherwise by `gru` itself (which may be a
-    quantized GRU).
+    implementation `gru_path` chooses; otherwise (no gradient) by the one
+    `inference_path` chooses, `gru` itself (which may be a quantized GRU) or the
+    fused loop.
 
     data (Tensor): (n_items, input_size), the data of a PackedSequence.
     batch_sizes (Tensor): its batch sizes, on CPU.
@@ -69,6 +103,8 @@ def packed_bigru(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> 
     """
     if gru.training and gru_path(data.device, data.dtype) == HAND_WRITTEN:
         return packed_gru_train(gru, data, batch_sizes)
+    if not torch.is_grad_enabled() and inference_path(gru, data, batch_sizes) == FUSED:
+        return packed_gru_fused(gru, data, batch_sizes)
     return gru(PackedSequence(data, batch_sizes))[0].data
 
 
@@ -100,15 +136,39 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     for layer in range(gru.num_layers):
         if layer and gru.dropout:
             x = nn.functional.dropout(x, gru.dropout, gru.training)
-        w_ih, b_ih, w_hh, b_hh = (
-            [getattr(gru, f"{name}_l{layer}{suffix}") for suffix in _DIRECTIONS]
-            for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
-        )
+        w_ih, b_ih, w_hh, b_hh = _layer_weights(gru, layer)
         forward, backward = nn.functional.linear(x, torch.cat(w_ih), torch.cat(b_ih)).split(3 * hidden, dim=1)
         gi = torch.stack([forward, backward.index_select(0, mirror)])
         out = _BiGRURecurrence.apply(gi, torch.stack(w_hh), torch.stack(b_hh), steps)
         x = torch.cat([out[0], out[1].index_select(0, mirror)], dim=1)
     return x
+
+
+def packed_gru_fused(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+    """The output data of `gru` (bidirectional, float32, on CPU, no gradient) over packed
+    data, each layer's recurrence as one compiled loop (`fused_gru`): faster than `gru`
+    itself when few sequences share a step. Arguments and result as `packed_gru_train`'s.
+
+    RAISES (ValueError): If numba is not installed.
+    """
+    if not fused_gru.AVAILABLE:
+        raise ValueError(Errors.E112)
+    assert gru.bidirectional and gru.bias
+    x = data
+    for layer in range(gru.num_layers):
+        w_ih, b_ih, w_hh, b_hh = _layer_weights(gru, layer)
+        gi = [nn.functional.linear(x, weight, bias) for weight, bias in zip(w_ih, b_ih)]
+        x = fused_gru.fused_bigru_layer(gi, w_hh, b_hh, batch_sizes)
+    return x
+
+
+def _layer_weights(gru: nn.GRU, layer: int) -> Tuple[List[torch.Tensor], ...]:
+    """W_ih, b_ih, W_hh and b_hh of one layer, each a list of the forward direction's
+    tensor and the backward one's."""
+    return tuple(
+        [getattr(gru, f"{name}_l{layer}{suffix}") for suffix in _DIRECTIONS]
+        for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
+    )
 
 
 class _BiGRURecurrence(torch.autograd.Function):
