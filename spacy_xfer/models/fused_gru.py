@@ -11,8 +11,8 @@ product is where the time goes, and torch's (MKL/oneDNN) is faster than this loo
 `pytorch_gru.inference_path` makes the choice.
 
 numba is an optional dependency (the `fast` extra); without it predictions run
-`nn.GRU`. The loop is compiled at its first call (about a second) and cached on disk
-beside this file where numba may write there (numba's `cache=True`).
+`nn.GRU`. numba compiles the loop at its first call and caches it on disk (`cache=True`:
+beside this file, or in the user's cache folder where this one is read-only).
 """
 
 from typing import Tuple
@@ -109,7 +109,8 @@ def _exp(x, scale):  # pragma: no cover - compiled
     """e^x of float32 `x` in place, within about one float32 ulp (Cody-Waite range
     reduction and the polynomial of Cephes' `expf`, as SLEEF and Eigen compute it), in
     a loop the compiler runs in vector lanes, unlike the C library's `expf`; x is
-    clamped to [-87, 88], where e^x is finite and normal. `scale` is scratch space of
+    clamped to [-87, 88], where e^x is finite and normal (so sigmoid and tanh of large
+    pre-activations come out as 0, 1 or -1, never from an infinity). `scale` is scratch space of
     at least len(x) int32s."""
     for i in range(x.shape[0]):
         v = min(max(x[i], numpy.float32(-87.0)), numpy.float32(88.0))
@@ -128,9 +129,18 @@ def _exp(x, scale):  # pragma: no cover - compiled
         x[i] *= powers[i]
 
 
+def _compiled(function):
+    """`function` compiled by numba, cached on disk where numba finds a writable folder
+    (else numba refuses `cache=True`, and each process compiles it anew). "reassoc" lets
+    the dot products run in vector lanes, "contract" fuse multiply-adds; no flag assumes
+    finite values."""
+    options = dict(nogil=True, fastmath={"reassoc", "contract"})
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(**options)(function)
+
+
 if AVAILABLE:
-    # "reassoc" lets the dot products run in vector lanes, "contract" fuse multiply-adds;
-    # no flag that assumes finite values (sigmoid's exp may overflow to inf, on purpose).
-    _compile = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-    _exp = _compile(_exp)
-    _bigru_layer = _compile(_bigru_layer)
+    _exp = _compiled(_exp)
+    _bigru_layer = _compiled(_bigru_layer)

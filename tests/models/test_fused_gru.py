@@ -157,3 +157,19 @@ def test_a_pipeline_predicts_the_same_with_nn_gru_and_one_sentence_at_a_time():
         expected = [[token.tag_ for token in doc] for doc in nlp.pipe(texts, batch_size=len(texts))]
     one_at_a_time = [[token.tag_ for token in nlp(text)] for text in texts]
     assert one_at_a_time == expected
+
+
+def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monkeypatch):
+    numba = import_extra("numba")
+    njit = numba.njit
+
+    def refusing_cache(**options):
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function '_exp': no locator available for file 'fused_gru.py'")
+        return njit(**options)
+
+    monkeypatch.setattr(fused_gru.numba, "njit", refusing_cache)
+    exp = fused_gru._compiled(fused_gru._exp.py_func)
+    x = numpy.array([0.0, 1.0], dtype=numpy.float32)
+    exp(x, numpy.empty(2, numpy.int32))
+    assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
