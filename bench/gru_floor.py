@@ -39,7 +39,7 @@ from bench.data import describe_data, load_sentences  # noqa: E402
 from bench.machine import hardware_info, set_threads  # noqa: E402
 from bench.pipelines import COMPONENT, spacy_cnn_pipeline, xfer_pipeline  # noqa: E402
 from bench.timing import WARMUP_SENTENCES, time_inference  # noqa: E402
-from spacy_xfer.models import pytorch_char_encoder, pytorch_word_encoder  # noqa: E402
+from spacy_xfer.models import fused_gru, pytorch_char_encoder, pytorch_word_encoder  # noqa: E402
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder  # noqa: E402
 from spacy_xfer.models.pytorch_gru import FUSED, NN_GRU, forced_gru_path, inference_path, packed_bigru  # noqa: E402
 
@@ -124,6 +124,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="replays of the GRU calls; the fastest counts (default: 5)")
     parser.add_argument("--rows", type=int, nargs="*", default=[], help="also time one call on this many sequences, each count (default: none)")
     args = parser.parse_args(argv)
+    if not fused_gru.AVAILABLE:
+        raise SystemExit("bench/gru_floor.py times nn.GRU beside the fused loop, which needs numba: "
+                         "pip install 'spacy-xfer[fast]' (and NUMBA_DISABLE_JIT unset)")
     set_threads(args.threads)
     sentences = load_sentences(args.data, args.n_sentences, 0, ents=True)
     print(f"hardware: {hardware_info()}")

@@ -348,7 +348,15 @@ class Errors:
     E112 = (
         "[E112] The fused GRU path (spacy_xfer.models.fused_gru) needs numba, which is not "
         "installed. Install the package's `fast` extra (pip install 'spacy-xfer[fast]'), "
-        "or predict with nn.GRU (forced_gru_path(NN_GRU))."
+        "or predict with nn.GRU (forced_gru_path(NN_GRU)). With numba installed, check that "
+        "NUMBA_DISABLE_JIT is not set."
+    )
+    E113 = (
+        "[E113] The fused GRU loop got packed data it cannot run on: {n} rows with batch "
+        "sizes {sizes}, and arrays of shapes {shapes} (input projections of both directions, "
+        "recurrent weights, recurrent biases). Expected positive, non-increasing batch sizes "
+        "that sum to the rows (a PackedSequence's layout), input projections (rows, 3 x "
+        "hidden), weights (3 x hidden, hidden) and biases (3 x hidden,)."
     )
 
 

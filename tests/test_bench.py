@@ -23,8 +23,10 @@ from bench.data import load_sentences  # noqa: E402
 from bench.machine import CpuMeter  # noqa: E402
 from bench.options import config_overrides  # noqa: E402
 from bench.pipelines import xfer_pipeline  # noqa: E402
-from spacy_xfer.models.pytorch_gru import FUSED, NN_GRU, inference_path  # noqa: E402
 from bench.report import ratio_table, scaling_table  # noqa: E402
+from spacy_xfer.models.pytorch_gru import FUSED, NN_GRU, inference_path  # noqa: E402
+
+from .util import import_extra  # noqa: E402
 
 
 def test_synthetic_entities_are_valid_iob2_spacy_reads():
@@ -140,6 +142,7 @@ def test_speed_runs_every_phase_and_profiles_with_the_configs_optimizer(tmp_path
 
 @pytest.mark.slow
 def test_gru_floor_replays_the_timed_runs_gru_calls(monkeypatch, capsys):
+    import_extra("numba")  # the fused loop it times beside nn.GRU
     replayed = []
     replay = gru_floor.replay
     monkeypatch.setattr(

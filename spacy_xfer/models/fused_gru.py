@@ -10,9 +10,11 @@ code. It gains only while few sequences share a step: with many rows a step's ma
 product is where the time goes, and torch's (MKL/oneDNN) is faster than this loop's.
 `pytorch_gru.inference_path` makes the choice.
 
-numba is an optional dependency (the `fast` extra); without it predictions run
-`nn.GRU`. numba compiles the loop at its first call and caches it on disk (`cache=True`:
-beside this file, or in the user's cache folder where this one is read-only).
+numba is an optional dependency (the `fast` extra); without it (or with numba's
+NUMBA_DISABLE_JIT=1) predictions run `nn.GRU`. numba compiles the loop at its first call
+and caches it on disk (`cache=True`: in NUMBA_CACHE_DIR if set, else beside this file,
+else in the user's cache folder); where none of them is writable, each process compiles
+it anew at its first call.
 """
 
 from typing import Tuple
@@ -20,12 +22,15 @@ from typing import Tuple
 import numpy
 import torch
 
+from ..errors import Errors
+
 try:
     import numba
 except ImportError:  # pragma: no cover - CI installs every extra
     numba = None
 
-AVAILABLE = numba is not None
+# NUMBA_DISABLE_JIT=1 (numba's debugging switch) would run the loop as Python, ~100x slower
+AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
 
 
 def fused_bigru_layer(
@@ -42,15 +47,42 @@ def fused_bigru_layer(
         (n_items, 3 * hidden), packed (the data of a PackedSequence), forward first.
     w_hh (Tuple[Tensor, Tensor]): each direction's recurrent weights, (3 * hidden, hidden).
     b_hh (Tuple[Tensor, Tensor]): each direction's recurrent biases, (3 * hidden,).
-    batch_sizes (Tensor): the packed data's batch sizes (int64, CPU).
+    batch_sizes (Tensor): the packed data's batch sizes (CPU).
     RETURNS (Tensor): (n_items, 2 * hidden), the forward states then the backward ones,
         as `nn.GRU(...)(packed)[0].data` of a one-layer GRU.
+    RAISES (ValueError): If the batch sizes do not describe n_items packed rows (positive,
+        non-increasing, summing to n_items) or the shapes do not fit one another (E113):
+        the compiled loop checks no index, so they are checked before it runs.
     """
     hidden = w_hh[0].shape[1]
     out = torch.empty(gi[0].shape[0], 2 * hidden, dtype=gi[0].dtype)
     arrays = [t.detach().contiguous().numpy() for t in (*gi, *w_hh, *b_hh)]
-    _bigru_layer(*arrays, batch_sizes.numpy(), out.numpy())
+    steps = batch_sizes.numpy().astype(numpy.int64, copy=False)
+    if not _fits(*arrays, steps, out.numpy()):
+        shapes = ", ".join(str(tuple(t.shape)) for t in (*gi, *w_hh, *b_hh))
+        raise ValueError(Errors.E113.format(n=len(out), sizes=steps.tolist(), shapes=shapes))
+    _bigru_layer(*arrays, steps, out.numpy())
     return out
+
+
+def _fits(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cover - compiled
+    """Whether `_bigru_layer` may run on these arrays: every index it takes is in range."""
+    hidden = w_f.shape[1]
+    n_rows = out.shape[0]
+    if steps.shape[0] == 0 or steps[0] < 1:
+        return False
+    total = 0
+    for t in range(steps.shape[0]):
+        if steps[t] < 1 or (t and steps[t] > steps[t - 1]):
+            return False
+        total += steps[t]
+    for gi in (gi_f, gi_b):
+        if gi.shape[0] != n_rows or gi.shape[1] != 3 * hidden:
+            return False
+    for w, b in ((w_f, b_f), (w_b, b_b)):
+        if w.shape[0] != 3 * hidden or w.shape[1] != hidden or b.shape[0] != 3 * hidden:
+            return False
+    return total == n_rows and out.shape[1] == 2 * hidden
 
 
 def _bigru_layer(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cover - compiled
@@ -143,4 +175,5 @@ def _compiled(function):
 
 if AVAILABLE:
     _exp = _compiled(_exp)
+    _fits = _compiled(_fits)
     _bigru_layer = _compiled(_bigru_layer)

@@ -29,9 +29,11 @@ from .packing import mirrored_rows
 HAND_WRITTEN = "hand-written"
 NN_GRU = "nn.GRU"
 FUSED = "fused"
-# The most sequences sharing the first step for which the fused loop predicts: up to
-# here it beat nn.GRU on the configs' char and word BiGRUs, with many more rows torch's
-# matrix products win (`python bench/gru_floor.py --rows`, README "Speed").
+# The most sequences sharing the first step for which the fused loop predicts. On the
+# configs' BiGRUs (word 100 units, char 80) `nn.GRU` took 2.3-2.5x the loop's time for 1
+# sequence, 1.13 (word) and 1.55 (char) for 6, 0.97 and 1.30 for 8, and torch's matrix
+# products win with more (`python bench/gru_floor.py --rows`, README "Speed"); one
+# threshold for both, near the word BiGRU's break-even.
 FUSED_MAX_ROWS = 8
 _forced_path: Optional[str] = None
 
@@ -51,21 +53,33 @@ def gru_path(device: torch.device, dtype: torch.dtype) -> str:
 
 
 def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor) -> str:
-    """Which implementation predicts with `gru` over this packed data: FUSED for a float32
-    `nn.GRU` on CPU with at most FUSED_MAX_ROWS sequences and numba installed, NN_GRU
-    otherwise (also for a quantized GRU), unless `forced_gru_path` says NN_GRU or FUSED.
+    """Which implementation predicts with `gru` over this packed data: FUSED for a
+    bidirectional `nn.GRU` with biases, float32 on CPU, with at most FUSED_MAX_ROWS
+    sequences and numba installed; NN_GRU otherwise, unless `forced_gru_path` says NN_GRU
+    or FUSED. NN_GRU also for a quantized GRU or a subclass of `nn.GRU` (its own
+    `forward`), a GRU with forward hooks (the loop does not call the module, so they
+    would not run) and under CPU autocast (which turns the input projections into
+    float16 or bfloat16).
 
     RETURNS (str): FUSED or NN_GRU.
     RAISES (ValueError): If FUSED is forced and numba is not installed.
     """
     if _forced_path == NN_GRU:
         return NN_GRU
-    plain = isinstance(gru, nn.GRU) and data.device.type == "cpu" and data.dtype == torch.float32
+    fusable = (
+        type(gru) is nn.GRU
+        and gru.bidirectional
+        and gru.bias
+        and not (gru._forward_hooks or gru._forward_pre_hooks)
+        and data.device.type == "cpu"
+        and data.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+    )
     if _forced_path == FUSED:
         if not fused_gru.AVAILABLE:
             raise ValueError(Errors.E112)
-        return FUSED if plain else NN_GRU
-    if plain and fused_gru.AVAILABLE and len(batch_sizes) and batch_sizes.numpy()[0] <= FUSED_MAX_ROWS:
+        return FUSED if fusable else NN_GRU
+    if fusable and fused_gru.AVAILABLE and len(batch_sizes) and batch_sizes.numpy()[0] <= FUSED_MAX_ROWS:
         return FUSED
     return NN_GRU
 

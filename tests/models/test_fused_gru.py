@@ -1,6 +1,10 @@
 """The fused GRU loop (numba) that predicts at small batches on CPU, and the choice
 between it and `nn.GRU`."""
 
+import os
+import subprocess
+import sys
+
 import numpy
 import pytest
 import torch
@@ -173,3 +177,68 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
     x = numpy.array([0.0, 1.0], dtype=numpy.float32)
     exp(x, numpy.empty(2, numpy.int32))
     assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
+
+
+def test_numbas_debugging_switch_keeps_predictions_on_nn_gru():
+    # NUMBA_DISABLE_JIT=1 runs numba functions as Python: the loop would be ~100x slower
+    code = "from spacy_xfer.models import fused_gru; print(fused_gru.AVAILABLE)"
+    for value, expected in (("1", "False"), ("0", "True")):
+        env = {**os.environ, "NUMBA_DISABLE_JIT": value}
+        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_under_cpu_autocast_predictions_run_nn_gru(dtype):
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(5, 4, bidirectional=True).eval()
+    sequences = packed([3, 2], 5)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=dtype):
+        assert inference_path(gru, sequences.data, sequences.batch_sizes) == NN_GRU
+        with forced_gru_path(FUSED):
+            assert inference_path(gru, sequences.data, sequences.batch_sizes) == NN_GRU
+            output = packed_bigru(gru, sequences.data, sequences.batch_sizes)
+    assert output.shape == (5, 8)
+
+
+class GRUWithOwnForward(torch.nn.GRU):
+    def forward(self, packed):
+        output, state = super().forward(packed)
+        return output._replace(data=output.data + 1), state
+
+
+def test_gru_variants_the_loop_does_not_compute_run_nn_gru():
+    sequences = packed([3, 1], 5)
+    hooked = torch.nn.GRU(5, 4, bidirectional=True).eval()
+    calls = []
+    hooked.register_forward_hook(lambda *args: calls.append(1))
+    variants = [
+        torch.nn.GRU(5, 4).eval(),  # one direction
+        torch.nn.GRU(5, 4, bidirectional=True, bias=False).eval(),
+        GRUWithOwnForward(5, 4, bidirectional=True).eval(),
+        hooked,
+    ]
+    for gru in variants:
+        assert inference_path(gru, sequences.data, sequences.batch_sizes) == NN_GRU
+        with torch.inference_mode():
+            got = packed_bigru(gru, sequences.data, sequences.batch_sizes)
+            assert torch.equal(got, gru(sequences)[0].data)
+    assert calls == [1, 1]  # the hook ran for packed_bigru and for the direct call
+
+
+@pytest.mark.parametrize(
+    "batch_sizes", [[2, 2, 2], [1, 2], [3, 0], [], [4, 1, 2]], ids=["too many", "increasing", "zero", "empty", "too few"]
+)
+def test_the_loop_refuses_batch_sizes_that_do_not_fit_the_rows(batch_sizes):
+    gru = torch.nn.GRU(5, 4, bidirectional=True).eval()
+    data = torch.randn(3, 5)
+    with torch.inference_mode(), pytest.raises(ValueError, match=r"\[E113\] .* 3 rows with batch sizes"):
+        packed_gru_fused(gru, data, torch.tensor(batch_sizes, dtype=torch.int64))
+
+
+def test_the_loop_refuses_weights_of_another_shape():
+    gru = torch.nn.GRU(5, 4, bidirectional=True).eval()
+    sequences = packed([2, 1], 5)
+    gi = [torch.zeros(3, 12), torch.zeros(3, 12)]
+    with pytest.raises(ValueError, match=r"\[E113\]"):
+        fused_gru.fused_bigru_layer(gi, (gru.weight_hh_l0, gru.weight_hh_l0[:, :3]), (gru.bias_hh_l0,) * 2, sequences.batch_sizes)
