@@ -69,13 +69,15 @@ def _fits(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cover - com
     """Whether `_bigru_layer` may run on these arrays: every index it takes is in range."""
     hidden = w_f.shape[1]
     n_rows = out.shape[0]
-    if steps.shape[0] == 0 or steps[0] < 1:
+    if steps.shape[0] == 0:
         return False
     total = 0
     for t in range(steps.shape[0]):
         if steps[t] < 1 or (t and steps[t] > steps[t - 1]):
             return False
         total += steps[t]
+        if total > n_rows:  # also before the sum could wrap around
+            return False
     for gi in (gi_f, gi_b):
         if gi.shape[0] != n_rows or gi.shape[1] != 3 * hidden:
             return False

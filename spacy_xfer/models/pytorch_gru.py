@@ -20,6 +20,7 @@ from typing import Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
+from torch.nn.modules import module as module_hooks
 from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import Errors
@@ -57,9 +58,10 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
     bidirectional `nn.GRU` with biases, float32 on CPU, with at most FUSED_MAX_ROWS
     sequences and numba installed; NN_GRU otherwise, unless `forced_gru_path` says NN_GRU
     or FUSED. NN_GRU also for a quantized GRU or a subclass of `nn.GRU` (its own
-    `forward`), a GRU with forward hooks (the loop does not call the module, so they
-    would not run) and under CPU autocast (which turns the input projections into
-    float16 or bfloat16).
+    `forward`), while forward hooks are registered on the GRU or on all modules
+    (`register_module_forward_hook`; the loop does not call the module, so they would
+    not run), and under CPU autocast (which turns the input projections into float16 or
+    bfloat16).
 
     RETURNS (str): FUSED or NN_GRU.
     RAISES (ValueError): If FUSED is forced and numba is not installed.
@@ -71,6 +73,7 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
         and gru.bidirectional
         and gru.bias
         and not (gru._forward_hooks or gru._forward_pre_hooks)
+        and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks)
         and data.device.type == "cpu"
         and data.dtype == torch.float32
         and not torch.is_autocast_enabled("cpu")
@@ -87,8 +90,8 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
 @contextmanager
 def forced_gru_path(path: str) -> Iterator[None]:
     """Inside the block, make `gru_path` (training) return `path` if it is HAND_WRITTEN or
-    NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (for a float32
-    `nn.GRU` on CPU), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
+    NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (FUSED only for a
+    GRU the loop can run, as `inference_path` says), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
     the fused loop with `nn.GRU` at any batch size.
 
     RAISES (ValueError): If `path` is not HAND_WRITTEN, NN_GRU or FUSED.

@@ -227,7 +227,9 @@ def test_gru_variants_the_loop_does_not_compute_run_nn_gru():
 
 
 @pytest.mark.parametrize(
-    "batch_sizes", [[2, 2, 2], [1, 2], [3, 0], [], [4, 1, 2]], ids=["too many", "increasing", "zero", "empty", "too few"]
+    "batch_sizes",
+    [[2, 2, 2], [1, 2], [3, 0], [], [1, 1], [2**62] * 4],
+    ids=["too many", "increasing", "zero", "empty", "too few", "wrapping around"],
 )
 def test_the_loop_refuses_batch_sizes_that_do_not_fit_the_rows(batch_sizes):
     gru = torch.nn.GRU(5, 4, bidirectional=True).eval()
@@ -242,3 +244,18 @@ def test_the_loop_refuses_weights_of_another_shape():
     gi = [torch.zeros(3, 12), torch.zeros(3, 12)]
     with pytest.raises(ValueError, match=r"\[E113\]"):
         fused_gru.fused_bigru_layer(gi, (gru.weight_hh_l0, gru.weight_hh_l0[:, :3]), (gru.bias_hh_l0,) * 2, sequences.batch_sizes)
+
+
+def test_a_hook_on_all_modules_keeps_the_gru_on_nn_gru_while_it_is_registered():
+    gru = torch.nn.GRU(5, 4, bidirectional=True).eval()
+    sequences = packed([3, 1], 5)
+    seen = []
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda module, *args: seen.append(type(module)))
+    try:
+        assert inference_path(gru, sequences.data, sequences.batch_sizes) == NN_GRU
+        with torch.inference_mode():
+            packed_bigru(gru, sequences.data, sequences.batch_sizes)
+    finally:
+        handle.remove()
+    assert seen == [torch.nn.GRU]
+    assert inference_path(gru, sequences.data, sequences.batch_sizes) == FUSED
