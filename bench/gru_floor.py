@@ -1,7 +1,9 @@
 """How much of our batch-1 inference time the GRUs alone take, beside spaCy's CNN NER:
 the floor that any speed-up outside the GRUs runs into (the speed issue's target at
 batch 1 is 0.8x spaCy's rate), with `nn.GRU` and with the fused loop
-(`spacy_xfer.models.fused_gru`) that predicts at small batches when numba is installed.
+(`spacy_xfer.models.fused_gru`) that predicts at small batches when numba is installed;
+and what the CRF's Viterbi decode takes, by the compiled loop
+(`spacy_xfer.models.fused_viterbi`) and by the numpy recursion it replaces.
 
 It times `nlp.pipe(docs, batch_size=1)` of our pipeline (configs/single.cfg's component,
 learning entities, as bench/speed.py and bench/peers.py build it) and of spaCy's CNN NER
@@ -13,7 +15,8 @@ Those calls are then replayed alone, in `torch.inference_mode` as the pipeline p
 with nothing else around them, once by `nn.GRU` and once by the fused loop: their time
 per sentence is what each implementation costs on this model and data, and so a floor
 for the pipeline at batch 1 (recording adds a Python call per GRU call to the timed run,
-about a microsecond). `--rows` also times both implementations on packed data of that
+about a microsecond). The decode calls (`CRFScores.decode`) of the timed run are
+recorded and replayed the same way, once by each implementation. `--rows` also times both implementations on packed data of that
 many sequences (the data's mean sentence length in words for the word BiGRU, mean word
 length in characters for the char BiGRU): where the fused loop stops paying
 (`pytorch_gru.FUSED_MAX_ROWS`). Same thread count for all (`--threads`, default 1); run
@@ -31,6 +34,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_sequence  # noqa: E402
@@ -39,8 +43,9 @@ from bench.data import describe_data, load_sentences  # noqa: E402
 from bench.machine import hardware_info, set_threads  # noqa: E402
 from bench.pipelines import COMPONENT, spacy_cnn_pipeline, xfer_pipeline  # noqa: E402
 from bench.timing import WARMUP_SENTENCES, time_inference  # noqa: E402
-from spacy_xfer.models import fused_gru, pytorch_char_encoder, pytorch_word_encoder  # noqa: E402
+from spacy_xfer.models import fused_gru, fused_viterbi, pytorch_char_encoder, pytorch_word_encoder  # noqa: E402
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder  # noqa: E402
+from spacy_xfer.models.pytorch_crf import CRFScores  # noqa: E402
 from spacy_xfer.models.pytorch_gru import FUSED, NN_GRU, forced_gru_path, inference_path, packed_bigru  # noqa: E402
 
 Call = Tuple[nn.GRU, torch.Tensor, torch.Tensor]  # (gru, data, batch_sizes) of packed_bigru
@@ -75,6 +80,41 @@ def recorded_calls() -> Iterator[List[Call]]:
     finally:
         for module in encoders:
             module.packed_bigru = packed_bigru
+
+
+@contextmanager
+def recorded_decodes() -> Iterator[List[CRFScores]]:
+    """Inside the block, the scores of every `CRFScores.decode` call are appended to the
+    list yielded."""
+    decodes: List[CRFScores] = []
+    decode = CRFScores.decode
+
+    def recording(scores: CRFScores) -> List[numpy.ndarray]:
+        decodes.append(scores)
+        return decode(scores)
+
+    CRFScores.decode = recording  # type: ignore[method-assign]
+    try:
+        yield decodes
+    finally:
+        CRFScores.decode = decode  # type: ignore[method-assign]
+
+
+def replay_decodes(decodes: Sequence[CRFScores], repeat: int, compiled: bool) -> float:
+    """The fastest of `repeat` runs of all the decodes, by the compiled loop or (with
+    `fused_viterbi.AVAILABLE` off, as without numba) numpy's recursion, seconds."""
+    available = fused_viterbi.AVAILABLE
+    best = float("inf")
+    fused_viterbi.AVAILABLE = compiled
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for scores in decodes:
+                scores.decode()
+            best = min(best, time.perf_counter() - start)
+    finally:
+        fused_viterbi.AVAILABLE = available
+    return best
 
 
 def replay(calls: Sequence[Call], repeat: int, path: str) -> float:
@@ -135,7 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     nlp, examples, _ = xfer_pipeline(sentences, target="ents")
     docs = [eg.reference for eg in examples][: args.infer_sentences]
     roles = gru_modules(nlp)
-    with recorded_calls() as calls:
+    with recorded_calls() as calls, recorded_decodes() as decodes:
         ours = time_inference(nlp, docs, 1)
     timed = after_warmup(calls, roles, sum(1 for doc in docs[:WARMUP_SENTENCES] if len(doc)))
     n = ours["sentences"]
@@ -164,8 +204,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     taken = 1000 * sum(
         replay([c for c in timed if inference_path(*c) == path], args.repeat, path) for path in PATHS
     ) / n
+    timed_decodes = decodes[len(decodes) - sum(1 for doc in docs if len(doc)) :]  # one per sentence with tokens
+    decoding = {
+        compiled: 1000 * replay_decodes(timed_decodes, args.repeat, compiled) / n for compiled in (True, False)
+    }
+    print(f"  the timed run's Viterbi decodes replayed alone: compiled loop {decoding[True]:.3f} ms/sentence, "
+          f"numpy recursion {decoding[False]:.3f} ms/sentence ({decoding[False] / decoding[True]:.1f}x)")
     print(f"  the timed run's GRU calls, each by the implementation it took, replayed alone: {taken:.2f} ms; "
-          f"the rest of ours {ms['ours'] - taken:.2f} ms")
+          f"the rest of ours {ms['ours'] - taken:.2f} ms, of which decoding {decoding[True]:.2f} ms")
     if args.rows:
         data = describe_data(sentences)
         lengths = {"word": round(data["mean_len"]), "char": round(data["mean_chars_per_token"])}

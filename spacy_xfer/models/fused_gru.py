@@ -10,11 +10,8 @@ code. It gains only while few sequences share a step: with many rows a step's ma
 product is where the time goes, and torch's (MKL/oneDNN) is faster than this loop's.
 `pytorch_gru.inference_path` makes the choice.
 
-numba is an optional dependency (the `fast` extra); without it (or with numba's
-NUMBA_DISABLE_JIT=1) predictions run `nn.GRU`. numba compiles the loop at its first call
-and caches it on disk (`cache=True`: in NUMBA_CACHE_DIR if set, else beside this file,
-else in the user's cache folder); where none of them is writable, each process compiles
-it anew at its first call.
+numba is an optional dependency (`compiled`); without it predictions run `nn.GRU`.
+numba compiles the loop at its first call and caches it on disk (`compiled.compiled`).
 """
 
 from typing import Tuple
@@ -23,14 +20,7 @@ import numpy
 import torch
 
 from ..errors import Errors
-
-try:
-    import numba
-except ImportError:  # pragma: no cover - CI installs every extra
-    numba = None
-
-# NUMBA_DISABLE_JIT=1 (numba's debugging switch) would run the loop as Python, ~100x slower
-AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
+from .compiled import AVAILABLE, compiled
 
 
 def fused_bigru_layer(
@@ -163,19 +153,9 @@ def _exp(x, scale):  # pragma: no cover - compiled
         x[i] *= powers[i]
 
 
-def _compiled(function):
-    """`function` compiled by numba, cached on disk where numba finds a writable folder
-    (else numba refuses `cache=True`, and each process compiles it anew). "reassoc" lets
-    the dot products run in vector lanes, "contract" fuse multiply-adds; no flag assumes
-    finite values."""
-    options = dict(nogil=True, fastmath={"reassoc", "contract"})
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(**options)(function)
-
-
 if AVAILABLE:
-    _exp = _compiled(_exp)
-    _fits = _compiled(_fits)
-    _bigru_layer = _compiled(_bigru_layer)
+    # "reassoc" lets the dot products run in vector lanes, "contract" fuse multiply-adds;
+    # no flag assumes finite values
+    _exp = compiled(_exp, fastmath={"reassoc", "contract"})
+    _fits = compiled(_fits)
+    _bigru_layer = compiled(_bigru_layer, fastmath={"reassoc", "contract"})

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from ..errors import Errors
+from . import fused_viterbi
 from .packing import PackedIndex, inverse_permutation, packed_index
 from .pytorch_resizable import Resizable
 
@@ -271,15 +272,30 @@ class CRFScores(NamedTuple):
         transitions, starts and ends score -inf, so the best allowed sequence wins
         whatever the scores.
 
-        A small batch on CPU (at most `HOST_VITERBI_MAX_CELLS` scores per step) runs
-        the recursion in numpy (`_viterbi_host`), otherwise in torch
-        (`_viterbi_torch`): both take the same float additions and maxima in the same
-        order (ties to the first label), so they give the same paths. At batch 1 a
-        step's arithmetic is a few hundred additions and the cost is dispatching its
-        ops, which numpy does with less overhead than torch; at larger batches torch's
-        max with indices (one pass) wins.
+        On CPU with numba installed, float32 or float64 scores decode in one compiled
+        loop (`fused_viterbi`), at any batch size. Otherwise a small batch on CPU (at
+        most `HOST_VITERBI_MAX_CELLS` scores per step) runs the recursion in numpy
+        (`_viterbi_host`), and the rest in torch (`_viterbi_torch`). All three take
+        the same float additions and maxima in the same order (ties to the first
+        label), so they give the same paths. At batch 1 a step's arithmetic is a few
+        hundred additions and the cost is dispatching its ops, which numpy does with
+        less overhead than torch and the compiled loop not at all; at larger batches
+        torch's max with indices (one pass) beats numpy's.
         """
         emissions, lengths = self.emissions, self.lengths
+        if (
+            fused_viterbi.AVAILABLE
+            and emissions.device.type == "cpu"
+            and emissions.dtype in fused_viterbi.DTYPES
+            and self.transitions.dtype == self.start.dtype == self.end.dtype == emissions.dtype
+        ):
+            return fused_viterbi.fused_viterbi(
+                emissions,
+                lengths,
+                (self.transitions, self.allowed_transitions),
+                (self.start, self.allowed_start),
+                (self.end, self.allowed_end),
+            )
         never = float("-inf")
         transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
         start = self.start.masked_fill(~self.allowed_start, never)

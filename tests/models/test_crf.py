@@ -7,9 +7,11 @@ import numpy
 import pytest
 import torch
 
-from spacy_xfer.models import pytorch_crf
+from spacy_xfer.models import fused_viterbi, pytorch_crf
 from spacy_xfer.models.pytorch_crf import MISSING, LinearChainCRF, floor
 from spacy_xfer.tags import allowed_transitions, chunks_from_biluo, chunks_from_tags, chunks_to_tags
+
+from ..util import import_extra
 
 SEEDS = [0, 1, 2, 3, 4, 5]
 Constraints = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
@@ -746,23 +748,41 @@ def test_gold_that_does_not_fit_is_refused(gold, problem):
 
 
 # ---------------------------------------------------------------------------
-# 6. the two Viterbi recursions (numpy for small CPU batches, torch otherwise)
+# 6. the three Viterbi recursions (compiled with numba on CPU; without it numpy for
+# small CPU batches, torch otherwise)
+
+RECURSIONS = ("fused", "numpy", "torch")
 
 
-def decode_by(crf: LinearChainCRF, flat: torch.Tensor, lengths: List[int], max_cells: int, monkeypatch) -> List[list]:
-    monkeypatch.setattr(pytorch_crf, "HOST_VITERBI_MAX_CELLS", max_cells)
-    return [path.tolist() for path in crf(flat, torch.tensor(lengths)).decode()]
+def decode_by(crf: LinearChainCRF, flat: torch.Tensor, lengths: List[int], recursion: str, monkeypatch) -> List[list]:
+    with monkeypatch.context() as patch:
+        if recursion != "fused":
+            patch.setattr(fused_viterbi, "AVAILABLE", False)
+            patch.setattr(pytorch_crf, "HOST_VITERBI_MAX_CELLS", 2**62 if recursion == "numpy" else 0)
+        return [path.tolist() for path in crf(flat, torch.tensor(lengths)).decode()]
+
+
+def refuse(monkeypatch, module, *names: str) -> None:
+    """Make the module's named functions fail if called: the recursions that must not run."""
+
+    def ran(*args):
+        raise AssertionError(f"one of {names} ran")
+
+    for name in names:
+        monkeypatch.setattr(module, name, ran)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("scheme", [None, "BILUO", "IOB2", "random"])
-def test_numpy_viterbi_equals_torch_viterbi(dtype, scheme, monkeypatch):
-    """The host (numpy) recursion that small CPU batches take gives the torch
-    recursion's paths, constraints included, on random emissions of both dtypes."""
+def test_the_viterbi_recursions_give_the_same_paths(dtype, scheme, monkeypatch):
+    """The compiled loop and the numpy recursion give the torch recursion's paths,
+    constraints included, on random emissions of both dtypes, ties included
+    (emissions rounded to a few values)."""
+    import_extra("numba")
     labels = scheme_labels(scheme if scheme in ("BILUO", "IOB2") else "BILUO")
     rng = numpy.random.default_rng(900)
     gen = torch.Generator().manual_seed(900)
-    for n_sentences in (1, 2, 7, 40):
+    for n_sentences, ties in ((1, False), (2, True), (7, False), (40, True)):
         lengths = [int(n) for n in rng.integers(1, 15, size=n_sentences)]
         lengths[0] = 1  # a one-token sentence in every batch
         constraints = None
@@ -772,22 +792,66 @@ def test_numpy_viterbi_equals_torch_viterbi(dtype, scheme, monkeypatch):
             constraints = allowed_transitions(labels, scheme)
         crf = make_crf(len(labels), gen, constraints).to(dtype)
         flat = 3 * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
-        on_host = decode_by(crf, flat, lengths, 2**62, monkeypatch)
-        in_torch = decode_by(crf, flat, lengths, 0, monkeypatch)
-        assert on_host == in_torch
-        assert [len(path) for path in on_host] == lengths
+        if ties:
+            with torch.no_grad():
+                for scores in (flat, crf.transitions, crf.start, crf.end):
+                    scores.copy_(scores.round())
+        paths = {recursion: decode_by(crf, flat, lengths, recursion, monkeypatch) for recursion in RECURSIONS}
+        assert paths["fused"] == paths["numpy"] == paths["torch"]
+        assert [len(path) for path in paths["fused"]] == lengths
         if constraints is not None and scheme != "random":
-            assert all(path_is_allowed(path, constraints) for path in on_host)
+            assert all(path_is_allowed(path, constraints) for path in paths["fused"])
 
 
-def test_small_cpu_batches_decode_on_the_host(monkeypatch):
-    """At batch 1 on CPU `decode` runs the numpy recursion, not torch's."""
+def test_cpu_batches_decode_in_the_compiled_loop(monkeypatch):
+    """With numba on CPU `decode` runs the compiled loop, at batch 1 and at batch 300,
+    and neither numpy's nor torch's recursion."""
+    import_extra("numba")
+    refuse(monkeypatch, pytorch_crf, "_viterbi_torch", "_viterbi_host")
+    gen = torch.Generator().manual_seed(902)
+    crf = make_crf(9, gen, allowed_transitions(scheme_labels("BILUO"), "BILUO")).float()
+    for lengths in ([12], [5] * 300):
+        paths = crf(torch.randn(sum(lengths), 9, generator=gen), torch.tensor(lengths)).decode()
+        assert [len(path) for path in paths] == lengths
 
-    def no_torch(*args):
-        raise AssertionError("the torch recursion ran")
 
-    monkeypatch.setattr(pytorch_crf, "_viterbi_torch", no_torch)
+@pytest.mark.parametrize("mixed", ["float64 emissions", "float16"])
+def test_scores_the_compiled_loop_does_not_take_decode_in_torch_or_numpy(mixed, monkeypatch):
+    """Scores of mixed dtypes, or of a dtype the loop is not compiled for, decode by the
+    other recursions, with their type promotion, as before the loop existed."""
+    import_extra("numba")
+    refuse(monkeypatch, fused_viterbi, "fused_viterbi")
+    gen = torch.Generator().manual_seed(903)
+    crf = make_crf(5, gen).float()
+    flat = torch.randn(6, 5, generator=gen, dtype=torch.float64)
+    if mixed == "float16":
+        crf, flat = crf.half(), flat.half()
+    paths = crf(flat, torch.tensor([4, 2])).decode()
+    assert [len(path) for path in paths] == [4, 2]
+
+
+def test_small_cpu_batches_decode_on_the_host_without_numba(monkeypatch):
+    """Without numba, at batch 1 on CPU `decode` runs the numpy recursion, not torch's."""
+    monkeypatch.setattr(fused_viterbi, "AVAILABLE", False)
+    refuse(monkeypatch, pytorch_crf, "_viterbi_torch")
     gen = torch.Generator().manual_seed(901)
     crf = make_crf(9, gen, allowed_transitions(scheme_labels("BILUO"), "BILUO")).float()
     paths = crf(torch.randn(12, 9, generator=gen), torch.tensor([12])).decode()
     assert len(paths[0]) == 12
+
+
+@pytest.mark.parametrize("lengths,shape", [
+    ([3, 3], (5, 4)),  # lengths summing past the tokens
+    ([3, 0, 2], (5, 4)),  # an empty sentence
+    ([5], (5, 3)),  # emissions narrower than the labels
+])
+def test_the_compiled_loop_refuses_scores_that_do_not_fit(lengths, shape):
+    """The compiled loop checks no index: what does not fit is refused before it runs
+    (CRFScores can be built without the CRF's own checks)."""
+    import_extra("numba")
+    crf = LinearChainCRF(4)
+    mask = (torch.ones(4, 4, dtype=torch.bool), torch.ones(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"E019.*sentence lengths"):
+        fused_viterbi.fused_viterbi(
+            torch.zeros(shape), torch.tensor(lengths), (crf.transitions, mask[0]), (crf.start, mask[1]), (crf.end, mask[2])
+        )

@@ -11,7 +11,7 @@ import torch
 from spacy.training import Example
 from torch.nn.utils.rnn import PackedSequence, pack_sequence
 
-from spacy_xfer.models import fused_gru
+from spacy_xfer.models import compiled, fused_gru
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.models.pytorch_gru import (
     FUSED,
@@ -172,8 +172,8 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
             raise RuntimeError("cannot cache function '_exp': no locator available for file 'fused_gru.py'")
         return njit(**options)
 
-    monkeypatch.setattr(fused_gru.numba, "njit", refusing_cache)
-    exp = fused_gru._compiled(fused_gru._exp.py_func)
+    monkeypatch.setattr(compiled.numba, "njit", refusing_cache)
+    exp = compiled.compiled(fused_gru._exp.py_func)
     x = numpy.array([0.0, 1.0], dtype=numpy.float32)
     exp(x, numpy.empty(2, numpy.int32))
     assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
@@ -181,8 +181,9 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
 
 def test_numbas_debugging_switch_keeps_predictions_on_nn_gru():
     # NUMBA_DISABLE_JIT=1 runs numba functions as Python: the loop would be ~100x slower
-    code = "from spacy_xfer.models import fused_gru; print(fused_gru.AVAILABLE)"
-    for value, expected in (("1", "False"), ("0", "True")):
+    # (the Viterbi loop's too: `decode` would be slower than numpy's recursion)
+    code = "from spacy_xfer.models import fused_gru, fused_viterbi; print(fused_gru.AVAILABLE, fused_viterbi.AVAILABLE)"
+    for value, expected in (("1", "False False"), ("0", "True True")):
         env = {**os.environ, "NUMBA_DISABLE_JIT": value}
         result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == expected

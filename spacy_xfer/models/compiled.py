@@ -1,0 +1,33 @@
+"""numba, the optional compiler of the fused prediction paths (`fused_gru`,
+`fused_viterbi`): whether it can be used, and how a function is compiled.
+
+numba is the `fast` extra; without it (or with numba's NUMBA_DISABLE_JIT=1, its
+debugging switch, which would run the compiled loops as Python, ~100x slower) the
+callers take their torch or numpy paths.
+"""
+
+from typing import Callable, Iterable
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - CI installs every extra
+    numba = None
+
+AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
+
+
+def compiled(function: Callable, fastmath: Iterable[str] = ()) -> Callable:
+    """`function` compiled by numba (`nopython` mode, releasing the GIL), cached on disk
+    where numba finds a writable folder: NUMBA_CACHE_DIR if set, else beside the
+    function's file, else the user's cache folder. Where none is writable numba
+    refuses `cache=True`, and each process compiles the function anew at its first call.
+
+    fastmath (Iterable[str]): LLVM fast-math flags, e.g. {"reassoc", "contract"}; none by
+        default, so float arithmetic is IEEE's, in the order the code gives.
+    RETURNS (Callable): the compiled function (numba's dispatcher).
+    """
+    options = dict(nogil=True, fastmath=set(fastmath) or False)
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(**options)(function)

@@ -1,0 +1,133 @@
+"""Viterbi decoding of a linear-chain CRF in one compiled loop (numba): the fused path
+that decodes on CPU.
+
+Why it exists: the recursion in numpy or torch runs a few array ops per token (add the
+transitions, the maximum, its argmax, add the emissions) and the backtrace one more; at
+batch 1 each op is a dispatch of a microsecond or more around a few hundred additions,
+so decoding a CoNLL03 sentence cost about as much as its word BiGRU (README "Speed",
+`bench/gru_floor.py`). Here the recursion and the backtrace of every sentence are one
+call. It takes the same float additions, in the same order, as
+`pytorch_crf._viterbi_forward` (ties and NaN as numpy's `argmax`: the first), so it
+gives the same paths. `pytorch_crf.CRFScores.decode` makes the choice.
+"""
+
+from typing import List, Tuple
+
+import numpy
+import torch
+
+from ..errors import Errors
+from .compiled import AVAILABLE, compiled
+
+DTYPES = (torch.float32, torch.float64)  # what the loop is compiled and tested for
+
+
+def fused_viterbi(
+    emissions: torch.Tensor,
+    lengths: torch.Tensor,
+    transitions: Tuple[torch.Tensor, torch.Tensor],
+    start: Tuple[torch.Tensor, torch.Tensor],
+    end: Tuple[torch.Tensor, torch.Tensor],
+) -> List[numpy.ndarray]:
+    """The best label ids of each sentence. Each score comes with its mask of allowed
+    entries; forbidden transitions, starts and ends score -inf, so the best allowed
+    sequence wins whatever the scores. All tensors on CPU, the scores of one dtype of
+    `DTYPES`.
+
+    emissions (Tensor): (n_tokens, n_labels), the sentences' tokens one after another.
+    lengths (Tensor): (n_sentences,) integers, each > 0, summing to n_tokens.
+    transitions (Tuple[Tensor, Tensor]): (n_labels, n_labels) scores from the row's
+        label to the column's, and the (n_labels, n_labels) bool mask of those allowed.
+    start (Tuple[Tensor, Tensor]): (n_labels,) scores of starting with each label, and
+        their bool mask.
+    end (Tuple[Tensor, Tensor]): (n_labels,) scores of ending with each label, and
+        their bool mask.
+    RETURNS (List[ndarray]): per sentence, (length,) int64 label ids.
+    RAISES (ValueError): E019 if the lengths or shapes do not fit one another (the
+        compiled loop checks no index, so they are checked before it runs).
+    """
+    tensors = (emissions, *transitions, *start, *end)
+    arrays = [t.detach().numpy() for t in tensors]
+    sizes = lengths.numpy().astype(numpy.int64, copy=False)
+    if not _fits(*arrays, sizes):
+        shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+        problem = f"sentence lengths {sizes.tolist()} for scores and masks of shapes {shapes}"
+        raise ValueError(Errors.E019.format(problem=problem))
+    path = numpy.empty(len(emissions), dtype=numpy.int64)
+    _viterbi(*arrays, sizes, path)
+    ends = numpy.cumsum(sizes).tolist()
+    return [path[stop - size : stop] for stop, size in zip(ends, sizes.tolist())]
+
+
+def _fits(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths):  # pragma: no cover - compiled
+    """Whether `_viterbi` may run on these arrays: every index it takes is in range."""
+    n_labels = transitions.shape[0]
+    if n_labels == 0 or emissions.shape[1] != n_labels:
+        return False
+    for square in (transitions.shape, allowed.shape):
+        if square[0] != n_labels or square[1] != n_labels:
+            return False
+    for row in (start.shape, allowed_start.shape, end.shape, allowed_end.shape):
+        if row[0] != n_labels:
+            return False
+    total = 0
+    for length in lengths:
+        if length < 1 or length > emissions.shape[0]:
+            return False
+        total += length
+        if total > emissions.shape[0]:  # also before the sum could wrap around
+            return False
+    return total == emissions.shape[0]
+
+
+def _viterbi(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths, path):  # pragma: no cover - compiled
+    """The recursion and backtrace of each sentence (arguments as `fused_viterbi`'s, as
+    numpy arrays; writes the label ids into `path`, (n_tokens,))."""
+    n_labels = transitions.shape[0]
+    never = -numpy.inf
+    longest = 1
+    for length in lengths:
+        longest = max(longest, length)
+    # the scores with forbidden entries at -inf, as `masked_fill` makes them
+    moves = numpy.empty((n_labels, n_labels), transitions.dtype)
+    firsts = numpy.empty(n_labels, start.dtype)
+    lasts = numpy.empty(n_labels, end.dtype)
+    for i in range(n_labels):
+        firsts[i] = start[i] if allowed_start[i] else never
+        lasts[i] = end[i] if allowed_end[i] else never
+        for j in range(n_labels):
+            moves[i, j] = transitions[i, j] if allowed[i, j] else never
+    score = numpy.empty(n_labels, emissions.dtype)
+    following = numpy.empty(n_labels, emissions.dtype)
+    pointers = numpy.empty((longest, n_labels), numpy.int64)
+    offset = 0
+    for length in lengths:
+        for j in range(n_labels):
+            score[j] = firsts[j] + emissions[offset, j]
+        for t in range(1, length):
+            for j in range(n_labels):
+                best = score[0] + moves[0, j]
+                best_prev = 0
+                for i in range(1, n_labels):
+                    candidate = score[i] + moves[i, j]
+                    if candidate > best or (candidate != candidate and best == best):
+                        best, best_prev = candidate, i
+                following[j] = best + emissions[offset + t, j]
+                pointers[t, j] = best_prev
+            score, following = following, score
+        best = score[0] + lasts[0]
+        label = 0
+        for j in range(1, n_labels):
+            closed = score[j] + lasts[j]
+            if closed > best or (closed != closed and best == best):
+                best, label = closed, j
+        for t in range(length - 1, 0, -1):
+            path[offset + t] = label
+            label = pointers[t, label]
+        path[offset] = label
+        offset += length
+
+
+if AVAILABLE:
+    _fits = compiled(_fits)
+    _viterbi = compiled(_viterbi)
