@@ -100,18 +100,20 @@ def recorded_decodes() -> Iterator[List[CRFScores]]:
         CRFScores.decode = decode  # type: ignore[method-assign]
 
 
-def replay_decodes(decodes: Sequence[CRFScores], repeat: int, compiled: bool) -> float:
-    """The fastest of `repeat` runs of all the decodes, by the compiled loop or (with
-    `fused_viterbi.AVAILABLE` off, as without numba) numpy's recursion, seconds."""
+def replay_decodes(decodes: Sequence[CRFScores], repeat: int, use_loop: bool) -> float:
+    """The fastest of `repeat` runs of all the decodes in `torch.inference_mode`, by the
+    compiled loop or, with `fused_viterbi.AVAILABLE` off as without numba, by the
+    recursion `decode` then takes (numpy's at batch 1), seconds."""
     available = fused_viterbi.AVAILABLE
     best = float("inf")
-    fused_viterbi.AVAILABLE = compiled
+    fused_viterbi.AVAILABLE = use_loop
     try:
-        for _ in range(repeat):
-            start = time.perf_counter()
-            for scores in decodes:
-                scores.decode()
-            best = min(best, time.perf_counter() - start)
+        with torch.inference_mode():
+            for _ in range(repeat):
+                start = time.perf_counter()
+                for scores in decodes:
+                    scores.decode()
+                best = min(best, time.perf_counter() - start)
     finally:
         fused_viterbi.AVAILABLE = available
     return best
@@ -205,11 +207,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         replay([c for c in timed if inference_path(*c) == path], args.repeat, path) for path in PATHS
     ) / n
     timed_decodes = decodes[len(decodes) - sum(1 for doc in docs if len(doc)) :]  # one per sentence with tokens
-    decoding = {
-        compiled: 1000 * replay_decodes(timed_decodes, args.repeat, compiled) / n for compiled in (True, False)
-    }
+    decoding = {use_loop: 1000 * replay_decodes(timed_decodes, args.repeat, use_loop) / n for use_loop in (True, False)}
     print(f"  the timed run's Viterbi decodes replayed alone: compiled loop {decoding[True]:.3f} ms/sentence, "
-          f"numpy recursion {decoding[False]:.3f} ms/sentence ({decoding[False] / decoding[True]:.1f}x)")
+          f"without numba {decoding[False]:.3f} ms/sentence ({decoding[False] / decoding[True]:.1f}x)")
     print(f"  the timed run's GRU calls, each by the implementation it took, replayed alone: {taken:.2f} ms; "
           f"the rest of ours {ms['ours'] - taken:.2f} ms, of which decoding {decoding[True]:.2f} ms")
     if args.rows:

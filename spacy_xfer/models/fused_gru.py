@@ -10,8 +10,8 @@ code. It gains only while few sequences share a step: with many rows a step's ma
 product is where the time goes, and torch's (MKL/oneDNN) is faster than this loop's.
 `pytorch_gru.inference_path` makes the choice.
 
-numba is an optional dependency (`compiled`); without it predictions run `nn.GRU`.
-numba compiles the loop at its first call and caches it on disk (`compiled.compiled`).
+numba is an optional dependency (`numba_jit`); without it predictions run `nn.GRU`.
+numba compiles the loop at its first call and caches it on disk (`numba_jit.compiled`).
 """
 
 from typing import Tuple
@@ -20,7 +20,7 @@ import numpy
 import torch
 
 from ..errors import Errors
-from .compiled import AVAILABLE, compiled
+from .numba_jit import AVAILABLE, compiled
 
 
 def fused_bigru_layer(

@@ -4,20 +4,20 @@ that decodes on CPU.
 Why it exists: the recursion in numpy or torch runs a few array ops per token (add the
 transitions, the maximum, its argmax, add the emissions) and the backtrace one more; at
 batch 1 each op is a dispatch of a microsecond or more around a few hundred additions,
-so decoding a CoNLL03 sentence cost about as much as its word BiGRU (README "Speed",
-`bench/gru_floor.py`). Here the recursion and the backtrace of every sentence are one
-call. It takes the same float additions, in the same order, as
-`pytorch_crf._viterbi_forward` (ties and NaN as numpy's `argmax`: the first), so it
-gives the same paths. `pytorch_crf.CRFScores.decode` makes the choice.
+MEASURED. Here the recursion and the backtrace of every sentence are one call. It
+takes the same float additions, in the same order, as `pytorch_crf._viterbi_forward`
+(ties and NaN as numpy's `argmax`: the first), so it gives the same paths; the
+forbidden entries are set to -inf inside the loop, as `decode` does with `masked_fill`
+before the other recursions. `pytorch_crf.CRFScores.decode` makes the choice.
 """
 
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 import torch
 
 from ..errors import Errors
-from .compiled import AVAILABLE, compiled
+from .numba_jit import AVAILABLE, compiled
 
 DTYPES = (torch.float32, torch.float64)  # what the loop is compiled and tested for
 
@@ -43,20 +43,44 @@ def fused_viterbi(
     end (Tuple[Tensor, Tensor]): (n_labels,) scores of ending with each label, and
         their bool mask.
     RETURNS (List[ndarray]): per sentence, (length,) int64 label ids.
-    RAISES (ValueError): E019 if the lengths or shapes do not fit one another (the
-        compiled loop checks no index, so they are checked before it runs).
+    RAISES (ValueError): E019 if the dimensions or dtypes are not those above, or the
+        lengths and shapes do not fit one another (the compiled loop checks no index,
+        so they are checked before it runs).
     """
     tensors = (emissions, *transitions, *start, *end)
+    problem = _kind_problem(tensors, lengths)
+    if problem is not None:
+        raise ValueError(Errors.E019.format(problem=problem))
     arrays = [t.detach().numpy() for t in tensors]
     sizes = lengths.numpy().astype(numpy.int64, copy=False)
     if not _fits(*arrays, sizes):
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-        problem = f"sentence lengths {sizes.tolist()} for scores and masks of shapes {shapes}"
+        shown = f"{sizes[:10].tolist()}{' ...' if len(sizes) > 10 else ''}"
+        problem = (
+            f"{len(sizes)} sentence lengths ({shown}, summing to {int(sizes.sum())}) for scores and masks of "
+            f"shapes {shapes}, expected lengths > 0 summing to the emissions' rows, and one number of labels"
+        )
         raise ValueError(Errors.E019.format(problem=problem))
     path = numpy.empty(len(emissions), dtype=numpy.int64)
     _viterbi(*arrays, sizes, path)
     ends = numpy.cumsum(sizes).tolist()
     return [path[stop - size : stop] for stop, size in zip(ends, sizes.tolist())]
+
+
+def _kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Optional[str]:
+    """What is wrong with the dimensions and dtypes of `fused_viterbi`'s tensors (the
+    emissions, then each score followed by its mask), if anything."""
+    scores = (tensors[0], tensors[1], tensors[3], tensors[5])
+    masks = (tensors[2], tensors[4], tensors[6])
+    dims = [t.dim() for t in tensors]
+    if dims != [2, 2, 2, 1, 1, 1, 1] or lengths.dim() != 1:
+        return f"scores and masks of {dims} dimensions and lengths of {lengths.dim()}, expected [2, 2, 2, 1, 1, 1, 1] and 1"
+    dtypes = {t.dtype for t in scores}
+    if len(dtypes) != 1 or scores[0].dtype not in DTYPES or lengths.is_floating_point():
+        return f"scores of dtypes {sorted(map(str, dtypes))} and lengths of {lengths.dtype}, expected one of {DTYPES} and integers"
+    if any(mask.dtype != torch.bool for mask in masks):
+        return f"masks of dtypes {[str(mask.dtype) for mask in masks]}, expected torch.bool"
+    return None
 
 
 def _fits(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths):  # pragma: no cover - compiled

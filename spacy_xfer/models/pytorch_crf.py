@@ -47,8 +47,8 @@ from .packing import PackedIndex, inverse_permutation, packed_index
 from .pytorch_resizable import Resizable
 
 MISSING = -1
-# The largest Viterbi step (sentences * labels * labels scores) run in numpy on CPU;
-# larger ones run in torch (`CRFScores.decode`). Compared in one process on one thread,
+# Without numba: the largest Viterbi step (sentences * labels * labels scores) run in
+# numpy on CPU; larger ones run in torch (`CRFScores.decode`). Compared in one process on one thread,
 # numpy decoded 1 sentence of 17 labels in 0.6x torch's time, 10 in 0.8x; from about
 # 9,000 scores per step on torch was faster.
 HOST_VITERBI_MAX_CELLS = 2**12
@@ -283,6 +283,8 @@ class CRFScores(NamedTuple):
         torch's max with indices (one pass) beats numpy's.
         """
         emissions, lengths = self.emissions, self.lengths
+        if not len(lengths):
+            return []
         if (
             fused_viterbi.AVAILABLE
             and emissions.device.type == "cpu"
@@ -417,7 +419,9 @@ class CRFScores(NamedTuple):
         allowed label sequences, best first, as (paths (n_best, length) ints, their
         log-probabilities (n_best,) = score - log Z). Each step keeps the k best
         partial paths ending in each label; forbidden transitions score -inf like
-        `decode`, so `k = 1` gives its path.
+        `decode`, so `k = 1` gives a best path (`decode`'s, unless several paths tie
+        for best: ties may resolve differently, and the scores here are summed in
+        float64 (`crf_nbest`)).
 
         RAISES: ValueError when k < 1.
         """

@@ -1,6 +1,7 @@
 """LinearChainCRF against brute force over all label sequences (float64)."""
 
 import itertools
+import os
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
@@ -755,11 +756,13 @@ RECURSIONS = ("fused", "numpy", "torch")
 
 
 def decode_by(crf: LinearChainCRF, flat: torch.Tensor, lengths: List[int], recursion: str, monkeypatch) -> List[list]:
+    if recursion == "fused":
+        import_extra("numba")
     with monkeypatch.context() as patch:
         if recursion != "fused":
             patch.setattr(fused_viterbi, "AVAILABLE", False)
             patch.setattr(pytorch_crf, "HOST_VITERBI_MAX_CELLS", 2**62 if recursion == "numpy" else 0)
-        return [path.tolist() for path in crf(flat, torch.tensor(lengths)).decode()]
+        return [path.tolist() for path in crf(flat, torch.tensor(lengths, dtype=torch.int64)).decode()]
 
 
 def refuse(monkeypatch, module, *names: str) -> None:
@@ -777,8 +780,9 @@ def refuse(monkeypatch, module, *names: str) -> None:
 def test_the_viterbi_recursions_give_the_same_paths(dtype, scheme, monkeypatch):
     """The compiled loop and the numpy recursion give the torch recursion's paths,
     constraints included, on random emissions of both dtypes, ties included
-    (emissions rounded to a few values)."""
-    import_extra("numba")
+    (emissions rounded to a few values). Without numba (outside CI), numpy's and
+    torch's alone."""
+    recursions = RECURSIONS if fused_viterbi.AVAILABLE or os.environ.get("CI") == "true" else RECURSIONS[1:]
     labels = scheme_labels(scheme if scheme in ("BILUO", "IOB2") else "BILUO")
     rng = numpy.random.default_rng(900)
     gen = torch.Generator().manual_seed(900)
@@ -796,11 +800,11 @@ def test_the_viterbi_recursions_give_the_same_paths(dtype, scheme, monkeypatch):
             with torch.no_grad():
                 for scores in (flat, crf.transitions, crf.start, crf.end):
                     scores.copy_(scores.round())
-        paths = {recursion: decode_by(crf, flat, lengths, recursion, monkeypatch) for recursion in RECURSIONS}
-        assert paths["fused"] == paths["numpy"] == paths["torch"]
-        assert [len(path) for path in paths["fused"]] == lengths
+        paths = {recursion: decode_by(crf, flat, lengths, recursion, monkeypatch) for recursion in recursions}
+        assert all(found == paths["torch"] for found in paths.values())
+        assert [len(path) for path in paths["torch"]] == lengths
         if constraints is not None and scheme != "random":
-            assert all(path_is_allowed(path, constraints) for path in paths["fused"])
+            assert all(path_is_allowed(path, constraints) for path in paths["torch"])
 
 
 def test_cpu_batches_decode_in_the_compiled_loop(monkeypatch):
@@ -815,11 +819,16 @@ def test_cpu_batches_decode_in_the_compiled_loop(monkeypatch):
         assert [len(path) for path in paths] == lengths
 
 
+@pytest.mark.parametrize("recursion", RECURSIONS)
+def test_no_sentences_decode_to_no_paths(recursion, monkeypatch):
+    crf = make_crf(3, torch.Generator().manual_seed(904))
+    assert decode_by(crf, torch.zeros(0, 3, dtype=torch.float64), [], recursion, monkeypatch) == []
+
+
 @pytest.mark.parametrize("mixed", ["float64 emissions", "float16"])
 def test_scores_the_compiled_loop_does_not_take_decode_in_torch_or_numpy(mixed, monkeypatch):
     """Scores of mixed dtypes, or of a dtype the loop is not compiled for, decode by the
     other recursions, with their type promotion, as before the loop existed."""
-    import_extra("numba")
     refuse(monkeypatch, fused_viterbi, "fused_viterbi")
     gen = torch.Generator().manual_seed(903)
     crf = make_crf(5, gen).float()
@@ -854,4 +863,26 @@ def test_the_compiled_loop_refuses_scores_that_do_not_fit(lengths, shape):
     with pytest.raises(ValueError, match=r"E019.*sentence lengths"):
         fused_viterbi.fused_viterbi(
             torch.zeros(shape), torch.tensor(lengths), (crf.transitions, mask[0]), (crf.start, mask[1]), (crf.end, mask[2])
+        )
+
+
+@pytest.mark.parametrize("change,problem", [
+    ({"start": torch.zeros(4, dtype=torch.float64)}, r"dtypes \['torch.float32', 'torch.float64'\]"),
+    ({"allowed_end": torch.ones(4, dtype=torch.uint8)}, "masks of dtypes"),
+    ({"allowed_transitions": torch.ones(4, dtype=torch.bool)}, r"\[2, 2, 1, 1, 1, 1, 1\] dimensions"),
+    ({"lengths": torch.tensor([[5]])}, "lengths of 2"),
+    ({"lengths": torch.tensor([5.0])}, "lengths of torch.float32"),
+])
+def test_the_compiled_loop_refuses_tensors_of_other_kinds(change, problem):
+    """Called directly (not through `decode`, which sends other dtypes elsewhere), the
+    loop refuses dimensions and dtypes it was not written for, before compiling."""
+    import_extra("numba")
+    scores = LinearChainCRF(4)(torch.zeros(5, 4), torch.tensor([5]))._replace(**change)
+    with pytest.raises(ValueError, match=f"E019.*{problem}"):
+        fused_viterbi.fused_viterbi(
+            scores.emissions,
+            scores.lengths,
+            (scores.transitions, scores.allowed_transitions),
+            (scores.start, scores.allowed_start),
+            (scores.end, scores.allowed_end),
         )

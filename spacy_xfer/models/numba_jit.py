@@ -21,6 +21,9 @@ def compiled(function: Callable, fastmath: Iterable[str] = ()) -> Callable:
     where numba finds a writable folder: NUMBA_CACHE_DIR if set, else beside the
     function's file, else the user's cache folder. Where none is writable numba
     refuses `cache=True`, and each process compiles the function anew at its first call.
+    numba keys its cache on the function's file and its time of change, not on these
+    options: after changing the options here, delete the caches (the `__pycache__`
+    folders beside the fused modules, or NUMBA_CACHE_DIR's), or old machine code loads.
 
     fastmath (Iterable[str]): LLVM fast-math flags, e.g. {"reassoc", "contract"}; none by
         default, so float arithmetic is IEEE's, in the order the code gives.
