@@ -48,12 +48,12 @@ def fused_viterbi(
         so they are checked before it runs).
     """
     tensors = (emissions, *transitions, *start, *end)
-    problem = _kind_problem(tensors, lengths)
+    problem = kind_problem(tensors, lengths)
     if problem is not None:
         raise ValueError(Errors.E019.format(problem=problem))
     arrays = [t.detach().numpy() for t in tensors]
     sizes = lengths.numpy().astype(numpy.int64, copy=False)
-    if not _fits(*arrays, sizes):
+    if not scores_fit(*arrays, sizes):
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
         shown = f"{sizes[:10].tolist()}{' ...' if len(sizes) > 10 else ''}"
         problem = (
@@ -67,7 +67,7 @@ def fused_viterbi(
     return [path[stop - size : stop] for stop, size in zip(ends, sizes.tolist())]
 
 
-def _kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Optional[str]:
+def kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Optional[str]:
     """What is wrong with the dimensions and dtypes of `fused_viterbi`'s tensors (the
     emissions, then each score followed by its mask), if anything."""
     scores = (tensors[0], tensors[1], tensors[3], tensors[5])
@@ -83,7 +83,7 @@ def _kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Opt
     return None
 
 
-def _fits(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths):  # pragma: no cover - compiled
+def scores_fit(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths):  # pragma: no cover - compiled
     """Whether `_viterbi` may run on these arrays: every index it takes is in range."""
     n_labels = transitions.shape[0]
     if n_labels == 0 or emissions.shape[1] != n_labels:
@@ -153,5 +153,5 @@ def _viterbi(emissions, transitions, allowed, start, allowed_start, end, allowed
 
 
 if AVAILABLE:
-    _fits = compiled(_fits)
+    scores_fit = compiled(scores_fit)
     _viterbi = compiled(_viterbi)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from ..errors import Errors
-from . import fused_viterbi
+from . import fused_crf_loss, fused_viterbi
 from .packing import PackedIndex, inverse_permutation, packed_index
 from .pytorch_resizable import Resizable
 
@@ -266,6 +266,50 @@ class CRFScores(NamedTuple):
             raise ValueError(Errors.E016.format(sentences=impossible.nonzero().flatten().tolist()))
         return log_z - gold_score
 
+    def loss_and_gradients(
+        self, gold: torch.Tensor, cost: float
+    ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """`loss` of each sentence, detached, and the gradients of their sum by the
+        emissions, transitions, start and end scores; no gradient is accumulated
+        anywhere (the scores' own `.grad` included).
+
+        On CPU with numba installed, float32 or float64 scores take one compiled loop
+        (`fused_crf_loss`: forward-backward with the gradients in closed form);
+        otherwise `loss` runs in torch and autograd gives the gradients. The two agree
+        up to float rounding.
+
+        RETURNS (Tuple[Tensor, Tuple[Tensor, ...]]): the losses (n_sentences,) and
+            the four gradients, each of its score's shape.
+        RAISES: ValueError (E019, E016) as `loss`.
+        """
+        _validate_gold(gold, self.emissions)
+        if self._fused(self.emissions):
+            return fused_crf_loss.fused_loss_and_gradients(
+                self.emissions,
+                self.lengths,
+                (self.transitions, self.allowed_transitions),
+                (self.start, self.allowed_start),
+                (self.end, self.allowed_end),
+                gold,
+                cost,
+            )
+        leaves = tuple(t.detach().requires_grad_() for t in (self.emissions, self.transitions, self.start, self.end))
+        with torch.enable_grad():
+            own = self._replace(emissions=leaves[0], transitions=leaves[1], start=leaves[2], end=leaves[3])
+            losses = own.loss(gold, cost)
+            grads = torch.autograd.grad(losses.sum(), leaves)
+        return losses.detach(), grads  # type: ignore[return-value]
+
+    def _fused(self, emissions: torch.Tensor) -> bool:
+        """Whether the compiled loops (`fused_viterbi`, `fused_crf_loss`) take these
+        scores: numba installed, CPU, and one dtype they are compiled for."""
+        return (
+            fused_viterbi.AVAILABLE
+            and emissions.device.type == "cpu"
+            and emissions.dtype in fused_viterbi.DTYPES
+            and self.transitions.dtype == self.start.dtype == self.end.dtype == emissions.dtype
+        )
+
     @torch.no_grad()
     def decode(self) -> List[numpy.ndarray]:
         """Viterbi: the best label ids of each sentence. Forbidden
@@ -285,12 +329,7 @@ class CRFScores(NamedTuple):
         emissions, lengths = self.emissions, self.lengths
         if not len(lengths):
             return []
-        if (
-            fused_viterbi.AVAILABLE
-            and emissions.device.type == "cpu"
-            and emissions.dtype in fused_viterbi.DTYPES
-            and self.transitions.dtype == self.start.dtype == self.end.dtype == emissions.dtype
-        ):
+        if self._fused(emissions):
             return fused_viterbi.fused_viterbi(
                 emissions,
                 lengths,

@@ -8,7 +8,7 @@ import numpy
 import pytest
 import torch
 
-from spacy_xfer.models import fused_viterbi, pytorch_crf
+from spacy_xfer.models import fused_crf_loss, fused_viterbi, pytorch_crf
 from spacy_xfer.models.pytorch_crf import MISSING, LinearChainCRF, floor
 from spacy_xfer.tags import allowed_transitions, chunks_from_biluo, chunks_from_tags, chunks_to_tags
 
@@ -885,4 +885,85 @@ def test_the_compiled_loop_refuses_tensors_of_other_kinds(change, problem):
             (scores.transitions, scores.allowed_transitions),
             (scores.start, scores.allowed_start),
             (scores.end, scores.allowed_end),
+        )
+
+
+# ---------------------------------------------------------------------------
+# 7. the loss's two implementations (compiled with numba on CPU; torch with autograd)
+
+
+def loss_by(scores, gold: torch.Tensor, cost: float, fused: bool, monkeypatch):
+    if fused:
+        import_extra("numba")
+    with monkeypatch.context() as patch:
+        if not fused:
+            patch.setattr(fused_viterbi, "AVAILABLE", False)
+        return scores.loss_and_gradients(gold, cost)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scheme", [None, "BILUO", "random"])
+@pytest.mark.parametrize("p_missing,cost", [(0.0, 0.0), (0.0, 1.0), (0.4, 1.0), (1.0, 0.5)])
+def test_the_compiled_loss_and_gradients_equal_autograds(dtype, scheme, p_missing, cost, monkeypatch):
+    """Losses and the gradients of the emissions, transitions, start and end scores,
+    with constraints, unobserved tags and the Hamming cost, on random scores of both
+    dtypes (the compiled loop sums in float64); gold drawn among allowed sequences."""
+    labels = scheme_labels("BILUO")
+    rng = numpy.random.default_rng(910)
+    gen = torch.Generator().manual_seed(910)
+    lengths = [1] + [int(n) for n in rng.integers(1, 12, size=6)]
+    constraints = None
+    if scheme == "random":
+        constraints = random_constraints(len(labels), lengths, rng)
+    elif scheme is not None:
+        constraints = allowed_transitions(labels, scheme)
+    crf = make_crf(len(labels), gen, constraints).to(dtype)
+    flat = 2 * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
+    scores = crf(flat, torch.tensor(lengths))
+    allowed_paths = crf(torch.randn(flat.shape, generator=gen, dtype=torch.float64).to(dtype), torch.tensor(lengths))
+    gold = torch.from_numpy(numpy.concatenate(allowed_paths.decode()))
+    gold[torch.from_numpy(rng.random(len(gold)) < p_missing)] = MISSING
+    fused_loss, fused_grads = loss_by(scores, gold, cost, True, monkeypatch)
+    torch_loss, torch_grads = loss_by(scores, gold, cost, False, monkeypatch)
+    tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {"rtol": 1e-9, "atol": 1e-9}
+    torch.testing.assert_close(fused_loss, torch_loss, **tolerance)
+    for name, fused, autograd in zip(("emissions", "transitions", "start", "end"), fused_grads, torch_grads):
+        assert fused.dtype == dtype
+        torch.testing.assert_close(fused, autograd, **tolerance, msg=lambda m: f"{name}: {m}")
+    if p_missing == 1.0:  # nothing observed: no loss, no gradient (up to rounding)
+        assert fused_loss.abs().max().item() < 1e-12 and all(g.abs().max().item() < 1e-12 for g in fused_grads)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_both_losses_refuse_gold_no_allowed_sequence_agrees_with(fused, monkeypatch):
+    labels = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    crf = LinearChainCRF(len(labels))
+    crf.set_constraints(*allowed_transitions(labels, "BIOES"))
+    ids = {label: i for i, label in enumerate(labels)}
+    scores = crf(torch.zeros(6, len(labels)), torch.tensor([3, 3]))
+    for sentence in ([ids["B-PER"], MISSING, ids["E-LOC"]], [ids["O"], ids["I-PER"], ids["E-PER"]]):
+        gold = torch.tensor([ids["O"], MISSING, ids["S-PER"]] + sentence)
+        with pytest.raises(ValueError, match=r"E016.*\[1\]"):
+            loss_by(scores, gold, 1.0, fused, monkeypatch)
+
+
+@pytest.mark.parametrize("gold,problem", [
+    (torch.tensor([0, 1, 4]), "label ids from 0 to 4"),
+    (torch.tensor([0, -2, 1]), "from -2"),
+    (torch.tensor([0, 1]), r"gold of shape \(2,\)"),
+])
+def test_the_compiled_loss_refuses_gold_that_does_not_fit(gold, problem):
+    """Called directly (not through `loss_and_gradients`, which checks gold first), the
+    loop refuses label ids it would index out of range with, before it runs."""
+    import_extra("numba")
+    scores = LinearChainCRF(4)(torch.zeros(3, 4), torch.tensor([3]))
+    with pytest.raises(ValueError, match=f"E019.*{problem}"):
+        fused_crf_loss.fused_loss_and_gradients(
+            scores.emissions,
+            scores.lengths,
+            (scores.transitions, scores.allowed_transitions),
+            (scores.start, scores.allowed_start),
+            (scores.end, scores.allowed_end),
+            gold,
+            1.0,
         )

@@ -90,31 +90,22 @@ def crf_loss(
         where unknown; None for a doc without gold. Docs with no known label add
         nothing and get a zero gradient.
     RETURNS (Tuple[float, TaggerScores]): the summed loss and d_scores.
-    RAISES: ValueError (E016, E019) from `CRFScores.loss`.
+    RAISES: ValueError (E016, E019) from `CRFScores.loss_and_gradients`.
     """
     crf = scores.crf
-    emissions, transitions, start, end = (
-        tensor.detach().requires_grad_() for tensor in (crf.emissions, crf.transitions, crf.start, crf.end)
-    )
-    leaves = (emissions, transitions, start, end)
     filled_gold = [gold[i] for i in scores.filled]
     active = [j for j, g in enumerate(filled_gold) if g is not None and (numpy.asarray(g) >= 0).any()]
     if not active:
-        zeros = tuple(torch.zeros_like(leaf) for leaf in leaves)
+        zeros = tuple(torch.zeros_like(t) for t in (crf.emissions, crf.transitions, crf.start, crf.end))
         return 0.0, _gradient(scores, zeros)
-    rows = numpy.concatenate(
-        [numpy.arange(offset, offset + n) for offset, n in _offsets(crf.lengths, active)]
-    )
-    own = crf._replace(
-        emissions=emissions.index_select(0, torch.from_numpy(rows).to(emissions.device)),
-        lengths=crf.lengths[active],
-        transitions=transitions,
-        start=start,
-        end=end,
-    )
+    rows = torch.from_numpy(
+        numpy.concatenate([numpy.arange(offset, offset + n) for offset, n in _offsets(crf.lengths, active)])
+    ).to(crf.emissions.device)
+    own = crf._replace(emissions=crf.emissions.detach().index_select(0, rows), lengths=crf.lengths[active])
     gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(filled_gold[j], dtype="int64") for j in active]))
-    loss = own.loss(gold_flat.to(emissions.device), cost).sum()
-    return float(loss.item()), _gradient(scores, torch.autograd.grad(loss, leaves))
+    losses, (d_own, d_transitions, d_start, d_end) = own.loss_and_gradients(gold_flat.to(crf.emissions.device), cost)
+    d_emissions = torch.zeros_like(crf.emissions, dtype=d_own.dtype).index_copy_(0, rows, d_own)
+    return float(losses.sum().item()), _gradient(scores, (d_emissions, d_transitions, d_start, d_end))
 
 
 def _offsets(lengths: torch.Tensor, sentences: Sequence[int]) -> List[Tuple[int, int]]:
