@@ -967,3 +967,18 @@ def test_the_compiled_loss_refuses_gold_that_does_not_fit(gold, problem):
             gold,
             1.0,
         )
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("where", ["emissions", "transitions"])
+def test_a_nan_score_gives_a_nan_loss_not_an_error(fused, where, monkeypatch):
+    """NaN scores (a diverged model) give a NaN loss, which the tagger reports as
+    such (E020), not gold that no sequence agrees with (E016)."""
+    gen = torch.Generator().manual_seed(911)
+    crf = make_crf(4, gen)
+    flat = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    scores = crf(flat, torch.tensor([2, 3]))
+    poisoned = getattr(scores, where).detach().clone()
+    poisoned[1, 2] = float("nan")
+    losses, _ = loss_by(scores._replace(**{where: poisoned}), torch.tensor([0, 1, 2, 3, 0]), 1.0, fused, monkeypatch)
+    assert torch.isnan(losses).any()
