@@ -17,8 +17,9 @@ where the gold's marginals are the one-hot gold path, or with unobserved tags
 (MISSING) the marginals of the allowed sequences that agree with the observed ones.
 Forbidden transitions, starts and ends (the masks) are left out of every sum, which the
 torch path does by giving them `floor(dtype)`, whose exp is 0: the two agree up to float
-rounding (tests compare them). `pytorch_crf.CRFScores.loss_and_gradients` makes the
-choice.
+rounding at the scales a network gives (tests compare them; at emissions near 1e30, or
+a cost of 1e6, torch's float sums lose the marginals, these stay at most 1).
+`pytorch_crf.CRFScores.loss_and_gradients` makes the choice.
 """
 
 from typing import Tuple
@@ -27,40 +28,29 @@ import numpy
 import torch
 
 from ..errors import Errors
-from .fused_viterbi import kind_problem, scores_fit
+from .fused_viterbi import Masked, as_arrays, masked_scores, scores_fit
 from .numba_jit import AVAILABLE, compiled
 
 Gradients = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def fused_loss_and_gradients(
-    emissions: torch.Tensor,
-    lengths: torch.Tensor,
-    transitions: Tuple[torch.Tensor, torch.Tensor],
-    start: Tuple[torch.Tensor, torch.Tensor],
-    end: Tuple[torch.Tensor, torch.Tensor],
-    gold: torch.Tensor,
-    cost: float,
+    emissions: torch.Tensor, lengths: torch.Tensor, masked: Masked, gold: torch.Tensor, cost: float
 ) -> Tuple[torch.Tensor, Gradients]:
     """The softmax-margin loss of each sentence (`CRFScores.loss`) and the gradients of
-    their sum by the emissions, transitions, start and end scores. Scores and masks as
-    `fused_viterbi.fused_viterbi` takes them (CPU, one dtype of `fused_viterbi.DTYPES`).
+    their sum by the emissions, transitions, start and end scores. Emissions, lengths
+    and the masked scores as `fused_viterbi.fused_viterbi` takes them.
 
-    gold (Tensor): (n_tokens,) integer label ids, MISSING (-1) where unobserved.
+    gold (Tensor): (n_tokens,) integer label ids, MISSING (-1) where unobserved (its
+        dtype is checked by `CRFScores.loss_and_gradients`; here its length and range).
     cost (float): the Hamming cost per observed token labelled otherwise than gold.
     RETURNS (Tuple[Tensor, Gradients]): the losses (n_sentences,) and the gradients,
-        each of its score's shape, in the scores' dtype.
+        each of its score's shape, in the scores' dtype; NaN scores give NaN losses
+        and all-NaN gradients.
     RAISES (ValueError): E019 if the tensors do not fit one another; E016 if no allowed
         sequence agrees with a sentence's observed tags.
     """
-    tensors = (emissions, *transitions, *start, *end)
-    problem = kind_problem(tensors, lengths)
-    if problem is None and (gold.shape != emissions.shape[:1] or gold.is_floating_point()):
-        problem = f"gold of shape {tuple(gold.shape)} and dtype {gold.dtype}, expected ({emissions.shape[0]},) integers"
-    if problem is not None:
-        raise ValueError(Errors.E019.format(problem=problem))
-    arrays = [t.detach().numpy() for t in tensors]
-    sizes = lengths.numpy().astype(numpy.int64, copy=False)
+    tensors, arrays, sizes = as_arrays(emissions, lengths, masked)
     labels = gold.numpy().astype(numpy.int64, copy=False)
     if not _fits(*arrays, sizes, labels):
         problem = (
@@ -72,10 +62,13 @@ def fused_loss_and_gradients(
         raise ValueError(Errors.E019.format(problem=problem))
     losses = numpy.zeros(len(sizes))
     impossible = numpy.zeros(len(sizes), dtype=numpy.bool_)
-    grads = [numpy.zeros(t.shape) for t in (emissions, transitions[0], start[0], end[0])]
+    grads = [numpy.zeros(t.shape) for t in (emissions, *(scores for scores, _ in masked))]
     _loss(*arrays, sizes, labels, float(cost), losses, impossible, *grads)
     if impossible.any():
         raise ValueError(Errors.E016.format(sentences=numpy.flatnonzero(impossible).tolist()))
+    if numpy.isnan(losses).any():  # NaN scores: the sums skipped them, so no gradient holds
+        for grad in grads:
+            grad.fill(numpy.nan)
     dtype = emissions.dtype
     d_emissions, d_transitions, d_start, d_end = (torch.from_numpy(g).to(dtype) for g in grads)
     return torch.from_numpy(losses).to(dtype), (d_emissions, d_transitions, d_start, d_end)
@@ -177,18 +170,13 @@ def _loss(emissions, transitions, allowed, start, allowed_start, end, allowed_en
     arrays (arguments as `fused_loss_and_gradients`'s, as numpy arrays; the outputs
     float64). NaN scores give NaN losses, which the caller reports (E020)."""
     n_labels = transitions.shape[0]
-    never = -numpy.inf
     longest = 1
     for length in lengths:
         longest = max(longest, length)
     moves = numpy.empty((n_labels, n_labels))
     firsts = numpy.empty(n_labels)
     lasts = numpy.empty(n_labels)
-    for i in range(n_labels):
-        firsts[i] = start[i] if allowed_start[i] else never
-        lasts[i] = end[i] if allowed_end[i] else never
-        for j in range(n_labels):
-            moves[i, j] = transitions[i, j] if allowed[i, j] else never
+    masked_scores(transitions, allowed, start, allowed_start, end, allowed_end, moves, firsts, lasts)
     scores = numpy.empty((longest, n_labels))
     alpha = numpy.empty((longest, n_labels))
     beta = numpy.empty((longest, n_labels))
@@ -199,7 +187,7 @@ def _loss(emissions, transitions, allowed, start, allowed_start, end, allowed_en
         # the gold term first: a sentence it refuses adds nothing
         _token_scores(emissions, offset, length, gold, cost, False, scores)
         log_gold = _add_marginals(scores, length, moves, firsts, lasts, -1.0, offset, alpha, beta, work, d_emissions, d_transitions, d_start, d_end)
-        if log_gold == never:
+        if log_gold == -numpy.inf:
             impossible[sentence] = True
         else:
             _token_scores(emissions, offset, length, gold, cost, True, scores)

@@ -20,40 +20,29 @@ import torch
 from ..errors import Errors
 from .numba_jit import AVAILABLE, compiled
 
-DTYPES = (torch.float32, torch.float64)  # what the loop is compiled and tested for
+DTYPES = (torch.float32, torch.float64)  # what the CRF's compiled loops (this one, `fused_crf_loss`) are compiled and tested for
 
 
-def fused_viterbi(
-    emissions: torch.Tensor,
-    lengths: torch.Tensor,
-    transitions: Tuple[torch.Tensor, torch.Tensor],
-    start: Tuple[torch.Tensor, torch.Tensor],
-    end: Tuple[torch.Tensor, torch.Tensor],
-) -> List[numpy.ndarray]:
-    """The best label ids of each sentence. Each score comes with its mask of allowed
-    entries; forbidden transitions, starts and ends score -inf, so the best allowed
-    sequence wins whatever the scores. All tensors on CPU, the scores of one dtype of
-    `DTYPES`.
+Masked = Tuple[Tuple[torch.Tensor, torch.Tensor], ...]  # (scores, bool mask of the allowed) x 3
+
+
+def fused_viterbi(emissions: torch.Tensor, lengths: torch.Tensor, masked: Masked) -> List[numpy.ndarray]:
+    """The best label ids of each sentence. Forbidden transitions, starts and ends score
+    -inf, so the best allowed sequence wins whatever the scores. All tensors on CPU, the
+    scores of one dtype of `DTYPES`.
 
     emissions (Tensor): (n_tokens, n_labels), the sentences' tokens one after another.
     lengths (Tensor): (n_sentences,) integers, each > 0, summing to n_tokens.
-    transitions (Tuple[Tensor, Tensor]): (n_labels, n_labels) scores from the row's
-        label to the column's, and the (n_labels, n_labels) bool mask of those allowed.
-    start (Tuple[Tensor, Tensor]): (n_labels,) scores of starting with each label, and
-        their bool mask.
-    end (Tuple[Tensor, Tensor]): (n_labels,) scores of ending with each label, and
-        their bool mask.
+    masked (Masked): the transition scores (n_labels, n_labels), from the row's label to
+        the column's, the start scores (n_labels,) and the end scores (n_labels,), each
+        with its bool mask of the allowed entries, of its shape
+        (`CRFScores.with_masks()`).
     RETURNS (List[ndarray]): per sentence, (length,) int64 label ids.
     RAISES (ValueError): E019 if the dimensions or dtypes are not those above, or the
         lengths and shapes do not fit one another (the compiled loop checks no index,
         so they are checked before it runs).
     """
-    tensors = (emissions, *transitions, *start, *end)
-    problem = kind_problem(tensors, lengths)
-    if problem is not None:
-        raise ValueError(Errors.E019.format(problem=problem))
-    arrays = [t.detach().numpy() for t in tensors]
-    sizes = lengths.numpy().astype(numpy.int64, copy=False)
+    tensors, arrays, sizes = as_arrays(emissions, lengths, masked)
     if not scores_fit(*arrays, sizes):
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
         shown = f"{sizes[:10].tolist()}{' ...' if len(sizes) > 10 else ''}"
@@ -68,9 +57,25 @@ def fused_viterbi(
     return [path[stop - size : stop] for stop, size in zip(ends, sizes.tolist())]
 
 
+def as_arrays(
+    emissions: torch.Tensor, lengths: torch.Tensor, masked: Masked
+) -> Tuple[Tuple[torch.Tensor, ...], List[numpy.ndarray], numpy.ndarray]:
+    """The tensors of a compiled loop's arguments (the emissions, then each score
+    followed by its mask), their numpy views, and the lengths as int64.
+
+    RAISES (ValueError): E019 if their dimensions or dtypes are not those
+        `fused_viterbi` takes (`kind_problem`).
+    """
+    tensors = (emissions, *(t for pair in masked for t in pair))
+    problem = kind_problem(tensors, lengths)
+    if problem is not None:
+        raise ValueError(Errors.E019.format(problem=problem))
+    return tensors, [t.detach().numpy() for t in tensors], lengths.numpy().astype(numpy.int64, copy=False)
+
+
 def kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Optional[str]:
-    """What is wrong with the dimensions and dtypes of `fused_viterbi`'s tensors (the
-    emissions, then each score followed by its mask), if anything."""
+    """What is wrong with the dimensions and dtypes of the CRF's tensors as the compiled
+    loops take them (the emissions, then each score followed by its mask), if anything."""
     scores = (tensors[0], tensors[1], tensors[3], tensors[5])
     masks = (tensors[2], tensors[4], tensors[6])
     dims = [t.dim() for t in tensors]
@@ -85,7 +90,8 @@ def kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Opti
 
 
 def scores_fit(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths):  # pragma: no cover - compiled
-    """Whether `_viterbi` may run on these arrays: every index it takes is in range."""
+    """Whether the CRF's compiled loops (`_viterbi`, `fused_crf_loss._loss`) may run on
+    these arrays: every index they take is in range."""
     n_labels = transitions.shape[0]
     if n_labels == 0 or emissions.shape[1] != n_labels:
         return False
@@ -105,23 +111,29 @@ def scores_fit(emissions, transitions, allowed, start, allowed_start, end, allow
     return total == emissions.shape[0]
 
 
+def masked_scores(transitions, allowed, start, allowed_start, end, allowed_end, moves, firsts, lasts):  # pragma: no cover - compiled
+    """The transition, start and end scores with their forbidden entries at -inf, as
+    `masked_fill` makes them for the other recursions, written into `moves`, `firsts`
+    and `lasts` (of the shapes of the scores)."""
+    never = -numpy.inf
+    for i in range(transitions.shape[0]):
+        firsts[i] = start[i] if allowed_start[i] else never
+        lasts[i] = end[i] if allowed_end[i] else never
+        for j in range(transitions.shape[0]):
+            moves[i, j] = transitions[i, j] if allowed[i, j] else never
+
+
 def _viterbi(emissions, transitions, allowed, start, allowed_start, end, allowed_end, lengths, path):  # pragma: no cover - compiled
     """The recursion and backtrace of each sentence (arguments as `fused_viterbi`'s, as
     numpy arrays; writes the label ids into `path`, (n_tokens,))."""
     n_labels = transitions.shape[0]
-    never = -numpy.inf
     longest = 1
     for length in lengths:
         longest = max(longest, length)
-    # the scores with forbidden entries at -inf, as `masked_fill` makes them
     moves = numpy.empty((n_labels, n_labels), transitions.dtype)
     firsts = numpy.empty(n_labels, start.dtype)
     lasts = numpy.empty(n_labels, end.dtype)
-    for i in range(n_labels):
-        firsts[i] = start[i] if allowed_start[i] else never
-        lasts[i] = end[i] if allowed_end[i] else never
-        for j in range(n_labels):
-            moves[i, j] = transitions[i, j] if allowed[i, j] else never
+    masked_scores(transitions, allowed, start, allowed_start, end, allowed_end, moves, firsts, lasts)
     score = numpy.empty(n_labels, emissions.dtype)
     following = numpy.empty(n_labels, emissions.dtype)
     pointers = numpy.empty((longest, n_labels), numpy.int64)
@@ -155,4 +167,5 @@ def _viterbi(emissions, transitions, allowed, start, allowed_start, end, allowed
 
 if AVAILABLE:
     scores_fit = compiled(scores_fit)
+    masked_scores = compiled(masked_scores)
     _viterbi = compiled(_viterbi)

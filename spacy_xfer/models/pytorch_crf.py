@@ -276,35 +276,44 @@ class CRFScores(NamedTuple):
         On CPU with numba installed, float32 or float64 scores take one compiled loop
         (`fused_crf_loss`: forward-backward with the gradients in closed form);
         otherwise `loss` runs in torch and autograd gives the gradients. The two agree
-        up to float rounding.
+        up to float rounding (`fused_crf_loss` says where torch's float sums lose more).
 
         RETURNS (Tuple[Tensor, Tuple[Tensor, ...]]): the losses (n_sentences,) and
             the four gradients, each of its score's shape.
         RAISES: ValueError (E019, E016) as `loss`.
         """
+        _validate_emissions(self.emissions, self.lengths, self.n_labels)
         _validate_gold(gold, self.emissions)
-        if self._fused(self.emissions):
-            return fused_crf_loss.fused_loss_and_gradients(
-                self.emissions,
-                self.lengths,
-                (self.transitions, self.allowed_transitions),
-                (self.start, self.allowed_start),
-                (self.end, self.allowed_end),
-                gold,
-                cost,
-            )
+        if not len(self.lengths):
+            zeros = tuple(torch.zeros_like(t) for t in (self.emissions, self.transitions, self.start, self.end))
+            return self.emissions.new_zeros(0), zeros  # type: ignore[return-value]
+        if self._compiled_takes(fused_crf_loss.AVAILABLE):
+            return fused_crf_loss.fused_loss_and_gradients(self.emissions, self.lengths, self.with_masks(), gold, cost)
         leaves = tuple(t.detach().requires_grad_() for t in (self.emissions, self.transitions, self.start, self.end))
         with torch.enable_grad():
             own = self._replace(emissions=leaves[0], transitions=leaves[1], start=leaves[2], end=leaves[3])
             losses = own.loss(gold, cost)
-            grads = torch.autograd.grad(losses.sum(), leaves)
+            # (the transitions have no gradient when every sentence is one token long)
+            grads = torch.autograd.grad(losses.sum(), leaves, allow_unused=True)
+        grads = tuple(torch.zeros_like(leaf) if g is None else g for leaf, g in zip(leaves, grads))
         return losses.detach(), grads  # type: ignore[return-value]
 
-    def _fused(self, emissions: torch.Tensor) -> bool:
-        """Whether the compiled loops (`fused_viterbi`, `fused_crf_loss`) take these
-        scores: numba installed, CPU, and one dtype they are compiled for."""
+    def with_masks(self) -> Tuple[Tuple[torch.Tensor, torch.Tensor], ...]:
+        """The transition, start and end scores, each with its mask of allowed entries,
+        as the compiled loops (`fused_viterbi`, `fused_crf_loss`) take them."""
         return (
-            fused_viterbi.AVAILABLE
+            (self.transitions, self.allowed_transitions),
+            (self.start, self.allowed_start),
+            (self.end, self.allowed_end),
+        )
+
+    def _compiled_takes(self, available: bool) -> bool:
+        """Whether a compiled loop (`fused_viterbi`, `fused_crf_loss`) takes these
+        scores: `available` (its module's: numba installed), CPU, and one dtype it is
+        compiled for."""
+        emissions = self.emissions
+        return (
+            available
             and emissions.device.type == "cpu"
             and emissions.dtype in fused_viterbi.DTYPES
             and self.transitions.dtype == self.start.dtype == self.end.dtype == emissions.dtype
@@ -329,14 +338,8 @@ class CRFScores(NamedTuple):
         emissions, lengths = self.emissions, self.lengths
         if not len(lengths):
             return []
-        if self._fused(emissions):
-            return fused_viterbi.fused_viterbi(
-                emissions,
-                lengths,
-                (self.transitions, self.allowed_transitions),
-                (self.start, self.allowed_start),
-                (self.end, self.allowed_end),
-            )
+        if self._compiled_takes(fused_viterbi.AVAILABLE):
+            return fused_viterbi.fused_viterbi(emissions, lengths, self.with_masks())
         never = float("-inf")
         transitions = self.transitions.masked_fill(~self.allowed_transitions, never)
         start = self.start.masked_fill(~self.allowed_start, never)

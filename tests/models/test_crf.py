@@ -765,6 +765,20 @@ def decode_by(crf: LinearChainCRF, flat: torch.Tensor, lengths: List[int], recur
         return [path.tolist() for path in crf(flat, torch.tensor(lengths, dtype=torch.int64)).decode()]
 
 
+def random_scores(labels, lengths, scheme, dtype, rng, gen, scale):
+    """A CRF under the scheme's constraints (None: none; "random": random ones under
+    which every length has an allowed sequence), random emissions of `scale`, and the
+    constraints."""
+    constraints = None
+    if scheme == "random":
+        constraints = random_constraints(len(labels), lengths, rng)
+    elif scheme is not None:
+        constraints = allowed_transitions(labels, scheme)
+    crf = make_crf(len(labels), gen, constraints).to(dtype)
+    flat = scale * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
+    return crf, flat, constraints
+
+
 def refuse(monkeypatch, module, *names: str) -> None:
     """Make the module's named functions fail if called: the recursions that must not run."""
 
@@ -789,13 +803,7 @@ def test_the_viterbi_recursions_give_the_same_paths(dtype, scheme, monkeypatch):
     for n_sentences, ties in ((1, False), (2, True), (7, False), (40, True)):
         lengths = [int(n) for n in rng.integers(1, 15, size=n_sentences)]
         lengths[0] = 1  # a one-token sentence in every batch
-        constraints = None
-        if scheme == "random":
-            constraints = random_constraints(len(labels), lengths, rng)
-        elif scheme is not None:
-            constraints = allowed_transitions(labels, scheme)
-        crf = make_crf(len(labels), gen, constraints).to(dtype)
-        flat = 3 * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
+        crf, flat, constraints = random_scores(labels, lengths, scheme, dtype, rng, gen, scale=3)
         if ties:
             with torch.no_grad():
                 for scores in (flat, crf.transitions, crf.start, crf.end):
@@ -862,7 +870,7 @@ def test_the_compiled_loop_refuses_scores_that_do_not_fit(lengths, shape):
     mask = (torch.ones(4, 4, dtype=torch.bool), torch.ones(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"E019.*sentence lengths"):
         fused_viterbi.fused_viterbi(
-            torch.zeros(shape), torch.tensor(lengths), (crf.transitions, mask[0]), (crf.start, mask[1]), (crf.end, mask[2])
+            torch.zeros(shape), torch.tensor(lengths), ((crf.transitions, mask[0]), (crf.start, mask[1]), (crf.end, mask[2]))
         )
 
 
@@ -879,13 +887,7 @@ def test_the_compiled_loop_refuses_tensors_of_other_kinds(change, problem):
     import_extra("numba")
     scores = LinearChainCRF(4)(torch.zeros(5, 4), torch.tensor([5]))._replace(**change)
     with pytest.raises(ValueError, match=f"E019.*{problem}"):
-        fused_viterbi.fused_viterbi(
-            scores.emissions,
-            scores.lengths,
-            (scores.transitions, scores.allowed_transitions),
-            (scores.start, scores.allowed_start),
-            (scores.end, scores.allowed_end),
-        )
+        fused_viterbi.fused_viterbi(scores.emissions, scores.lengths, scores.with_masks())
 
 
 # ---------------------------------------------------------------------------
@@ -897,7 +899,7 @@ def loss_by(scores, gold: torch.Tensor, cost: float, fused: bool, monkeypatch):
         import_extra("numba")
     with monkeypatch.context() as patch:
         if not fused:
-            patch.setattr(fused_viterbi, "AVAILABLE", False)
+            patch.setattr(fused_crf_loss, "AVAILABLE", False)
         return scores.loss_and_gradients(gold, cost)
 
 
@@ -912,13 +914,7 @@ def test_the_compiled_loss_and_gradients_equal_autograds(dtype, scheme, p_missin
     rng = numpy.random.default_rng(910)
     gen = torch.Generator().manual_seed(910)
     lengths = [1] + [int(n) for n in rng.integers(1, 12, size=6)]
-    constraints = None
-    if scheme == "random":
-        constraints = random_constraints(len(labels), lengths, rng)
-    elif scheme is not None:
-        constraints = allowed_transitions(labels, scheme)
-    crf = make_crf(len(labels), gen, constraints).to(dtype)
-    flat = 2 * torch.randn(sum(lengths), len(labels), generator=gen, dtype=torch.float64).to(dtype)
+    crf, flat, _ = random_scores(labels, lengths, scheme, dtype, rng, gen, scale=2)
     scores = crf(flat, torch.tensor(lengths))
     allowed_paths = crf(torch.randn(flat.shape, generator=gen, dtype=torch.float64).to(dtype), torch.tensor(lengths))
     gold = torch.from_numpy(numpy.concatenate(allowed_paths.decode()))
@@ -950,7 +946,7 @@ def test_both_losses_refuse_gold_no_allowed_sequence_agrees_with(fused, monkeypa
 @pytest.mark.parametrize("gold,problem", [
     (torch.tensor([0, 1, 4]), "label ids from 0 to 4"),
     (torch.tensor([0, -2, 1]), "from -2"),
-    (torch.tensor([0, 1]), r"gold of shape \(2,\)"),
+    (torch.tensor([0, 1]), "gold label ids"),
 ])
 def test_the_compiled_loss_refuses_gold_that_does_not_fit(gold, problem):
     """Called directly (not through `loss_and_gradients`, which checks gold first), the
@@ -958,15 +954,7 @@ def test_the_compiled_loss_refuses_gold_that_does_not_fit(gold, problem):
     import_extra("numba")
     scores = LinearChainCRF(4)(torch.zeros(3, 4), torch.tensor([3]))
     with pytest.raises(ValueError, match=f"E019.*{problem}"):
-        fused_crf_loss.fused_loss_and_gradients(
-            scores.emissions,
-            scores.lengths,
-            (scores.transitions, scores.allowed_transitions),
-            (scores.start, scores.allowed_start),
-            (scores.end, scores.allowed_end),
-            gold,
-            1.0,
-        )
+        fused_crf_loss.fused_loss_and_gradients(scores.emissions, scores.lengths, scores.with_masks(), gold, 1.0)
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -980,5 +968,19 @@ def test_a_nan_score_gives_a_nan_loss_not_an_error(fused, where, monkeypatch):
     scores = crf(flat, torch.tensor([2, 3]))
     poisoned = getattr(scores, where).detach().clone()
     poisoned[1, 2] = float("nan")
-    losses, _ = loss_by(scores._replace(**{where: poisoned}), torch.tensor([0, 1, 2, 3, 0]), 1.0, fused, monkeypatch)
-    assert torch.isnan(losses).any()
+    losses, grads = loss_by(scores._replace(**{where: poisoned}), torch.tensor([0, 1, 2, 3, 0]), 1.0, fused, monkeypatch)
+    assert torch.isnan(losses).any() and torch.isnan(grads[1]).all()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_both_losses_take_one_token_sentences_and_empty_batches(fused, monkeypatch):
+    """Sentences of one token have no transition (torch's autograd then has no gradient
+    for them: zeros, as the compiled loop gives); no sentences, no losses."""
+    crf = make_crf(3, torch.Generator().manual_seed(912))
+    scores = crf(torch.randn(2, 3, dtype=torch.float64), torch.tensor([1, 1]))
+    losses, (d_emissions, d_transitions, d_start, d_end) = loss_by(scores, torch.tensor([0, MISSING]), 1.0, fused, monkeypatch)
+    assert losses.shape == (2,) and losses[1].item() == pytest.approx(0.0, abs=1e-12)
+    assert d_transitions.abs().max().item() == 0.0 and d_emissions[0].abs().sum().item() > 0
+    empty = crf(torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, dtype=torch.int64))
+    losses, grads = loss_by(empty, torch.zeros(0, dtype=torch.int64), 1.0, fused, monkeypatch)
+    assert losses.shape == (0,) and [g.shape for g in grads] == [(0, 3), (3, 3), (3,), (3,)]
