@@ -4,8 +4,8 @@ that decodes on CPU.
 Why it exists: the recursion in numpy or torch runs a few array ops per token (add the
 transitions, the maximum, its argmax, add the emissions) and the backtrace one more; at
 batch 1 each op is a dispatch of a microsecond or more around a few hundred additions:
-0.18 ms of a CoNLL03 sentence's 2.5-3 ms, against 0.03 ms here (`bench/gru_floor.py`,
-README "Speed"). Here the recursion and the backtrace of every sentence are one call. It
+0.18 ms of the about 2.3 ms a CoNLL03 sentence took, against 0.03 ms here
+(`bench/gru_floor.py`, README "Speed"). Here the recursion and the backtrace of every sentence are one call. It
 takes the same float additions, in the same order, as `pytorch_crf._viterbi_forward`
 (ties and NaN as numpy's `argmax`: the first), so it gives the same paths; the
 forbidden entries are set to -inf inside the loop, as `decode` does with `masked_fill`
