@@ -48,9 +48,9 @@ from .pytorch_resizable import Resizable
 
 MISSING = -1
 # Without numba: the largest Viterbi step (sentences * labels * labels scores) run in
-# numpy on CPU; larger ones run in torch (`CRFScores.decode`). Compared in one process on one thread,
-# numpy decoded 1 sentence of 17 labels in 0.6x torch's time, 10 in 0.8x; from about
-# 9,000 scores per step on torch was faster.
+# numpy on CPU; larger ones run in torch (`CRFScores.decode`). Compared in one process
+# on one thread, numpy decoded 1 sentence of 17 labels in 0.6x torch's time, 10 in
+# 0.8x; from about 9,000 scores per step on torch was faster.
 HOST_VITERBI_MAX_CELLS = 2**12
 
 
