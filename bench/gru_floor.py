@@ -30,11 +30,10 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_sequence  # noqa: E402
@@ -63,73 +62,55 @@ def gru_modules(nlp: Any) -> Dict[nn.GRU, str]:
 
 
 @contextmanager
-def recorded_calls() -> Iterator[List[Call]]:
-    """Inside the block, every call of `packed_bigru` by the char and word encoders is
-    appended to the list yielded, as (gru, data, batch_sizes)."""
-    calls: List[Call] = []
+def recorded(owners: Sequence[Any], name: str) -> Iterator[List[tuple]]:
+    """Inside the block, the owners' (modules' or classes') attribute `name`, one
+    function in all of them, appends the arguments of every call to the list yielded,
+    then runs as before."""
+    original = getattr(owners[0], name)
+    calls: List[tuple] = []
 
-    def recording(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
-        calls.append((gru, data, batch_sizes))
-        return packed_bigru(gru, data, batch_sizes)
+    def recording(*args: Any) -> Any:
+        calls.append(args)
+        return original(*args)
 
-    encoders = (pytorch_char_encoder, pytorch_word_encoder)
-    for module in encoders:
-        module.packed_bigru = recording
+    for owner in owners:
+        setattr(owner, name, recording)
     try:
         yield calls
     finally:
-        for module in encoders:
-            module.packed_bigru = packed_bigru
+        for owner in owners:
+            setattr(owner, name, original)
 
 
-@contextmanager
-def recorded_decodes() -> Iterator[List[CRFScores]]:
-    """Inside the block, the scores of every `CRFScores.decode` call are appended to the
-    list yielded."""
-    decodes: List[CRFScores] = []
-    decode = CRFScores.decode
-
-    def recording(scores: CRFScores) -> List[numpy.ndarray]:
-        decodes.append(scores)
-        return decode(scores)
-
-    CRFScores.decode = recording  # type: ignore[method-assign]
-    try:
-        yield decodes
-    finally:
-        CRFScores.decode = decode  # type: ignore[method-assign]
-
-
-def replay_decodes(decodes: Sequence[CRFScores], repeat: int, use_loop: bool) -> float:
-    """The fastest of `repeat` runs of all the decodes in `torch.inference_mode`, by the
-    compiled loop or, with `fused_viterbi.AVAILABLE` off as without numba, by the
-    recursion `decode` then takes (numpy's at batch 1), seconds."""
-    available = fused_viterbi.AVAILABLE
+def fastest(run: Callable[[], Any], repeat: int) -> float:
+    """The fastest of `repeat` calls of `run`, seconds."""
     best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def replay_decodes(decodes: Sequence[Tuple[CRFScores]], repeat: int, use_loop: bool) -> float:
+    """The fastest of `repeat` runs of all the decodes (`CRFScores.decode`'s recorded
+    arguments) in `torch.inference_mode`, by the compiled loop or, with
+    `fused_viterbi.AVAILABLE` off as without numba, by the recursion `decode` then takes
+    (numpy's at batch 1), seconds."""
+    available = fused_viterbi.AVAILABLE
     fused_viterbi.AVAILABLE = use_loop
     try:
         with torch.inference_mode():
-            for _ in range(repeat):
-                start = time.perf_counter()
-                for scores in decodes:
-                    scores.decode()
-                best = min(best, time.perf_counter() - start)
+            return fastest(lambda: [scores.decode() for (scores,) in decodes], repeat)
     finally:
         fused_viterbi.AVAILABLE = available
-    return best
 
 
 def replay(calls: Sequence[Call], repeat: int, path: str) -> float:
     """The fastest of `repeat` runs of all the calls by the implementation `path`
     (NN_GRU or FUSED), seconds."""
-    best = float("inf")
     with torch.inference_mode(), forced_gru_path(path):
-        for _ in range(repeat):
-            start = time.perf_counter()
-            for gru, data, batch_sizes in calls:
-                packed_bigru(gru, data, batch_sizes)
-            best = min(best, time.perf_counter() - start)
-    return best
+        return fastest(lambda: [packed_bigru(*call) for call in calls], repeat)
 
 
 def rows_sweep(roles: Dict[nn.GRU, str], lengths: Dict[str, int], rows: Sequence[int], repeat: int) -> None:
@@ -177,7 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     nlp, examples, _ = xfer_pipeline(sentences, target="ents")
     docs = [eg.reference for eg in examples][: args.infer_sentences]
     roles = gru_modules(nlp)
-    with recorded_calls() as calls, recorded_decodes() as decodes:
+    encoders = (pytorch_char_encoder, pytorch_word_encoder)  # their one way into the GRUs
+    with recorded(encoders, "packed_bigru") as calls, recorded((CRFScores,), "decode") as decodes:
         ours = time_inference(nlp, docs, 1)
     timed = after_warmup(calls, roles, sum(1 for doc in docs[:WARMUP_SENTENCES] if len(doc)))
     n = ours["sentences"]
