@@ -12,7 +12,7 @@ forbidden entries are set to -inf inside the loop, as `decode` does with `masked
 before the other recursions. `pytorch_crf.CRFScores.decode` makes the choice.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy
 import torch
@@ -64,21 +64,21 @@ def as_arrays(
     followed by its mask), their numpy views, and the lengths as int64.
 
     RAISES (ValueError): E019 if their dimensions or dtypes are not those
-        `fused_viterbi` takes (`kind_problem`).
+        `fused_viterbi` takes (`_kind_problem`).
     """
-    tensors = (emissions, *(t for pair in masked for t in pair))
-    problem = kind_problem(tensors, lengths)
+    problem = _kind_problem(emissions, lengths, masked)
     if problem is not None:
         raise ValueError(Errors.E019.format(problem=problem))
+    tensors = (emissions, *(t for pair in masked for t in pair))
     return tensors, [t.detach().numpy() for t in tensors], lengths.numpy().astype(numpy.int64, copy=False)
 
 
-def kind_problem(tensors: Sequence[torch.Tensor], lengths: torch.Tensor) -> Optional[str]:
+def _kind_problem(emissions: torch.Tensor, lengths: torch.Tensor, masked: Masked) -> Optional[str]:
     """What is wrong with the dimensions and dtypes of the CRF's tensors as the compiled
-    loops take them (the emissions, then each score followed by its mask), if anything."""
-    scores = (tensors[0], tensors[1], tensors[3], tensors[5])
-    masks = (tensors[2], tensors[4], tensors[6])
-    dims = [t.dim() for t in tensors]
+    loops take them, if anything."""
+    scores = (emissions, *(score for score, _ in masked))
+    masks = [mask for _, mask in masked]
+    dims = [emissions.dim(), *(t.dim() for pair in masked for t in pair)]
     if dims != [2, 2, 2, 1, 1, 1, 1] or lengths.dim() != 1:
         return f"scores and masks of {dims} dimensions and lengths of {lengths.dim()}, expected [2, 2, 2, 1, 1, 1, 1] and 1"
     dtypes = {t.dtype for t in scores}
