@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .packing import inverse_permutation, mirrored_rows, packed_index
+from .parameters import parameters_of
 from .pytorch_gru import packed_bigru
 from .pytorch_resizable import Resizable, resized_embedding
 
@@ -114,7 +115,8 @@ class CharVectorCache:
         self.limit = limit
         self.rows: Dict[bytes, int] = {}  # a word's characters -> its row of `table`
         self.table: Optional[torch.Tensor] = None  # (capacity, 2 * hidden)
-        self.weights: List[Tuple[torch.Tensor, int, int]] = []  # (tensor, version, storage) at filling
+        self.weights: List[torch.Tensor] = []  # the parameters at filling
+        self.weight_state: Tuple[List[int], List[int]] = ([], [])  # their versions and storages then
 
     def vectors(self, encoder: CharGRUEncoder, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`encoder.encode_words(chars, lengths)`, running the GRU only over the words not
@@ -124,14 +126,18 @@ class CharVectorCache:
         """
         if not self._check_weights(encoder):
             return encoder.encode_words(chars, lengths)
-        words = numpy.split(chars.cpu().numpy(), numpy.cumsum(lengths.numpy())[:-1])
-        keys = [word.tobytes() for word in words]
+        # each word's key: the bytes of its character ids, sliced from the batch's
+        data = chars.cpu().numpy()
+        ends = (numpy.cumsum(lengths.numpy()) * data.itemsize).tolist()
+        data_bytes = data.tobytes()
+        keys = [data_bytes[start:end] for start, end in zip([0] + ends[:-1], ends)]
         missing = _first_of_each(keys, self.rows)
         if missing and len(self.rows) + len(missing) > self.limit:
             self.rows.clear()
             missing = _first_of_each(keys, self.rows)
         if missing:
-            new_chars = torch.from_numpy(numpy.concatenate([words[i] for i in missing])).to(chars.device)
+            new_data = numpy.frombuffer(b"".join(keys[i] for i in missing), dtype=data.dtype)
+            new_chars = torch.from_numpy(new_data.copy()).to(chars.device)
             self._add([keys[i] for i in missing], encoder.encode_words(new_chars, lengths[missing]))
         assert self.table is not None
         rows = torch.tensor([self.rows[key] for key in keys], device=self.table.device)
@@ -157,17 +163,18 @@ class CharVectorCache:
             inference mode (e.g. loaded inside `torch.inference_mode()`), which keep
             no version counter to tell a change by.
         """
-        weights = list(encoder.parameters())
+        weights = parameters_of(encoder)
         if any(weight.is_inference() for weight in weights):
             return False
-        state = [(weight, weight._version, weight.data_ptr()) for weight in weights]
-        same = len(state) == len(self.weights) and all(
-            a is b and a_version == b_version and a_ptr == b_ptr
-            for (a, a_version, a_ptr), (b, b_version, b_ptr) in zip(state, self.weights)
+        state = ([weight._version for weight in weights], [weight.data_ptr() for weight in weights])
+        same = (
+            len(weights) == len(self.weights)
+            and all(a is b for a, b in zip(weights, self.weights))
+            and state == self.weight_state
         )
         if not same:
             self.rows.clear()
-            self.weights = state
+            self.weights, self.weight_state = weights, state
         return True
 
 

@@ -1,5 +1,5 @@
-"""The torch layers' shim (`TorchShim`): the mode each call runs the module in, and
-the parameters `use_params` swaps in."""
+"""The torch layers' shim (`TorchShim`): the mode each call runs the module in, the
+tensors its predictions return, its device, and the parameters `use_params` swaps in."""
 
 import re
 from typing import List, Tuple
@@ -8,9 +8,12 @@ import numpy
 import pytest
 import spacy
 import torch
-from thinc.api import Adam
+from thinc.api import Adam, ArgsKwargs
+from thinc.shims import PyTorchShim
 
 from spacy_xfer.models.layers.torch_layer import TorchShim
+from spacy_xfer.models.parameters import parameters_of
+from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.training.optimizer import create_adam_v1
 
 from ..util import TAG_DATA, TINY_ENCODER, examples_for, tiny_model, tiny_tagger
@@ -109,3 +112,38 @@ def test_use_params_of_another_shape_is_an_error_and_changes_nothing():
         with nlp.use_params(averages):
             pass
     assert all(torch.equal(p.detach(), o) for p, o in zip((p for s in shims for p in s._model.parameters()), own))
+
+
+def test_predictions_are_ordinary_tensors_inside_inference_mode_only_its_own():
+    """The scores a head predicts (one inference block for its chain of shims) take
+    in-place writes and gradients outside inference mode, as `get_loss` may need; a
+    shim called inside inference mode hands on its inference tensors as they are."""
+    nlp = tiny_tagger()
+    examples = examples_for(nlp, TAG_DATA, "tag")
+    nlp.initialize(lambda: examples)
+    model = nlp.get_pipe("xfer_tagger").model
+    docs = [nlp.make_doc(text) for text, _ in TAG_DATA]
+    scores = model.predict(docs)
+    for tensor in scores.crf:
+        assert not tensor.is_inference()
+    scores.crf.emissions.add_(1.0)
+    assert scores.crf.emissions.detach().requires_grad_().requires_grad
+    emissions = [node for node in model.walk() if node.name == "xfer_emissions"][0].shims[0]
+    features = torch.zeros((3, emissions._model.project.in_features))
+    with torch.inference_mode():
+        inside = emissions.predict(ArgsKwargs(args=(features,), kwargs={}))
+    assert inside.is_inference()
+    assert not emissions.predict(ArgsKwargs(args=(features,), kwargs={})).is_inference()
+
+
+@pytest.mark.parametrize("module", [torch.nn.GRU(3, 4, num_layers=2, bidirectional=True), torch.nn.ReLU()])
+def test_shim_device_is_thincs(module):
+    assert TorchShim(module).device == PyTorchShim(module).device
+
+
+def test_parameters_of_lists_every_parameter_in_torchs_order():
+    module = CharGRUEncoder(7, 5, 6, 2, 0.0)
+    module.extra = torch.nn.Sequential(torch.nn.Linear(2, 3, bias=False), torch.nn.Sequential(torch.nn.Linear(3, 1)))
+    expected = list(module.parameters())
+    got = parameters_of(module)
+    assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected))

@@ -8,9 +8,9 @@ import pytest
 import spacy
 import torch
 from spacy.util import registry
-from thinc.api import PyTorchShim
 
 import spacy_xfer
+from spacy_xfer.models.layers.torch_layer import TorchShim
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
 from spacy_xfer.models.pytorch_quantized import QuantizedShim, quantizes
 from spacy_xfer.pipeline.quantize import CALLBACK
@@ -134,12 +134,12 @@ def test_quantize_needs_a_cpu_and_a_spacy_xfer_component(ner_model, monkeypatch)
     with pytest.raises(ValueError, match=r"\[E037\].*\(none\)"):
         spacy_xfer.quantize(spacy.blank("en"))
     nlp = spacy.load(ner_model)
-    monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0)))
+    monkeypatch.setattr(TorchShim, "device", property(lambda shim: torch.device("cuda", 0)))
     with pytest.raises(ValueError, match=r"\[E036\] Cannot quantize a module on cuda:0"):
         spacy_xfer.quantize(nlp)
     # one module of four on the GPU: the error leaves the pipeline as it was, not half int8
     last = [shim for shim in torch_shims(nlp) if quantizes(shim._model)][-1]
-    monkeypatch.setattr(PyTorchShim, "device", property(lambda shim: torch.device("cuda", 0) if shim is last else torch.device("cpu")))
+    monkeypatch.setattr(TorchShim, "device", property(lambda shim: torch.device("cuda", 0) if shim is last else torch.device("cpu")))
     with pytest.raises(ValueError, match=r"\[E036\]"):
         spacy_xfer.quantize(nlp)
     assert not any(isinstance(shim, QuantizedShim) for shim in torch_shims(nlp))

@@ -18,7 +18,7 @@ from thinc.util import convert_recursive, is_xp_array
 from ...errors import Errors
 from .crf import TaggerScores
 from .flat import to_flat_tensor
-from .torch_layer import no_backprop, predict_flat
+from .torch_layer import no_backprop, ordinary_tensors, predict_flat
 
 
 class InputWidthError(ValueError):
@@ -121,15 +121,19 @@ def predict_scores(model: Model, docs: List[Doc]) -> Optional[TaggerScores]:
     doc_lengths = [len(doc) for doc in docs]
     if not any(doc_lengths):
         return None
-    parts = []
-    for layer in inputs:
-        part = predict_flat(layer, docs)
-        parts.append(to_flat_tensor(emissions, layer.predict(docs), requires_grad=False) if part is None else part)
-    features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-    check_input_width(model, emissions, features.shape[1])
-    emission_scores = emissions.shims[0].predict(ArgsKwargs(args=(features,), kwargs={}))
-    lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
-    return TaggerScores(crf.shims[0].predict(ArgsKwargs(args=(emission_scores, lengths), kwargs={})), doc_lengths)
+    # one inference block for the chain: the shims pass their inference tensors on
+    # as they are, and only the CRF's scores are copied out (`TorchShim.predict`)
+    with torch.inference_mode():
+        parts = []
+        for layer in inputs:
+            part = predict_flat(layer, docs)
+            parts.append(to_flat_tensor(emissions, layer.predict(docs), requires_grad=False) if part is None else part)
+        features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        check_input_width(model, emissions, features.shape[1])
+        emission_scores = emissions.shims[0].predict(ArgsKwargs(args=(features,), kwargs={}))
+        lengths = torch.tensor([n for n in doc_lengths if n], dtype=torch.int64)
+        scores = crf.shims[0].predict(ArgsKwargs(args=(emission_scores, lengths), kwargs={}))
+    return TaggerScores(ordinary_tensors(scores), doc_lengths)
 
 
 def crf_tagger_from_bytes(model: Model, bytes_data: bytes) -> Model:

@@ -15,9 +15,10 @@ from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from thinc.shims import PyTorchShim, Shim
 from thinc.types import Floats2d
-from thinc.util import xp2torch
+from thinc.util import get_torch_default_device, xp2torch
 
 from ...errors import Errors
+from ..parameters import parameters_of
 from ..pytorch_resizable import Resizable, deserialize_resizable
 from .flat import convert_flat_outputs
 
@@ -93,13 +94,27 @@ class TorchShim(PyTorchShim):
                 for (parameter, _), own in zip(chosen, backup):
                     parameter.copy_(own)
 
+    @property
+    def device(self) -> torch.device:
+        """The device of the module's first parameter, or thinc's default torch device
+        for a module without parameters, as thinc's `PyTorchShim.device`, found
+        without `parameters()`'s generators (`parameters_of`): the layers' inputs ask
+        for it at every call."""
+        parameters = parameters_of(self._model)
+        return parameters[0].device if parameters else get_torch_default_device()
+
     def predict(self, inputs: ArgsKwargs) -> Any:
         """The module's output for `inputs`, in eval mode, without gradient: computed
         in `torch.inference_mode` (no view or version tracking either; README "Speed"
         measures it against `torch.no_grad`), and returned as ordinary tensors
-        (`ordinary_tensors`), which a caller may write to or compute a loss from."""
+        (`ordinary_tensors`), which a caller may write to or compute a loss from.
+        Called inside inference mode, it returns the module's inference tensors as they
+        are: a caller that chains predictions in one inference block (`predict_scores`)
+        copies out only what it returns."""
         if self._model.training:
             self._model.eval()
+        if torch.is_inference_mode_enabled():
+            return self._model(*inputs.args, **inputs.kwargs)
         with torch.inference_mode():
             output = self._model(*inputs.args, **inputs.kwargs)
         return ordinary_tensors(output)
