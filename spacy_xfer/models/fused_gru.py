@@ -46,12 +46,13 @@ def fused_bigru_layer(
     """
     hidden = w_hh[0].shape[1]
     out = torch.empty(gi[0].shape[0], 2 * hidden, dtype=gi[0].dtype)
+    out_array = out.numpy()
     arrays = [t.detach().contiguous().numpy() for t in (*gi, *w_hh, *b_hh)]
     steps = batch_sizes.numpy().astype(numpy.int64, copy=False)
-    if not _fits(*arrays, steps, out.numpy()):
+    if not _fits(*arrays, steps, out_array):
         shapes = ", ".join(str(tuple(t.shape)) for t in (*gi, *w_hh, *b_hh))
         raise ValueError(Errors.E113.format(n=len(out), sizes=steps.tolist(), shapes=shapes))
-    _bigru_layer(*arrays, steps, out.numpy())
+    _bigru_layer(*arrays, steps, out_array)
     return out
 
 

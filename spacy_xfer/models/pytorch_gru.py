@@ -16,6 +16,7 @@ comes from `packing`.
 """
 
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Iterator, List, Optional, Tuple
 
 import torch
@@ -182,8 +183,15 @@ def packed_gru_fused(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
 def _layer_weights(gru: nn.GRU, layer: int) -> Tuple[List[torch.Tensor], ...]:
     """W_ih, b_ih, W_hh and b_hh of one layer, each a list of the forward direction's
     tensor and the backward one's."""
+    return tuple([getattr(gru, name) for name in names] for names in _weight_names(layer))
+
+
+@lru_cache(maxsize=None)
+def _weight_names(layer: int) -> Tuple[Tuple[str, ...], ...]:
+    """`nn.GRU`'s names of one layer's W_ih, b_ih, W_hh and b_hh, each direction's
+    (made once: `_layer_weights` runs at every GRU call)."""
     return tuple(
-        [getattr(gru, f"{name}_l{layer}{suffix}") for suffix in _DIRECTIONS]
+        tuple(f"{name}_l{layer}{suffix}" for suffix in _DIRECTIONS)
         for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
     )
 
