@@ -30,10 +30,10 @@ def distinct_orths(docs: List[Doc]) -> Tuple[List[int], numpy.ndarray]:
     """The distinct ORTH ids of all tokens of the docs, in order of first occurrence,
     and each token's position among them (the docs' tokens one after another).
 
-    Found with a dict rather than `numpy.unique`, whose fixed cost (about 7 us, a
-    sort and a few temporary arrays) is most of a batch-1 featurizer call; the dict
-    costs about 0.1 us a token, so it is slower from a few hundred tokens on, where a
-    batch's GRUs take a thousand times longer.
+    Found with a dict rather than `numpy.unique`, whose fixed cost (a sort and a few
+    temporary arrays) is most of a featurizer call at batch 1. The dict's cost grows
+    with the tokens, so it is the slower of the two on batches of hundreds of
+    sentences, where it is a small part of what the GRUs take.
 
     RETURNS (Tuple[List[int], ndarray]): the distinct ids; (n_tokens,) int64 positions.
     """

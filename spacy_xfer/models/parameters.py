@@ -1,10 +1,10 @@
 """A torch module's parameters, listed without `nn.Module.parameters()`'s generators.
 
-`parameters()` chains a generator per submodule and per parameter: about 8 us for the
-char encoder's 17 parameters, against about 1 us for the same walk over the modules'
-own dicts. At batch 1, the char encoder's vector cache lists its parameters once per
-call, and every torch layer's inputs ask their shim for its device (thinc reads it
-from the first parameter), so the walks are measurable there (README "Speed").
+`parameters()` chains a generator per submodule and per parameter, several times the
+cost of the same walk over the modules' own dicts. At batch 1 the walks add up: the
+char encoder's vector cache lists its parameters at every call, and every torch
+layer's inputs ask their shim for its device, which thinc reads from the first
+parameter (README "Speed" measures the change they were part of).
 """
 
 from typing import List
