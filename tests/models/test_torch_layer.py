@@ -130,15 +130,21 @@ def test_predictions_are_ordinary_tensors_inside_inference_mode_only_its_own():
     assert scores.crf.emissions.detach().requires_grad_().requires_grad
     emissions = [node for node in model.walk() if node.name == "xfer_emissions"][0].shims[0]
     features = torch.zeros((3, emissions._model.project.in_features))
+    outputs = []
+    emissions._model.register_forward_hook(lambda module, args, output: outputs.append(output))
     with torch.inference_mode():
         inside = emissions.predict(ArgsKwargs(args=(features,), kwargs={}))
-    assert inside.is_inference()
-    assert not emissions.predict(ArgsKwargs(args=(features,), kwargs={})).is_inference()
+    assert inside is outputs[-1] and inside.is_inference()  # the module's own, not a copy
+    outside = emissions.predict(ArgsKwargs(args=(features,), kwargs={}))
+    assert outside is not outputs[-1] and not outside.is_inference()
 
 
+@pytest.mark.parametrize("device", ["cpu", "meta"])
 @pytest.mark.parametrize("module", [torch.nn.GRU(3, 4, num_layers=2, bidirectional=True), torch.nn.ReLU()])
-def test_shim_device_is_thincs(module):
-    assert TorchShim(module).device == PyTorchShim(module).device
+def test_shim_device_is_thincs(module, device):
+    ours, thincs = TorchShim(module), PyTorchShim(module)  # each puts it on thinc's device
+    module.to(device)  # "meta": a device other than the CPU, without a GPU
+    assert ours.device == thincs.device
 
 
 def test_parameters_of_lists_every_parameter_in_torchs_order():
@@ -147,3 +153,6 @@ def test_parameters_of_lists_every_parameter_in_torchs_order():
     expected = list(module.parameters())
     got = parameters_of(module)
     assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected))
+    module.shared = module.extra[0]  # listed once by torch, once per place here
+    got = parameters_of(module)
+    assert len(got) == len(expected) + 1 and got[-1] is module.extra[0].weight
