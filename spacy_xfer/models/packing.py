@@ -8,7 +8,7 @@ of sequences and the longest length: no (n_sequences, max_len) array is built, s
 very long sequence among many short ones costs only its own length.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Tuple
 
 import numpy
 import torch
@@ -63,10 +63,29 @@ def _inverse(index: numpy.ndarray) -> numpy.ndarray:
 
 
 def inverse_permutation(index: torch.Tensor) -> torch.Tensor:
-    """The index that undoes `index_select(0, index)` for a permutation `index`."""
-    inverse = torch.empty_like(index)
-    inverse[index] = torch.arange(len(index), device=index.device)
-    return inverse
+    """The index that undoes `index_select(0, index)` for a permutation `index`, on CPU
+    (as the layout's indices are made: computed in numpy, as `packed_index` says why).
+
+    index (Tensor): (n,) int64, on CPU.
+    RETURNS (Tensor): (n,) int64, on CPU.
+    """
+    return torch.from_numpy(_inverse(index.numpy()))
+
+
+def end_rows(lengths: torch.Tensor, index: PackedIndex) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The packed rows of each sequence's first and last items, in the sequences' own
+    order (not `index.order`): where a bidirectional GRU over the packed data leaves
+    each sequence's final backward and forward states.
+
+    lengths (Tensor): (n_sequences,) the lengths `index` was made from, on CPU.
+    RETURNS (Tuple[Tensor, Tensor]): the first items' rows and the last items', each
+        (n_sequences,) int64, on CPU.
+    """
+    sizes = index.batch_sizes.numpy()
+    step_offsets = numpy.cumsum(sizes) - sizes
+    first = _inverse(index.order.numpy())  # step 0 holds every sequence's first item, in `order`
+    last = step_offsets[lengths.to(torch.int64).numpy() - 1] + first
+    return torch.from_numpy(first), torch.from_numpy(last)
 
 
 def mirrored_rows(batch_sizes: torch.Tensor) -> torch.Tensor:

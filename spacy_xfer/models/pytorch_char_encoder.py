@@ -6,7 +6,7 @@ import numpy
 import torch
 from torch import nn
 
-from .packing import inverse_permutation, mirrored_rows, packed_index
+from .packing import end_rows, packed_index
 from .parameters import parameters_of
 from .pytorch_gru import packed_bigru
 from .pytorch_resizable import Resizable, resized_embedding
@@ -70,16 +70,12 @@ class CharGRUEncoder(Resizable):
         """
         index = packed_index(lengths)
         data = self.embed(chars.index_select(0, index.flat_index.to(chars.device)))
-        # The last layer's final states: forward at each word's last character,
-        # backward at its first (packed step 0 holds every word's first character).
         output = packed_bigru(self.gru, data, index.batch_sizes)
-        last = mirrored_rows(index.batch_sizes)[: len(lengths)]  # the mirrors of step 0's rows
+        # The last layer's final states: forward at each word's last character,
+        # backward at its first.
+        first, last = (rows.to(output.device) for rows in end_rows(lengths, index))
         hidden = self.gru.hidden_size
-        words = torch.cat(
-            [output.index_select(0, last.to(output.device))[:, :hidden], output[: len(lengths), hidden:]], dim=-1
-        )
-        # Rows of `words` are in `index.order`.
-        return words.index_select(0, inverse_permutation(index.order).to(words.device))
+        return torch.cat([output.index_select(0, last)[:, :hidden], output.index_select(0, first)[:, hidden:]], dim=-1)
 
     def __getstate__(self):
         """The module's state with an empty vector cache, so that a copy (`copy.deepcopy`,

@@ -204,7 +204,7 @@ class CRFScores(NamedTuple):
         finished.append(alpha)
         last = (torch.cat(finished[::-1]) + self.end).masked_fill(~self.allowed_end, low)
         log_z = torch.logsumexp(last, dim=1)
-        return log_z.index_select(0, inverse_permutation(index.order.to(log_z.device)))
+        return log_z.index_select(0, inverse_permutation(index.order).to(log_z.device))
 
     def path_score(self, tags: torch.Tensor) -> torch.Tensor:
         """The score of the given (n_tokens,) label ids (no missing ids), per sentence:

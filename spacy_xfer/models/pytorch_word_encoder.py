@@ -123,10 +123,10 @@ class WordGRUEncoder(Resizable):
         inputs = torch.cat([char_vectors, embedded], dim=-1)
         inputs = locked_dropout(inputs, lengths, dropout)
         index = packed_index(lengths)
-        flat_index = index.flat_index.to(inputs.device)
         self.gru.dropout = dropout if self.gru.num_layers > 1 else 0.0
-        output = packed_bigru(self.gru, inputs.index_select(0, flat_index), index.batch_sizes)
-        return locked_dropout(output.index_select(0, inverse_permutation(flat_index)), lengths, dropout)
+        output = packed_bigru(self.gru, inputs.index_select(0, index.flat_index.to(inputs.device)), index.batch_sizes)
+        unpack = inverse_permutation(index.flat_index).to(output.device)
+        return locked_dropout(output.index_select(0, unpack), lengths, dropout)
 
 
 def locked_dropout(flat: torch.Tensor, lengths: torch.Tensor, rate: float) -> torch.Tensor:

@@ -6,7 +6,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from spacy_xfer.models.packing import inverse_permutation, mirrored_rows, packed_index
+from spacy_xfer.models.packing import end_rows, inverse_permutation, mirrored_rows, packed_index
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
 
 
@@ -37,6 +37,16 @@ def test_mirrored_rows_reverse_every_sequence_in_the_packed_layout(lengths):
     mirrored = packed.index_select(0, mirrored_rows(batch_sizes)).index_select(0, inverse_permutation(flat_index))
     starts = numpy.cumsum([0] + lengths[:-1])
     assert mirrored.tolist() == [start + i for start, n in zip(starts, lengths) for i in reversed(range(n))]
+
+
+@pytest.mark.parametrize("lengths", [[1], [6], [3, 1, 4, 1, 5], [2, 2, 2], [1, 7, 3, 7]])
+def test_end_rows_hold_each_sequences_first_and_last_item_in_its_own_order(lengths):
+    index = packed_index(torch.tensor(lengths))
+    packed = torch.arange(sum(lengths)).index_select(0, index.flat_index)  # packed rows hold flat positions
+    first, last = end_rows(torch.tensor(lengths), index)
+    starts = numpy.cumsum([0] + lengths[:-1])
+    assert packed.index_select(0, first).tolist() == starts.tolist()
+    assert packed.index_select(0, last).tolist() == (starts + numpy.array(lengths) - 1).tolist()
 
 
 @pytest.mark.parametrize("lengths", [[2] * 30 + [90] + [1] * 5, [3] * 400 + [800], [5, 5, 1, 5]])
