@@ -124,7 +124,8 @@ class CharVectorCache:
             return encoder.encode_words(chars, lengths)
         # each word's key: the bytes of its character ids, sliced from the batch's
         data = chars.cpu().numpy()
-        ends = (numpy.cumsum(lengths.numpy()) * data.itemsize).tolist()
+        word_lengths = lengths.numpy()
+        ends = (numpy.cumsum(word_lengths) * data.itemsize).tolist()
         data_bytes = data.tobytes()
         keys = [data_bytes[start:end] for start, end in zip([0] + ends[:-1], ends)]
         missing = _first_of_each(keys, self.rows)
@@ -134,7 +135,8 @@ class CharVectorCache:
         if missing:
             new_data = numpy.frombuffer(b"".join(keys[i] for i in missing), dtype=data.dtype)
             new_chars = torch.from_numpy(new_data.copy()).to(chars.device)
-            self._add([keys[i] for i in missing], encoder.encode_words(new_chars, lengths[missing]))
+            new_lengths = torch.from_numpy(word_lengths[missing])
+            self._add([keys[i] for i in missing], encoder.encode_words(new_chars, new_lengths))
         assert self.table is not None
         rows = torch.tensor([self.rows[key] for key in keys], device=self.table.device)
         return self.table.index_select(0, rows)
