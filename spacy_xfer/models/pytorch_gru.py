@@ -182,8 +182,10 @@ def packed_gru_fused(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
 
 def _layer_weights(gru: nn.GRU, layer: int) -> Tuple[List[torch.Tensor], ...]:
     """W_ih, b_ih, W_hh and b_hh of one layer, each a list of the forward direction's
-    tensor and the backward one's."""
-    return tuple([getattr(gru, name) for name in names] for names in _weight_names(layer))
+    tensor and the backward one's (read from the module's parameter dict, which
+    `getattr` reaches only after a failed attribute lookup, per name and call)."""
+    parameters = gru._parameters
+    return tuple([parameters[name] for name in names] for names in _weight_names(layer))
 
 
 @lru_cache(maxsize=None)
