@@ -84,7 +84,7 @@ def end_rows(lengths: torch.Tensor, index: PackedIndex) -> Tuple[torch.Tensor, t
     sizes = index.batch_sizes.numpy()
     step_offsets = numpy.cumsum(sizes) - sizes
     first = _inverse(index.order.numpy())  # step 0 holds every sequence's first item, in `order`
-    last = step_offsets[lengths.to(torch.int64).numpy() - 1] + first
+    last = step_offsets[lengths.to("cpu", torch.int64).numpy() - 1] + first
     return torch.from_numpy(first), torch.from_numpy(last)
 
 

@@ -70,11 +70,7 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
     if _forced_path == NN_GRU:
         return NN_GRU
     fusable = (
-        type(gru) is nn.GRU
-        and gru.bidirectional
-        and gru.bias
-        and not (gru._forward_hooks or gru._forward_pre_hooks)
-        and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks)
+        _runs_without_calling(gru)
         and data.device.type == "cpu"
         and data.dtype == torch.float32
         and not torch.is_autocast_enabled("cpu")
@@ -88,11 +84,28 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
     return NN_GRU
 
 
+def _runs_without_calling(gru: nn.Module) -> bool:
+    """Whether the paths that run `gru`'s recurrence from its parameters without
+    calling it (the hand-written one in training, the fused loop to predict) may: a
+    bidirectional `nn.GRU` itself with biases, not a subclass (a quantized GRU, or one
+    whose weights are parametrized by `torch.nn.utils.parametrize`), and no forward
+    hooks on it or on all modules (`register_module_forward_hook`), which would not
+    run (pruning and the old `weight_norm` recompute the weights in such a hook).
+    """
+    return (
+        type(gru) is nn.GRU
+        and gru.bidirectional
+        and gru.bias
+        and not (gru._forward_hooks or gru._forward_pre_hooks)
+        and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks)
+    )
+
+
 @contextmanager
 def forced_gru_path(path: str) -> Iterator[None]:
     """Inside the block, make `gru_path` (training) return `path` if it is HAND_WRITTEN or
-    NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (FUSED only for a
-    GRU the loop can run, as `inference_path` says), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
+    NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (HAND_WRITTEN and
+    FUSED only for a GRU they can run, as `packed_bigru` and `inference_path` say), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
     the fused loop with `nn.GRU` at any batch size.
 
     RAISES (ValueError): If `path` is not HAND_WRITTEN, NN_GRU or FUSED.
@@ -111,15 +124,16 @@ def forced_gru_path(path: str) -> Iterator[None]:
 def packed_bigru(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
     """The output data of a bidirectional `gru` over packed data, as
     `gru(PackedSequence(data, batch_sizes))[0].data`: in training mode by the
-    implementation `gru_path` chooses; otherwise (no gradient) by the one
-    `inference_path` chooses, `gru` itself (which may be a quantized GRU) or the
-    fused loop.
+    implementation `gru_path` chooses (`gru` itself for a GRU that is not a plain
+    bidirectional `nn.GRU` or has forward hooks, as `inference_path` says);
+    otherwise (no gradient) by the one `inference_path` chooses, `gru` itself
+    (which may be a quantized GRU) or the fused loop.
 
     data (Tensor): (n_items, input_size), the data of a PackedSequence.
     batch_sizes (Tensor): its batch sizes, on CPU.
     RETURNS (Tensor): (n_items, 2 * hidden_size).
     """
-    if gru.training and gru_path(data.device, data.dtype) == HAND_WRITTEN:
+    if gru.training and _runs_without_calling(gru) and gru_path(data.device, data.dtype) == HAND_WRITTEN:
         return packed_gru_train(gru, data, batch_sizes)
     if not torch.is_grad_enabled() and inference_path(gru, data, batch_sizes) == FUSED:
         return packed_gru_fused(gru, data, batch_sizes)

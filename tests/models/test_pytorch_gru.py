@@ -1,15 +1,19 @@
 """The hand-written GRU recurrence the encoders train with on CPU, and the choice
 between it and `nn.GRU` (cuDNN on a GPU)."""
 
+from unittest import mock
+
 import numpy
 import pytest
 import torch
+from torch.nn.utils import parametrize, prune
 from torch.nn.utils.rnn import PackedSequence
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from spacy_xfer.models import pytorch_gru
 from spacy_xfer.models.packing import packed_index
 from spacy_xfer.models.pytorch_char_encoder import CharGRUEncoder
-from spacy_xfer.models.pytorch_gru import HAND_WRITTEN, NN_GRU, forced_gru_path, gru_path, packed_gru_train
+from spacy_xfer.models.pytorch_gru import HAND_WRITTEN, NN_GRU, forced_gru_path, gru_path, packed_bigru, packed_gru_train
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder
 
 
@@ -61,6 +65,34 @@ def test_gru_path_uses_cudnn_on_cuda_and_the_hand_written_recurrence_on_cpu():
             pass
 
 
+class Doubled(torch.nn.Module):
+    def forward(self, weight):
+        return 2 * weight
+
+
+@pytest.mark.parametrize("change", ["parametrize", "prune"])
+def test_a_gru_whose_weights_are_computed_trains_through_its_own_forward(change):
+    """The hand-written recurrence reads the GRU's parameters without calling it: a
+    parametrized weight, or one a forward pre-hook recomputes (pruning), must train
+    through `nn.GRU`'s forward, which applies them, also after the weights change."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(4, 5, bidirectional=True).double().train()
+    if change == "parametrize":
+        parametrize.register_parametrization(gru, "weight_hh_l0", Doubled())
+        stored = gru.parametrizations.weight_hh_l0.original
+    else:
+        prune.l1_unstructured(gru, "weight_hh_l0", amount=0.5)
+        stored = gru.weight_hh_l0_orig
+    with torch.no_grad():
+        stored.add_(0.5)  # as an optimizer step does
+    batch_sizes = packed_index(torch.tensor([3, 5, 2])).batch_sizes
+    data = torch.randn(10, 4, dtype=torch.float64)
+    got = packed_bigru(gru, data, batch_sizes)
+    expected = gru(PackedSequence(data, batch_sizes))[0].data
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    assert torch.autograd.grad(got.sum(), stored)[0].abs().sum() > 0
+
+
 def run_both_paths(module, make_inputs, seed):
     """Outputs and gradients (inputs first, then parameters) of a training step of
     `module` on the hand-written path and on the nn.GRU path, same seed."""
@@ -68,12 +100,11 @@ def run_both_paths(module, make_inputs, seed):
     for path in (HAND_WRITTEN, NN_GRU):
         torch.manual_seed(seed)
         inputs, float_inputs = make_inputs()
-        gru_calls = []
-        hook = module.gru.register_forward_hook(lambda *args: gru_calls.append(path))
-        with forced_gru_path(path):
+        # (not a forward hook on the GRU: a GRU with hooks always trains through its forward)
+        recurrence = mock.patch.object(pytorch_gru, "packed_gru_train", wraps=pytorch_gru.packed_gru_train)
+        with forced_gru_path(path), recurrence as hand_written:
             output = module.train()(*inputs)
-        hook.remove()
-        assert gru_calls == ([NN_GRU] if path == NN_GRU else [])  # the path asked for ran
+        assert hand_written.called == (path == HAND_WRITTEN)  # the path asked for ran
         weights = torch.linspace(-1, 1, output.numel(), dtype=output.dtype).reshape(output.shape)
         grads = torch.autograd.grad((output * weights).sum(), [*float_inputs, *module.parameters()])
         results.append((output, grads))
