@@ -105,8 +105,9 @@ def _runs_without_calling(gru: nn.Module) -> bool:
 def forced_gru_path(path: str) -> Iterator[None]:
     """Inside the block, make `gru_path` (training) return `path` if it is HAND_WRITTEN or
     NN_GRU, and `inference_path` return `path` if it is NN_GRU or FUSED (HAND_WRITTEN and
-    FUSED only for a GRU they can run, as `packed_bigru` and `inference_path` say), e.g. to run the GPU's `nn.GRU` path on CPU in a test, or to compare
-    the fused loop with `nn.GRU` at any batch size.
+    FUSED only for a GRU they can run, as `packed_bigru` and `inference_path` say), e.g.
+    to run the GPU's `nn.GRU` path on CPU in a test, or to compare the fused loop with
+    `nn.GRU` at any batch size.
 
     RAISES (ValueError): If `path` is not HAND_WRITTEN, NN_GRU or FUSED.
     """
