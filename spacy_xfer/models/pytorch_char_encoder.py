@@ -133,10 +133,10 @@ class CharVectorCache:
             self.rows.clear()
             missing = _first_of_each(keys, self.rows)
         if missing:
-            new_data = numpy.frombuffer(b"".join(keys[i] for i in missing), dtype=data.dtype)
-            new_chars = torch.from_numpy(new_data.copy()).to(chars.device)
+            new_keys = [keys[i] for i in missing]
+            new_chars = torch.from_numpy(numpy.frombuffer(b"".join(new_keys), dtype=data.dtype).copy())
             new_lengths = torch.from_numpy(word_lengths[missing])
-            self._add([keys[i] for i in missing], encoder.encode_words(new_chars, new_lengths))
+            self._add(new_keys, encoder.encode_words(new_chars.to(chars.device), new_lengths))
         assert self.table is not None
         rows = torch.tensor([self.rows[key] for key in keys], device=self.table.device)
         return self.table.index_select(0, rows)
