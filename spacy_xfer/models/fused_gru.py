@@ -83,7 +83,7 @@ def _bigru_layer(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cove
     The backward direction reads the steps from the last; a sequence that ends at step t
     joins it there with a zero state. Each step runs in passes over whole rows, which
     the compiler runs in vector lanes: gh = W_hh h + b_hh for the step's rows (each row
-    of W_hh read once per step), the gates' pre-activations, `_exp` of them, the new
+    of W_hh read once per step), the gates' pre-activations, `vector_exp` of them, the new
     states."""
     n_steps = steps.shape[0]
     hidden = w_f.shape[1]
@@ -95,7 +95,7 @@ def _bigru_layer(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cove
     state = numpy.zeros((steps[0], hidden), numpy.float32)
     gh = numpy.empty((steps[0], 3 * hidden), numpy.float32)
     gates = numpy.empty(3 * hidden, numpy.float32)
-    scale = numpy.empty(3 * hidden, numpy.int32)  # 2^n of `_exp`, as float32 bits
+    scale = numpy.empty(3 * hidden, numpy.int32)  # 2^n of `vector_exp`, as float32 bits
     for direction in range(2):
         gi, w, b = (gi_f, w_f, b_f) if direction == 0 else (gi_b, w_b, b_b)
         column = direction * hidden
@@ -117,12 +117,12 @@ def _bigru_layer(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cove
                 # 1 / (1 + e^-x) and tanh(x) = 1 - 2 / (e^2x + 1)
                 for i in range(2 * hidden):
                     gates[i] = -(gi[row, i] + gh[item, i])
-                _exp(gates[: 2 * hidden], scale)
+                vector_exp(gates[: 2 * hidden], scale)
                 for i in range(2 * hidden):
                     gates[i] = one / (one + gates[i])
                 for i in range(hidden):
                     gates[2 * hidden + i] = two * (gi[row, 2 * hidden + i] + gates[i] * gh[item, 2 * hidden + i])
-                _exp(gates[2 * hidden :], scale)
+                vector_exp(gates[2 * hidden :], scale)
                 for i in range(hidden):
                     n = one - two / (gates[2 * hidden + i] + one)
                     h = n + gates[hidden + i] * (state[item, i] - n)
@@ -130,7 +130,7 @@ def _bigru_layer(gi_f, gi_b, w_f, w_b, b_f, b_b, steps, out):  # pragma: no cove
                     out[row, column + i] = h
 
 
-def _exp(x, scale):  # pragma: no cover - compiled
+def vector_exp(x, scale):  # pragma: no cover - compiled
     """e^x of float32 `x` in place, within about one float32 ulp (Cody-Waite range
     reduction and the polynomial of Cephes' `expf`, as SLEEF and Eigen compute it), in
     a loop the compiler runs in vector lanes, unlike the C library's `expf`; x is
@@ -157,6 +157,6 @@ def _exp(x, scale):  # pragma: no cover - compiled
 if AVAILABLE:
     # "reassoc" lets the dot products run in vector lanes, "contract" fuse multiply-adds;
     # no flag assumes finite values
-    _exp = compiled(_exp, fastmath={"reassoc", "contract"})
+    vector_exp = compiled(vector_exp, fastmath={"reassoc", "contract"})
     _fits = compiled(_fits)
-    _bigru_layer = compiled(_bigru_layer, fastmath={"reassoc", "contract"})
+    _bigru_layer = compiled(_bigru_layer, fastmath={"reassoc", "contract"}, error_model="numpy")

@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - CI installs every extra
 AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
 
 
-def compiled(function: Callable, fastmath: Iterable[str] = ()) -> Callable:
+def compiled(function: Callable, fastmath: Iterable[str] = (), error_model: str = "python") -> Callable:
     """`function` compiled by numba (`nopython` mode, releasing the GIL), cached on disk
     where numba finds a writable folder: NUMBA_CACHE_DIR if set, else beside the
     function's file, else the user's cache folder. Where none is writable numba
@@ -28,9 +28,13 @@ def compiled(function: Callable, fastmath: Iterable[str] = ()) -> Callable:
 
     fastmath (Iterable[str]): LLVM fast-math flags, e.g. {"reassoc", "contract"}; none by
         default, so float arithmetic is IEEE's, in the order the code gives.
+    error_model (str): numba's: "python" (the default) raises ZeroDivisionError on a
+        division by zero, a test in every division that keeps a loop with one out of
+        vector lanes; "numpy" gives inf or nan, as numpy does, for loops whose divisors
+        cannot be zero.
     RETURNS (Callable): the compiled function (numba's dispatcher).
     """
-    options = dict(nogil=True, fastmath=set(fastmath) or False)
+    options = dict(nogil=True, fastmath=set(fastmath) or False, error_model=error_model)
     try:
         return numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"

@@ -4,7 +4,8 @@ On CPU, training runs a hand-written recurrence (`packed_gru_train`): each layer
 projections of both directions are one matrix product, both directions advance in one
 batched step (the backward one over mirrored sequences), and each step's backward pass
 is written out rather than recorded by autograd, which is faster and keeps a few rows
-per item instead of a graph per time step. On a CUDA GPU that recurrence would launch a
+per item instead of a graph per time step. In float32 with numba installed, each step's
+elementwise work is one compiled loop (`fused_gru_train`). On a CUDA GPU that recurrence would launch a
 handful of small kernels per time step, so training runs `nn.GRU` on the packed
 sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice.
 
@@ -25,7 +26,7 @@ from torch.nn.modules import module as module_hooks
 from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import Errors
-from . import fused_gru
+from . import fused_gru, fused_gru_train
 from .packing import mirrored_rows
 
 HAND_WRITTEN = "hand-written"
@@ -148,14 +149,17 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     """The output data of `gru` (bidirectional, in training mode) over packed data,
     faster to train on CPU than `gru` itself: each layer's input projections of both
     directions are one matrix product, and both directions run in one recurrence with
-    a hand-written backward pass (`_BiGRURecurrence`). Uses `gru`'s parameters, and its
-    dropout between layers.
+    a hand-written backward pass. In float32 with numba installed (and not under CPU
+    autocast) the recurrence runs each time step's elementwise work as one compiled
+    loop (`fused_gru_train`); otherwise in torch ops (`_BiGRURecurrence`). Uses `gru`'s
+    parameters, and its dropout between layers.
 
     The backward direction reads each sequence from its end. Its input projections are
     taken in mirrored order (`mirrored_rows`: each sequence's position t swapped with
     its position length - 1 - t), which keeps the packed layout, so at every step both
     directions have the same rows and one batched matrix product per step serves both;
-    its outputs are mirrored back.
+    its outputs are mirrored back (by the compiled loops as they read and write, or by
+    copies around the torch-op recurrence).
 
     data (Tensor): (n_tokens, input_size), the data of a PackedSequence.
     batch_sizes (Tensor): its batch sizes, on CPU.
@@ -164,16 +168,31 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     assert gru.bidirectional and gru.bias
     hidden = gru.hidden_size
     steps = batch_sizes.tolist()
-    mirror = mirrored_rows(batch_sizes).to(data.device)
+    offsets = _step_offsets(steps)
+    mirror = mirrored_rows(batch_sizes)
+    compiled = (
+        fused_gru_train.AVAILABLE
+        and data.device.type == "cpu"
+        and data.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+    )
+    if not compiled:
+        mirror = mirror.to(data.device)
     x = data
     for layer in range(gru.num_layers):
         if layer and gru.dropout:
             x = nn.functional.dropout(x, gru.dropout, gru.training)
         w_ih, b_ih, w_hh, b_hh = _layer_weights(gru, layer)
-        forward, backward = nn.functional.linear(x, torch.cat(w_ih), torch.cat(b_ih)).split(3 * hidden, dim=1)
-        gi = torch.stack([forward, backward.index_select(0, mirror)])
-        out = _BiGRURecurrence.apply(gi, torch.stack(w_hh), torch.stack(b_hh), steps)
-        x = torch.cat([out[0], out[1].index_select(0, mirror)], dim=1)
+        gi = nn.functional.linear(x, torch.cat(w_ih), torch.cat(b_ih))
+        w_hh, b_hh = torch.stack(w_hh), torch.stack(b_hh)
+        if compiled:
+            x = fused_gru_train.FusedBiGRURecurrence.apply(gi, w_hh, b_hh, steps, offsets, mirror.numpy())
+        else:
+            forward, backward = gi.split(3 * hidden, dim=1)
+            out = _BiGRURecurrence.apply(
+                torch.stack([forward, backward.index_select(0, mirror)]), w_hh, b_hh, steps, offsets
+            )
+            x = torch.cat([out[0], out[1].index_select(0, mirror)], dim=1)
     return x
 
 
@@ -225,11 +244,12 @@ class _BiGRURecurrence(torch.autograd.Function):
         w_hh: torch.Tensor,
         b_hh: torch.Tensor,
         steps: List[int],
+        offsets: List[int],
     ) -> torch.Tensor:
-        """gi (2, n_tokens, 3 * hidden), w_hh (2, 3 * hidden, hidden), b_hh (2, 3 * hidden)
+        """gi (2, n_tokens, 3 * hidden), w_hh (2, 3 * hidden, hidden), b_hh (2, 3 * hidden);
+        steps: the rows of each time step, offsets: each step's first row
         -> the new states (2, n_tokens, hidden)."""
         n_tokens, hidden = gi.shape[1], gi.shape[2] // 3
-        offsets = _step_offsets(steps)
         out = gi.new_empty(2, n_tokens, hidden)
         rz_all = gi.new_empty(2, n_tokens, 2 * hidden)  # gates r and z
         n_all = gi.new_empty(2, n_tokens, hidden)  # the candidate state n
@@ -255,7 +275,7 @@ class _BiGRURecurrence(torch.autograd.Function):
     @staticmethod
     def backward(  # type: ignore[override]
         ctx, d_out: torch.Tensor
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, None, None]:
         """The gradients of gi, W_hh and b_hh. Only d_h, the gradient of the state
         carried to the previous step, is recurrent; everything else is elementwise
         in the saved gates, so it is computed for all rows at once before and after
@@ -280,7 +300,7 @@ class _BiGRURecurrence(torch.autograd.Function):
             d_h[:, : steps[t]] = torch.baddbmm(d * z[:, rows], d_gh_t.view(2, steps[t], 3 * hidden), w_hh)
         d_gh = d_gh.view(2, n_tokens, 3 * hidden)
         d_gi = torch.cat([d_gh[..., : 2 * hidden], d_all * d_n_coef], dim=2)
-        return d_gi, torch.bmm(d_gh.transpose(1, 2), h_prev_all), d_gh.sum(1), None
+        return d_gi, torch.bmm(d_gh.transpose(1, 2), h_prev_all), d_gh.sum(1), None, None
 
 
 def _step_offsets(steps: List[int]) -> List[int]:

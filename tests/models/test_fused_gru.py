@@ -75,11 +75,11 @@ def test_packed_gru_fused_matches_nn_gru_with_saturated_gates():
 def test_exp_is_within_an_ulp_and_clamped_to_finite_values():
     x = numpy.linspace(-87.0, 88.0, 100_001, dtype=numpy.float32)
     got = x.copy()
-    fused_gru._exp(got, numpy.empty(len(x), numpy.int32))
+    fused_gru.vector_exp(got, numpy.empty(len(x), numpy.int32))
     expected = numpy.exp(x.astype(numpy.float64))
     assert numpy.max(numpy.abs(got - expected) / expected) < 2.5e-7
     extremes = numpy.array([-1e4, -100.0, 100.0, 1e4], dtype=numpy.float32)
-    fused_gru._exp(extremes, numpy.empty(4, numpy.int32))
+    fused_gru.vector_exp(extremes, numpy.empty(4, numpy.int32))
     assert numpy.isfinite(extremes).all() and (extremes > 0).all()
     assert extremes[0] == extremes[1] < 1e-37 and extremes[2] == extremes[3] > 1e38
 
@@ -169,11 +169,11 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
 
     def refusing_cache(*args, **options):  # numba's own modules call it too (positionally)
         if options.get("cache"):
-            raise RuntimeError("cannot cache function '_exp': no locator available for file 'fused_gru.py'")
+            raise RuntimeError("cannot cache function 'vector_exp': no locator available for file 'fused_gru.py'")
         return njit(*args, **options)
 
     monkeypatch.setattr(numba_jit.numba, "njit", refusing_cache)
-    exp = numba_jit.compiled(fused_gru._exp.py_func)
+    exp = numba_jit.compiled(fused_gru.vector_exp.py_func)
     x = numpy.array([0.0, 1.0], dtype=numpy.float32)
     exp(x, numpy.empty(2, numpy.int32))
     assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
