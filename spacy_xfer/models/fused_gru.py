@@ -11,6 +11,7 @@ product is where the time goes, and torch's (MKL/oneDNN) is faster than this loo
 `pytorch_gru.inference_path` makes the choice.
 
 numba is an optional dependency (`numba_jit`); without it predictions run `nn.GRU`.
+`vector_exp` also gives the training loops' sigmoid and tanh (`fused_gru_train`).
 numba compiles the loop at its first call and caches it on disk (`numba_jit.compiled`).
 """
 

@@ -1,6 +1,6 @@
 """numba, the optional compiler of the fused paths (`fused_gru` and `fused_viterbi` to
-predict, `fused_crf_loss` to train): whether it can be used, and how a function is
-compiled.
+predict, `fused_crf_loss` and `fused_gru_train` to train): whether it can be used, and
+how a function is compiled.
 
 numba is the `fast` extra; without it (or with numba's NUMBA_DISABLE_JIT=1, its
 debugging switch, which would run the compiled loops as Python, ~100x slower) the
