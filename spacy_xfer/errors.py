@@ -375,3 +375,8 @@ class Warnings:
         "WP$), train from the config with `python -m spacy_xfer train`, which writes the "
         "map anew, or load the config with `spacy.util.load_config(path, interpolate=True)`."
     )
+    W003 = (
+        "[W003] numba could not read its disk cache of the compiled loop '{name}' in "
+        "{path} ({error}); compiling it anew, which rewrites that cache. If this repeats, "
+        "delete the folder's files or point NUMBA_CACHE_DIR at a writable folder."
+    )

@@ -7,7 +7,10 @@ debugging switch, which would run the compiled loops as Python, ~100x slower) th
 callers take their torch or numpy paths.
 """
 
-from typing import Callable, Iterable
+import warnings
+from typing import Any, Callable, Iterable
+
+from ..errors import Warnings
 
 try:
     import numba
@@ -36,6 +39,27 @@ def compiled(function: Callable, fastmath: Iterable[str] = (), error_model: str 
     """
     options = dict(nogil=True, fastmath=set(fastmath) or False, error_model=error_model)
     try:
-        return numba.njit(cache=True, **options)(function)
+        dispatcher = numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(**options)(function)
+    _recompile_on_unreadable_cache(dispatcher._cache, function.__qualname__)
+    return dispatcher
+
+
+def _recompile_on_unreadable_cache(cache: Any, name: str) -> None:
+    """Make numba's disk cache of one function treat a file it cannot read as a miss.
+    numba raises at the first call when the function's index or data file is truncated
+    or garbled (a full disk, a copy cut short), and so would every later process that
+    reads it. Instead: warn (W003, naming the folder), empty the function's index
+    (numba's `Cache.flush`) and compile anew, which writes the cache afresh."""
+    load = cache.load_overload
+
+    def load_overload(signature: Any, target_context: Any) -> Any:
+        try:
+            return load(signature, target_context)
+        except Exception as error:  # pickle's errors, EOFError, ...: whatever reading raised
+            warnings.warn(Warnings.W003.format(name=name, path=cache.cache_path, error=repr(error)))
+            cache.flush()
+            return None  # a miss: numba compiles and saves
+
+    cache.load_overload = load_overload

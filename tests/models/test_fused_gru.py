@@ -179,6 +179,27 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
     assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
 
 
+def test_a_cache_file_numba_cannot_read_is_compiled_anew(tmp_path):
+    code = (
+        "import numpy; from spacy_xfer.models import fused_gru; x = numpy.zeros(3, numpy.float32); "
+        "fused_gru.vector_exp(x, numpy.empty(3, numpy.int32)); print(x.tolist())"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def run():
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+
+    assert run().stdout.strip() == "[1.0, 1.0, 1.0]"
+    files = [path for path in tmp_path.rglob("*vector_exp*") if path.suffix in (".nbi", ".nbc")]
+    assert {path.suffix for path in files} == {".nbi", ".nbc"}
+    for path in files:  # cut short, as by a full disk
+        path.write_bytes(path.read_bytes()[:10])
+    garbled = run()  # numba alone raises UnpicklingError here
+    assert garbled.stdout.strip() == "[1.0, 1.0, 1.0]" and "[W003]" in garbled.stderr
+    again = run()  # the cache was written afresh
+    assert again.stdout.strip() == "[1.0, 1.0, 1.0]" and "[W003]" not in again.stderr
+
+
 def test_numbas_debugging_switch_keeps_predictions_on_nn_gru():
     # NUMBA_DISABLE_JIT=1 runs numba functions as Python: the loop would be ~100x slower
     # (the Viterbi loop's too: `decode` would be slower than numpy's recursion)
