@@ -47,17 +47,17 @@ def packed_index(lengths: torch.Tensor) -> PackedIndex:
     batch_sizes = len(n) - numpy.cumsum(counts)[:-1]  # sequences longer than t
     n_items = int(n.sum())
     sequence = numpy.repeat(numpy.arange(len(n)), n)
-    position = numpy.arange(n_items) - _starts(n)[sequence]
+    position = numpy.arange(n_items) - starts(n)[sequence]
     # Step t holds the batch_sizes[t] longest sequences, in `order`: item (s, t) is
     # packed row (rows of the steps before t) + (rank of s in `order`).
-    packed_row = _starts(batch_sizes)[position] + _inverse(order)[sequence]
+    packed_row = starts(batch_sizes)[position] + _inverse(order)[sequence]
     arrays = (_inverse(packed_row), batch_sizes, order)
     return PackedIndex(*(torch.from_numpy(a.astype(numpy.int64, copy=False)) for a in arrays))
 
 
-def _starts(sizes: numpy.ndarray) -> numpy.ndarray:
+def starts(sizes: numpy.ndarray) -> numpy.ndarray:
     """Where each run starts, for runs of these sizes laid one after another: the
-    sequences of a flat run, or the steps of packed data."""
+    sequences of a flat run, or the steps of packed data (the first row of each)."""
     return numpy.cumsum(sizes) - sizes
 
 
@@ -87,7 +87,7 @@ def end_rows(lengths: torch.Tensor, index: PackedIndex) -> Tuple[torch.Tensor, t
         (n_sequences,) int64, on CPU.
     """
     first = _inverse(index.order.numpy())  # step 0 holds every sequence's first item, in `order`
-    last = _starts(index.batch_sizes.numpy())[lengths.to("cpu", torch.int64).numpy() - 1] + first
+    last = starts(index.batch_sizes.numpy())[lengths.to("cpu", torch.int64).numpy() - 1] + first
     return torch.from_numpy(first), torch.from_numpy(last)
 
 
@@ -101,7 +101,7 @@ def mirrored_rows(batch_sizes: torch.Tensor) -> torch.Tensor:
     RETURNS (Tensor): (n_items,) int64, on CPU.
     """
     sizes = batch_sizes.to(torch.int64).numpy()
-    step_offsets = _starts(sizes)
+    step_offsets = starts(sizes)
     step = numpy.repeat(numpy.arange(len(sizes)), sizes)
     sequence = numpy.arange(int(sizes.sum())) - step_offsets[step]  # rank in the packed order
     n_sequences = int(sizes[0]) if len(sizes) else 0

@@ -27,7 +27,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import Errors
 from . import fused_gru, fused_gru_train
-from .packing import mirrored_rows
+from .packing import mirrored_rows, starts
 
 HAND_WRITTEN = "hand-written"
 NN_GRU = "nn.GRU"
@@ -168,7 +168,7 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     assert gru.bidirectional and gru.bias
     hidden = gru.hidden_size
     steps = batch_sizes.tolist()
-    offsets = _step_offsets(steps)
+    offsets = starts(batch_sizes.numpy()).tolist()
     mirror = mirrored_rows(batch_sizes)
     compiled = (
         fused_gru_train.AVAILABLE
@@ -301,11 +301,3 @@ class _BiGRURecurrence(torch.autograd.Function):
         d_gh = d_gh.view(2, n_tokens, 3 * hidden)
         d_gi = torch.cat([d_gh[..., : 2 * hidden], d_all * d_n_coef], dim=2)
         return d_gi, torch.bmm(d_gh.transpose(1, 2), h_prev_all), d_gh.sum(1), None, None
-
-
-def _step_offsets(steps: List[int]) -> List[int]:
-    """The first packed row of each step."""
-    offsets = [0]
-    for size in steps[:-1]:
-        offsets.append(offsets[-1] + size)
-    return offsets
