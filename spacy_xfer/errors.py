@@ -377,6 +377,7 @@ class Warnings:
     )
     W003 = (
         "[W003] numba could not read its disk cache of the compiled loop '{name}' in "
-        "{path} ({error}); compiling it anew, which rewrites that cache. If this repeats, "
-        "delete the folder's files or point NUMBA_CACHE_DIR at a writable folder."
+        "{path} ({error}); compiling it anew and rewriting that cache where the folder "
+        "lets it. If this repeats, delete the folder's files or point NUMBA_CACHE_DIR at "
+        "a writable folder."
     )

@@ -129,7 +129,9 @@ class FusedBiGRURecurrence(torch.autograd.Function):
         return d_gi, torch.bmm(d_gh.transpose(1, 2), h_prev_all), d_gh.sum(1), None, None, None
 
 
-def _forward_step(gh, gi, out, states, rz, n_all, ghn, h_prev, mirror, start, previous, rows):  # pragma: no cover - compiled
+def _forward_step(
+    gh, gi, out, states, rz, n_all, ghn, h_prev, mirror, start, previous, rows
+):  # pragma: no cover - compiled
     """One time step of both directions, given gh = W_hh h + b_hh of its rows (row
     d * rows + item of `gh` for direction d's item): the gates and new states of packed
     rows start .. start + rows, written into `out` (the backward direction's at its

@@ -42,7 +42,9 @@ def compiled(function: Callable, fastmath: Iterable[str] = (), error_model: str 
         dispatcher = numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(**options)(function)
-    _recompile_on_unreadable_cache(dispatcher._cache, function.__qualname__)
+    cache = getattr(dispatcher, "_cache", None)  # none under NUMBA_DISABLE_JIT (a plain function)
+    if cache is not None:
+        _recompile_on_unreadable_cache(cache, function.__qualname__)
     return dispatcher
 
 
@@ -50,16 +52,33 @@ def _recompile_on_unreadable_cache(cache: Any, name: str) -> None:
     """Make numba's disk cache of one function treat a file it cannot read as a miss.
     numba raises at the first call when the function's index or data file is truncated
     or garbled (a full disk, a copy cut short), and so would every later process that
-    reads it. Instead: warn (W003, naming the folder), empty the function's index
-    (numba's `Cache.flush`) and compile anew, which writes the cache afresh."""
-    load = cache.load_overload
+    reads it. Instead: warn (W003, naming the folder) and compile anew. numba then saves
+    the new code, which replaces a bad data file; where the index itself cannot be read
+    (saving reads it first), the function's index is emptied (numba's `Cache.flush`) and
+    the save tried again; where even that fails (a folder whose files cannot be
+    replaced), the function runs uncached in this process (numba's `Cache.disable`)."""
+    load, save = cache.load_overload, cache.save_overload
 
     def load_overload(signature: Any, target_context: Any) -> Any:
         try:
             return load(signature, target_context)
+        except MemoryError:
+            raise
         except Exception as error:  # pickle's errors, EOFError, ...: whatever reading raised
             warnings.warn(Warnings.W003.format(name=name, path=cache.cache_path, error=repr(error)))
-            cache.flush()
             return None  # a miss: numba compiles and saves
 
+    def save_overload(signature: Any, data: Any) -> None:
+        try:
+            save(signature, data)
+        except MemoryError:
+            raise
+        except Exception:  # the index could not be read
+            try:
+                cache.flush()
+                save(signature, data)
+            except OSError:
+                cache.disable()
+
     cache.load_overload = load_overload
+    cache.save_overload = save_overload

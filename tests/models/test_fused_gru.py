@@ -179,32 +179,44 @@ def test_the_loop_compiles_without_a_disk_cache_where_numba_finds_no_folder(monk
     assert numpy.allclose(x, [1.0, numpy.e]) and exp._cache.__class__.__name__ == "NullCache"
 
 
-def test_a_cache_file_numba_cannot_read_is_compiled_anew(tmp_path):
+@pytest.mark.parametrize("damaged", [".nbi", ".nbc"])  # the index, or the machine code
+def test_a_cache_file_numba_cannot_read_is_compiled_anew(tmp_path, damaged):
+    # two loops, one of whose cache files is cut short (as by a full disk); each run
+    # prints the loops' results and how many of vector_exp's signatures came from the cache
     code = (
-        "import numpy; from spacy_xfer.models import fused_gru; x = numpy.zeros(3, numpy.float32); "
-        "fused_gru.vector_exp(x, numpy.empty(3, numpy.int32)); print(x.tolist())"
+        "import numpy; from spacy_xfer.models import fused_gru, fused_gru_train; "
+        "x = numpy.zeros(3, numpy.float32); fused_gru.vector_exp(x, numpy.empty(3, numpy.int32)); "
+        "rows = fused_gru_train._rows(1, 0, 0, 1, 1, numpy.zeros(1, numpy.int64)); "
+        "print(x.tolist(), rows, sum(fused_gru.vector_exp.stats.cache_hits.values()))"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
 
     def run():
         return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
 
-    assert run().stdout.strip() == "[1.0, 1.0, 1.0]"
-    files = [path for path in tmp_path.rglob("*vector_exp*") if path.suffix in (".nbi", ".nbc")]
-    assert {path.suffix for path in files} == {".nbi", ".nbc"}
-    for path in files:  # cut short, as by a full disk
+    expected = "[1.0, 1.0, 1.0] (1, 1, 0)"
+    assert run().stdout.strip() == f"{expected} 0"
+    other = {path: path.read_bytes() for path in tmp_path.rglob("*_rows*")}
+    assert {path.suffix for path in other} == {".nbi", ".nbc"}
+    for path in tmp_path.rglob(f"*vector_exp*{damaged}"):
         path.write_bytes(path.read_bytes()[:10])
     garbled = run()  # numba alone raises UnpicklingError here
-    assert garbled.stdout.strip() == "[1.0, 1.0, 1.0]" and "[W003]" in garbled.stderr
-    again = run()  # the cache was written afresh
-    assert again.stdout.strip() == "[1.0, 1.0, 1.0]" and "[W003]" not in again.stderr
+    assert garbled.stdout.strip() == f"{expected} 0" and "[W003]" in garbled.stderr
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*_rows*")} == other
+    again = run()  # the cache was written afresh, and is read
+    assert again.stdout.strip() == f"{expected} 1" and "[W003]" not in again.stderr
 
 
 def test_numbas_debugging_switch_keeps_predictions_on_nn_gru():
     # NUMBA_DISABLE_JIT=1 runs numba functions as Python: the loop would be ~100x slower
     # (the Viterbi loop's too: `decode` would be slower than numpy's recursion)
-    code = "from spacy_xfer.models import fused_gru, fused_viterbi; print(fused_gru.AVAILABLE, fused_viterbi.AVAILABLE)"
-    for value, expected in (("1", "False False"), ("0", "True True")):
+    # (and `numba_jit.compiled` hands back the function as it is)
+    code = (
+        "from spacy_xfer.models import fused_gru, fused_viterbi, numba_jit\n"
+        "def negated(x):\n    return -x\n"
+        "print(fused_gru.AVAILABLE, fused_viterbi.AVAILABLE, numba_jit.compiled(negated)(-2))"
+    )
+    for value, expected in (("1", "False False 2"), ("0", "True True 2")):
         env = {**os.environ, "NUMBA_DISABLE_JIT": value}
         result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == expected
