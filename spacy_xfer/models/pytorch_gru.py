@@ -5,9 +5,10 @@ projections of both directions are one matrix product, both directions advance i
 batched step (the backward one over mirrored sequences), and each step's backward pass
 is written out rather than recorded by autograd, which is faster and keeps a few rows
 per item instead of a graph per time step. In float32 with numba installed, each step's
-elementwise work is one compiled loop (`fused_gru_train`). On a CUDA GPU that recurrence would launch a
-handful of small kernels per time step, so training runs `nn.GRU` on the packed
-sequence there, which is cuDNN's fused RNN. `gru_path` makes the choice.
+elementwise work is one compiled loop (`fused_gru_train`). On a CUDA GPU that
+recurrence would launch a handful of small kernels per time step, so training runs
+`nn.GRU` on the packed sequence there, which is cuDNN's fused RNN. `gru_path` makes the
+choice.
 
 To predict, `nn.GRU` runs too, except where few sequences share a step on CPU: there its
 dozen small ops per time step cost more than their arithmetic, and the recurrence runs
@@ -70,12 +71,7 @@ def inference_path(gru: nn.Module, data: torch.Tensor, batch_sizes: torch.Tensor
     """
     if _forced_path == NN_GRU:
         return NN_GRU
-    fusable = (
-        _runs_without_calling(gru)
-        and data.device.type == "cpu"
-        and data.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
-    )
+    fusable = _runs_without_calling(gru) and _compiled_loops_take(data)
     if _forced_path == FUSED:
         if not fused_gru.AVAILABLE:
             raise ValueError(Errors.E112)
@@ -100,6 +96,13 @@ def _runs_without_calling(gru: nn.Module) -> bool:
         and not (gru._forward_hooks or gru._forward_pre_hooks)
         and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks)
     )
+
+
+def _compiled_loops_take(data: torch.Tensor) -> bool:
+    """Whether the compiled GRU loops (`fused_gru` to predict, `fused_gru_train` to
+    train) can take this data: float32 on CPU, and not under CPU autocast (which turns
+    the input projections into float16 or bfloat16)."""
+    return data.device.type == "cpu" and data.dtype == torch.float32 and not torch.is_autocast_enabled("cpu")
 
 
 @contextmanager
@@ -170,12 +173,7 @@ def packed_gru_train(gru: nn.GRU, data: torch.Tensor, batch_sizes: torch.Tensor)
     steps = batch_sizes.tolist()
     offsets = starts(batch_sizes.numpy()).tolist()
     mirror = mirrored_rows(batch_sizes)
-    compiled = (
-        fused_gru_train.AVAILABLE
-        and data.device.type == "cpu"
-        and data.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
-    )
+    compiled = fused_gru_train.AVAILABLE and _compiled_loops_take(data)
     if not compiled:
         mirror = mirror.to(data.device)
     x = data
