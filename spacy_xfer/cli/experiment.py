@@ -32,6 +32,7 @@ from ..experiments.benchmarks import (
     DEFINITION_FILE,
     TARGET_LAYERS,
     check_benchmark,
+    get_benchmark,
     load_benchmarks,
     prepared_benchmark,
 )
@@ -142,15 +143,16 @@ def prepare_command(
     summaries = {}  # parts split from one file share its reading, so report it once
     for part, info in stats.items():
         typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens")
-        summaries.setdefault(info["input"], lenient_summary(info["problems"]))
+        for read_info in info.get("merged", {name: info}).values():
+            summaries.setdefault(read_info["input"], lenient_summary(read_info["problems"]))
     for path, summary in summaries.items():
         if summary:
             typer.echo(f"{name} {path}: {summary}", err=True)
-    bench = benchmarks[name]
+    bench = get_benchmark(name, benchmarks)
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
     for note in prepared_label_notes(bench, stats):
         typer.echo(f"{name}: warning: {note}", err=True)
-    if name in BENCHMARKS and bench != BENCHMARKS[name]:
+    if name in BENCHMARKS and benchmarks[name] != BENCHMARKS[name]:
         typer.echo(f"{name}: your definition, not the built-in benchmark of that name", err=True)
     if output_dir.name != name:
         typer.echo(

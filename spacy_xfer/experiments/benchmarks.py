@@ -42,8 +42,12 @@ SETTINGS = {
     "encoding": str,
     "lenient": bool,
     "t_a_label_maps": dict,
+    "merge": list,
 }
 REQUIRED = ("format", "lang", "target", "files")
+# the settings of a benchmark made of other benchmarks' prepared parts (lang and target
+# are its parts', filled in by `get_benchmark`)
+MERGE_SETTINGS = ("description", "merge", "lang", "target", "t_a_label_maps")
 READ_OPTIONS = ("columns", "conllu_tag", "label_map", "encoding")
 
 
@@ -58,7 +62,11 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
     (`random`, seeded, or `file`: in file order, dev the last share of train),
     `conllu_tag` (`upos` or `xpos`, conllu only), `columns` (the spec of the `columns`
     format), `label_map`, `encoding`, `lenient`, `description` and `t_a_label_maps`
-    (source benchmark -> {source label: target label} for T-A).
+    (source benchmark -> {source label: target label} for T-A). Or `merge`: the names of
+    two or more benchmarks of one language and target, whose prepared train, dev and
+    test parts are concatenated (e.g. two corpora of one tag set as one larger source),
+    with optional `description`, `t_a_label_maps`, and `lang` and `target` (their parts',
+    filled in by `get_benchmark`).
 
     name (str): The benchmark's name.
     bench (Any): Its definition, as read from JSON.
@@ -74,23 +82,44 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
     unknown = sorted(set(bench) - set(SETTINGS))
     if unknown:
         fail(f"unknown setting(s) {unknown}: expected some of {list(SETTINGS)}")
-    missing = [key for key in REQUIRED if key not in bench]
-    if missing:
-        fail(f"missing setting(s) {missing}: {list(REQUIRED)} are required")
     for key, value in bench.items():
         if not isinstance(value, SETTINGS[key]) or (isinstance(value, bool) and SETTINGS[key] != bool):
             fail(f"{key} is {value!r}: expected a JSON {_json_type(SETTINGS[key])}")
-    if bench["format"] not in FORMATS:
-        fail(f"unknown format {bench['format']!r}: expected one of {list(FORMATS)}")
-    try:
-        get_lang_class(bench["lang"])
-    except ImportError:
-        fail(f"unknown language code {bench['lang']!r}: expected a spaCy language code such as 'en', 'nl' or 'xx'")
-    if bench["target"] not in TARGET_LAYERS:
+    if "merge" in bench:
+        _check_merge(bench, fail)
+    else:
+        _check_read_settings(bench, fail)
+    if "lang" in bench:
+        try:
+            get_lang_class(bench["lang"])
+        except ImportError:
+            fail(f"unknown language code {bench['lang']!r}: expected a spaCy language code such as 'en', 'nl' or 'xx'")
+    if "target" in bench and bench["target"] not in TARGET_LAYERS:
         fail(
             f"target {bench['target']!r}: expected one of {list(TARGET_LAYERS)} (the converters "
             f"write POS tags to Token.tag_, entities to Doc.ents, chunks to Doc.spans[{CHUNKS_KEY!r}])"
         )
+    for source, label_map in bench.get("t_a_label_maps", {}).items():
+        if not isinstance(label_map, dict) or not all(isinstance(v, str) for v in label_map.values()):
+            fail(f"t_a_label_maps[{source!r}]: expected an object of source label -> target label")
+
+
+def _check_merge(bench: Benchmark, fail: Callable[[str], NoReturn]) -> None:
+    others = sorted(set(bench) - set(MERGE_SETTINGS))
+    if others:
+        fail(f"merge makes a benchmark of other benchmarks' prepared parts, so {others} belong to those: expected only {list(MERGE_SETTINGS)} with merge")
+    names = bench["merge"]
+    if len(names) < 2 or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        fail(f"merge is {names!r}: expected two or more different benchmark names")
+
+
+def _check_read_settings(bench: Benchmark, fail: Callable[[str], NoReturn]) -> None:
+    """The settings of a benchmark read from corpus files."""
+    missing = [key for key in REQUIRED if key not in bench]
+    if missing:
+        fail(f"missing setting(s) {missing}: {list(REQUIRED)} are required (or merge, of other benchmarks)")
+    if bench["format"] not in FORMATS:
+        fail(f"unknown format {bench['format']!r}: expected one of {list(FORMATS)}")
     _check_files(bench, fail)
     if bench.get("split_order", "random") not in SPLIT_ORDERS:
         fail(f"split_order {bench['split_order']!r}: expected one of {list(SPLIT_ORDERS)}")
@@ -105,9 +134,6 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
         fail(f"encoding {bench['encoding']!r}: expected {expected}")
     if ("columns" in bench) != (bench["format"] == "columns"):
         fail("the 'columns' format needs a 'columns' spec (e.g. 'word,tag,ner:iob2'), and only it takes one")
-    for source, label_map in bench.get("t_a_label_maps", {}).items():
-        if not isinstance(label_map, dict) or not all(isinstance(v, str) for v in label_map.values()):
-            fail(f"t_a_label_maps[{source!r}]: expected an object of source label -> target label")
 
 
 def _json_type(types: Any) -> str:
@@ -172,7 +198,7 @@ def read_benchmarks(path: Union[str, Path], *, relative_to_file: bool = True) ->
         raise ValueError(Errors.E057.format(path=path, found=_json_type(type(data))))
     for name, bench in data.items():
         check_benchmark(name, bench, str(path))
-        if relative_to_file:
+        if relative_to_file and "files" in bench:
             bench["files"] = {part: _resolve(path.parent, paths) for part, paths in bench["files"].items()}
             if bench.get("label_map", NO_MAPPING) not in [*mapping_names(), NO_MAPPING]:
                 bench["label_map"] = _resolve(path.parent, bench["label_map"])
@@ -206,15 +232,39 @@ def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchm
 
 
 def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = None) -> Benchmark:
-    """A benchmark's entry in `benchmarks` (default: the built-in ones).
+    """A benchmark's entry in `benchmarks` (default: the built-in ones); a `merge` entry
+    with its parts' `lang` and `target` filled in.
 
-    RAISES (ValueError): E039 for a name `benchmarks` does not hold, listing them.
+    RAISES (ValueError): E039 for a name `benchmarks` does not hold, listing them; E114
+        for a merge of a name it does not hold, of another merge, or of parts whose
+        `lang` or `target` differ (from each other or from the merge's own).
     """
     benchmarks = BENCHMARKS if benchmarks is None else benchmarks
     if name not in benchmarks:
         choices = f"{sorted(benchmarks)}, or a benchmark of your own: see `prepare --help` (--benchmarks FILE, or --format/--train/--dev/--test)"
         raise ValueError(Errors.E039.format(kind="benchmark", value=name, choices=choices))
-    return benchmarks[name]
+    bench = benchmarks[name]
+    if "merge" not in bench:
+        return bench
+    parts = bench["merge"]
+
+    def fail(problem: str, expected: str) -> NoReturn:
+        raise ValueError(Errors.E114.format(name=name, parts=parts, problem=problem, expected=expected))
+
+    for part in parts:
+        if part not in benchmarks:
+            fail(f"{part!r} is no benchmark", f"some of {sorted(benchmarks)}")
+        if "merge" in benchmarks[part]:
+            fail(f"{part!r} is a merge itself", "benchmarks read from corpus files")
+    settings = {}
+    for key in ("lang", "target"):
+        values = {part: benchmarks[part][key] for part in parts}
+        found = sorted(set(values.values()))
+        if len(found) > 1 or bench.get(key, found[0]) != found[0]:
+            own = f" and {bench[key]!r} of its own" if key in bench else ""
+            fail(f"its parts have {key} {values}{own}", f"one {key}: a merge concatenates corpora of one language and task")
+        settings[key] = found[0]
+    return {**bench, **settings}
 
 
 def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
@@ -228,7 +278,7 @@ def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
     path = Path(corpus_dir) / name / DEFINITION_FILE
     if not path.exists():
         if name in BENCHMARKS:
-            return BENCHMARKS[name]
+            return get_benchmark(name)
         raise ValueError(Errors.E058.format(name=name, path=path, built_in=", ".join(sorted(BENCHMARKS))))
     prepared = read_benchmarks(path, relative_to_file=False)
     if name not in prepared:

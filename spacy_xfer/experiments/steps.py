@@ -3,6 +3,7 @@ config's settings from the corpus names) and evaluate (per-task test scores). Th
 project (`project.yml`) and the CLI run these.
 """
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -10,10 +11,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import srsly
 from spacy.language import Language
 from spacy.training import Example
+from spacy.vocab import Vocab
 
 from ..corpora import ReadOptions, convert_corpus, split_corpus
-from ..corpora.io import staged_folder, write_atomic
+from ..corpora.io import staged_folder, write_atomic, write_docbin
 from ..corpora.sampling import SPLIT_NAMES
+from ..corpora.stats import corpus_stats
 from ..docbin import read_docs
 from ..errors import Errors, listed
 from ..pipeline.xfer_tagger import XferTagger
@@ -44,7 +47,9 @@ def prepare_benchmark(
 
     Corpora without a standard split are split at random (seeded) or in file order
     (`split_order`); the labelling rate is applied later, by the task sampler, so one
-    conversion serves every rate.
+    conversion serves every rate. A `merge` benchmark's parts are each prepared so (with
+    the same seed) and concatenated part by part, in the merge's order; its
+    `benchmark.json` holds the parts' definitions too.
 
     name (str): The benchmark's name.
     corpora_dir (Optional[Path]): The folder relative paths are read from; None if the
@@ -55,33 +60,74 @@ def prepare_benchmark(
         the built-in benchmarks; see `load_benchmarks`).
     read (Sequence[Path]): other files read (the benchmarks file), which like the
         corpus files must not be among those written.
-    RETURNS (Dict[str, Any]): The statistics of each part written.
+    RETURNS (Dict[str, Any]): The statistics of each part written (of a merge: with the
+        statistics of each of its parts under `merged`).
     RAISES (ValueError): E083 for a part without sentences, E063 if the train part has no
         gold for the benchmark's target (see `check_prepared`); E038 if `output_dir` is a
         file, or if a file written would replace one read (e.g. the benchmarks file
-        as `output_dir`/benchmark.json). Every file is written to a staging folder
-        first and moved into `output_dir` only when all are there, so a failure leaves
-        `output_dir` as it was.
+        as `output_dir`/benchmark.json); E114 for a merge that `get_benchmark` refuses.
+        Every file is written to a staging folder first and moved into `output_dir`
+        only when all are there, so a failure leaves `output_dir` as it was.
     """
     bench = get_benchmark(name, benchmarks)
-    files = {part: find_file(name, part, corpora_dir, paths) for part, paths in bench["files"].items()}
+    parts = {part: get_benchmark(part, benchmarks) for part in bench.get("merge", [name])}
+    files = {
+        part: {split: find_file(part, split, corpora_dir, paths) for split, paths in definition["files"].items()}
+        for part, definition in parts.items()
+    }
+    inputs = [path for part_files in files.values() for path in part_files.values()]
+    with staged_folder(Path(output_dir), inputs=[*inputs, *read]) as staging:
+        if "merge" in bench:
+            stats = _merge_parts(parts, files, staging, seed)
+        else:
+            stats = _convert_benchmark(name, bench, files[name], staging, seed)
+        resolved = {part: {split: str(path.resolve()) for split, path in files[part].items()} for part in parts}
+        definition = bench if "merge" in bench else {**bench, "files": resolved[name]}
+        merged = {part: {**parts[part], "files": resolved[part]} for part in bench.get("merge", [])}
+        write_json(staging / DEFINITION_FILE, {name: definition, **merged})
+    return stats
+
+
+def _convert_benchmark(name: str, bench: Benchmark, files: Mapping[str, Path], output_dir: Path, seed: int) -> Dict[str, Any]:
+    """Convert (and split) one benchmark read from corpus files into `output_dir`."""
     options = ReadOptions(**{key: bench[key] for key in READ_OPTIONS if key in bench})
     common: Dict[str, Any] = {"options": options, "lenient": bench.get("lenient", False), "progress": True}
     split = {"seed": seed, "order": bench.get("split_order", "random"), **common}
-    with staged_folder(Path(output_dir), inputs=[*files.values(), *read]) as staging:
-        stats: Dict[str, Any] = {}
-        if "all" in files:
-            stats.update(split_corpus(bench["format"], files["all"], staging, ratios=bench["split"], **split))
-        elif "dev_from_train" in bench:
-            share = bench["dev_from_train"]
-            parts = split_corpus(bench["format"], files["train"], staging, ratios=(1 - share, share, 0.0), **split)
-            stats.update(train=parts["train"], dev=parts["dev"])
-        for part, path in files.items():
-            if part not in stats and part != "all":
-                stats[part] = convert_corpus(bench["format"], path, staging / f"{part}.spacy", **common)
-        check_prepared(name, bench, files, stats)
-        definition = {**bench, "files": {part: str(path.resolve()) for part, path in files.items()}}
-        write_json(staging / DEFINITION_FILE, {name: definition})
+    stats: Dict[str, Any] = {}
+    if "all" in files:
+        stats.update(split_corpus(bench["format"], files["all"], output_dir, ratios=bench["split"], **split))
+    elif "dev_from_train" in bench:
+        share = bench["dev_from_train"]
+        parts = split_corpus(bench["format"], files["train"], output_dir, ratios=(1 - share, share, 0.0), **split)
+        stats.update(train=parts["train"], dev=parts["dev"])
+    for part, path in files.items():
+        if part not in stats and part != "all":
+            stats[part] = convert_corpus(bench["format"], path, output_dir / f"{part}.spacy", **common)
+    check_prepared(name, bench, files, stats)
+    return stats
+
+
+def _merge_parts(
+    parts: Mapping[str, Benchmark], files: Mapping[str, Mapping[str, Path]], output_dir: Path, seed: int
+) -> Dict[str, Any]:
+    """Prepare each benchmark of a merge in a folder of its own under `output_dir`, then
+    write their train, dev and test parts concatenated (in `parts`' order) to
+    `output_dir`, and remove the parts' folders."""
+    merged = {}
+    for part, bench in parts.items():
+        (output_dir / part).mkdir()
+        merged[part] = _convert_benchmark(part, bench, files[part], output_dir / part, seed)
+    vocab = Vocab()
+    stats: Dict[str, Any] = {}
+    for split in SPLIT_NAMES:
+        docs = [doc for part in parts for doc in read_docs(output_dir / part / f"{split}.spacy", vocab)]
+        each = {part: merged[part][split] for part in parts}
+        layers = list(dict.fromkeys(layer for info in each.values() for layer in info["layers"]))
+        stats[split] = {"input": " + ".join(info["input"] for info in each.values()), "seed": seed}
+        stats[split].update(corpus_stats(docs, layers), merged=each)
+        write_docbin(docs, output_dir / f"{split}.spacy", stats[split], progress=True)
+    for part in parts:
+        shutil.rmtree(output_dir / part)
     return stats
 
 

@@ -1,0 +1,94 @@
+"""Merged benchmarks: the prepared parts of two or more benchmarks of one language and
+target, concatenated part by part (e.g. two corpora of one tag set as one larger source)."""
+
+import json
+import re
+
+import pytest
+
+from spacy_xfer.experiments.benchmarks import load_benchmarks, prepared_benchmark, read_benchmarks
+from spacy_xfer.experiments.steps import prepare_benchmark
+
+from .util import run, words_of
+
+SPLITS = ("train", "dev", "test")
+
+
+@pytest.fixture
+def benchmarks_file(tmp_path):
+    """A benchmarks file of `a` (train/dev/test files), `b` (one file, split at random)
+    and `ab`, their merge; returns a function writing it with more entries."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for part in SPLITS:
+        (folder / f"{part}.txt").write_text("".join(f"A{part}{i}\tB-person\nsat\tO\n\n" for i in range(4)), encoding="utf8")
+    (folder / "b.txt").write_text("".join(f"B{i}\tB-location\n.\tO\n\n" for i in range(20)), encoding="utf8")
+    a = {"format": "wnut", "lang": "en", "target": "ents", "files": {part: f"{part}.txt" for part in SPLITS}}
+    b = {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "b.txt"}, "split": [0.6, 0.2, 0.2]}
+
+    def write(**more):
+        path = folder / "benchmarks.json"
+        path.write_text(json.dumps({"a": a, "b": b, "ab": {"merge": ["a", "b"], "description": "both"}, **more}))
+        return path
+
+    return write
+
+
+def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(benchmarks_file, tmp_path):
+    benchmarks = load_benchmarks(benchmarks_file())
+    corpus = tmp_path / "corpus"
+    for name in ("a", "b", "ab"):
+        prepare_benchmark(name, None, corpus / name, 7, benchmarks=benchmarks)
+    for part in SPLITS:
+        expected = words_of(corpus / "a" / f"{part}.spacy") + words_of(corpus / "b" / f"{part}.spacy")
+        assert words_of(corpus / "ab" / f"{part}.spacy") == expected
+    stats = json.loads((corpus / "ab" / "train.stats.json").read_text())
+    assert list(stats["merged"]) == ["a", "b"] and stats["sentences"] == 4 + 12
+    assert stats["labels"]["ner"] == {"person": 4, "location": 12}
+    files = sorted(path.name for path in (corpus / "ab").iterdir())
+    assert files == ["benchmark.json", *sorted(f"{part}{ext}" for part in SPLITS for ext in (".spacy", ".stats.json"))]
+    # train and evaluate read the merge's language and target, and the file keeps its parts' definitions
+    definition = prepared_benchmark("ab", corpus)
+    assert (definition["lang"], definition["target"], definition["merge"]) == ("en", "ents", ["a", "b"])
+    parts = read_benchmarks(corpus / "ab" / "benchmark.json", relative_to_file=False)
+    assert parts["b"]["files"] == {"all": str((tmp_path / "data" / "b.txt").resolve())}
+    before = (corpus / "ab" / "train.spacy").read_bytes()
+    prepare_benchmark("ab", None, corpus / "ab", 7, benchmarks=benchmarks)
+    assert (corpus / "ab" / "train.spacy").read_bytes() == before  # same seed, same corpus
+    prepare_benchmark("ab", None, corpus / "ab", 8, benchmarks=benchmarks)
+    assert (corpus / "ab" / "train.spacy").read_bytes() != before  # b's split is drawn anew
+
+
+@pytest.mark.parametrize("more,problem", [
+    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected some of \[.*'a', 'ab', 'b'"),
+    ({"abb": {"merge": ["ab", "b"]}}, "'ab' is a merge itself; expected benchmarks read from corpus files"),
+    ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its parts have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
+    ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b.txt"}, "split": [0.6, 0.2, 0.2]},
+      "ab": {"merge": ["a", "t"]}}, r"its parts have target \{'a': 'ents', 't': 'tag'\}"),
+])
+def test_a_merge_of_what_cannot_be_concatenated_stops_prepare_before_any_work(benchmarks_file, tmp_path, more, problem):
+    name = "abb" if "abb" in more else "ab"
+    benchmarks = load_benchmarks(benchmarks_file(**more))
+    with pytest.raises(ValueError, match=rf"\[E114\] Benchmark '{name}' merges \[.*\]: {problem}"):
+        prepare_benchmark(name, None, tmp_path / "corpus" / name, 0, benchmarks=benchmarks)
+    assert not (tmp_path / "corpus").exists()
+
+
+@pytest.mark.parametrize("entry,message", [
+    ({"merge": ["a", "b"], "format": "wnut"}, r"so \['format'\] belong to those: expected only"),
+    ({"merge": ["a"]}, r"merge is \['a'\]: expected two or more different benchmark names"),
+    ({"merge": ["a", "a"]}, "expected two or more different"),
+    ({"merge": "a,b"}, "merge is 'a,b': expected a JSON array"),
+    ({"merge": ["a", "b"], "target": "pos"}, "target 'pos': expected one of"),
+])
+def test_a_merge_entry_is_checked_with_the_file(benchmarks_file, entry, message):
+    path = benchmarks_file(ab=entry)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: \[E055\] benchmark 'ab': .*{message}"):
+        read_benchmarks(path)
+
+
+def test_prepare_says_what_a_merge_holds(benchmarks_file, tmp_path):
+    result = run("prepare", "ab", tmp_path / "corpus" / "ab", "--benchmarks", benchmarks_file())
+    assert result.exit_code == 0, result.output
+    assert "ab train: 16 sentences, 32 tokens" in result.output
+    assert "ab: lang en, target ents" in result.output
