@@ -72,7 +72,8 @@ def prepare_command(
         ...,
         metavar="[CORPORA_DIR] OUTPUT_DIR",
         help="The folder of the raw corpora (the layout of ../shared/corpora; not needed when "
-        "the benchmark's paths are absolute, as for --benchmarks and --format), and where "
+        "the benchmark's paths are absolute, as for --benchmarks and --format, unless a merge there "
+        "has a built-in member), and where "
         f"train.spacy, dev.spacy, test.spacy and {DEFINITION_FILE} go (CORPUS_DIR/NAME, e.g. corpus/NAME).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random splits."),
@@ -152,8 +153,9 @@ def prepare_command(
     typer.echo(f"{name}: lang {bench['lang']}, target {bench['target']}; definition in {output_dir / DEFINITION_FILE}")
     for note in prepared_label_notes(bench, stats):
         typer.echo(f"{name}: warning: {note}", err=True)
-    if name in BENCHMARKS and benchmarks[name] != BENCHMARKS[name]:
-        typer.echo(f"{name}: your definition, not the built-in benchmark of that name", err=True)
+    for member in [name, *bench.get("merge", [])]:
+        if member in BENCHMARKS and benchmarks[member] != BENCHMARKS[member]:
+            typer.echo(f"{member}: your definition, not the built-in benchmark of that name", err=True)
     if output_dir.name != name:
         typer.echo(
             f"{name}: warning: `train` and `evaluate` read benchmark {name!r} from CORPUS_DIR/{name} (a folder named "

@@ -227,16 +227,29 @@ BENCHMARKS: Dict[str, Benchmark] = read_benchmarks(BUILT_IN_FILE, relative_to_fi
 
 def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchmark]:
     """The built-in benchmarks, with those of a user benchmarks file merged over them
-    (an entry of the same name replaces the built-in one)."""
-    return {**BENCHMARKS, **(read_benchmarks(path) if path is not None else {})}
+    (an entry of the same name replaces the built-in one).
+
+    RAISES (ValueError): as `read_benchmarks`; `PATH: [E114] ...` for a merge in the
+        file that `get_benchmark` refuses.
+    """
+    if path is None:
+        return dict(BENCHMARKS)
+    own = read_benchmarks(path)
+    benchmarks = {**BENCHMARKS, **own}
+    for name in own:
+        try:
+            get_benchmark(name, benchmarks)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
+    return benchmarks
 
 
 def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = None) -> Benchmark:
     """A benchmark's entry in `benchmarks` (default: the built-in ones); a `merge` entry
-    with its parts' `lang` and `target` filled in.
+    with its members' `lang` and `target` filled in.
 
     RAISES (ValueError): E039 for a name `benchmarks` does not hold, listing them; E114
-        for a merge of a name it does not hold, of another merge, or of parts whose
+        for a merge of a name it does not hold, of another merge, or of members whose
         `lang` or `target` differ (from each other or from the merge's own).
     """
     benchmarks = BENCHMARKS if benchmarks is None else benchmarks
@@ -246,23 +259,23 @@ def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = Non
     bench = benchmarks[name]
     if "merge" not in bench:
         return bench
-    parts = bench["merge"]
+    members = bench["merge"]
 
     def fail(problem: str, expected: str) -> NoReturn:
-        raise ValueError(Errors.E114.format(name=name, parts=parts, problem=problem, expected=expected))
+        raise ValueError(Errors.E114.format(name=name, members=members, problem=problem, expected=expected))
 
-    for part in parts:
-        if part not in benchmarks:
-            fail(f"{part!r} is no benchmark", f"some of {sorted(benchmarks)}")
-        if "merge" in benchmarks[part]:
-            fail(f"{part!r} is a merge itself", "benchmarks read from corpus files")
+    for member in members:
+        if member not in benchmarks:
+            fail(f"{member!r} is no benchmark", f"some of {sorted(n for n, b in benchmarks.items() if 'merge' not in b)}")
+        if "merge" in benchmarks[member]:
+            fail(f"{member!r} is a merge itself", "benchmarks read from corpus files")
     settings = {}
     for key in ("lang", "target"):
-        values = {part: benchmarks[part][key] for part in parts}
+        values = {member: benchmarks[member][key] for member in members}
         found = sorted(set(values.values()))
         if len(found) > 1 or bench.get(key, found[0]) != found[0]:
             own = f" and {bench[key]!r} of its own" if key in bench else ""
-            fail(f"its parts have {key} {values}{own}", f"one {key}: a merge concatenates corpora of one language and task")
+            fail(f"its members have {key} {values}{own}", f"one {key}: a merge concatenates corpora of one language and task")
         settings[key] = found[0]
     return {**bench, **settings}
 
@@ -273,7 +286,8 @@ def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
     built-in benchmark of that name.
 
     RAISES (ValueError): E058 for a name neither prepared with its definition nor built
-        in; E059 for a definition file of another benchmark.
+        in; E059 for a definition file of another benchmark; E114 for a merge there
+        that `get_benchmark` refuses.
     """
     path = Path(corpus_dir) / name / DEFINITION_FILE
     if not path.exists():
@@ -283,7 +297,7 @@ def prepared_benchmark(name: str, corpus_dir: Path) -> Benchmark:
     prepared = read_benchmarks(path, relative_to_file=False)
     if name not in prepared:
         raise ValueError(Errors.E059.format(path=path, name=name, found=sorted(prepared)))
-    return prepared[name]
+    return get_benchmark(name, prepared)  # a merge's members are in the file too
 
 
 def find_file(name: str, part: str, corpora_dir: Optional[Path], paths: Union[str, List[str]]) -> Path:

@@ -60,8 +60,8 @@ def prepare_benchmark(
         the built-in benchmarks; see `load_benchmarks`).
     read (Sequence[Path]): other files read (the benchmarks file), which like the
         corpus files must not be among those written.
-    RETURNS (Dict[str, Any]): The statistics of each part written (of a merge: with the
-        statistics of each of its parts under `merged`).
+    RETURNS (Dict[str, Any]): The statistics of each part written (of a merge: with its
+        benchmarks' statistics of that part under `merged`).
     RAISES (ValueError): E083 for a part without sentences, E063 if the train part has no
         gold for the benchmark's target (see `check_prepared`); E038 if `output_dir` is a
         file, or if a file written would replace one read (e.g. the benchmarks file
@@ -70,21 +70,22 @@ def prepare_benchmark(
         only when all are there, so a failure leaves `output_dir` as it was.
     """
     bench = get_benchmark(name, benchmarks)
-    parts = {part: get_benchmark(part, benchmarks) for part in bench.get("merge", [name])}
+    members = {member: get_benchmark(member, benchmarks) for member in bench.get("merge", [name])}
     files = {
-        part: {split: find_file(part, split, corpora_dir, paths) for split, paths in definition["files"].items()}
-        for part, definition in parts.items()
+        member: {part: find_file(member, part, corpora_dir, paths) for part, paths in definition["files"].items()}
+        for member, definition in members.items()
     }
-    inputs = [path for part_files in files.values() for path in part_files.values()]
+    inputs = [path for member_files in files.values() for path in member_files.values()]
     with staged_folder(Path(output_dir), inputs=[*inputs, *read]) as staging:
         if "merge" in bench:
-            stats = _merge_parts(parts, files, staging, seed)
+            stats = _prepare_merge(members, files, staging, seed)
         else:
             stats = _convert_benchmark(name, bench, files[name], staging, seed)
-        resolved = {part: {split: str(path.resolve()) for split, path in files[part].items()} for part in parts}
-        definition = bench if "merge" in bench else {**bench, "files": resolved[name]}
-        merged = {part: {**parts[part], "files": resolved[part]} for part in bench.get("merge", [])}
-        write_json(staging / DEFINITION_FILE, {name: definition, **merged})
+        definitions = {
+            member: {**definition, "files": {part: str(path.resolve()) for part, path in files[member].items()}}
+            for member, definition in members.items()
+        }
+        write_json(staging / DEFINITION_FILE, {name: bench, **definitions} if "merge" in bench else definitions)
     return stats
 
 
@@ -98,8 +99,8 @@ def _convert_benchmark(name: str, bench: Benchmark, files: Mapping[str, Path], o
         stats.update(split_corpus(bench["format"], files["all"], output_dir, ratios=bench["split"], **split))
     elif "dev_from_train" in bench:
         share = bench["dev_from_train"]
-        parts = split_corpus(bench["format"], files["train"], output_dir, ratios=(1 - share, share, 0.0), **split)
-        stats.update(train=parts["train"], dev=parts["dev"])
+        split_stats = split_corpus(bench["format"], files["train"], output_dir, ratios=(1 - share, share, 0.0), **split)
+        stats.update(train=split_stats["train"], dev=split_stats["dev"])
     for part, path in files.items():
         if part not in stats and part != "all":
             stats[part] = convert_corpus(bench["format"], path, output_dir / f"{part}.spacy", **common)
@@ -107,27 +108,30 @@ def _convert_benchmark(name: str, bench: Benchmark, files: Mapping[str, Path], o
     return stats
 
 
-def _merge_parts(
-    parts: Mapping[str, Benchmark], files: Mapping[str, Mapping[str, Path]], output_dir: Path, seed: int
+def _prepare_merge(
+    members: Mapping[str, Benchmark], files: Mapping[str, Mapping[str, Path]], output_dir: Path, seed: int
 ) -> Dict[str, Any]:
-    """Prepare each benchmark of a merge in a folder of its own under `output_dir`, then
-    write their train, dev and test parts concatenated (in `parts`' order) to
-    `output_dir`, and remove the parts' folders."""
-    merged = {}
-    for part, bench in parts.items():
-        (output_dir / part).mkdir()
-        merged[part] = _convert_benchmark(part, bench, files[part], output_dir / part, seed)
+    """Convert each benchmark of a merge into a folder of its own under `output_dir`
+    (named by position, not by the user's name), then write their train, dev and test
+    parts concatenated (in `members`' order) to `output_dir`, and remove those folders."""
+    folders = {member: output_dir / f".merge-{i}" for i, member in enumerate(members)}
+    stats_of = {}
+    for member, folder in folders.items():
+        folder.mkdir()
+        stats_of[member] = _convert_benchmark(member, members[member], files[member], folder, seed)
     vocab = Vocab()
     stats: Dict[str, Any] = {}
-    for split in SPLIT_NAMES:
-        docs = [doc for part in parts for doc in read_docs(output_dir / part / f"{split}.spacy", vocab)]
-        each = {part: merged[part][split] for part in parts}
+    for part in SPLIT_NAMES:
+        docs = [doc for folder in folders.values() for doc in read_docs(folder / f"{part}.spacy", vocab)]
+        each = {member: stats_of[member][part] for member in members}
         layers = list(dict.fromkeys(layer for info in each.values() for layer in info["layers"]))
-        stats[split] = {"input": " + ".join(info["input"] for info in each.values()), "seed": seed}
-        stats[split].update(corpus_stats(docs, layers), merged=each)
-        write_docbin(docs, output_dir / f"{split}.spacy", stats[split], progress=True)
-    for part in parts:
-        shutil.rmtree(output_dir / part)
+        inputs = ", ".join(info["input"] for info in each.values())  # each member's under `merged`
+        stats[part] = {"input": inputs, "seed": seed, **corpus_stats(docs, layers)}
+        # a doc id is its file's name, which members' files may share (two train.txt)
+        stats[part].update(documents=sum(info["documents"] for info in each.values()), merged=each)
+        write_docbin(docs, output_dir / f"{part}.spacy", stats[part], progress=True)
+    for folder in folders.values():
+        shutil.rmtree(folder)
     return stats
 
 

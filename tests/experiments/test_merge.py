@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from spacy_xfer.experiments.benchmarks import load_benchmarks, prepared_benchmark, read_benchmarks
+from spacy_xfer.experiments.benchmarks import BENCHMARKS, load_benchmarks, prepared_benchmark, read_benchmarks
 from spacy_xfer.experiments.steps import prepare_benchmark
 
 from .util import run, words_of
@@ -22,9 +22,10 @@ def benchmarks_file(tmp_path):
     folder.mkdir()
     for part in SPLITS:
         (folder / f"{part}.txt").write_text("".join(f"A{part}{i}\tB-person\nsat\tO\n\n" for i in range(4)), encoding="utf8")
-    (folder / "b.txt").write_text("".join(f"B{i}\tB-location\n.\tO\n\n" for i in range(20)), encoding="utf8")
+    (folder / "b").mkdir()
+    (folder / "b" / "train.txt").write_text("".join(f"B{i}\tB-location\n.\tO\n\n" for i in range(20)), encoding="utf8")
     a = {"format": "wnut", "lang": "en", "target": "ents", "files": {part: f"{part}.txt" for part in SPLITS}}
-    b = {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "b.txt"}, "split": [0.6, 0.2, 0.2]}
+    b = {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]}
 
     def write(**more):
         path = folder / "benchmarks.json"
@@ -45,13 +46,14 @@ def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(bench
     stats = json.loads((corpus / "ab" / "train.stats.json").read_text())
     assert list(stats["merged"]) == ["a", "b"] and stats["sentences"] == 4 + 12
     assert stats["labels"]["ner"] == {"person": 4, "location": 12}
+    assert stats["documents"] == 2  # both members read a train.txt, two documents
     files = sorted(path.name for path in (corpus / "ab").iterdir())
     assert files == ["benchmark.json", *sorted(f"{part}{ext}" for part in SPLITS for ext in (".spacy", ".stats.json"))]
     # train and evaluate read the merge's language and target, and the file keeps its parts' definitions
     definition = prepared_benchmark("ab", corpus)
     assert (definition["lang"], definition["target"], definition["merge"]) == ("en", "ents", ["a", "b"])
     parts = read_benchmarks(corpus / "ab" / "benchmark.json", relative_to_file=False)
-    assert parts["b"]["files"] == {"all": str((tmp_path / "data" / "b.txt").resolve())}
+    assert parts["b"]["files"] == {"all": str((tmp_path / "data" / "b" / "train.txt").resolve())}
     before = (corpus / "ab" / "train.spacy").read_bytes()
     prepare_benchmark("ab", None, corpus / "ab", 7, benchmarks=benchmarks)
     assert (corpus / "ab" / "train.spacy").read_bytes() == before  # same seed, same corpus
@@ -60,17 +62,21 @@ def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(bench
 
 
 @pytest.mark.parametrize("more,problem", [
-    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected some of \[.*'a', 'ab', 'b'"),
+    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected some of \[.*'a', 'b', 'conll00'"),
     ({"abb": {"merge": ["ab", "b"]}}, "'ab' is a merge itself; expected benchmarks read from corpus files"),
-    ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its parts have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
-    ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b.txt"}, "split": [0.6, 0.2, 0.2]},
-      "ab": {"merge": ["a", "t"]}}, r"its parts have target \{'a': 'ents', 't': 'tag'\}"),
+    ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its members have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
+    ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]},
+      "ab": {"merge": ["a", "t"]}}, r"its members have target \{'a': 'ents', 't': 'tag'\}"),
 ])
-def test_a_merge_of_what_cannot_be_concatenated_stops_prepare_before_any_work(benchmarks_file, tmp_path, more, problem):
+def test_a_merge_of_what_cannot_be_concatenated_is_refused_before_any_work(benchmarks_file, tmp_path, more, problem):
     name = "abb" if "abb" in more else "ab"
-    benchmarks = load_benchmarks(benchmarks_file(**more))
-    with pytest.raises(ValueError, match=rf"\[E114\] Benchmark '{name}' merges \[.*\]: {problem}"):
-        prepare_benchmark(name, None, tmp_path / "corpus" / name, 0, benchmarks=benchmarks)
+    path = benchmarks_file(**more)
+    message = rf"\[E114\] Benchmark '{name}' merges \[.*\]: {problem}"
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {message}"):
+        load_benchmarks(path)
+    unchecked = {**BENCHMARKS, **read_benchmarks(path)}  # as prepare meets a merge no file check saw
+    with pytest.raises(ValueError, match=message):
+        prepare_benchmark(name, None, tmp_path / "corpus" / name, 0, benchmarks=unchecked)
     assert not (tmp_path / "corpus").exists()
 
 
@@ -92,3 +98,29 @@ def test_prepare_says_what_a_merge_holds(benchmarks_file, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ab train: 16 sentences, 32 tokens" in result.output
     assert "ab: lang en, target ents" in result.output
+
+
+@pytest.mark.parametrize("member", ["train.spacy", "benchmark.json", "../escaped", "x/y", "."])
+def test_a_member_named_like_a_file_or_a_path_is_prepared_inside_the_output_only(benchmarks_file, tmp_path, member):
+    path = benchmarks_file(**{member: {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "b/train.txt"},
+                                       "split": [0.6, 0.2, 0.2]}, "m": {"merge": [member, "a"]}})
+    corpus = tmp_path / "corpus"
+    prepare_benchmark("m", None, corpus / "m", 0, benchmarks=load_benchmarks(path))
+    assert sorted(p.name for p in corpus.iterdir()) == ["m"] and len(words_of(corpus / "m" / "train.spacy")) == 16
+    # a member that fails leaves nothing behind, and the earlier output as it was
+    before = {p.name: p.read_bytes() for p in (corpus / "m").iterdir()}
+    (tmp_path / "data" / "test.txt").write_text("", encoding="utf8")
+    with pytest.raises(ValueError, match=r"test.txt: \[E054\] no sentences read"):
+        prepare_benchmark("m", None, corpus / "m", 0, benchmarks=load_benchmarks(path))
+    assert {p.name: p.read_bytes() for p in (corpus / "m").iterdir()} == before
+    assert sorted(p.name for p in corpus.iterdir()) == ["m"]
+
+
+def test_prepare_says_which_members_are_your_definitions(benchmarks_file, tmp_path):
+    ptb = {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]}
+    path = benchmarks_file(ptb=ptb, ud_en=ptb)
+    result = run("prepare", "ptb_ewt", tmp_path / "corpus" / "ptb_ewt", "--benchmarks", path)
+    assert result.exit_code == 0, result.output
+    assert "ptb: your definition, not the built-in benchmark" in result.output
+    assert "ud_en: your definition, not the built-in benchmark" in result.output
+    assert "ptb_ewt: your definition" not in result.output
