@@ -266,7 +266,8 @@ def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = Non
 
     for member in members:
         if member not in benchmarks:
-            fail(f"{member!r} is no benchmark", f"some of {sorted(n for n, b in benchmarks.items() if 'merge' not in b)}")
+            known = sorted(n for n, b in benchmarks.items() if "merge" not in b)
+            fail(f"{member!r} is no benchmark", f"a built-in one or one of the same benchmarks file, some of {known}")
         if "merge" in benchmarks[member]:
             fail(f"{member!r} is a merge itself", "benchmarks read from corpus files")
     settings = {}

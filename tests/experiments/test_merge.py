@@ -62,7 +62,7 @@ def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(bench
 
 
 @pytest.mark.parametrize("more,problem", [
-    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected some of \[.*'a', 'b', 'conll00'"),
+    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected a built-in one or one of the same benchmarks file, some of \[.*'a', 'b', 'conll00'"),
     ({"abb": {"merge": ["ab", "b"]}}, "'ab' is a merge itself; expected benchmarks read from corpus files"),
     ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its members have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
     ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]},
