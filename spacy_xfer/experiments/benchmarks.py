@@ -46,7 +46,7 @@ SETTINGS = {
 }
 REQUIRED = ("format", "lang", "target", "files")
 # the settings of a benchmark made of other benchmarks' prepared parts (lang and target
-# are its parts', filled in by `get_benchmark`)
+# are its members', filled in by `get_benchmark`)
 MERGE_SETTINGS = ("description", "merge", "lang", "target", "t_a_label_maps")
 READ_OPTIONS = ("columns", "conllu_tag", "label_map", "encoding")
 
@@ -65,7 +65,7 @@ def check_benchmark(name: str, bench: Any, where: str) -> None:
     (source benchmark -> {source label: target label} for T-A). Or `merge`: the names of
     two or more benchmarks of one language and target, whose prepared train, dev and
     test parts are concatenated (e.g. two corpora of one tag set as one larger source),
-    with optional `description`, `t_a_label_maps`, and `lang` and `target` (their parts',
+    with optional `description`, `t_a_label_maps`, and `lang` and `target` (the members',
     filled in by `get_benchmark`).
 
     name (str): The benchmark's name.
