@@ -358,7 +358,7 @@ class Errors:
         "that sum to the rows (a PackedSequence's layout), input projections (rows, 3 x "
         "hidden), weights (3 x hidden, hidden) and biases (3 x hidden,)."
     )
-    E114 = "[E114] Benchmark {name!r} merges {members}: {problem}; expected {expected}."
+    E114 = "{where}[E114] Benchmark {name!r} merges {members}: {problem}; expected {expected}."
 
 
 class Warnings:

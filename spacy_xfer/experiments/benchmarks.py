@@ -237,10 +237,7 @@ def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchm
     own = read_benchmarks(path)
     benchmarks = {**BENCHMARKS, **own}
     for name in own:
-        try:
-            get_benchmark(name, benchmarks)
-        except ValueError as e:
-            raise ValueError(f"{path}: {e}") from e
+        _resolve_merge(name, benchmarks, where=f"{path}: ")
     return benchmarks
 
 
@@ -256,13 +253,19 @@ def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = Non
     if name not in benchmarks:
         choices = f"{sorted(benchmarks)}, or a benchmark of your own: see `prepare --help` (--benchmarks FILE, or --format/--train/--dev/--test)"
         raise ValueError(Errors.E039.format(kind="benchmark", value=name, choices=choices))
+    return _resolve_merge(name, benchmarks)
+
+
+def _resolve_merge(name: str, benchmarks: Mapping[str, Benchmark], where: str = "") -> Benchmark:
+    """`benchmarks[name]`; a merge with its members' `lang` and `target` filled in.
+    RAISES (ValueError): `WHERE[E114] ...` as `get_benchmark` says."""
     bench = benchmarks[name]
     if "merge" not in bench:
         return bench
     members = bench["merge"]
 
     def fail(problem: str, expected: str) -> NoReturn:
-        raise ValueError(Errors.E114.format(name=name, members=members, problem=problem, expected=expected))
+        raise ValueError(Errors.E114.format(where=where, name=name, members=members, problem=problem, expected=expected))
 
     for member in members:
         if member not in benchmarks:
