@@ -47,9 +47,9 @@ def prepare_benchmark(
 
     Corpora without a standard split are split at random (seeded) or in file order
     (`split_order`); the labelling rate is applied later, by the task sampler, so one
-    conversion serves every rate. A `merge` benchmark's parts are each prepared so (with
-    the same seed) and concatenated part by part, in the merge's order; its
-    `benchmark.json` holds the parts' definitions too.
+    conversion serves every rate. A `merge` benchmark's members are each prepared so
+    (with the same seed) and concatenated part by part, in the merge's order; its
+    `benchmark.json` holds the members' definitions too.
 
     name (str): The benchmark's name.
     corpora_dir (Optional[Path]): The folder relative paths are read from; None if the
