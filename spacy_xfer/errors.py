@@ -359,6 +359,10 @@ class Errors:
         "hidden), weights (3 x hidden, hidden) and biases (3 x hidden,)."
     )
     E114 = "{where}[E114] Benchmark {name!r} merges {members}: {problem}; expected {expected}."
+    E115 = (
+        "[E115] Benchmark {name!r} is defined in {first} and again in {second}; expected "
+        "each name in one of the --benchmarks files (rename one of them)."
+    )
 
 
 class Warnings:

@@ -77,13 +77,14 @@ def prepare_command(
         f"train.spacy, dev.spacy, test.spacy and {DEFINITION_FILE} go (CORPUS_DIR/NAME, e.g. corpus/NAME).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random splits."),
-    benchmarks_file: Optional[Path] = typer.Option(
+    benchmarks_files: Optional[List[Path]] = typer.Option(
         None,
         "--benchmarks",
         exists=True,
         dir_okay=False,
         help="A JSON file of benchmarks of your own, the schema of spacy_xfer/experiments/benchmarks.json "
-        "(paths absolute or relative to the file), merged over the built-in ones.",
+        "(paths absolute or relative to the file), merged over the built-in ones; repeat it to read "
+        "several files (a name may be defined in one of them only).",
     ),
     fmt: Optional[str] = typer.Option(None, "--format", help="The corpus format, as for `convert`.", rich_help_panel=OWN),
     train: Optional[Path] = typer.Option(None, "--train", exists=True, help="The train file.", rich_help_panel=OWN),
@@ -126,9 +127,10 @@ def prepare_command(
     own.update(encoding=encoding)
     if fmt is None and any(own.values()):
         raise typer.BadParameter("--train, --dev, --test, --lang, --target etc. define a benchmark with --format")
-    if fmt is not None and benchmarks_file is not None:
+    read = benchmarks_files or []
+    if fmt is not None and read:
         raise typer.BadParameter("define the benchmark with --benchmarks or with --format etc., not both")
-    benchmarks = load_benchmarks(benchmarks_file)
+    benchmarks = load_benchmarks(*read)
     if fmt is not None:
         missing = [flag for flag, value in (("--train", train), ("--test", test), ("--lang", lang), ("--target", target)) if value is None]
         if dev is None and dev_from_train is None:
@@ -139,7 +141,6 @@ def prepare_command(
             raise typer.BadParameter(f"a benchmark defined with --format {fmt} also needs {', '.join(missing)}")
         benchmarks[name] = {key: value for key, value in {"format": fmt, **own}.items() if value is not None}
         check_benchmark(name, benchmarks[name], "prepare --format etc.")
-    read = [Path(benchmarks_file)] if benchmarks_file is not None else []
     stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks, read=read)
     summaries = {}  # parts split from one file share its reading, so report it once
     for part, info in stats.items():

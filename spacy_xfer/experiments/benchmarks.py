@@ -225,18 +225,24 @@ def _resolve(folder: Path, paths: Union[str, List[str]]) -> Union[str, List[str]
 BENCHMARKS: Dict[str, Benchmark] = read_benchmarks(BUILT_IN_FILE, relative_to_file=False)
 
 
-def load_benchmarks(path: Optional[Union[str, Path]] = None) -> Dict[str, Benchmark]:
-    """The built-in benchmarks, with those of a user benchmarks file merged over them
-    (an entry of the same name replaces the built-in one).
+def load_benchmarks(*paths: Union[str, Path]) -> Dict[str, Benchmark]:
+    """The built-in benchmarks, with those of user benchmarks files merged over them
+    (an entry replaces the built-in one of its name; a merge's members may come from any
+    of the files).
 
-    RAISES (ValueError): as `read_benchmarks`; `PATH: [E114] ...` for a merge in the
-        file that `get_benchmark` refuses.
+    RAISES (ValueError): as `read_benchmarks`; E115 for a name that two of the files
+        define; `PATH: [E114] ...` for a merge in a file that `get_benchmark` refuses.
     """
-    if path is None:
-        return dict(BENCHMARKS)
-    own = read_benchmarks(path)
-    benchmarks = {**BENCHMARKS, **own}
-    for name in own:
+    benchmarks = dict(BENCHMARKS)
+    defined_in: Dict[str, Path] = {}
+    for path in map(Path, paths):
+        own = read_benchmarks(path)
+        for name in own:
+            if name in defined_in:
+                raise ValueError(Errors.E115.format(name=name, first=defined_in[name], second=path))
+            defined_in[name] = path
+        benchmarks.update(own)
+    for name, path in defined_in.items():
         _resolve_merge(name, benchmarks, where=f"{path}: ")
     return benchmarks
 
@@ -270,7 +276,7 @@ def _resolve_merge(name: str, benchmarks: Mapping[str, Benchmark], where: str = 
     for member in members:
         if member not in benchmarks:
             known = sorted(n for n, b in benchmarks.items() if "merge" not in b)
-            fail(f"{member!r} is no benchmark", f"a built-in one or one of the same benchmarks file, some of {known}")
+            fail(f"{member!r} is no benchmark", f"a built-in one or one of the benchmarks files, some of {known}")
         if "merge" in benchmarks[member]:
             fail(f"{member!r} is a merge itself", "benchmarks read from corpus files")
     settings = {}

@@ -62,7 +62,7 @@ def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(bench
 
 
 @pytest.mark.parametrize("more,problem", [
-    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected a built-in one or one of the same benchmarks file, some of \[.*'a', 'b', 'conll00'"),
+    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected a built-in one or one of the benchmarks files, some of \[.*'a', 'b', 'conll00'"),
     ({"abb": {"merge": ["ab", "b"]}}, "'ab' is a merge itself; expected benchmarks read from corpus files"),
     ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its members have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
     ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]},
@@ -124,3 +124,32 @@ def test_prepare_says_which_members_are_your_definitions(benchmarks_file, tmp_pa
     assert "ptb: your definition, not the built-in benchmark" in result.output
     assert "ud_en: your definition, not the built-in benchmark" in result.output
     assert "ptb_ewt: your definition" not in result.output
+
+
+def test_prepare_reads_every_benchmarks_file_and_a_merge_may_join_members_of_two(benchmarks_file, tmp_path):
+    """--benchmarks repeated: each file's paths are its own, and a merge in one names a
+    member of the other (a repeated option is not left to keep only the last)."""
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "all.txt").write_text("".join(f"C{i}\tB-person\n!\tO\n\n" for i in range(10)), encoding="utf8")
+    c = {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": "all.txt"}, "split": [0.6, 0.2, 0.2]}
+    second = more / "benchmarks.json"
+    second.write_text(json.dumps({"c": c, "ac": {"merge": ["a", "c"]}}), encoding="utf8")
+    corpus = tmp_path / "corpus"
+    result = run("prepare", "ac", corpus / "ac", "--benchmarks", benchmarks_file(), "--benchmarks", second)
+    assert result.exit_code == 0, result.output
+    assert "ac train: 10 sentences, 20 tokens" in result.output  # a's 4, c's 6
+    assert {w[0][0] for w in words_of(corpus / "ac" / "train.spacy")} == {"A", "C"}
+    result = run("prepare", "ac", corpus / "ac2", "--benchmarks", second)
+    assert result.exit_code == 1 and "[E114] Benchmark 'ac' merges ['a', 'c']: 'a' is no benchmark" in result.output
+
+
+def test_a_name_two_benchmarks_files_define_is_refused_naming_both(benchmarks_file, tmp_path):
+    first = benchmarks_file()
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps({"b": {"format": "wnut", "lang": "en", "target": "ents", "files": {"all": str(first)}, "split": [0.6, 0.2, 0.2]}}))
+    with pytest.raises(ValueError, match=rf"\[E115\] Benchmark 'b' is defined in {re.escape(str(first))} and again in {re.escape(str(second))}"):
+        load_benchmarks(first, second)
+    result = run("prepare", "a", tmp_path / "corpus" / "a", "--benchmarks", first, "--benchmarks", second)
+    assert result.exit_code == 1 and "[E115] Benchmark 'b'" in result.output
+    assert not (tmp_path / "corpus").exists()
