@@ -23,6 +23,7 @@ from ..experiments.report import Results, draw_figures, load_results, results_ta
 from ._util import app
 
 RESULTS_HELP = "The folder of results files (one JSON per run)."
+ROW_SETS = ", ".join(load_rows()[1])
 
 
 def _fail(message: str) -> None:
@@ -32,7 +33,7 @@ def _fail(message: str) -> None:
 
 @app.command("grid")
 def grid_command(
-    rows: str = typer.Option("table2", "--rows", help="Row sets (table2, extra, figure2) or row ids of spacy_xfer/experiments/rows.json, comma-separated."),
+    rows: str = typer.Option("table2", "--rows", help=f"Row sets ({ROW_SETS}) or row ids of spacy_xfer/experiments/rows.json, comma-separated."),
     seeds: int = typer.Option(3, "--seeds", help="Run the first N seeds: 13, 14, 15, ..."),
     seed: List[int] = typer.Option([], "--seed", help="Run this seed (repeatable); overrides --seeds."),
     only: str = typer.Option(",".join(KINDS), "--only", help="Kinds of run, comma-separated: transfer, none (the same model without transfer), spacy (spaCy's built-in tagger or NER)."),
@@ -78,7 +79,7 @@ def grid_command(
 @app.command("report")
 def report_command(
     results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
-    rows: str = typer.Option("table2", "--rows", help="The row set to print or plot (without --readme)."),
+    rows: str = typer.Option("table2", "--rows", help=f"The row set to print or plot (without --readme): {ROW_SETS}."),
     readme: Optional[Path] = typer.Option(None, "--readme", exists=True, dir_okay=False, help="Rewrite the tables between the <!-- results:SET --> markers of this file."),
     check: bool = typer.Option(False, "--check", help="With --readme: change nothing, exit with 1 if a table differs from the results."),
     figures: Optional[Path] = typer.Option(None, "--figures", help="Write the Figure 2 plots of --rows and the active-learning curves as PNGs into this folder (needs matplotlib)."),

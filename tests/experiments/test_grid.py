@@ -23,6 +23,7 @@ from spacy_xfer.experiments.grid import (
 )
 
 from .fake_runner import FakeRunner, option
+from .util import run
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = "ptb-twitter_pos-t_a-0.1"
@@ -184,6 +185,13 @@ def test_rows_are_selected_by_set_or_id_once_each_and_unknown_names_fail():
     assert seed_list(3) == [13, 14, 15] and seed_list(3, [7]) == [7]
     with pytest.raises(ValueError, match=r"\[E039\] Unknown kinds of run \['spacey'\]"):
         plan_runs(rows.values(), [13], ["transfer", "spacey"])
+
+
+def test_grid_and_report_help_list_every_row_set():
+    sets = load_rows()[1]
+    for command in ("grid", "report"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and all(name in result.output for name in sets), result.output
 
 
 def test_a_rows_file_naming_an_unknown_row_or_benchmark_fails_with_its_path(tmp_path):
