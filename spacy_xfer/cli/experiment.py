@@ -144,7 +144,8 @@ def prepare_command(
     stats = prepare_benchmark(name, corpora_dir, output_dir, seed, benchmarks=benchmarks, read=read)
     summaries = {}  # parts split from one file share its reading, so report it once
     for part, info in stats.items():
-        typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens")
+        members = ", ".join(f"{each['sentences']} from {member}" for member, each in info.get("merged", {}).items())
+        typer.echo(f"{name} {part}: {info['sentences']} sentences, {info['tokens']} tokens" + (f" ({members})" if members else ""))
         for read_info in info.get("merged", {name: info}).values():
             summaries.setdefault(read_info["input"], lenient_summary(read_info["problems"]))
     for path, summary in summaries.items():

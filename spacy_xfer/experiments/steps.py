@@ -169,11 +169,25 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
     label at all scores 0 (and dev selects the model), and labels train lacks are
     never predicted (a typo, or a split that left a rare label out of train).
 
+    Of a merge, also each member's train labels that no other member's train has: the
+    members are concatenated without mapping tags, so two tag sets (UPOS and PTB) would
+    both be learnt as one.
+
     RETURNS (List[str]): one note per problem, naming the part and its labels.
     """
     layer = TARGET_LAYERS[bench["target"]]
     train = stats["train"]["labels"].get(layer, {})
     notes = []
+    members = {member: info["labels"].get(layer, {}) for member, info in stats["train"].get("merged", {}).items()}
+    for member, labels in members.items():
+        others = {label for other, more in members.items() if other != member for label in more}
+        own = [label for label in labels if label not in others]
+        if own:
+            shown = listed((repr(label) for label in own), 6)
+            notes.append(
+                f"member {member}'s train has {layer} labels no other member's has ({shown}; {len(own)} of "
+                f"{len(labels)}): a merge does not map tags, so check that its members share one tag set"
+            )
     for part in ("dev", "test"):
         if part not in stats:
             continue

@@ -96,8 +96,11 @@ def test_a_merge_entry_is_checked_with_the_file(benchmarks_file, entry, message)
 def test_prepare_says_what_a_merge_holds(benchmarks_file, tmp_path):
     result = run("prepare", "ab", tmp_path / "corpus" / "ab", "--benchmarks", benchmarks_file())
     assert result.exit_code == 0, result.output
-    assert "ab train: 16 sentences, 32 tokens" in result.output
+    assert "ab train: 16 sentences, 32 tokens (4 from a, 12 from b)" in result.output
     assert "ab: lang en, target ents" in result.output
+    # the members' tag sets are not mapped: each one's own labels are named
+    assert "member a's train has ner labels no other member's has ('person'; 1 of 1)" in result.output
+    assert "member b's train has ner labels no other member's has ('location'; 1 of 1)" in result.output
 
 
 @pytest.mark.parametrize("member", ["train.spacy", "benchmark.json", "../escaped", "x/y", "."])
@@ -138,7 +141,8 @@ def test_prepare_reads_every_benchmarks_file_and_a_merge_may_join_members_of_two
     corpus = tmp_path / "corpus"
     result = run("prepare", "ac", corpus / "ac", "--benchmarks", benchmarks_file(), "--benchmarks", second)
     assert result.exit_code == 0, result.output
-    assert "ac train: 10 sentences, 20 tokens" in result.output  # a's 4, c's 6
+    assert "ac train: 10 sentences, 20 tokens (4 from a, 6 from c)" in result.output
+    assert "member a's train" not in result.output  # both tag person only
     assert {w[0][0] for w in words_of(corpus / "ac" / "train.spacy")} == {"A", "C"}
     result = run("prepare", "ac", corpus / "ac2", "--benchmarks", second)
     assert result.exit_code == 1 and "[E114] Benchmark 'ac' merges ['a', 'c']: 'a' is no benchmark" in result.output
