@@ -363,6 +363,11 @@ class Errors:
         "[E115] Benchmark {name!r} is defined in {first} and again in {second}; expected "
         "each name in one of the --benchmarks files (rename one of them)."
     )
+    E116 = (
+        "[E116] Gold labels of doc {doc!r} leave no label the {scheme} tag scheme allows "
+        "for the {n} unknown token(s) between {after} and {before}. Fix the data, or set "
+        "`constraints` of component '{name}' to the scheme the data uses, or to 'none'."
+    )
 
 
 class Warnings:

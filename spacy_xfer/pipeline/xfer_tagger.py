@@ -5,7 +5,7 @@ import math
 import warnings
 from collections import Counter
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.errors import Errors as SpacyErrors
@@ -527,8 +527,9 @@ class XferTagger(CheckedLoad, TrainablePipe):
         shared encoder still gets the other heads' gradient (see STYLE.md, section 3).
 
         RAISES (ValueError): E109 before initialize; E004 for a gold label the head does
-        not have; E005 for gold tags that break the `constraints` scheme; E111 when
-        the encoder's vectors are not as wide as the head was trained on.
+        not have; E005 for gold tags that break the `constraints` scheme, E116 for unknown
+        tags that no allowed label fits; E111 when the encoder's vectors are not as wide
+        as the head was trained on.
         """
         if losses is None:
             losses = {}
@@ -610,11 +611,15 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
     def _check_scheme(self, doc: Doc, ids: numpy.ndarray, constraints: Constraints) -> None:
         """Raise E005 at the first gold transition the scheme forbids (a sentence start
-        or end counts as a transition; unknown tags break no transition)."""
+        or end counts as a transition; unknown tags break no transition), and E116 where
+        unknown tags have no allowed labels between the known ones (`B-PER ? L-LOC`
+        under BILUO), which the CRF's loss could only refuse by its batch position (E016)."""
         transitions, start, end = constraints
         if not len(ids):
             return
         known = ids >= 0
+        if not known.all() and known.any():
+            self._check_unknown_stretches(doc, ids, constraints)
         pairs = numpy.nonzero(known[:-1] & known[1:])[0]
         bad_pairs = pairs[~transitions[ids[pairs], ids[pairs + 1]]]
         names = self._label_setup().names
@@ -634,6 +639,31 @@ class XferTagger(CheckedLoad, TrainablePipe):
             )
         )
 
+    def _check_unknown_stretches(self, doc: Doc, ids: numpy.ndarray, constraints: Constraints) -> None:
+        """Raise E116 at the first known tag (or the doc's end) that no allowed label
+        sequence reaches through the unknown tags before it, following the labels each
+        token may take from the doc's start as the CRF's constrained sums do. Runs
+        after the E005 check, so only stretches of unknown tags can fail here."""
+        transitions, start, end = constraints
+        names = self._label_setup().names
+
+        def fail(n: int, after: str, before: str) -> NoReturn:
+            message = Errors.E116.format(doc=doc.text[:80], n=n, after=after, before=before, scheme=self.scheme, name=self.name)
+            raise ValueError(message)
+
+        reach, at, after = start, 0, "the doc's start"  # the labels token `at` may take
+        for i in numpy.flatnonzero(ids >= 0):
+            for _ in range(i - at):
+                reach = transitions[reach].any(axis=0)
+            if not reach[ids[i]]:
+                fail(i - at, after, f"{names[ids[i]]!r} at token {i} ({doc[i].text!r})")
+            reach, at, after = transitions[ids[i]], i + 1, f"{names[ids[i]]!r} at token {i}"
+        if at < len(ids):  # unknown tags up to the doc's end
+            for _ in range(len(ids) - 1 - at):
+                reach = transitions[reach].any(axis=0)
+            if not (reach & end).any():
+                fail(len(ids) - at, after, "the doc's end")
+
     def initialize(
         self,
         get_examples: Callable[[], Iterable[Example]],
@@ -643,8 +673,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
     ) -> None:
         """Collect the labels, size the CRF, initialize the model on all examples. With
-        `constraints` on a token target, gold tags that break the scheme raise E005 here,
-        as in `update`. A `label_map` with "$$" in a label warns W002: what confection
+        `constraints` on a token target, gold tags that break the scheme raise E005 (or
+        E116) here, as in `update`. A `label_map` with "$$" in a label warns W002: what confection
         leaves of a "$" in a config loaded without interpolation.
 
         labels (Optional[Sequence[str]]): the label data (tags, or span types for span
@@ -682,7 +712,7 @@ class XferTagger(CheckedLoad, TrainablePipe):
                 ))
             get_crf(self.model).set_constraints(*constraints)
             if not self.target.spans:  # gold tags can break the scheme; spans cannot
-                self._gold_ids(own)  # E005 at the first that does, as `update` would
+                self._gold_ids(own)  # E005 or E116 at the first that does, as `update` would
         if nlp is not None:
             self._check_single_writer(nlp)
             self._check_score_weights(nlp)

@@ -267,6 +267,38 @@ def test_constraints_reject_invalid_gold(scheme, bad, message):
         nlp.initialize(lambda: examples)  # at initialize, before any update
 
 
+@pytest.mark.parametrize(
+    "partial,message",
+    [
+        (["B-PER", None, "L-LOC"], r"1 unknown token\(s\) between 'B-PER' at token 0 and 'L-LOC' at token 2 \('Bo'\)"),
+        ([None, None, "L-PER"], None),  # B-PER I-PER fits
+        ([None, "I-LOC", "L-LOC"], r"1 unknown token\(s\) between the doc's start and 'I-LOC' at token 1 \('and'\)"),  # no B-LOC
+        (["O", "B-PER", None], None),  # L-PER fits
+        (["O", "U-PER", None], None),
+    ],
+)
+def test_unknown_gold_tags_that_no_allowed_label_fits_are_named_by_doc_and_token(partial, message):
+    """Gold with unknown tags (None: e.g. tokens that do not align) whose every filling
+    breaks the scheme: named at initialize with the doc and the tokens around the
+    stretch, not by its position in the CRF loss's batch (E016)."""
+    nlp = tiny_tagger("ext:xfer_iob", constraints="BILUO")
+    data = [("Al and Bo", ["B-PER", "I-PER", "L-PER"]), ("Al met Bo", ["U-PER", "O", "U-LOC"]), ("Al and Bo", partial)]
+    examples = examples_for(nlp, data, "ext:xfer_iob")
+    if message is None:
+        nlp.initialize(lambda: examples)
+        return
+    with pytest.raises(ValueError, match=rf"\[E116\] Gold labels of doc 'Al and Bo' .*BILUO.*{message}"):
+        nlp.initialize(lambda: examples)
+
+
+def test_an_unknown_stretch_up_to_the_doc_end_that_no_label_can_close_is_named():
+    # no L-PER among the labels: B-PER followed by unknown tags cannot end the doc
+    nlp = tiny_tagger("ext:xfer_iob", constraints="BILUO")
+    data = [("Al met Bo", ["U-PER", "O", "O"]), ("at Al Bo", ["O", "B-PER", None])]
+    with pytest.raises(ValueError, match=r"E116.*'at Al Bo'.*1 unknown token\(s\) between 'B-PER' at token 1 and the doc's end"):
+        nlp.initialize(lambda: examples_for(nlp, data, "ext:xfer_iob"))
+
+
 def test_constraints_under_which_a_doc_length_has_no_tag_sequence_stop_initialize():
     """BILUO tags without O or U-: a one-token doc could only get a forbidden tag (with
     confidence 1.0 and an n-best list without it); named at initialize instead."""
