@@ -7,6 +7,7 @@ the ablation's and active learning's) into the README's tables and the plots.
     python -m spacy_xfer report --rows figure2 --figures figures/
 """
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -16,14 +17,14 @@ import typer
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from ..experiments.grid import KINDS, VECTORS_DIR, Grid, RowSet, load_rows, mark_stale_configs, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.grid import KINDS, ROWS_FILE, VECTORS_DIR, Grid, RowSet, load_rows, mark_stale_configs, plan_runs, run_grid, seed_list, select_rows
 from ..experiments.ablation import DEFAULT_MAX_STEPS, ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import Results, draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
 
 RESULTS_HELP = "The folder of results files (one JSON per run)."
-ROW_SETS = ", ".join(load_rows()[1])
+ROW_SETS = ", ".join(json.loads(ROWS_FILE.read_text(encoding="utf8"))["sets"])  # unchecked: `grid` checks the file
 
 
 def _fail(message: str) -> None:

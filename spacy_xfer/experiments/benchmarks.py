@@ -235,7 +235,7 @@ def load_benchmarks(*paths: Union[str, Path]) -> Dict[str, Benchmark]:
     """
     benchmarks = dict(BENCHMARKS)
     defined_in: Dict[str, Path] = {}
-    for path in map(Path, paths):
+    for path in dict.fromkeys(Path(p).resolve() for p in paths):  # a file given twice is read once
         own = read_benchmarks(path)
         for name in own:
             if name in defined_in:
@@ -243,7 +243,7 @@ def load_benchmarks(*paths: Union[str, Path]) -> Dict[str, Benchmark]:
             defined_in[name] = path
         benchmarks.update(own)
     for name, path in defined_in.items():
-        _resolve_merge(name, benchmarks, where=f"{path}: ")
+        _resolve_merge(name, benchmarks, where=f"{path}: ", defined_in=defined_in)
     return benchmarks
 
 
@@ -262,9 +262,12 @@ def get_benchmark(name: str, benchmarks: Optional[Mapping[str, Benchmark]] = Non
     return _resolve_merge(name, benchmarks)
 
 
-def _resolve_merge(name: str, benchmarks: Mapping[str, Benchmark], where: str = "") -> Benchmark:
+def _resolve_merge(
+    name: str, benchmarks: Mapping[str, Benchmark], where: str = "", defined_in: Mapping[str, Path] = {}
+) -> Benchmark:
     """`benchmarks[name]`; a merge with its members' `lang` and `target` filled in.
-    RAISES (ValueError): `WHERE[E114] ...` as `get_benchmark` says."""
+    RAISES (ValueError): `WHERE[E114] ...` as `get_benchmark` says, naming the file of
+        each member defined (`defined_in`) in another file than the merge."""
     bench = benchmarks[name]
     if "merge" not in bench:
         return bench
@@ -285,7 +288,10 @@ def _resolve_merge(name: str, benchmarks: Mapping[str, Benchmark], where: str = 
         found = sorted(set(values.values()))
         if len(found) > 1 or bench.get(key, found[0]) != found[0]:
             own = f" and {bench[key]!r} of its own" if key in bench else ""
-            fail(f"its members have {key} {values}{own}", f"one {key}: a merge concatenates corpora of one language and task")
+            elsewhere = [m for m in members if m in defined_in and defined_in[m] != defined_in.get(name)]
+            files = ", ".join(f"{member!r} from {defined_in[member]}" for member in elsewhere)
+            fail(f"its members have {key} {values}{own}" + (f" ({files})" if files else ""),
+                 f"one {key}: a merge concatenates corpora of one language and task")
         settings[key] = found[0]
     return {**bench, **settings}
 

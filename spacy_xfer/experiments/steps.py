@@ -58,7 +58,7 @@ def prepare_benchmark(
     seed (int): The seed of random splits.
     benchmarks (Optional[Mapping[str, Benchmark]]): Where `name` is looked up (default:
         the built-in benchmarks; see `load_benchmarks`).
-    read (Sequence[Path]): other files read (the benchmarks file), which like the
+    read (Sequence[Path]): other files read (the benchmarks files), which like the
         corpus files must not be among those written.
     RETURNS (Dict[str, Any]): The statistics of each part written (of a merge: with its
         benchmarks' statistics of that part under `merged`).
@@ -184,9 +184,11 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
         own = [label for label in labels if label not in others]
         if own:
             shown = listed((repr(label) for label in own), 6)
+            count = sum(labels[label] for label in own)
             notes.append(
                 f"member {member}'s train has {layer} labels no other member's has ({shown}; {len(own)} of "
-                f"{len(labels)}): a merge does not map tags, so check that its members share one tag set"
+                f"{len(labels)} labels, {count} occurrences): a merge does not map tags, so check that its "
+                "members share one tag set"
             )
     for part in ("dev", "test"):
         if part not in stats:

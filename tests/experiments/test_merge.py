@@ -99,8 +99,8 @@ def test_prepare_says_what_a_merge_holds(benchmarks_file, tmp_path):
     assert "ab train: 16 sentences, 32 tokens (4 from a, 12 from b)" in result.output
     assert "ab: lang en, target ents" in result.output
     # the members' tag sets are not mapped: each one's own labels are named
-    assert "member a's train has ner labels no other member's has ('person'; 1 of 1)" in result.output
-    assert "member b's train has ner labels no other member's has ('location'; 1 of 1)" in result.output
+    assert "member a's train has ner labels no other member's has ('person'; 1 of 1 labels, 4 occurrences)" in result.output
+    assert "member b's train has ner labels no other member's has ('location'; 1 of 1 labels, 12 occurrences)" in result.output
 
 
 @pytest.mark.parametrize("member", ["train.spacy", "benchmark.json", "../escaped", "x/y", "."])
@@ -146,6 +146,15 @@ def test_prepare_reads_every_benchmarks_file_and_a_merge_may_join_members_of_two
     assert {w[0][0] for w in words_of(corpus / "ac" / "train.spacy")} == {"A", "C"}
     result = run("prepare", "ac", corpus / "ac2", "--benchmarks", second)
     assert result.exit_code == 1 and "[E114] Benchmark 'ac' merges ['a', 'c']: 'a' is no benchmark" in result.output
+    # a file given twice (as in a generated command) is read once
+    again = tmp_path / "data" / ".." / "data" / "benchmarks.json"
+    result = run("prepare", "ac", corpus / "ac3", "--benchmarks", benchmarks_file(), "--benchmarks", second, "--benchmarks", again)
+    assert result.exit_code == 0, result.output
+    # members of another language: a member's file is named when it is not the merge's
+    (more / "benchmarks.json").write_text(json.dumps({"c": {**c, "lang": "nl"}, "ac": {"merge": ["a", "c"]}}), encoding="utf8")
+    result = run("prepare", "ac", corpus / "ac4", "--benchmarks", benchmarks_file(), "--benchmarks", second)
+    assert result.exit_code == 1 and f"{second}: [E114] Benchmark 'ac'" in result.output
+    assert f"its members have lang {{'a': 'en', 'c': 'nl'}} ('a' from {benchmarks_file()}); expected one lang" in result.output
 
 
 def test_a_name_two_benchmarks_files_define_is_refused_naming_both(benchmarks_file, tmp_path):
