@@ -14,7 +14,7 @@ and `draw_figures` plots the paper's Figure 2 (score against labelling rate) as 
 import io
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -126,7 +126,7 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
                 f"(older config): runs trained with a config or schedule rule other than today's (`grid --rerun-stale` "
                 f"reruns them): {run_names(stale)}."
             )
-        lines.append(commits_line(runs_of_set))
+        lines.append(commits_line(runs_of_set) + " " + machines_line(runs_of_set))
     lines.append("")
     lines.append("Where our data differs from the paper's:")
     lines.extend(f"- {row.title}: {row.data}." for row in row_set.rows)
@@ -150,11 +150,19 @@ def run_names(runs: Sequence[Dict[str, Any]]) -> str:
 def commits_line(runs: Sequence[Dict[str, Any]]) -> str:
     """"Commits: 0123456789 (4 runs), ... ." from the runs' `git` entries (see
     `grid.git_state`); "(dirty)" marks code with uncommitted changes."""
-    commits: Dict[str, int] = defaultdict(int)
-    for run in runs:
-        git = run.get("git") or {}
-        commits[(git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")] += 1
-    return "Commits: " + ", ".join(f"{commit} ({n} runs)" for commit, n in sorted(commits.items())) + "."
+    gits = [run.get("git") or {} for run in runs]
+    return _counted("Commits", [(git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "") for git in gits])
+
+
+def machines_line(runs: Sequence[Dict[str, Any]]) -> str:
+    """"CPUs: AMD EPYC (4 runs), ... ." from the runs' `machine` entries (see
+    `grid.machine_info`): float arithmetic differs between CPUs, so one config and
+    seed can train to other scores on another kind of machine."""
+    return _counted("CPUs", [(run.get("machine") or {}).get("cpu") or "unknown" for run in runs])
+
+
+def _counted(what: str, keys: Sequence[str]) -> str:
+    return f"{what}: " + ", ".join(f"{key} ({n} run{'s' * (n != 1)})" for key, n in sorted(Counter(keys).items())) + "."
 
 
 def rewrite_readme(

@@ -21,11 +21,14 @@ ROWS, SETS = load_rows()
 ROW = ROWS["ptb-twitter_pos-t_a-0.1"]
 
 
-def write_result(results_dir: Path, row: str, kind: str, seed: int, score: float, hit_cap: bool = False) -> None:
+def write_result(
+    results_dir: Path, row: str, kind: str, seed: int, score: float, hit_cap: bool = False, cpu: str = "AMD EPYC"
+) -> None:
     name = f"{row}-{kind}-s{seed}"
     srsly.write_json(results_dir / f"{name}.json", {
         "run": name, "row": row, "kind": kind, "seed": seed, "test_score": score,
         "training": {"hit_cap": hit_cap}, "git": {"commit": "0123456789abcdef", "dirty": False},
+        "machine": {"cpu": cpu},
     })
 
 
@@ -35,7 +38,7 @@ def results_dir(tmp_path):
     path.mkdir()
     for seed, score in zip((13, 14, 15), (0.70, 0.72, 0.74)):
         write_result(path, ROW.id, "transfer", seed, score)
-    write_result(path, ROW.id, "none", 13, 0.6, hit_cap=True)
+    write_result(path, ROW.id, "none", 13, 0.6, hit_cap=True, cpu="Intel(R) Xeon(R) Processor")
     return path
 
 
@@ -49,7 +52,7 @@ def test_table_has_mean_std_per_kind_beside_the_paper_and_lists_capped_runs(resu
     table = results_table(RowSet("t", "", [ROW], []), load_results(results_dir))
     assert f"| {ROW.title}, accuracy | 72.00 ± 2.00 (n=3) | 60.00 (n=1) | - | 83.65 / 74.80 |" in table
     assert f"Runs that hit the time cap: {ROW.id} (none s13)." in table
-    assert "Commits: 0123456789 (4 runs)." in table
+    assert "Commits: 0123456789 (4 runs). CPUs: AMD EPYC (3 runs), Intel(R) Xeon(R) Processor (1 run)." in table
     assert ROW.data in table
 
 
