@@ -279,7 +279,7 @@ def _resolve_merge(
     for member in members:
         if member not in benchmarks:
             known = sorted(n for n, b in benchmarks.items() if "merge" not in b)
-            fail(f"{member!r} is no benchmark", f"a built-in one or one of the benchmarks files, some of {known}")
+            fail(f"{member!r} is no benchmark", f"benchmarks built in or defined in a --benchmarks file (not merges): {known}")
         if "merge" in benchmarks[member]:
             fail(f"{member!r} is a merge itself", "benchmarks read from corpus files")
     settings = {}

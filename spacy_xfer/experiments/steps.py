@@ -169,7 +169,8 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
     label at all scores 0 (and dev selects the model), and labels train lacks are
     never predicted (a typo, or a split that left a rare label out of train).
 
-    Of a merge, also each member's train labels that no other member's train has: the
+    Of a merge, also each member's train labels that no other member's train has, asking
+    whether the members use one tag set when most of a member's labels are its own: the
     members are concatenated without mapping tags, so two tag sets (UPOS and PTB) would
     both be learnt as one.
 
@@ -185,11 +186,13 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
         if own:
             shown = listed((repr(label) for label in own), 6)
             count = sum(labels[label] for label in own)
-            notes.append(
-                f"member {member}'s train has {layer} labels no other member's has ({shown}; {len(own)} of "
-                f"{len(labels)} labels, {count} occurrences): a merge does not map tags, so check that its "
-                "members share one tag set"
+            note = (
+                f"member {member}'s train has {len(own)} of its {len(labels)} {layer} labels in no other member "
+                f"({shown}; {count} occurrences): the merge learns them as they are (it maps no tags)"
             )
+            if 2 * len(own) > len(labels):
+                note += "; most of its labels are its own: do the members use one tag set?"
+            notes.append(note)
     for part in ("dev", "test"):
         if part not in stats:
             continue

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from spacy_xfer.experiments.benchmarks import BENCHMARKS, load_benchmarks, prepared_benchmark, read_benchmarks
-from spacy_xfer.experiments.steps import prepare_benchmark
+from spacy_xfer.experiments.steps import prepare_benchmark, prepared_label_notes
 
 from .util import run, words_of
 
@@ -62,7 +62,7 @@ def test_a_merge_is_its_parts_prepared_with_the_same_seed_and_concatenated(bench
 
 
 @pytest.mark.parametrize("more,problem", [
-    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected a built-in one or one of the benchmarks files, some of \[.*'a', 'b', 'conll00'"),
+    ({"ab": {"merge": ["a", "zz"]}}, r"'zz' is no benchmark; expected benchmarks built in or defined in a --benchmarks file \(not merges\): \[.*'a', 'b', 'conll00'"),
     ({"abb": {"merge": ["ab", "b"]}}, "'ab' is a merge itself; expected benchmarks read from corpus files"),
     ({"ab": {"merge": ["a", "b"], "lang": "nl"}}, r"its members have lang \{'a': 'en', 'b': 'en'\} and 'nl' of its own; expected one lang"),
     ({"t": {"format": "wnut", "lang": "en", "target": "tag", "files": {"all": "b/train.txt"}, "split": [0.6, 0.2, 0.2]},
@@ -99,8 +99,9 @@ def test_prepare_says_what_a_merge_holds(benchmarks_file, tmp_path):
     assert "ab train: 16 sentences, 32 tokens (4 from a, 12 from b)" in result.output
     assert "ab: lang en, target ents" in result.output
     # the members' tag sets are not mapped: each one's own labels are named
-    assert "member a's train has ner labels no other member's has ('person'; 1 of 1 labels, 4 occurrences)" in result.output
-    assert "member b's train has ner labels no other member's has ('location'; 1 of 1 labels, 12 occurrences)" in result.output
+    assert "member a's train has 1 of its 1 ner labels in no other member ('person'; 4 occurrences)" in result.output
+    assert "member b's train has 1 of its 1 ner labels in no other member ('location'; 12 occurrences)" in result.output
+    assert result.output.count("most of its labels are its own: do the members use one tag set?") == 2
 
 
 @pytest.mark.parametrize("member", ["train.spacy", "benchmark.json", "../escaped", "x/y", "."])
@@ -166,3 +167,14 @@ def test_a_name_two_benchmarks_files_define_is_refused_naming_both(benchmarks_fi
     result = run("prepare", "a", tmp_path / "corpus" / "a", "--benchmarks", first, "--benchmarks", second)
     assert result.exit_code == 1 and "[E115] Benchmark 'b'" in result.output
     assert not (tmp_path / "corpus").exists()
+
+
+def test_a_members_own_labels_are_noted_and_a_tag_set_is_questioned_only_when_most_are_its_own():
+    def stats(labels):
+        return {"labels": {"tag": labels}}
+
+    merged = {"wsj": stats({"NN": 9, "VB": 4, "#": 1}), "web": stats({"NN": 7, "VB": 3, "HYPH": 2}), "upos": stats({"NOUN": 5, "VERB": 2, "NN": 1})}
+    notes = prepared_label_notes({"target": "tag"}, {"train": {"labels": {"tag": {}}, "merged": merged}})
+    assert notes[0] == "member wsj's train has 1 of its 3 tag labels in no other member ('#'; 1 occurrences): the merge learns them as they are (it maps no tags)"
+    assert notes[1].startswith("member web's train has 1 of its 3 tag labels") and "one tag set" not in notes[1]
+    assert notes[2].endswith("('NOUN', 'VERB'; 7 occurrences): the merge learns them as they are (it maps no tags); most of its labels are its own: do the members use one tag set?")
