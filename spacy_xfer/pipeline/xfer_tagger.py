@@ -618,8 +618,6 @@ class XferTagger(CheckedLoad, TrainablePipe):
         if not len(ids):
             return
         known = ids >= 0
-        if not known.all() and known.any():
-            self._check_unknown_stretches(doc, ids, constraints)
         pairs = numpy.nonzero(known[:-1] & known[1:])[0]
         bad_pairs = pairs[~transitions[ids[pairs], ids[pairs + 1]]]
         names = self._label_setup().names
@@ -631,6 +629,8 @@ class XferTagger(CheckedLoad, TrainablePipe):
         elif known[-1] and not end[ids[-1]]:
             i, prev, label = len(ids) - 1, names[ids[-1]], "</s>"
         else:
+            if known.any() and not known.all():
+                self._check_unknown_stretches(doc, ids, constraints)
             return
         raise ValueError(
             Errors.E005.format(

@@ -255,6 +255,7 @@ def test_one_head_over_label_sets_that_do_not_map_is_warned_of_at_initialize():
     [
         ("IOB2", ["I-PER", "O", "O"], "token 0.*'<s>' -> 'I-PER'"),
         ("IOB2", ["B-PER", "O", "I-PER"], "token 2.*'O' -> 'I-PER'"),
+        ("IOB2", ["I-PER", None, "O"], "token 0.*'<s>' -> 'I-PER'"),  # E005 first, unknown tags besides
         ("BILUO", ["O", "U-PER", "B-PER"], "token 2.*'B-PER' -> '</s>'"),
     ],
 )
