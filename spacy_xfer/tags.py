@@ -162,6 +162,12 @@ def allowed_transitions(
     return trans.reshape((len(parts), len(parts))), start, end
 
 
+def labels_after(labels: numpy.ndarray, transitions: numpy.ndarray) -> numpy.ndarray:
+    """The labels the constraints (`allowed_transitions`) allow at the next token when
+    the current one may take `labels`: a (n_labels,) bool mask from one."""
+    return transitions[labels.astype(bool)].any(axis=0)
+
+
 def lengths_without_a_sequence(transitions: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray) -> List[int]:
     """The sentence lengths for which the constraints (`allowed_transitions`) allow no
     label sequence: e.g. 1 for BILUO labels without `O` or any `U-`. The labels a
@@ -180,6 +186,6 @@ def lengths_without_a_sequence(transitions: numpy.ndarray, start: numpy.ndarray,
         seen.add(reachable.tobytes())
         if not (reachable & end).any():
             lengths.append(n)
-        reachable = (reachable.astype(int) @ transitions.astype(int)) > 0
+        reachable = labels_after(reachable, transitions)
         n += 1
     return lengths

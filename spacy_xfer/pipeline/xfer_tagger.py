@@ -30,7 +30,7 @@ from ..models.layers.crf import (
     get_crf,
 )
 from ..models.layers.crf_tagger import InputWidthError, crf_tagger_from_bytes
-from ..tags import SCHEMES, allowed_transitions, lengths_without_a_sequence
+from ..tags import SCHEMES, allowed_transitions, labels_after, lengths_without_a_sequence
 from ..tasks import TASK_KEY
 from .initialization import initialization_examples
 from .listeners import listened_to, pass_zero_gradient, unencoded_docs
@@ -654,13 +654,13 @@ class XferTagger(CheckedLoad, TrainablePipe):
         reach, at, after = start, 0, "the doc's start"  # the labels token `at` may take
         for i in numpy.flatnonzero(ids >= 0):
             for _ in range(i - at):
-                reach = transitions[reach].any(axis=0)
+                reach = labels_after(reach, transitions)
             if not reach[ids[i]]:
                 fail(i - at, after, f"{names[ids[i]]!r} at token {i} ({doc[i].text!r})")
             reach, at, after = transitions[ids[i]], i + 1, f"{names[ids[i]]!r} at token {i}"
         if at < len(ids):  # unknown tags up to the doc's end
             for _ in range(len(ids) - 1 - at):
-                reach = transitions[reach].any(axis=0)
+                reach = labels_after(reach, transitions)
             if not (reach & end).any():
                 fail(len(ids) - at, after, "the doc's end")
 
