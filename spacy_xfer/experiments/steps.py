@@ -184,11 +184,9 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
         others = {label for other, more in members.items() if other != member for label in more}
         own = [label for label in labels if label not in others]
         if own:
-            shown = listed((repr(label) for label in own), 6)
-            count = sum(labels[label] for label in own)
             note = (
                 f"member {member}'s train has {len(own)} of its {len(labels)} {layer} labels in no other member "
-                f"({shown}; {count} occurrences): the merge learns them as they are (it maps no tags)"
+                f"({_with_occurrences(labels, own)}): the merge learns them as they are (it maps no tags)"
             )
             if 2 * len(own) > len(labels):
                 note += "; most of its labels are its own: do the members use one tag set?"
@@ -203,10 +201,13 @@ def prepared_label_notes(bench: Benchmark, stats: Mapping[str, Any]) -> List[str
             continue
         unseen = [label for label in labels if label not in train]
         if unseen:
-            count = sum(labels[label] for label in unseen)
-            shown = listed((repr(label) for label in unseen), 6)
-            notes.append(f"{where} has {layer} labels that train has not ({shown}; {count} occurrences): the model cannot predict them")
+            notes.append(f"{where} has {layer} labels that train has not ({_with_occurrences(labels, unseen)}): the model cannot predict them")
     return notes
+
+
+def _with_occurrences(counts: Mapping[str, int], labels: Sequence[str]) -> str:
+    """"'A', 'B'; 7 occurrences": the first six labels and their summed counts."""
+    return f"{listed((repr(label) for label in labels), 6)}; {sum(counts[label] for label in labels)} occurrences"
 
 
 def train_overrides(
