@@ -44,6 +44,7 @@ def grid_command(
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of single.cfg, t_a.cfg, t_b.cfg, t_c.cfg."),
     max_seconds: int = typer.Option(1800, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every kind of run (default: none)."),
+    override: List[str] = typer.Option([], "--set", help="A config setting of our runs (transfer, none) as `train --set` takes it, e.g. --set components.target.model.tok2vec.freeze_vectors=true (repeatable); spaCy's baseline runs without. Results in RESULTS/set-<hash>/, apart from the README's."),
     rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, schedule rule, budget, vectors)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the runs and the commands they would run."),
 ) -> None:
@@ -60,7 +61,10 @@ def grid_command(
         runs = plan_runs(selected, seed_list(seeds, seed), [k.strip() for k in only.split(",") if k.strip()])
     except ValueError as e:
         _fail(str(e))
-    grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir, max_seconds=max_seconds, vectors=vectors or None)
+    for item in override:
+        if not item.partition("=")[1]:
+            _fail(f"--set {item!r}: expected KEY=VALUE, as `train --set` takes it")
+    grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir, max_seconds=max_seconds, vectors=vectors or None, overrides=tuple(override))
     summary = run_grid(
         runs,
         grid,

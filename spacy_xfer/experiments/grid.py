@@ -50,6 +50,7 @@ FIRST_SEED = 13  # the seed of the project's default experiment
 TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
+SET_DIR = "set-{sha}"  # the first 8 hex digits of the sha256 of the overrides, one per line
 GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
 # Settings that results files did not record at first, with the value every run before
 # them had: the schedule rule has not changed since before the first results file (bbb0aae).
@@ -177,6 +178,11 @@ class Grid:
     vectors (Optional[str]): A pipeline or vectors folder for every kind of run; None: none.
         Runs with vectors keep their results in `RESULTS/vectors/` and their folders in
         `WORK/runs/vectors/`, so that both settings can be in the README side by side.
+    overrides (Tuple[str, ...]): Config settings ("KEY=VALUE", as `train --set` takes
+        them) for our runs, in order; spaCy's baseline runs without them. Runs with
+        overrides keep their results in `RESULTS/set-<hash>/` and their folders in
+        `WORK/runs/set-<hash>/` (`SET_DIR`), apart from the configs' own runs that the
+        README's tables read.
     python (str): The Python interpreter the commands run with.
     """
 
@@ -186,6 +192,7 @@ class Grid:
     configs_dir: Path = Path("configs")
     max_seconds: int = 1800
     vectors: Optional[str] = None
+    overrides: Tuple[str, ...] = ()
     python: str = field(default=sys.executable)
 
     def corpus_dir(self, seed: int) -> Path:
@@ -193,8 +200,13 @@ class Grid:
 
     @property
     def setting_dir(self) -> str:
-        """The subfolder of results and runs for the vectors setting ("" for none)."""
-        return VECTORS_DIR if self.vectors else ""
+        """The subfolder of results and runs for the overrides and the vectors setting,
+        e.g. "set-1a2b3c4d/vectors" ("" for neither)."""
+        parts = [VECTORS_DIR] if self.vectors else []
+        if self.overrides:
+            sha = hashlib.sha256("\n".join(self.overrides).encode("utf8")).hexdigest()
+            parts.insert(0, SET_DIR.format(sha=sha[:8]))
+        return "/".join(parts)
 
     @cached_property
     def vectors_name(self) -> Optional[str]:
@@ -347,6 +359,7 @@ def run_settings(run: Run, grid: Grid) -> Dict[str, Any]:
         "max_seconds": grid.max_seconds,
         "vectors": grid.vectors_name,
         **({"gazetteers": run.row.gazetteers} if run.row.gazetteers and run.kind != "spacy" else {}),
+        **({"overrides": list(grid.overrides)} if grid.overrides and run.kind != "spacy" else {}),
         # spaCy's baseline keeps its own schedule; ours is sized to the target by `train`
         **({"schedule": SCHEDULE_VERSION} if run.kind != "spacy" else {}),
     }
@@ -411,6 +424,8 @@ def run_commands(run: Run, grid: Grid) -> List[List[str]]:
     if run.row.gazetteers:
         features = {"@architectures": GAZETTEER_FEATURES, "path": str(grid.corpora_dir / run.row.gazetteers)}
         train += ["--set", f"components.target.model.features={json.dumps(features)}"]
+    for override in grid.overrides:
+        train += ["--set", override]
     evaluate = [
         grid.python, "-m", "spacy_xfer", "evaluate", str(model), str(test_json),
         "--target", run.row.target, "--corpus-dir", corpus_dir,

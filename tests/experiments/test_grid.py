@@ -225,6 +225,36 @@ def test_a_row_with_gazetteers_gives_our_runs_gazetteer_features_and_not_spacys(
     assert "gazetteers" not in srsly.read_json(tmp_path / "results" / "full-gaz-spacy-s13.json")["settings"]
 
 
+def test_config_settings_reach_our_runs_and_keep_their_results_apart(tmp_path):
+    setting = "components.target.model.tok2vec.freeze_vectors=true"
+    run_grid(runs_of(kinds=("none",)), make_grid(tmp_path), runner=FakeRunner(), echo=quiet)
+    configs_own = srsly.read_json(tmp_path / "results" / f"{ROW}-none-s13.json")
+    grid, runner = make_grid(tmp_path, overrides=(setting,)), FakeRunner(test_score=0.8)
+    summary = run_grid(runs_of(kinds=("none", "spacy")), grid, runner=runner, echo=quiet)
+    # not the configs' own run (done above): a run of its own, beside spaCy's
+    assert summary.ran == [f"{ROW}-none-s13", f"{ROW}-spacy-s13"]
+    ours = next(c for c in runner.commands if "train" in c)
+    spacys = next(c for c in runner.commands if "spacy-train" in c)
+    assert option(ours, "components.target.model.tok2vec.freeze_vectors") == "true"
+    assert not any("freeze_vectors" in item for item in spacys)
+    folders = {path.parent.relative_to(tmp_path / "results").as_posix() for path in (tmp_path / "results").rglob("*.json")}
+    assert folders == {".", grid.setting_dir} and grid.setting_dir.startswith("set-")
+    with_setting = srsly.read_json(tmp_path / "results" / grid.setting_dir / f"{ROW}-none-s13.json")
+    assert with_setting["settings"]["overrides"] == [setting] and with_setting["test_score"] == pytest.approx(0.8)
+    assert "overrides" not in srsly.read_json(tmp_path / "results" / grid.setting_dir / f"{ROW}-spacy-s13.json")["settings"]
+    assert srsly.read_json(tmp_path / "results" / f"{ROW}-none-s13.json") == configs_own
+    # other settings, or the vectors too, go to a folder of their own
+    other = make_grid(tmp_path, overrides=(setting, "xfer.dropout=0.25"))
+    assert other.setting_dir != grid.setting_dir
+    assert make_grid(tmp_path, overrides=(setting,), vectors="v").setting_dir == f"{grid.setting_dir}/vectors"
+
+
+def test_grid_rejects_a_config_setting_without_a_value(tmp_path):
+    result = run("grid", "--rows", ROW, "--set", "xfer.dropout", "--dry-run", "--results", tmp_path / "results")
+    assert result.exit_code == 1
+    assert "--set 'xfer.dropout': expected KEY=VALUE" in result.output
+
+
 def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_optional(tmp_path):
     path = tmp_path / "rows.json"
     row = {"source": "ptb", "target": "conll03", "arch": "t_b", "rate": 1.0, "paper": None, "data": "ours"}
