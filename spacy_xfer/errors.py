@@ -368,6 +368,7 @@ class Errors:
         "for the {n} unknown token(s) between {after} and {before}. Fix the data, or set "
         "`constraints` of component '{name}' to the scheme the data uses, or to 'none'."
     )
+    E117 = "[E117] --set {item!r}: {problem}."
 
 
 class Warnings:

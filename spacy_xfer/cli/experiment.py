@@ -16,7 +16,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
@@ -40,6 +39,7 @@ from ..experiments.steps import (
     evaluate_pipeline,
     gold_label_notes,
     head_tasks,
+    load_config_value,
     prepare_benchmark,
     prepared_label_notes,
     train_overrides,
@@ -353,14 +353,6 @@ def _has(config: Config, dotted: str, section: bool) -> bool:
     except KeyError:
         return False
     return isinstance(value, dict) or not section
-
-
-def load_config_value(value: str) -> Any:
-    """A --set value parsed as spaCy parses config values (JSON, else a string)."""
-    try:
-        return srsly.json_loads(value)
-    except ValueError:
-        return value
 
 
 @app.command("evaluate")

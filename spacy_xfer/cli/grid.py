@@ -17,7 +17,22 @@ import typer
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from ..experiments.grid import KINDS, ROWS_FILE, VECTORS_DIR, Grid, RowSet, load_rows, mark_stale_configs, plan_runs, run_grid, seed_list, select_rows
+from ..experiments.grid import (
+    KINDS,
+    ROWS_FILE,
+    VECTORS_DIR,
+    Grid,
+    RowSet,
+    check_overrides,
+    grid_root,
+    load_rows,
+    mark_stale_configs,
+    parse_overrides,
+    plan_runs,
+    run_grid,
+    seed_list,
+    select_rows,
+)
 from ..experiments.ablation import DEFAULT_MAX_STEPS, ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
 from ..experiments.report import Results, draw_figures, load_results, results_table, rewrite_readme
@@ -44,7 +59,7 @@ def grid_command(
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of single.cfg, t_a.cfg, t_b.cfg, t_c.cfg."),
     max_seconds: int = typer.Option(1800, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every kind of run (default: none)."),
-    override: List[str] = typer.Option([], "--set", help="A config setting of our runs (transfer, none) as `train --set` takes it, e.g. --set components.target.model.tok2vec.freeze_vectors=true (repeatable); spaCy's baseline runs without. Results in RESULTS/set-<hash>/, apart from the README's."),
+    override: List[str] = typer.Option([], "--set", help="A config setting of our runs as `train --set` takes it, e.g. --set xfer.dropout=0.25 (repeatable); checked against each config before any run. spaCy's baseline takes none, so its runs are left out. Results in RESULTS/set-<hash>/, apart from the README's tables."),
     rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, schedule rule, budget, vectors)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the runs and the commands they would run."),
 ) -> None:
@@ -56,15 +71,21 @@ def grid_command(
     skipped, so an interrupted grid resumes where it stopped. Exits with 1 if a run
     failed or a stale run was not rerun.
     """
+    kinds = [k.strip() for k in only.split(",") if k.strip()]
+    if override and "spacy" in kinds:
+        kinds.remove("spacy")
+        typer.echo(f"--set: spaCy's baseline takes no settings; its runs are those of {results}/")
+        if not kinds:
+            _fail("--set with --only spacy: nothing to run")
     try:
         selected = select_rows(rows)
-        runs = plan_runs(selected, seed_list(seeds, seed), [k.strip() for k in only.split(",") if k.strip()])
+        runs = plan_runs(selected, seed_list(seeds, seed), kinds)
+        grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir, max_seconds=max_seconds, vectors=vectors or None, overrides=parse_overrides(override))
+        check_overrides(runs, grid)
     except ValueError as e:
         _fail(str(e))
-    for item in override:
-        if not item.partition("=")[1]:
-            _fail(f"--set {item!r}: expected KEY=VALUE, as `train --set` takes it")
-    grid = Grid(corpora_dir, work_dir, results, configs_dir=configs_dir, max_seconds=max_seconds, vectors=vectors or None, overrides=tuple(override))
+    if grid.overrides:
+        typer.echo(f"Results of {' '.join(grid.overrides)}: {results / grid.setting_dir}/")
     summary = run_grid(
         runs,
         grid,
@@ -122,12 +143,12 @@ def report_command(
         typer.echo(results_table(sets[rows], loaded))
 
 
-def load_marked_results(results: Path, root: Optional[Path] = None) -> Results:
+def load_marked_results(results: Path) -> Results:
     """The grid's results files of a folder (`report.load_results`), each run marked
     `stale` if today's config differs from the one it ran (config paths relative to
-    `root`, by default the folder above `results`: the grid's working folder)."""
+    the grid's working folder, `grid_root`)."""
     loaded = load_results(results)
-    mark_stale_configs(loaded, results.parent if root is None else root)
+    mark_stale_configs(loaded, grid_root(results))
     return loaded
 
 
@@ -135,7 +156,7 @@ def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
     """The README blocks beside the grid's row sets, by marker name: the ablation's and
     the active learning's tables, and each row set's table of the `--vectors` runs
     (`<!-- results:SET-vectors -->`, from `RESULTS/vectors/`)."""
-    with_vectors = load_marked_results(results / VECTORS_DIR, root=results.parent)
+    with_vectors = load_marked_results(results / VECTORS_DIR)
     return {
         "ablation": ablation_table(results),
         "ablation-patience": ablation_table(results, patience=True),

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -33,14 +34,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import srsly
-from spacy.util import load_config
-from thinc.api import Config
+from spacy.util import load_config, registry
+from thinc.api import Config, ConfigValidationError
 
 from ..errors import Errors
 from ..pipeline.performance import CALLBACK as REPORTED_PERFORMANCE
 from .benchmarks import BENCHMARKS, get_benchmark
 from .schedule import SCHEDULE_VERSION
-from .steps import write_json
+from .steps import load_config_value, write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
 
@@ -51,6 +52,12 @@ TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 SET_DIR = "set-{sha}"  # the first 8 hex digits of the sha256 of the overrides, one per line
+# settings the grid gives each run itself (its seed, rate, vectors, corpora and log),
+# which its results file records as the grid gave them: `--set` may not change them
+GRID_SETTINGS = ("system.seed", "xfer.rate", "xfer.rate_seed", "paths", "initialize.vectors", "training.logger")
+# settings a results file holds only where they are set: a file with one that a run
+# would not have is stale, as one without it for a run that would
+OPTIONAL_SETTINGS = ("gazetteers", "overrides")
 GAZETTEER_FEATURES = "spacy_xfer.GazetteerFeatures.v1"
 # Settings that results files did not record at first, with the value every run before
 # them had: the schedule rule has not changed since before the first results file (bbb0aae).
@@ -179,10 +186,10 @@ class Grid:
         Runs with vectors keep their results in `RESULTS/vectors/` and their folders in
         `WORK/runs/vectors/`, so that both settings can be in the README side by side.
     overrides (Tuple[str, ...]): Config settings ("KEY=VALUE", as `train --set` takes
-        them) for our runs, in order; spaCy's baseline runs without them. Runs with
-        overrides keep their results in `RESULTS/set-<hash>/` and their folders in
-        `WORK/runs/set-<hash>/` (`SET_DIR`), apart from the configs' own runs that the
-        README's tables read.
+        them; `parse_overrides` gives the form) for our runs; spaCy's baseline takes
+        none. Runs with overrides keep their results in `RESULTS/set-<hash>/` and their
+        folders in `WORK/runs/set-<hash>/` (`SET_DIR`), apart from the configs' own
+        runs that the README's tables read.
     python (str): The Python interpreter the commands run with.
     """
 
@@ -239,6 +246,68 @@ class Run:
     def benchmarks(self) -> List[str]:
         """The benchmarks the run trains on (the source only for transfer)."""
         return [self.row.source, self.row.target] if self.kind == "transfer" else [self.row.target]
+
+
+def parse_overrides(items: Sequence[str]) -> Tuple[str, ...]:
+    """`--set` items ("KEY=VALUE") in the form a `Grid` records and hashes: one per key,
+    the last given winning, sorted by key, so that the same settings given in another
+    order or twice name the same results folder.
+
+    RAISES (ValueError): E117 for an item without '=', with an empty key, or with a key
+        the grid sets itself (`GRID_SETTINGS`).
+    """
+    settings: Dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or key != key.strip():
+            raise ValueError(Errors.E117.format(item=item, problem="expected KEY=VALUE, a config key without spaces"))
+        if any(key == own or key.startswith(f"{own}.") for own in GRID_SETTINGS):
+            raise ValueError(Errors.E117.format(item=item, problem=f"the grid sets {key} itself ({', '.join(GRID_SETTINGS)})"))
+        settings[key] = value
+    return tuple(f"{key}={settings[key]}" for key in sorted(settings))
+
+
+def grid_root(results: Path) -> Path:
+    """The grid's working folder of a results folder: the folder above `RESULTS`, whether
+    given as `RESULTS`, `RESULTS/vectors`, `RESULTS/set-<hash>` or `RESULTS/set-<hash>/vectors`."""
+    folder = results.parent if results.name == VECTORS_DIR else results
+    if re.fullmatch(SET_DIR.format(sha="[0-9a-f]{8}"), folder.name):
+        folder = folder.parent
+    return folder.parent
+
+
+def check_overrides(runs: Iterable[Run], grid: Grid) -> None:
+    """Fail before any run trains if a setting of `grid.overrides` does not fit a config
+    that `runs` train: a section it names is missing, a plain section (`[xfer]`) does not
+    have the key (a misspelt key would train the config unchanged), or a function's
+    section gets an argument the function does not take (`freeze_vectors` on T-B's
+    `spacy.Tok2VecListener.v1`) or a value of another type (checked with the registry's
+    `fill`, as spaCy validates a config).
+
+    RAISES (ValueError): E117 naming the setting and the config file.
+    """
+    paths = dict.fromkeys(path for path in (config_path(run, grid) for run in runs) if path is not None)
+    for path in paths:
+        config = load_config(path, interpolate=True)
+        for item in grid.overrides:
+            key, _, value = item.partition("=")
+            *sections, name = key.split(".")
+            block = config
+            for section in sections:
+                block = block.get(section) if isinstance(block, dict) else None
+            if not isinstance(block, dict):
+                problem = f"{path} has no section [{'.'.join(sections)}]"
+            elif not any(field.startswith("@") for field in block):
+                if name in block:
+                    continue
+                problem = f"{path} has no setting {name!r} in [{'.'.join(sections)}]"
+            else:
+                try:
+                    registry.fill(Config({"section": {**block, name: load_config_value(value)}}), validate=True)
+                    continue
+                except ConfigValidationError as e:
+                    problem = f"{path}: [{'.'.join(sections)}] does not take it ({' '.join(str(e).split())[:300]})"
+            raise ValueError(Errors.E117.format(item=item, problem=problem))
 
 
 def plan_runs(rows: Iterable[Row], seeds: Sequence[int], kinds: Sequence[str]) -> List[Run]:
@@ -498,7 +567,8 @@ def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
     old = srsly.read_json(path).get("settings", {})
     new = run_settings(run, grid)
     recorded = recorded_settings(old)
-    changed = [f"{key}: {recorded.get(key)!r} -> {value!r}" for key, value in new.items() if recorded.get(key) != value]
+    keys = [*new, *(key for key in OPTIONAL_SETTINGS if key in recorded and key not in new)]
+    changed = [f"{key}: {recorded.get(key)!r} -> {new.get(key)!r}" for key in keys if recorded.get(key) != new.get(key)]
     return ("stale", changed) if changed else ("done", [])
 
 

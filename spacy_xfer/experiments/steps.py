@@ -210,6 +210,14 @@ def _with_occurrences(counts: Mapping[str, int], labels: Sequence[str]) -> str:
     return f"{listed((repr(label) for label in labels), 6)}; {sum(counts[label] for label in labels)} occurrences"
 
 
+def load_config_value(value: str) -> Any:
+    """A --set value parsed as spaCy parses config values (JSON, else a string)."""
+    try:
+        return srsly.json_loads(value)
+    except ValueError:
+        return value
+
+
 def train_overrides(
     config: Dict[str, Any],
     source: Optional[str],

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from spacy_xfer.experiments.grid import (
     Grid,
     Row,
     RunFailed,
+    check_overrides,
+    grid_root,
     load_rows,
+    parse_overrides,
     plan_runs,
     run_grid,
     run_status,
@@ -33,10 +37,9 @@ def make_grid(tmp_path: Path, **settings) -> Grid:
     return Grid(
         corpora_dir=tmp_path / "raw",
         work_dir=tmp_path / "work",
-        results_dir=tmp_path / "results",
         configs_dir=REPO / "configs",
         python="python",
-        **{"max_seconds": 60, **settings},
+        **{"results_dir": tmp_path / "results", "max_seconds": 60, **settings},
     )
 
 
@@ -249,10 +252,61 @@ def test_config_settings_reach_our_runs_and_keep_their_results_apart(tmp_path):
     assert make_grid(tmp_path, overrides=(setting,), vectors="v").setting_dir == f"{grid.setting_dir}/vectors"
 
 
-def test_grid_rejects_a_config_setting_without_a_value(tmp_path):
+def test_a_run_with_other_config_settings_or_none_is_stale(tmp_path):
+    run = runs_of(kinds=("none",))[0]
+    with_setting = make_grid(tmp_path, overrides=("xfer.dropout=0.25",))
+    run_grid([run], with_setting, runner=FakeRunner(), echo=quiet)
+    # its results file read as if the configs' own run had written it there
+    without = make_grid(tmp_path, results_dir=tmp_path / "results" / with_setting.setting_dir)
+    assert run_status(run, without) == ("stale", ["overrides: ['xfer.dropout=0.25'] -> None"])
+    other = make_grid(tmp_path, overrides=("xfer.dropout=0.5",))
+    assert run_status(run, other) == ("todo", [])  # another folder
+
+
+def test_config_settings_name_one_folder_in_any_order_and_bad_ones_fail():
+    once = parse_overrides(["xfer.word_dropout=0.2", "xfer.dropout=0.25"])
+    assert once == ("xfer.dropout=0.25", "xfer.word_dropout=0.2")
+    assert parse_overrides(["xfer.dropout=0.1", "xfer.word_dropout=0.2", "xfer.dropout=0.25"]) == once
+    assert parse_overrides(['components.target.model.features={"a": "b=c"}']) == ('components.target.model.features={"a": "b=c"}',)
+    for item, problem in [
+        ("xfer.dropout", "expected KEY=VALUE"), ("=0.25", "expected KEY=VALUE"), (" xfer.dropout=0.25", "expected KEY=VALUE"),
+        ("system.seed=1", "the grid sets system.seed itself"), ("paths.vectors=v", "the grid sets paths.vectors itself"),
+        ("training.logger.output_file=x", "the grid sets training.logger.output_file itself"),
+    ]:
+        with pytest.raises(ValueError, match=rf"\[E117\] --set '{re.escape(item)}': {problem}"):
+            parse_overrides([item])
+
+
+def test_config_settings_are_checked_against_every_config_the_runs_train(tmp_path):
+    runs = runs_of(kinds=("none",))
+    t_b = plan_runs(select_rows("ptb-conll03-t_b-0.01"), [13], ["transfer"])
+    for item in ("xfer.dropout=0.25", "components.target.model.tok2vec.freeze_vectors=true"):
+        check_overrides(runs, make_grid(tmp_path, overrides=(item,)))
+    check_overrides(t_b, make_grid(tmp_path, overrides=("components.encoder.model.freeze_vectors=true",)))
+    for planned, item, problem in [
+        (runs, "xfer.dropuot=0.25", "single.cfg has no setting 'dropuot' in \\[xfer\\]"),
+        (runs, "components.encoder.model.freeze_vectors=true", "single.cfg has no section \\[components.encoder.model\\]"),
+        (t_b, "components.target.model.tok2vec.freeze_vectors=true", "t_b.cfg: \\[components.target.model.tok2vec\\] does not take it"),
+        (runs, "components.target.model.tok2vec.output_width=wide", "single.cfg: .* does not take it"),
+    ]:
+        with pytest.raises(ValueError, match=rf"\[E117\] --set '{re.escape(item)}': .*{problem}"):
+            check_overrides(planned, make_grid(tmp_path, overrides=(item,)))
+
+
+def test_grid_with_config_settings_leaves_spacy_out_and_names_its_results_folder(tmp_path):
+    result = run("grid", "--rows", ROW, "--seed", "13", "--set", "xfer.dropout=0.25", "--dry-run", "--results", tmp_path / "results", "--work-dir", tmp_path / "work")
+    assert result.exit_code == 0, result.output
+    grid = make_grid(tmp_path, overrides=("xfer.dropout=0.25",))
+    assert f"Results of xfer.dropout=0.25: {tmp_path / 'results' / grid.setting_dir}/" in result.output
+    assert "spaCy's baseline takes no settings" in result.output
+    assert f"{ROW}-transfer-s13" in result.output and f"{ROW}-none-s13" in result.output and "-spacy-" not in result.output
     result = run("grid", "--rows", ROW, "--set", "xfer.dropout", "--dry-run", "--results", tmp_path / "results")
-    assert result.exit_code == 1
-    assert "--set 'xfer.dropout': expected KEY=VALUE" in result.output
+    assert result.exit_code == 1 and "[E117] --set 'xfer.dropout': expected KEY=VALUE" in result.output
+
+
+def test_the_grid_root_of_any_results_folder_is_above_it():
+    for folder in ("results", "results/vectors", "results/set-0123abcd", "results/set-0123abcd/vectors"):
+        assert grid_root(Path("work") / folder) == Path("work")
 
 
 def test_a_rows_file_with_a_missing_or_unknown_key_fails_and_gazetteers_are_optional(tmp_path):
