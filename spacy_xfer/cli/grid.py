@@ -140,7 +140,7 @@ def report_command(
         for path in [*draw_figures(sets[rows], loaded, figures), *draw_active_learning(results, figures)]:
             typer.echo(f"wrote {path}")
     if readme is None and figures is None:
-        typer.echo(results_table(sets[rows], loaded))
+        typer.echo(results_table(sets[rows], loaded, with_vectors=results.name == VECTORS_DIR))
 
 
 def load_marked_results(results: Path) -> Results:

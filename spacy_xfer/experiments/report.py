@@ -13,6 +13,7 @@ and `draw_figures` plots the paper's Figure 2 (score against labelling rate) as 
 
 import io
 import re
+import shlex
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -100,12 +101,15 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
             cells.append(format_cell(percent_scores(runs)) + older)
         lines.append(f"| {row.title}, {row.metric} | {' | '.join(cells)} | {format_paper(row)} |")
     lines.append("")
+    # the config settings of `grid --set` runs (kept in a results folder of their own)
+    settings = sorted({item for run in runs_of_set for item in run.get("settings", {}).get("overrides", [])})
     lines.append(
         f"Test scores (%) of the model selected on dev, scored once; mean ± sample standard "
         f"deviation over n seeds (the seed also draws the split of corpora without a standard "
         f"one). The paper reports its best test score seen during training, with dev merged "
         f"into train. Regenerate: `python -m spacy_xfer grid --rows {row_set.name} --seeds 3"
-        f"{' --vectors PATH' if with_vectors else ''}`, then `python -m spacy_xfer report --readme README.md`."
+        f"{' --vectors PATH' if with_vectors else ''}{''.join(f' --set {shlex.quote(item)}' for item in settings)}`, "
+        f"then `python -m spacy_xfer report --readme README.md`."
     )
     if with_vectors:
         names = sorted({str(run["settings"].get("vectors")) for run in runs_of_set})

@@ -56,6 +56,16 @@ def test_table_has_mean_std_per_kind_beside_the_paper_and_lists_capped_runs(resu
     assert ROW.data in table
 
 
+def test_table_of_runs_with_config_settings_regenerates_them_with_those_settings(tmp_path):
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    write_result(results_dir, ROW.id, "none", 13, 0.6)
+    path = results_dir / f"{ROW.id}-none-s13.json"
+    srsly.write_json(path, {**srsly.read_json(path), "settings": {"overrides": ["xfer.dropout=0.25", 'x.y={"a": 1}']}})
+    table = results_table(RowSet("t", "", [ROW], []), load_results(results_dir), with_vectors=True)
+    assert """grid --rows t --seeds 3 --vectors PATH --set 'x.y={"a": 1}' --set xfer.dropout=0.25`""" in table
+
+
 def test_run_lists_name_each_row_once_with_its_kinds_and_seeds():
     runs = [
         {"row": "b-row", "kind": "transfer", "seed": 15},
