@@ -18,6 +18,7 @@ scratch. Every training run gets the same wall-time budget (`--max-seconds`: the
 """
 
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -52,9 +53,14 @@ TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 SET_DIR = "set-{sha}"  # the first 8 hex digits of the sha256 of the overrides, one per line
-# settings the grid gives each run itself (its seed, rate, vectors, corpora and log),
-# which its results file records as the grid gave them: `--set` may not change them
-GRID_SETTINGS = ("system.seed", "xfer.rate", "xfer.rate_seed", "paths", "initialize.vectors", "training.logger")
+# settings the grid and `train` give each run (its seed, language, rate, targets, label
+# map, vectors, corpora, budget and log), which its results file records as given:
+# `--set` may not change them
+GRID_SETTINGS = (
+    "system.seed", "training.seed", "nlp.lang", "xfer.rate", "xfer.rate_seed", "xfer.source_target",
+    "xfer.target_target", "xfer.label_map", "paths", "corpora", "initialize.vectors",
+    "training.before_update", "training.logger",
+)
 # settings a results file holds only where they are set: a file with one that a run
 # would not have is stale, as one without it for a run that would
 OPTIONAL_SETTINGS = ("gazetteers", "overrides")
@@ -279,7 +285,8 @@ def grid_root(results: Path) -> Path:
 def check_overrides(runs: Iterable[Run], grid: Grid) -> None:
     """Fail before any run trains if a setting of `grid.overrides` does not fit a config
     that `runs` train: a section it names is missing, a plain section (`[xfer]`) does not
-    have the key (a misspelt key would train the config unchanged), or a function's
+    have the key (a misspelt key would train the config unchanged; a component's section
+    also takes its factory's arguments), or a function's
     section gets an argument the function does not take (`freeze_vectors` on T-B's
     `spacy.Tok2VecListener.v1`) or a value of another type (checked with the registry's
     `fill`, as spaCy validates a config).
@@ -298,7 +305,9 @@ def check_overrides(runs: Iterable[Run], grid: Grid) -> None:
             if not isinstance(block, dict):
                 problem = f"{path} has no section [{'.'.join(sections)}]"
             elif not any(field.startswith("@") for field in block):
-                if name in block:
+                # a component's section takes its factory's arguments too
+                factory = registry.factories.get(block["factory"]) if "factory" in block else None
+                if name in block or (factory is not None and name in inspect.signature(factory).parameters):
                     continue
                 problem = f"{path} has no setting {name!r} in [{'.'.join(sections)}]"
             else:

@@ -101,15 +101,28 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
             cells.append(format_cell(percent_scores(runs)) + older)
         lines.append(f"| {row.title}, {row.metric} | {' | '.join(cells)} | {format_paper(row)} |")
     lines.append("")
-    # the config settings of `grid --set` runs (kept in a results folder of their own)
+    vectors = " --vectors PATH" if with_vectors else ""
+    # the config settings of `grid --set` runs, kept in a results folder of their own:
+    # rerun as they ran (their rows and kinds), and not in the README
     settings = sorted({item for run in runs_of_set for item in run.get("settings", {}).get("overrides", [])})
+    if settings:
+        rows = ",".join(dict.fromkeys(run["row"] for run in runs_of_set))
+        kinds = ",".join(kind for kind in KINDS if any(run["kind"] == kind for run in runs_of_set))
+        flags = "".join(f" --set {shlex.quote(item)}" for item in settings)
+        regenerate = (
+            f"`python -m spacy_xfer grid --rows {rows} --seeds 3 --only {kinds}{vectors}{flags}`, then "
+            f"`python -m spacy_xfer report --results RESULTS --rows {row_set.name}` (RESULTS: this table's folder)"
+        )
+    else:
+        regenerate = (
+            f"`python -m spacy_xfer grid --rows {row_set.name} --seeds 3{vectors}`, then "
+            f"`python -m spacy_xfer report --readme README.md`"
+        )
     lines.append(
         f"Test scores (%) of the model selected on dev, scored once; mean ± sample standard "
         f"deviation over n seeds (the seed also draws the split of corpora without a standard "
         f"one). The paper reports its best test score seen during training, with dev merged "
-        f"into train. Regenerate: `python -m spacy_xfer grid --rows {row_set.name} --seeds 3"
-        f"{' --vectors PATH' if with_vectors else ''}{''.join(f' --set {shlex.quote(item)}' for item in settings)}`, "
-        f"then `python -m spacy_xfer report --readme README.md`."
+        f"into train. Regenerate: {regenerate}."
     )
     if with_vectors:
         names = sorted({str(run["settings"].get("vectors")) for run in runs_of_set})

@@ -272,6 +272,8 @@ def test_config_settings_name_one_folder_in_any_order_and_bad_ones_fail():
         ("xfer.dropout", "expected KEY=VALUE"), ("=0.25", "expected KEY=VALUE"), (" xfer.dropout=0.25", "expected KEY=VALUE"),
         ("system.seed=1", "the grid sets system.seed itself"), ("paths.vectors=v", "the grid sets paths.vectors itself"),
         ("training.logger.output_file=x", "the grid sets training.logger.output_file itself"),
+        ("corpora.train.tasks.target.rate=0.5", "the grid sets corpora.train.tasks.target.rate itself"),
+        ("training.before_update=null", "the grid sets training.before_update itself"),
     ]:
         with pytest.raises(ValueError, match=rf"\[E117\] --set '{re.escape(item)}': {problem}"):
             parse_overrides([item])
@@ -280,11 +282,12 @@ def test_config_settings_name_one_folder_in_any_order_and_bad_ones_fail():
 def test_config_settings_are_checked_against_every_config_the_runs_train(tmp_path):
     runs = runs_of(kinds=("none",))
     t_b = plan_runs(select_rows("ptb-conll03-t_b-0.01"), [13], ["transfer"])
-    for item in ("xfer.dropout=0.25", "components.target.model.tok2vec.freeze_vectors=true"):
+    for item in ("xfer.dropout=0.25", "components.target.model.tok2vec.freeze_vectors=true", "components.target.confidence=true"):
         check_overrides(runs, make_grid(tmp_path, overrides=(item,)))
     check_overrides(t_b, make_grid(tmp_path, overrides=("components.encoder.model.freeze_vectors=true",)))
     for planned, item, problem in [
         (runs, "xfer.dropuot=0.25", "single.cfg has no setting 'dropuot' in \\[xfer\\]"),
+        (runs, "components.target.confidance=true", "single.cfg has no setting 'confidance' in \\[components.target\\]"),
         (runs, "components.encoder.model.freeze_vectors=true", "single.cfg has no section \\[components.encoder.model\\]"),
         (t_b, "components.target.model.tok2vec.freeze_vectors=true", "t_b.cfg: \\[components.target.model.tok2vec\\] does not take it"),
         (runs, "components.target.model.tok2vec.output_width=wide", "single.cfg: .* does not take it"),

@@ -62,8 +62,11 @@ def test_table_of_runs_with_config_settings_regenerates_them_with_those_settings
     write_result(results_dir, ROW.id, "none", 13, 0.6)
     path = results_dir / f"{ROW.id}-none-s13.json"
     srsly.write_json(path, {**srsly.read_json(path), "settings": {"overrides": ["xfer.dropout=0.25", 'x.y={"a": 1}']}})
-    table = results_table(RowSet("t", "", [ROW], []), load_results(results_dir), with_vectors=True)
-    assert """grid --rows t --seeds 3 --vectors PATH --set 'x.y={"a": 1}' --set xfer.dropout=0.25`""" in table
+    other = ROWS["ptb-conll00-t_b-0.01"]
+    table = results_table(RowSet("t", "", [ROW, other], []), load_results(results_dir), with_vectors=True)
+    # the runs there are: this row's, without transfer
+    assert f"""grid --rows {ROW.id} --seeds 3 --only none --vectors PATH --set 'x.y={{"a": 1}}' --set xfer.dropout=0.25`""" in table
+    assert "`python -m spacy_xfer report --results RESULTS --rows t`" in table and "--readme" not in table
 
 
 def test_run_lists_name_each_row_once_with_its_kinds_and_seeds():
