@@ -16,6 +16,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
+import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
@@ -45,7 +46,7 @@ from ..experiments.steps import (
     train_overrides,
     write_json,
 )
-from ..experiments.schedule import schedule_overrides
+from ..experiments.schedule import CONSOLE_LOGGERS, TRAIN_LOG, schedule_overrides, stop_summary
 from ..pipeline.serialization import load_trained, model_files
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
@@ -213,13 +214,27 @@ def train_command(
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"
+    log = run["training"]["logger"]
+    if log.get("@loggers") in CONSOLE_LOGGERS and not log.get("output_file"):
+        # spaCy's console table, and each evaluation in a file for the summary below
+        overrides["training.logger.@loggers"] = "spacy.ConsoleLogger.v2"
+        overrides["training.logger.output_file"] = str(output_path / TRAIN_LOG)
     overrides.update(given)
     check_left_out_tasks(run)  # the schedule's and the budget's settings leave the corpora alone
     typer.echo(
         f"Schedule: evaluate every {overrides['training.eval_frequency']} steps, patience "
         f"{overrides['training.patience']} steps, wall-time budget {f'{max_seconds:g} s' if max_seconds > 0 else 'none'}"
     )
-    train_within_budget(config, config_path, output_path, gpu_id, overrides)
+    spent = train_within_budget(config, config_path, output_path, gpu_id, overrides)
+    log_file = overrides.get("training.logger.output_file", log.get("output_file"))
+    if log_file and Path(log_file).exists():
+        training = {
+            "eval_frequency": overrides["training.eval_frequency"],
+            "patience": overrides["training.patience"],
+            "max_steps": overrides.get("training.max_steps", run["training"]["max_steps"]),
+        }
+        evaluations = [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_file)]
+        typer.echo(stop_summary(evaluations, training, budget_spent=spent))
 
 
 @app.command(
@@ -296,17 +311,22 @@ class WithoutBudgetWarning:
 
 def train_within_budget(
     config: Config, config_path: Path, output_path: Path, gpu_id: int, overrides: Dict[str, Any]
-) -> None:
+) -> bool:
     """spaCy's training of the config at `config_path` (`config`: that file as read,
     not interpolated); a spent wall-time budget ends it with a line, not an error.
     A config that needs a missing spacy-transformers stops it first (E086), before
-    spaCy creates the output folder."""
+    spaCy creates the output folder.
+
+    RETURNS (bool): Whether the wall-time budget stopped training.
+    """
     check_transformers_installed(config, config_path)
     try:
         with redirect_stdout(WithoutBudgetWarning(sys.stdout)):  # type: ignore[type-var]
             spacy_train(config_path, output_path, use_gpu=gpu_id, overrides=overrides)
     except TrainingBudgetSpent as spent:
         typer.echo(str(spent))
+        return True
+    return False
 
 
 def read_config(path: Path, sections: Sequence[str] = (), settings: Sequence[str] = ()) -> Config:

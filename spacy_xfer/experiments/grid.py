@@ -41,7 +41,7 @@ from thinc.api import Config, ConfigValidationError
 from ..errors import Errors
 from ..pipeline.performance import CALLBACK as REPORTED_PERFORMANCE
 from .benchmarks import BENCHMARKS, get_benchmark
-from .schedule import SCHEDULE_VERSION
+from .schedule import SCHEDULE_VERSION, TRAIN_LOG, loop_stop
 from .steps import load_config_value, write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -49,7 +49,6 @@ from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corp
 ROWS_FILE = Path(__file__).parent / "rows.json"
 KINDS = ("transfer", "none", "spacy")
 FIRST_SEED = 13  # the seed of the project's default experiment
-TRAIN_LOG = "train_log.jsonl"
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 SET_DIR = "set-{sha}"  # the first 8 hex digits of the sha256 of the overrides, one per line
@@ -597,25 +596,12 @@ def stop_reason(
     seconds: float,
     max_seconds: int,
 ) -> str:
-    """Why training stopped, from its evaluations and `[training]` settings.
+    """Why training stopped, from its evaluations and `[training]` settings: one of
+    spaCy's rules (`schedule.loop_stop`), else the budget if the run took all of it.
 
-    spaCy's loop stops after the step at which `patience` steps have passed since the
-    first best evaluation, or at `max_steps`; steps between evaluations are not
-    logged, so a rule counts when its stopping step falls before the next evaluation
-    would have come. Otherwise a run that took the whole budget stopped at the budget.
     RETURNS (str): "patience", "max_steps", "time budget" or "unknown".
     """
-    if not evaluations:
-        return "time budget" if seconds >= max_seconds else "unknown"
-    last = evaluations[-1][0]
-    best_score = max(score for _, score in evaluations)
-    first_best = min(step for step, score in evaluations if score == best_score)
-    next_eval = last + training["eval_frequency"]
-    if training["patience"] and first_best + training["patience"] < next_eval:
-        return "patience"
-    if training["max_steps"] and training["max_steps"] < next_eval:
-        return "max_steps"
-    return "time budget" if seconds >= max_seconds else "unknown"
+    return loop_stop(evaluations, training) or ("time budget" if seconds >= max_seconds else "unknown")
 
 
 def git_output(repo: Path, *args: str) -> Optional[str]:

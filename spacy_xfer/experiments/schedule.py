@@ -9,7 +9,7 @@ and large targets get several passes of patience.
 """
 
 import math
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..docbin import load_docbin
 from ..errors import Errors
@@ -21,6 +21,10 @@ PATIENCE_PASSES = 5
 # records it (`grid.run_settings`), so that a new rule makes the runs of the old one stale
 # although no config changed: bump it with any change to the rule.
 SCHEDULE_VERSION = 1
+# `train` has spaCy's console logger also write each dev evaluation here, in its output
+# folder, unless the config names a file or another logger
+TRAIN_LOG = "train_log.jsonl"
+CONSOLE_LOGGERS = ("spacy.ConsoleLogger.v1", "spacy.ConsoleLogger.v2")
 
 
 def steps_per_pass(n_sentences: int, rate: float, batch_size: int, target_share: float) -> int:
@@ -65,3 +69,50 @@ def schedule_overrides(config: Dict[str, Any]) -> Dict[str, Any]:
     eval_frequency = max(MIN_EVAL_FREQUENCY, min(int(training["eval_frequency"]), per_pass))
     patience = max(int(training["patience"]), PATIENCE_PASSES * per_pass)
     return {"training.eval_frequency": eval_frequency, "training.patience": patience}
+
+
+def loop_stop(evaluations: List[Tuple[int, float]], training: Dict[str, Any]) -> Optional[str]:
+    """Which of spaCy's stopping rules ended a training run, from its dev evaluations
+    ((step, score) as the ConsoleLogger.v2 log has them) and its `[training]` settings
+    (`eval_frequency`, `patience`, `max_steps`).
+
+    spaCy's loop stops after the step at which `patience` steps have passed since the
+    first best evaluation, or at `max_steps`; steps between evaluations are not logged,
+    so a rule counts when its stopping step falls before the next evaluation would have
+    come.
+    RETURNS (Optional[str]): "patience", "max_steps", or None (neither: another stop,
+        e.g. a wall-time budget or an interruption).
+    """
+    if not evaluations:
+        return None
+    best_step, _ = best_evaluation(evaluations)
+    next_eval = evaluations[-1][0] + training["eval_frequency"]
+    if training["patience"] and best_step + training["patience"] < next_eval:
+        return "patience"
+    if training["max_steps"] and training["max_steps"] < next_eval:
+        return "max_steps"
+    return None
+
+
+def best_evaluation(evaluations: List[Tuple[int, float]]) -> Tuple[int, float]:
+    """The (step, score) of the first best dev score: the checkpoint model-best holds."""
+    best_score = max(score for _, score in evaluations)
+    return min(step for step, score in evaluations if score == best_score), best_score
+
+
+def stop_summary(evaluations: List[Tuple[int, float]], training: Dict[str, Any], budget_spent: bool) -> str:
+    """The line `train` ends with: what stopped training, and which dev evaluation
+    model-best holds (spaCy's loop reports neither)."""
+    if not evaluations:
+        return "No dev evaluation was logged, so model-best is the pipeline as initialized."
+    best_step, best_score = best_evaluation(evaluations)
+    last = evaluations[-1][0]
+    rule = loop_stop(evaluations, training)
+    held = f"model-best holds step {best_step}, dev score {best_score:.4f}"
+    if budget_spent:  # `train` has said so: name the checkpoint
+        return f"The last dev evaluation was at step {last}; {held}."
+    if rule == "patience":
+        return f"Stopped by patience: no better dev score in the {training['patience']} steps after step {best_step} (last evaluation at step {last}); {held}."
+    if rule == "max_steps":
+        return f"Stopped at max_steps ({training['max_steps']}); {held}."
+    return f"Stopped after the evaluation at step {last}; {held}."

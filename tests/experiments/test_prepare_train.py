@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import srsly
 import spacy
 from spacy.util import load_config
 from thinc.api import Config
@@ -342,12 +343,16 @@ def train_tiny_t_b(wnut_files, tmp_path, *options):
                  "--corpus-dir", corpus, "--set", "training.max_steps=2", "--set", "training.eval_frequency=2",
                  *tiny, *options)
     assert result.exit_code == 0, result.output
+    assert "Stopped at max_steps (2); model-best holds step" in result.output
     return corpus
 
 
 @pytest.mark.slow
 def test_train_and_evaluate_a_prepared_corpus_of_ones_own(wnut_files, tmp_path):
     corpus = train_tiny_t_b(wnut_files, tmp_path)
+    # each dev evaluation logged beside the models, and the end said
+    evaluations = list(srsly.read_jsonl(tmp_path / "training" / "train_log.jsonl"))
+    assert [entry["step"] for entry in evaluations] == [0, 2]
     meta = json.loads((tmp_path / "training" / "model-best" / "meta.json").read_text())
     assert meta["lang"] == "nl"
     # the target head's scores, none of the unscored source's or of targets no head has

@@ -11,7 +11,7 @@ import torch
 from spacy.tokens import Doc, DocBin
 from thinc.api import set_dropout_rate
 
-from spacy_xfer.experiments.schedule import SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass
+from spacy_xfer.experiments.schedule import SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES, schedule_overrides, steps_per_pass, stop_summary
 from spacy_xfer.models.architectures import build_char_word_encoder_v1
 from spacy_xfer.models.pytorch_word_encoder import WordGRUEncoder, locked_dropout
 from spacy_xfer.models.string_table import UNKNOWN_ROW
@@ -160,6 +160,23 @@ def test_schedule_is_sized_to_the_target(tmp_path):
     assert (SCHEDULE_VERSION, MIN_EVAL_FREQUENCY, PATIENCE_PASSES) == (1, 20, 5), (
         "the schedule rule changed: bump SCHEDULE_VERSION in experiments/schedule.py and this test"
     )
+
+
+def test_the_summary_says_which_rule_stopped_training_and_what_model_best_holds():
+    training = {"eval_frequency": 100, "patience": 300, "max_steps": 0}
+    # the first best (step 200) is kept; 200 + 300 < 600, the next evaluation: patience
+    evaluations = [(0, 0.1), (100, 0.5), (200, 0.7), (300, 0.6), (400, 0.7), (500, 0.65)]
+    assert stop_summary(evaluations, training, budget_spent=False) == (
+        "Stopped by patience: no better dev score in the 300 steps after step 200 (last evaluation at step 500); "
+        "model-best holds step 200, dev score 0.7000."
+    )
+    capped = {**training, "patience": 0, "max_steps": 500}
+    assert stop_summary(evaluations, capped, budget_spent=False).startswith("Stopped at max_steps (500); model-best holds step 200")
+    assert stop_summary(evaluations[:4], training, budget_spent=True) == (
+        "The last dev evaluation was at step 300; model-best holds step 200, dev score 0.7000."
+    )
+    assert stop_summary(evaluations[:4], training, budget_spent=False).startswith("Stopped after the evaluation at step 300;")
+    assert "model-best is the pipeline as initialized" in stop_summary([], training, budget_spent=False)
 
 
 def test_spacy_train_stops_cleanly_at_the_budget(tmp_path):
