@@ -214,7 +214,7 @@ def train_command(
     overrides.update(budget_overrides(max_seconds))
     if gpu_id >= 0:  # torch and cupy share the GPU memory pool
         overrides["system.gpu_allocator"] = "pytorch"
-    log = run["training"]["logger"]
+    log = run["training"].get("logger") or {}
     if log.get("@loggers") in CONSOLE_LOGGERS and not log.get("output_file"):
         # spaCy's console table, and each evaluation in a file for the summary below
         overrides["training.logger.@loggers"] = "spacy.ConsoleLogger.v2"
@@ -231,7 +231,7 @@ def train_command(
         training = {
             "eval_frequency": overrides["training.eval_frequency"],
             "patience": overrides["training.patience"],
-            "max_steps": overrides.get("training.max_steps", run["training"]["max_steps"]),
+            "max_steps": overrides.get("training.max_steps", run["training"].get("max_steps", 0)),
         }
         evaluations = [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_file)]
         typer.echo(stop_summary(evaluations, training, budget_spent=spent))

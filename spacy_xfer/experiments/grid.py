@@ -305,7 +305,7 @@ def check_overrides(runs: Iterable[Run], grid: Grid) -> None:
                 problem = f"{path} has no section [{'.'.join(sections)}]"
             elif not any(field.startswith("@") for field in block):
                 # a component's section takes its factory's arguments too
-                factory = registry.factories.get(block["factory"]) if "factory" in block else None
+                factory = registry.factories.get(block["factory"]) if block.get("factory") in registry.factories else None
                 if name in block or (factory is not None and name in inspect.signature(factory).parameters):
                     continue
                 problem = f"{path} has no setting {name!r} in [{'.'.join(sections)}]"
