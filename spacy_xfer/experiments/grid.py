@@ -41,7 +41,7 @@ from thinc.api import Config, ConfigValidationError
 from ..errors import Errors
 from ..pipeline.performance import CALLBACK as REPORTED_PERFORMANCE
 from .benchmarks import BENCHMARKS, get_benchmark
-from .schedule import SCHEDULE_VERSION, TRAIN_LOG, loop_stop
+from .schedule import SCHEDULE_VERSION, TRAIN_LOG, loop_stop, model_best
 from .steps import load_config_value, write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -702,7 +702,7 @@ def execute_run(run: Run, grid: Grid, runner: Runner = run_subprocess, grid_comm
         dev_score, test_score = performance.get(key), test["target"]["scores"].get(key)
     evaluations = read_evaluations(run_dir / TRAIN_LOG)
     reason = stop_reason(evaluations, config["training"], train_seconds, grid.max_seconds)
-    best = max(evaluations, key=lambda item: (item[1], item[0])) if evaluations else (None, None)
+    best = model_best(evaluations) if evaluations else (None, None)
     results = {
         "run": run.name,
         "row": run.row.id,

@@ -85,19 +85,24 @@ def loop_stop(evaluations: List[Tuple[int, float]], training: Dict[str, Any]) ->
     """
     if not evaluations:
         return None
-    best_step, _ = best_evaluation(evaluations)
     next_eval = evaluations[-1][0] + training["eval_frequency"]
-    if training["patience"] and best_step + training["patience"] < next_eval:
+    if training["patience"] and first_best_step(evaluations) + training["patience"] < next_eval:
         return "patience"
     if training["max_steps"] and training["max_steps"] < next_eval:
         return "max_steps"
     return None
 
 
-def best_evaluation(evaluations: List[Tuple[int, float]]) -> Tuple[int, float]:
-    """The (step, score) of the first best dev score: the checkpoint model-best holds."""
+def first_best_step(evaluations: List[Tuple[int, float]]) -> int:
+    """The step of the first best dev score: the one spaCy's patience counts from."""
     best_score = max(score for _, score in evaluations)
-    return min(step for step, score in evaluations if score == best_score), best_score
+    return min(step for step, score in evaluations if score == best_score)
+
+
+def model_best(evaluations: List[Tuple[int, float]]) -> Tuple[int, float]:
+    """The (step, score) of the evaluation model-best holds: the last of the best, as
+    spaCy's loop saves model-best again at an evaluation that equals the best score."""
+    return max(evaluations, key=lambda evaluation: (evaluation[1], evaluation[0]))
 
 
 def stop_summary(evaluations: List[Tuple[int, float]], training: Dict[str, Any], budget_spent: bool) -> str:
@@ -105,14 +110,17 @@ def stop_summary(evaluations: List[Tuple[int, float]], training: Dict[str, Any],
     model-best holds (spaCy's loop reports neither)."""
     if not evaluations:
         return "No dev evaluation was logged, so model-best is the pipeline as initialized."
-    best_step, best_score = best_evaluation(evaluations)
+    best_step, best_score = model_best(evaluations)
     last = evaluations[-1][0]
     rule = loop_stop(evaluations, training)
     held = f"model-best holds step {best_step}, dev score {best_score:.4f}"
     if budget_spent:  # `train` has said so: name the checkpoint
         return f"The last dev evaluation was at step {last}; {held}."
     if rule == "patience":
-        return f"Stopped by patience: no better dev score in the {training['patience']} steps after step {best_step} (last evaluation at step {last}); {held}."
+        return (
+            f"Stopped by patience: no better dev score in the {training['patience']} steps after step "
+            f"{first_best_step(evaluations)} (last evaluation at step {last}); {held}."
+        )
     if rule == "max_steps":
         return f"Stopped at max_steps ({training['max_steps']}); {held}."
     return f"Stopped after the evaluation at step {last}; {held}."

@@ -164,14 +164,15 @@ def test_schedule_is_sized_to_the_target(tmp_path):
 
 def test_the_summary_says_which_rule_stopped_training_and_what_model_best_holds():
     training = {"eval_frequency": 100, "patience": 300, "max_steps": 0}
-    # the first best (step 200) is kept; 200 + 300 < 600, the next evaluation: patience
+    # patience counts from the first best (200; 200 + 300 < 600, the next evaluation), while
+    # model-best is saved again at the tie (400), as spaCy's loop does both
     evaluations = [(0, 0.1), (100, 0.5), (200, 0.7), (300, 0.6), (400, 0.7), (500, 0.65)]
     assert stop_summary(evaluations, training, budget_spent=False) == (
         "Stopped by patience: no better dev score in the 300 steps after step 200 (last evaluation at step 500); "
-        "model-best holds step 200, dev score 0.7000."
+        "model-best holds step 400, dev score 0.7000."
     )
     capped = {**training, "patience": 0, "max_steps": 500}
-    assert stop_summary(evaluations, capped, budget_spent=False).startswith("Stopped at max_steps (500); model-best holds step 200")
+    assert stop_summary(evaluations, capped, budget_spent=False).startswith("Stopped at max_steps (500); model-best holds step 400")
     assert stop_summary(evaluations[:4], training, budget_spent=True) == (
         "The last dev evaluation was at step 300; model-best holds step 200, dev score 0.7000."
     )
