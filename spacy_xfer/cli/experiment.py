@@ -16,7 +16,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
@@ -46,7 +45,7 @@ from ..experiments.steps import (
     train_overrides,
     write_json,
 )
-from ..experiments.schedule import CONSOLE_LOGGERS, TRAIN_LOG, schedule_overrides, stop_summary
+from ..experiments.schedule import CONSOLE_LOGGERS, TRAIN_LOG, logged_evaluations, schedule_overrides, stop_summary
 from ..pipeline.serialization import load_trained, model_files
 from ..pipeline.xfer_transformer import check_transformers_installed
 from ..training.budget import TrainingBudgetSpent
@@ -233,8 +232,7 @@ def train_command(
             "patience": overrides["training.patience"],
             "max_steps": overrides.get("training.max_steps", run["training"].get("max_steps", 0)),
         }
-        evaluations = [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_file)]
-        typer.echo(stop_summary(evaluations, training, budget_spent=spent))
+        typer.echo(stop_summary(logged_evaluations(log_file), training, budget_spent=spent))
 
 
 @app.command(

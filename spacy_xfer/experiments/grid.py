@@ -41,7 +41,7 @@ from thinc.api import Config, ConfigValidationError
 from ..errors import Errors
 from ..pipeline.performance import CALLBACK as REPORTED_PERFORMANCE
 from .benchmarks import BENCHMARKS, get_benchmark
-from .schedule import SCHEDULE_VERSION, TRAIN_LOG, loop_stop, model_best
+from .schedule import SCHEDULE_VERSION, TRAIN_LOG, logged_evaluations, loop_stop, model_best
 from .steps import load_config_value, write_json
 from .vectors import vectors_info
 from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corpus
@@ -587,7 +587,7 @@ def read_evaluations(log_path: Path) -> List[Tuple[int, float]]:
     """
     if not log_path.exists():
         raise RunFailed(Errors.E071.format(log=log_path))
-    return [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_path)]
+    return logged_evaluations(log_path)
 
 
 def stop_reason(

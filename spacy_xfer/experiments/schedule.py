@@ -9,7 +9,10 @@ and large targets get several passes of patience.
 """
 
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import srsly
 
 from ..docbin import load_docbin
 from ..errors import Errors
@@ -69,6 +72,12 @@ def schedule_overrides(config: Dict[str, Any]) -> Dict[str, Any]:
     eval_frequency = max(MIN_EVAL_FREQUENCY, min(int(training["eval_frequency"]), per_pass))
     patience = max(int(training["patience"]), PATIENCE_PASSES * per_pass)
     return {"training.eval_frequency": eval_frequency, "training.patience": patience}
+
+
+def logged_evaluations(log_path: Union[str, Path]) -> List[Tuple[int, float]]:
+    """(step, main dev score) of every evaluation in a ConsoleLogger.v2 JSONL log
+    (`TRAIN_LOG`)."""
+    return [(entry["step"], entry["score"]) for entry in srsly.read_jsonl(log_path)]
 
 
 def loop_stop(evaluations: List[Tuple[int, float]], training: Dict[str, Any]) -> Optional[str]:
