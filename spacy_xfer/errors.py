@@ -369,6 +369,11 @@ class Errors:
         "`constraints` of component '{name}' to the scheme the data uses, or to 'none'."
     )
     E117 = "[E117] --set {item!r}: {problem}."
+    E118 = "[E118] {path} has gold for these targets: {found}; expected {wanted}."
+    E119 = (
+        "[E119] Pipeline {model} predicts no {target!r} annotation on any doc (its components: "
+        "{pipes}); expected a pipeline that predicts the target it is compared on."
+    )
 
 
 class Warnings:

@@ -90,6 +90,13 @@ class Target:
         """Scores under keys `{attr}_...` (see `score_keys`)."""
         raise NotImplementedError
 
+    def counts(self, eg: Example) -> PRFScore:
+        """What one example adds to `score`'s micro-averaged counts (true positives,
+        false positives, false negatives): summed over examples, their F-score is the
+        score's accuracy or F1. For a paired bootstrap over docs
+        (`experiments.compare`), which needs each doc's counts."""
+        raise NotImplementedError
+
 
 def _same_tokens(eg: Example) -> bool:
     x, y = eg.x, eg.y
@@ -143,25 +150,31 @@ class TokenTarget(Target):
         predictions only, so a doc with one scores below 1 even when all is right)."""
         score = PRFScore()
         for eg in examples:
-            gold_labels = self.mapped(eg.y)
-            if _same_tokens(eg):
-                # the usual case (`nlp.evaluate` tokenizes as the reference): token i
-                # against token i, counted as the alignment below would count it
-                pairs = [(label, guess) for label, guess in zip(gold_labels, self.read(eg.x)) if label is not None]
-                right = sum(label == guess for label, guess in pairs)
-                score.tp += right
-                score.fp += len(pairs) - right
-                score.fn += len(pairs) - right
-                continue
-            gold = {(i, label) for i, label in enumerate(gold_labels) if label is not None}
-            known = {i for i, _ in gold}
-            x2y = eg.alignment.x2y
-            predicted = set()
-            for token in eg.x:
-                if x2y.lengths[token.i] == 1 and x2y[token.i][0] in known:
-                    predicted.add((int(x2y[token.i][0]), self.value(token)))
-            score.score_set(predicted, gold)
+            score += self.counts(eg)
         return {f"{attr}_acc": score.fscore if len(score) else None}
+
+    def counts(self, eg: Example) -> PRFScore:
+        """tp: the gold tokens with a value predicted right; fp and fn: the others."""
+        score = PRFScore()
+        gold_labels = self.mapped(eg.y)
+        if _same_tokens(eg):
+            # the usual case (`nlp.evaluate` tokenizes as the reference): token i
+            # against token i, counted as the alignment below would count it
+            pairs = [(label, guess) for label, guess in zip(gold_labels, self.read(eg.x)) if label is not None]
+            right = sum(label == guess for label, guess in pairs)
+            score.tp += right
+            score.fp += len(pairs) - right
+            score.fn += len(pairs) - right
+            return score
+        gold = {(i, label) for i, label in enumerate(gold_labels) if label is not None}
+        known = {i for i, _ in gold}
+        x2y = eg.alignment.x2y
+        predicted = set()
+        for token in eg.x:
+            if x2y.lengths[token.i] == 1 and x2y[token.i][0] in known:
+                predicted.add((int(x2y[token.i][0]), self.value(token)))
+        score.score_set(predicted, gold)
+        return score
 
 
 class TagTarget(TokenTarget):
@@ -302,6 +315,21 @@ class SpanTarget(Target):
             labeled=True,
             allow_overlap=False,
         )
+
+    def counts(self, eg: Example) -> PRFScore:
+        """The labelled spans of the example as `Scorer.score_spans` counts them for
+        `score` (predicted spans aligned to the reference's tokens; nothing for a
+        reference without annotation)."""
+        score = PRFScore()
+        if not self.has_annotation(eg.y):
+            return score
+        gold = {(span.label_, span.start, span.end - 1) for span in self._mapped_spans(eg.y, "")}
+        predicted = set()
+        if self.has_annotation(eg.x):
+            aligned = eg.get_aligned_spans_x2y(self._mapped_spans(eg.x, ""), False)
+            predicted = {(span.label_, span.start, span.end - 1) for span in aligned}
+        score.score_set(predicted, gold)
+        return score
 
 
 class EntsTarget(SpanTarget):
