@@ -35,6 +35,7 @@ from ..experiments.grid import (
 )
 from ..experiments.ablation import DEFAULT_MAX_STEPS, ablation_table, load_ablation, run_ablation
 from ..experiments.active_learning import active_learning_table, draw_active_learning
+from ..experiments.compare import COMPARE_DIR, comparison_table
 from ..experiments.report import Results, draw_figures, load_results, results_table, rewrite_readme
 from ._util import app
 
@@ -153,14 +154,16 @@ def load_marked_results(results: Path) -> Results:
 
 
 def readme_tables(results: Path, sets: Dict[str, RowSet]) -> Dict[str, str]:
-    """The README blocks beside the grid's row sets, by marker name: the ablation's and
-    the active learning's tables, and each row set's table of the `--vectors` runs
-    (`<!-- results:SET-vectors -->`, from `RESULTS/vectors/`)."""
+    """The README blocks beside the grid's row sets, by marker name: the ablation's, the
+    active learning's and the comparisons' (`compare`, from `RESULTS/compare/`) tables,
+    and each row set's table of the `--vectors` runs (`<!-- results:SET-vectors -->`,
+    from `RESULTS/vectors/`)."""
     with_vectors = load_marked_results(results / VECTORS_DIR)
     return {
         "ablation": ablation_table(results),
         "ablation-patience": ablation_table(results, patience=True),
         "active_learning": active_learning_table(results),
+        "compare": comparison_table(results / COMPARE_DIR),
         **{f"{name}-vectors": results_table(row_set, with_vectors, with_vectors=True) for name, row_set in sets.items()},
     }
 

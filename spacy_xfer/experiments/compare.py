@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy
+import srsly
 from spacy.language import Language
 from spacy.training import Example
 
@@ -23,6 +24,8 @@ from ..tasks import make_example
 
 # the columns of `doc_counts`
 COUNTS = ("tp", "fp", "fn")
+# the folder of RESULTS that `report` reads comparisons from
+COMPARE_DIR = "compare"
 
 
 def f_score(counts: numpy.ndarray) -> numpy.ndarray:
@@ -140,3 +143,38 @@ def compare_pipelines(
         for key, name, counts in zip(("a", "b"), names, per_model)
     }
     return {"target": chosen, "data": str(data), "pipelines": pipelines, **result}
+
+
+def comparison_table(results_dir: Path) -> str:
+    """The README's Markdown of the `compare` results files of a folder (and its
+    subfolders), a line per file: both scores, A - B with its interval (%), and the
+    share of resamples where A is not better."""
+    files = sorted(Path(results_dir).rglob("*.json"))
+    if not files:
+        return "No comparisons yet. Run: `python -m spacy_xfer compare MODEL_A MODEL_B DATA --output FILE`.\n"
+    lines = [
+        "| results file | test docs | A | B | A - B | interval | A not better |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    levels, resamples = set(), set()
+    for path in files:
+        data = srsly.read_json(path)
+        low, high = (100 * bound for bound in data["interval"])
+        levels.add(data["level"])
+        resamples.add(data["resamples"])
+        lines.append(
+            f"| `{path.relative_to(results_dir).with_suffix('')}` | {data['docs']} | {100 * data['score_a']:.2f} | "
+            f"{100 * data['score_b']:.2f} | {100 * data['difference']:+.2f} | [{low:+.2f}, {high:+.2f}] | "
+            f"{data['share_a_not_better']:.1%} |"
+        )
+    coverage = "/".join(f"{level:.0%}" for level in sorted(levels))
+    counts = "/".join(str(n) for n in sorted(resamples))
+    lines += [
+        "",
+        f"Test scores (%) of pipelines A and B (each file's `pipelines`; a file named `X-vs-Y` holds A = X, "
+        f"B = Y), their difference and its {coverage} interval by the paired bootstrap over the test docs "
+        f"({counts} resamples), and the share of resamples in which A is not better. Regenerate: each "
+        f"file's `command` (`python -m spacy_xfer compare ... --output FILE`), then "
+        f"`python -m spacy_xfer report --readme README.md`.",
+    ]
+    return "\n".join(lines) + "\n"

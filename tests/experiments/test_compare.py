@@ -11,7 +11,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from spacy_xfer.experiments.compare import compare_pipelines, doc_counts, f_score, paired_bootstrap
+from spacy_xfer.experiments.compare import comparison_table, compare_pipelines, doc_counts, f_score, paired_bootstrap
 from spacy_xfer.experiments.steps import evaluate_pipeline
 from spacy_xfer.pipeline.targets import make_target
 from spacy_xfer.tasks import make_example
@@ -152,8 +152,14 @@ def test_compare_command_prints_and_writes_the_difference(tmp_path):
     assert written["pipelines"]["b"] == {"model": str(half), "tp": 30, "fp": 0, "fn": 10}
     assert written["interval"][0] > 0 and "compare" in written["command"]
     # the other way round, B is better
-    result = run("compare", half, full, tmp_path / "test.spacy", "--resamples", 100)
+    result = run("compare", half, full, tmp_path / "test.spacy", "--resamples", 100, "--output", tmp_path / "out" / "sub" / "back.json")
     assert "A - B: -0.1429" in result.output and "A not better in 100.0% of 100 resamples" in result.output
+    # `report` puts a line per results file into the README's table
+    table = comparison_table(tmp_path / "out")
+    assert "| `compare` | 20 | 100.00 | 85.71 | +14.29 | [" in table
+    assert "| `sub/back` | 20 | 85.71 | 100.00 | -14.29 | [" in table and "| 100.0% |" in table
+    assert "(100 resamples)" in table and "95% interval" in table
+    assert comparison_table(tmp_path / "none").startswith("No comparisons yet.")
 
 
 def test_compare_refuses_a_missing_target_a_pipeline_without_it_and_its_inputs_as_output(tmp_path):
