@@ -372,8 +372,10 @@ class Errors:
     E118 = "[E118] {path} has gold for these targets: {found}; expected {wanted}."
     E119 = (
         "[E119] Pipeline {model} predicts no {target!r} annotation on any doc (its components: "
-        "{pipes}); expected a pipeline that predicts the target it is compared on."
+        "{pipes}); expected a pipeline that predicts the target it is compared on (spaCy's "
+        "`ner` writes `ents`, its `tagger` `tag`)."
     )
+    E120 = "{path}: [E120] not a `compare` results file, {problem}; expected a JSON object with {keys}."
 
 
 class Warnings:
@@ -396,4 +398,9 @@ class Warnings:
         "{path} ({error}); compiling it anew and rewriting that cache where the folder "
         "lets it. If this repeats, delete the folder's files or point NUMBA_CACHE_DIR at "
         "a writable folder."
+    )
+    W004 = (
+        "[W004] {path} has {n} docs: the bootstrap draws whole docs, so with fewer than "
+        "{least} its interval says little (with one, nothing). Give a file of one doc per "
+        "sentence, e.g. `spacy convert -n 1`."
     )

@@ -1,31 +1,43 @@
 """Two trained pipelines on one test set: the difference of their scores and how
-sure it is, by the paired bootstrap over docs (Koehn 2004; Berg-Kirkpatrick, Burkett
-and Klein 2012).
+sure it is, by the paired bootstrap over docs (Koehn 2004: paired bootstrap
+resampling; the percentile interval of Efron and Tibshirani 1993).
 
 Each resample draws the test set's docs with replacement, the same draw for both
 pipelines, and scores both on it. The spread of the difference over the resamples is
-what the test set's size leaves open: a small test set (Twitter POS test is 1,470
-tokens) gives a wide interval. It says nothing of training's own randomness, which
-the grid's seeds show; the two are reported side by side.
+what the test set's size leaves open: a small test set (Twitter POS test is 79
+tweets) gives a wide interval. The doc is the unit drawn, so a file of a few long
+docs says little (a single doc: nothing). It says nothing of training's own
+randomness, which the grid's seeds show; the two are reported side by side.
 """
 
+import numbers
+import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy
 import srsly
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 
 from ..docbin import read_docs
-from ..errors import Errors
-from ..pipeline.targets import gold_targets, make_target
+from ..errors import Errors, Warnings
+from ..pipeline.targets import Target, gold_targets, make_target
+from ..pipeline.xfer_tagger import XferTagger
 from ..tasks import make_example
 
 # the columns of `doc_counts`
 COUNTS = ("tp", "fp", "fn")
 # the folder of RESULTS that `report` reads comparisons from
 COMPARE_DIR = "compare"
+# fewer docs than this: the bootstrap's interval says little (W004)
+MIN_DOCS = 20
+MIN_RESAMPLES = 100
+# resamples drawn at a time: memory of BLOCK x n_docs counts
+BLOCK = 100
+# the keys `compare_pipelines` writes that `comparison_table` reads
+TABLE_KEYS = ("target", "metric", "docs", "score_a", "score_b", "difference", "interval", "level", "share_a_not_better", "resamples")
 
 
 def f_score(counts: numpy.ndarray) -> numpy.ndarray:
@@ -37,38 +49,70 @@ def f_score(counts: numpy.ndarray) -> numpy.ndarray:
     return numpy.divide(2 * tp, denominator, out=numpy.zeros_like(denominator), where=denominator > 0)
 
 
-def choose_target(references: Sequence[Any], target: Optional[str], path: Path) -> str:
-    """The target to score: `target` if the gold has it, else the only one it has.
+def metric_name(target: str) -> str:
+    """What `f_score` is for a target: accuracy for token targets, else F1."""
+    return "F1" if make_target(target, target, {}).spans else "accuracy"
 
-    RAISES (ValueError): E118 if the gold lacks `target`, or has none or several and
-        `target` is None.
+
+def predict(nlp: Language, data: Path) -> List[Example]:
+    """The gold docs of `data` (in the pipeline's vocab) with the pipeline's
+    predictions: the docs keep the gold's words and are tagged as the target task, so
+    the target head of a T-B or T-C pipeline predicts them and its source head does
+    not (as `evaluate` scores)."""
+    examples = [make_example(nlp.vocab, doc, "target") for doc in read_docs(data, nlp.vocab)]
+    predicted = nlp.pipe(eg.predicted for eg in examples)
+    return [Example(doc, eg.reference) for doc, eg in zip(predicted, examples)]
+
+
+def _annotated(target: str, docs: Sequence[Doc]) -> bool:
+    """Whether a doc with tokens carries the target."""
+    scorer = make_target(target, target, {})
+    return any(len(doc) and scorer.has_annotation(doc) for doc in docs)
+
+
+def choose_target(runs: Sequence[List[Example]], models: Sequence[Language], names: Sequence[str], target: Any, path: Path) -> str:
+    """The target to score: `target` if given; else the one the gold has and every
+    pipeline predicts.
+
+    runs (Sequence[List[Example]]): each pipeline's `predict`.
+    models, names: the pipelines and their names as the user gave them, for messages.
+    RAISES (ValueError): E003 for an unknown target; E118 if the gold lacks `target`,
+        or without it, if no target or several are both in the gold and predicted;
+        E119 if a pipeline predicts no annotation of `target`.
     """
+    # spaCy's `has_annotation` holds for a doc of no tokens: such docs say nothing here
+    references = [eg.reference for eg in runs[0] if len(eg.reference)]
     found = gold_targets(references)
-    if target is not None and target in found:
+    if target is not None:
+        make_target(target, target, {})  # E003 for an unknown one
+        if not _annotated(target, references):
+            raise ValueError(Errors.E118.format(path=path, found=", ".join(found) or "none", wanted=f"gold for {target!r}"))
+        for examples, nlp, name in zip(runs, models, names):
+            if not _annotated(target, [eg.predicted for eg in examples]):
+                raise ValueError(Errors.E119.format(model=name, target=target, pipes=", ".join(nlp.pipe_names) or "none"))
         return target
-    if target is None and len(found) == 1:
-        return found[0]
-    wanted = f"gold for {target!r}" if target else "gold for exactly one target (or --target)"
+    shared = [t for t in found if all(_annotated(t, [eg.predicted for eg in examples]) for examples in runs)]
+    if len(shared) == 1:
+        return shared[0]
+    wanted = f"exactly one of them predicted by both pipelines (predicted by both: {', '.join(shared) or 'none'}); give --target"
     raise ValueError(Errors.E118.format(path=path, found=", ".join(found) or "none", wanted=wanted))
 
 
-def doc_counts(nlp: Language, name: str, examples: Sequence[Example], target: str) -> numpy.ndarray:
-    """The pipeline's predictions on the examples' docs, scored doc by doc: (n_docs, 3)
-    int64 counts in `COUNTS` order, as the target's `score` counts them (`counts`).
-    Docs are copied, as `Language.evaluate` does, so the examples stay as they are.
+def head_scorer(nlp: Language, target: str) -> Target:
+    """How the pipeline's predictions of `target` are scored: by its primary
+    `xfer_tagger` head of that target if it has one (whose `label_map` maps the gold
+    labels, as the head's `score` and `evaluate` do), else with the labels as they are
+    (spaCy's components)."""
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, XferTagger) and pipe.cfg["target"] == target and pipe.output is pipe.target:
+            return pipe.target
+    return make_target(target, target, {})
 
-    name (str): the pipeline as the user gave it, for the error.
-    RAISES (ValueError): E119 if no predicted doc carries annotation of the target
-        (a pipeline that does not predict it).
-    """
-    scorer = make_target(target, target, {})
-    predicted = list(nlp.pipe(eg.predicted.copy() for eg in examples))
-    if examples and not any(scorer.has_annotation(doc) for doc in predicted):
-        raise ValueError(Errors.E119.format(model=name, target=target, pipes=", ".join(nlp.pipe_names) or "none"))
-    rows = []
-    for doc, eg in zip(predicted, examples):
-        score = scorer.counts(Example(doc, eg.reference))
-        rows.append((score.tp, score.fp, score.fn))
+
+def doc_counts(examples: Sequence[Example], scorer: Target) -> numpy.ndarray:
+    """The examples scored doc by doc: (n_docs, 3) int64 counts in `COUNTS` order, as
+    `scorer.score` counts them (`Target.counts`)."""
+    rows = [(score.tp, score.fp, score.fn) for score in map(scorer.counts, examples)]
     return numpy.asarray(rows, dtype="int64").reshape(len(rows), len(COUNTS))
 
 
@@ -78,30 +122,39 @@ def paired_bootstrap(
     """The paired bootstrap of the F-score difference A - B over docs.
 
     counts_a, counts_b (ndarray): (n_docs, 3) `doc_counts` of the same docs.
-    resamples (int): bootstrap samples, each n_docs docs drawn with replacement
-        (numpy's `Generator.multinomial` with `seed`: the same seed, the same draws).
+    resamples (int): bootstrap samples (at least `MIN_RESAMPLES`), each n_docs docs
+        drawn with replacement (numpy's `Generator.multinomial` seeded with `seed`:
+        the same seed, the same draws), `BLOCK` at a time.
     level (float): the interval's coverage (percentile interval).
     RETURNS (Dict[str, Any]): `score_a`, `score_b`, `difference` (A - B on the test
         set itself), `interval` ([low, high] of the resampled differences),
-        `share_a_not_better` (the share of resamples where A - B <= 0) and the settings.
-    RAISES (ValueError): E038 for counts of other shapes, no docs, resamples < 1 or a
-        level outside (0, 1).
+        `share_a_not_better` (the share of resamples where A - B <= 0: ties count, so
+        a pipeline against itself gives 1.0; below (1 - level) / 2 when the interval
+        lies above 0) and the settings.
+    RAISES (ValueError): E038 for counts of other shapes or negative, no docs, fewer
+        resamples, a seed that is not an integer >= 0, or a level outside (0, 1).
     """
     a, b = numpy.asarray(counts_a), numpy.asarray(counts_b)
-    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != len(COUNTS) or not len(a):
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != len(COUNTS) or not len(a) or (a < 0).any() or (b < 0).any():
         raise ValueError(Errors.E038.format(
-            setting="doc counts", value=f"shapes {a.shape} and {b.shape}", expected=f"the same (n_docs, {len(COUNTS)}), n_docs >= 1"
+            setting="doc counts", value=f"shapes {a.shape} and {b.shape}",
+            expected=f"the same (n_docs, {len(COUNTS)}) counts >= 0, n_docs >= 1",
         ))
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
-        raise ValueError(Errors.E038.format(setting="resamples", value=resamples, expected="an integer >= 1"))
+    for setting, value, least in (("resamples", resamples, MIN_RESAMPLES), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(Errors.E038.format(setting=setting, value=value, expected=f"an integer >= {least}"))
     if not 0 < level < 1:
         raise ValueError(Errors.E038.format(setting="level", value=level, expected="a number between 0 and 1"))
     n_docs = len(a)
-    # each row: how often each doc is drawn in one resample
-    weights = numpy.random.default_rng(seed).multinomial(n_docs, numpy.full(n_docs, 1.0 / n_docs), size=resamples)
-    differences = f_score(weights @ a) - f_score(weights @ b)
+    rng = numpy.random.default_rng(int(seed))
+    differences = []
+    for start in range(0, resamples, BLOCK):
+        # each row: how often each doc is drawn in one resample
+        weights = rng.multinomial(n_docs, numpy.full(n_docs, 1.0 / n_docs), size=min(BLOCK, resamples - start))
+        differences.append(f_score(weights @ a) - f_score(weights @ b))
+    resampled = numpy.concatenate(differences)
     tail = (1 - level) / 2 * 100
-    low, high = numpy.percentile(differences, [tail, 100 - tail])
+    low, high = numpy.percentile(resampled, [tail, 100 - tail])
     score_a, score_b = float(f_score(a.sum(0))), float(f_score(b.sum(0)))
     return {
         "score_a": score_a,
@@ -109,72 +162,85 @@ def paired_bootstrap(
         "difference": score_a - score_b,
         "interval": [float(low), float(high)],
         "level": level,
-        "share_a_not_better": float((differences <= 0).mean()),
-        "resamples": resamples,
-        "seed": seed,
+        "share_a_not_better": float((resampled <= 0).mean()),
+        "resamples": int(resamples),
+        "seed": int(seed),
         "docs": n_docs,
     }
 
 
 def compare_pipelines(
-    models: Sequence[Language], names: Sequence[str], data: Path, target: Optional[str], **bootstrap: Any
+    model_a: Language, model_b: Language, names: Sequence[str], data: Path, target: Any = None, **bootstrap: Any
 ) -> Dict[str, Any]:
     """Score two pipelines on the gold docs of `data` (a `.spacy` file) and compare
     them by the paired bootstrap (`paired_bootstrap`, which takes `bootstrap`).
 
-    The docs are given to each pipeline with the gold's words (as `evaluate` scores)
-    and tagged as the target task, so the target head of a T-B or T-C pipeline
-    predicts them and its source head does not.
-
-    RETURNS (Dict[str, Any]): `paired_bootstrap`'s result with `target`, `data` and
-        per pipeline its name and summed counts.
-    RAISES (ValueError): E118 (`choose_target`), E119 (`doc_counts`), E038.
+    names (Sequence[str]): the two pipelines as the user gave them, for messages.
+    target (Optional[str]): what to score (`choose_target`).
+    RETURNS (Dict[str, Any]): `paired_bootstrap`'s result with `target`, `metric`,
+        `data` and per pipeline its name and summed counts.
+    RAISES (ValueError): E003, E118, E119 (`choose_target`), E038; warns W004 for a
+        file of fewer than `MIN_DOCS` docs.
     """
-    chosen = None
-    per_model: List[numpy.ndarray] = []
-    for nlp, name in zip(models, names):
-        references = read_docs(data, nlp.vocab)  # each pipeline's docs in its own vocab
-        chosen = chosen or choose_target(references, target, data)
-        examples = [make_example(nlp.vocab, doc, "target") for doc in references]
-        per_model.append(doc_counts(nlp, name, examples, chosen))
-    result = paired_bootstrap(per_model[0], per_model[1], **bootstrap)
+    models = (model_a, model_b)
+    runs = [predict(nlp, data) for nlp in models]
+    chosen = choose_target(runs, models, names, target, data)
+    if len(runs[0]) < MIN_DOCS:
+        warnings.warn(Warnings.W004.format(path=data, n=len(runs[0]), least=MIN_DOCS))
+    counts = [doc_counts(examples, head_scorer(nlp, chosen)) for examples, nlp in zip(runs, models)]
+    result = paired_bootstrap(counts[0], counts[1], **bootstrap)
     pipelines = {
-        key: {"model": name, **dict(zip(COUNTS, (int(n) for n in counts.sum(0))))}
-        for key, name, counts in zip(("a", "b"), names, per_model)
+        key: {"model": name, **dict(zip(COUNTS, (int(n) for n in summed.sum(0))))}
+        for key, name, summed in zip(("a", "b"), names, counts)
     }
-    return {"target": chosen, "data": str(data), "pipelines": pipelines, **result}
+    return {"target": chosen, "metric": metric_name(chosen), "data": str(data), "pipelines": pipelines, **result}
+
+
+def read_comparison(path: Path) -> Dict[str, Any]:
+    """A `compare` results file.
+
+    RAISES (ValueError): E120 naming the file if it is not JSON or lacks `TABLE_KEYS`.
+    """
+    try:
+        data = srsly.read_json(path)
+    except ValueError as e:
+        raise ValueError(Errors.E120.format(path=path, problem=f"not JSON ({e})", keys=", ".join(TABLE_KEYS))) from e
+    missing = [key for key in TABLE_KEYS if not isinstance(data, dict) or data.get(key) is None]
+    if missing:
+        raise ValueError(Errors.E120.format(path=path, problem=f"missing {missing}", keys=", ".join(TABLE_KEYS)))
+    return data
 
 
 def comparison_table(results_dir: Path) -> str:
     """The README's Markdown of the `compare` results files of a folder (and its
-    subfolders), a line per file: both scores, A - B with its interval (%), and the
-    share of resamples where A is not better."""
-    files = sorted(Path(results_dir).rglob("*.json"))
+    subfolders), a line per file: the target, both scores, A - B with its interval
+    (%), and the share of resamples where A is not better.
+
+    RAISES (ValueError): E120 for a file that is not a `compare` results file.
+    """
+    files = sorted(path for path in Path(results_dir).rglob("*.json") if path.is_file())
     if not files:
         return "No comparisons yet. Run: `python -m spacy_xfer compare MODEL_A MODEL_B DATA --output FILE`.\n"
     lines = [
-        "| results file | test docs | A | B | A - B | interval | A not better |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| results file | target | test docs | A | B | A - B | interval | A not better |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    levels, resamples = set(), set()
+    settings = set()
     for path in files:
-        data = srsly.read_json(path)
+        data = read_comparison(path)
         low, high = (100 * bound for bound in data["interval"])
-        levels.add(data["level"])
-        resamples.add(data["resamples"])
+        settings.add((data["level"], data["resamples"]))
         lines.append(
-            f"| `{path.relative_to(results_dir).with_suffix('')}` | {data['docs']} | {100 * data['score_a']:.2f} | "
-            f"{100 * data['score_b']:.2f} | {100 * data['difference']:+.2f} | [{low:+.2f}, {high:+.2f}] | "
-            f"{data['share_a_not_better']:.1%} |"
+            f"| `{path.relative_to(results_dir).with_suffix('')}` | {data['target']} ({data['metric']}) | {data['docs']} | "
+            f"{100 * data['score_a']:.2f} | {100 * data['score_b']:.2f} | {100 * data['difference']:+.2f} | "
+            f"[{low:+.2f}, {high:+.2f}] | {data['share_a_not_better']:.1%} |"
         )
-    coverage = "/".join(f"{level:.0%}" for level in sorted(levels))
-    counts = "/".join(str(n) for n in sorted(resamples))
+    intervals = " or ".join(f"{level:.0%} interval ({n} resamples)" for level, n in sorted(settings))
     lines += [
         "",
         f"Test scores (%) of pipelines A and B (each file's `pipelines`; a file named `X-vs-Y` holds A = X, "
-        f"B = Y), their difference and its {coverage} interval by the paired bootstrap over the test docs "
-        f"({counts} resamples), and the share of resamples in which A is not better. Regenerate: each "
-        f"file's `command` (`python -m spacy_xfer compare ... --output FILE`), then "
-        f"`python -m spacy_xfer report --readme README.md`.",
+        f"B = Y), their difference and its {intervals} by the paired bootstrap over the test docs, and the "
+        f"share of resamples in which A is not better (ties count). Regenerate: each file's `command` "
+        f"(`python -m spacy_xfer compare ... --output FILE`), then `python -m spacy_xfer report --readme README.md`.",
     ]
     return "\n".join(lines) + "\n"

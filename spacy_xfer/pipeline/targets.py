@@ -377,7 +377,7 @@ def gold_targets(docs: Iterable[Doc]) -> List[str]:
     gold for, by each target's `has_annotation`, for messages about a head that finds
     none of its own."""
     docs = list(docs)
-    span_keys = {key for doc in docs for key, group in doc.spans.items() if len(group)}
+    span_keys = {key for doc in docs for key, group in doc.spans.items() if key and len(group)}
     targets = [make_target(name, name, {}) for name in ["tag", "pos", "ents", *(f"spans:{key}" for key in span_keys)]]
     return sorted(target.name for target in targets if any(target.has_annotation(doc) for doc in docs))
 

@@ -11,10 +11,9 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from spacy_xfer.experiments.compare import comparison_table, compare_pipelines, doc_counts, f_score, paired_bootstrap
+from spacy_xfer.experiments.compare import comparison_table, compare_pipelines, doc_counts, f_score, paired_bootstrap, predict
 from spacy_xfer.experiments.steps import evaluate_pipeline
 from spacy_xfer.pipeline.targets import make_target
-from spacy_xfer.tasks import make_example
 
 from ..util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
 from .util import failure, run
@@ -116,25 +115,26 @@ def test_bad_bootstrap_settings_are_refused(kwargs, match):
         paired_bootstrap(args.pop("counts_a"), args.pop("counts_b"), **args)
 
 
-def test_doc_counts_leave_the_examples_as_they_were():
-    nlp = ruler(PEOPLE, PLACES)
-    examples = [make_example(nlp.vocab, doc, "target") for doc in ner_docs(nlp, 4)]
-    counts = doc_counts(nlp, "ruler", examples, "ents")
-    assert counts.tolist() == [[2, 0, 0]] * 4
-    assert not any(eg.predicted.ents for eg in examples)
+def test_doc_counts_score_each_doc_of_the_predictions(tmp_path):
+    nlp = ruler(PEOPLE, PLACES[:2])
+    DocBin(docs=ner_docs(nlp, 4)).to_disk(tmp_path / "test.spacy")
+    counts = doc_counts(predict(nlp, tmp_path / "test.spacy"), make_target("ents", "ents", {}))
+    assert counts.tolist() == [[2, 0, 0], [2, 0, 0], [1, 0, 1], [1, 0, 1]]
 
 
 def test_our_tagger_compares_as_evaluate_scores_it(tmp_path):
+    """With its label map too: the gold's PER is the head's PERSON."""
     fix_random_seed(0)
-    ours = tiny_tagger("ents")
+    ours = tiny_tagger("ents", label_map={"PER": "PERSON"})
     train(ours, examples_for(ours, NER_DATA, "ents"), steps=30)
     docs = [gold_doc(ours, text, labels, "ents") for text, labels in NER_DATA]
     DocBin(docs=docs).to_disk(tmp_path / "test.spacy")
     expected = evaluate_pipeline(ours, {"target": tmp_path / "test.spacy"})["target"]["scores"]["xfer_tagger_f"]
     rules = ruler(["Anna"], ["Paris"])
-    result = compare_pipelines([ours, rules], ["ours", "rules"], tmp_path / "test.spacy", None, resamples=50)
+    with pytest.warns(UserWarning, match=r"W004.*test.spacy has 4 docs"):
+        result = compare_pipelines(ours, rules, ["ours", "rules"], tmp_path / "test.spacy", resamples=100)
     assert result["target"] == "ents" and result["docs"] == len(NER_DATA)
-    assert result["score_a"] == pytest.approx(expected)
+    assert result["score_a"] == pytest.approx(expected) and expected > 0.5
     assert result["score_b"] == pytest.approx(rules.evaluate(examples_for(rules, NER_DATA, "ents"))["ents_f"])
 
 
@@ -146,40 +146,79 @@ def test_compare_command_prints_and_writes_the_difference(tmp_path):
     out = tmp_path / "out" / "compare.json"
     result = run("compare", full, half, tmp_path / "test.spacy", "--resamples", 100, "--output", out)
     assert result.exit_code == 0, result.output
-    assert "A - B: +0.1429" in result.output and "A not better in 0.0% of 100 resamples" in result.output
+    assert "ents on" in result.output and "(20 docs), F1:" in result.output and f"wrote {out}" in result.output
+    assert "A - B: +0.1429" in result.output and "A not better in 0 of 100 resamples (0.0%)" in result.output
     written = json.loads(out.read_text())
     assert written["score_a"] == 1.0 and written["score_b"] == pytest.approx(2 * 30 / (2 * 30 + 10))
     assert written["pipelines"]["b"] == {"model": str(half), "tp": 30, "fp": 0, "fn": 10}
-    assert written["interval"][0] > 0 and "compare" in written["command"]
+    assert written["interval"][0] > 0 and written["metric"] == "F1"
+    assert written["command"] == f"python -m spacy_xfer compare {full} {half} {tmp_path / 'test.spacy'} --target=ents --resamples=100 --seed=0 --output={out}"
     # the other way round, B is better
     result = run("compare", half, full, tmp_path / "test.spacy", "--resamples", 100, "--output", tmp_path / "out" / "sub" / "back.json")
-    assert "A - B: -0.1429" in result.output and "A not better in 100.0% of 100 resamples" in result.output
+    assert "A - B: -0.1429" in result.output and "A not better in 100 of 100 resamples (100.0%)" in result.output
     # `report` puts a line per results file into the README's table
     table = comparison_table(tmp_path / "out")
-    assert "| `compare` | 20 | 100.00 | 85.71 | +14.29 | [" in table
-    assert "| `sub/back` | 20 | 85.71 | 100.00 | -14.29 | [" in table and "| 100.0% |" in table
-    assert "(100 resamples)" in table and "95% interval" in table
+    assert "| `compare` | ents (F1) | 20 | 100.00 | 85.71 | +14.29 | [" in table
+    assert "| `sub/back` | ents (F1) | 20 | 85.71 | 100.00 | -14.29 | [" in table and "| 100.0% |" in table
+    assert "95% interval (100 resamples)" in table
     assert comparison_table(tmp_path / "none").startswith("No comparisons yet.")
+
+
+def tagging_ruler():
+    """Rules for both layers: the entity_ruler's entities and an attribute_ruler's tags."""
+    nlp = ruler(PEOPLE, PLACES)
+    nlp.add_pipe("attribute_ruler").add([[{"TEXT": "lives"}]], {"TAG": "VBZ"})
+    return nlp
 
 
 def test_compare_refuses_a_missing_target_a_pipeline_without_it_and_its_inputs_as_output(tmp_path):
     nlp = spacy.blank("en")
-    DocBin(docs=ner_docs(nlp)).to_disk(tmp_path / "test.spacy")
+    DocBin(docs=[*ner_docs(nlp), Doc(nlp.vocab, words=[])]).to_disk(tmp_path / "test.spacy")  # an empty doc too
     full = save(tmp_path, "full", ruler(PEOPLE, PLACES))
     blank = save(tmp_path, "blank", spacy.blank("en"))
     result = run("compare", full, full, tmp_path / "test.spacy", "--target", "tag")
-    assert "E118" in failure(result) and "test.spacy has gold for these targets: ents" in result.output
+    assert "E118" in failure(result) and "test.spacy has gold for these targets: ents;" in result.output
     result = run("compare", full, blank, tmp_path / "test.spacy")
+    assert "E118" in failure(result) and "predicted by both: none" in result.output
+    result = run("compare", full, blank, tmp_path / "test.spacy", "--target", "ents")
     assert "E119" in failure(result) and f"Pipeline {blank} predicts no 'ents' annotation" in result.output
+    result = run("compare", full, full, tmp_path / "test.spacy", "--target", "foo")
+    assert "E003" in failure(result)
+    result = run("compare", full, full, tmp_path / "test.spacy", "--seed", -1)
+    assert "--seed" in failure(result)
     result = run("compare", full, full, tmp_path / "test.spacy", "--output", tmp_path / "test.spacy")
-    assert "E038" in failure(result) and not (tmp_path / "out").exists()
-    # two targets in the gold: --target chooses
-    both = ner_docs(nlp, 4)
+    assert "E038" in failure(result)
+    result = run("compare", full, full, tmp_path / "test.spacy", "--output", tmp_path / "test.spacy" / "x.json")
+    assert "E092" in failure(result) and "A - B" not in result.output  # refused before any scoring
+    # gold of two layers: the one both pipelines predict, or --target where they predict both
+    both = ner_docs(nlp, 20)
     for doc in both:
         for token, tag in zip(doc, ["NNP", "VBZ", "IN", "NNP"]):
             token.tag_ = tag
     DocBin(docs=both).to_disk(tmp_path / "both.spacy")
     result = run("compare", full, full, tmp_path / "both.spacy")
-    assert "E118" in failure(result) and "ents, tag" in result.output and "--target" in result.output
-    result = run("compare", full, full, tmp_path / "both.spacy", "--target", "ents", "--resamples", 10)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0 and result.output.startswith("ents on"), result.output
+    tagging = save(tmp_path, "tagging", tagging_ruler())
+    result = run("compare", tagging, tagging, tmp_path / "both.spacy")
+    assert "E118" in failure(result) and "ents, tag" in result.output and "give --target" in result.output
+    result = run("compare", tagging, full, tmp_path / "both.spacy", "--target", "tag")
+    assert "E119" in failure(result) and "spaCy's `ner` writes `ents`" in result.output
+    result = run("compare", tagging, tagging, tmp_path / "both.spacy", "--target", "tag")
+    assert result.exit_code == 0 and "tag on" in result.output and "accuracy:" in result.output, result.output
+
+
+def test_bad_seeds_and_a_bootstrap_in_blocks():
+    counts = numpy.ones((30, 3), dtype="int64")
+    for seed in (-1, 1.5, None):
+        with pytest.raises(ValueError, match="E038.*seed"):
+            paired_bootstrap(counts, counts, seed=seed)
+    assert paired_bootstrap(counts, counts, resamples=numpy.int64(250))["resamples"] == 250
+
+
+def test_the_table_names_a_file_that_is_not_a_comparison(tmp_path):
+    (tmp_path / "note.json").write_text('{"note": "hello"}')
+    with pytest.raises(ValueError, match=r"note.json: \[E120\].*missing \['target'"):
+        comparison_table(tmp_path)
+    (tmp_path / "note.json").write_text("{")
+    with pytest.raises(ValueError, match=r"note.json: \[E120\].*not JSON"):
+        comparison_table(tmp_path)
