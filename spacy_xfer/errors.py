@@ -376,6 +376,11 @@ class Errors:
         "`ner` writes `ents`, its `tagger` `tag`)."
     )
     E120 = "{path}: [E120] not a `compare` results file, {problem}; expected a JSON object with {keys}."
+    E121 = (
+        "[E121] The two pipelines read the gold labels as different tasks ({maps}): a "
+        "head's `label_map` merges them, so the two would be scored on different tasks; "
+        "expected pipelines that tell the same gold labels apart."
+    )
 
 
 class Warnings:
@@ -400,7 +405,7 @@ class Warnings:
         "a writable folder."
     )
     W004 = (
-        "[W004] {path} has {n} docs: the bootstrap draws whole docs, so with fewer than "
-        "{least} its interval says little (with one, nothing). Give a file of one doc per "
-        "sentence, e.g. `spacy convert -n 1`."
+        "[W004] {path} has {n} doc(s) with gold for the target: the bootstrap draws whole "
+        "docs, so with fewer than {least} its interval says little (with one, nothing). "
+        "Give a file of one doc per sentence, e.g. `spacy convert -n 1`."
     )

@@ -1,5 +1,6 @@
 """`compare`: two trained pipelines on one test set, by the paired bootstrap."""
 
+import os
 import shlex
 from pathlib import Path
 from typing import List, Optional
@@ -8,6 +9,7 @@ import typer
 
 from ..corpora.io import check_not_inputs, check_output
 from ..device import use_device
+from ..errors import Errors
 from ..experiments.compare import MIN_RESAMPLES, compare_pipelines
 from ..experiments.steps import write_json
 from ..pipeline.serialization import load_trained, model_files
@@ -19,7 +21,7 @@ def compare_command(
     model_a: str = typer.Argument(..., metavar="MODEL_A", help="A trained pipeline (a folder such as model-best, or a package name)."),
     model_b: str = typer.Argument(..., metavar="MODEL_B", help="The pipeline to compare it with, e.g. spaCy's built-in trained on the same data."),
     data: Path = typer.Argument(..., metavar="DATA", exists=True, dir_okay=False, help="The gold docs to score both on (a .spacy file, e.g. a prepared test.spacy), one sentence per doc."),
-    target: Optional[str] = typer.Option(None, "--target", help="What to score: tag, pos, ents or spans:KEY (default: the one layer that the gold has and both pipelines predict)."),
+    target: Optional[str] = typer.Option(None, "--target", help="What to score: tag, pos, ents, spans:KEY or ext:NAME (default: the one layer of tag, pos, ents and span groups that the gold has and both pipelines predict)."),
     resamples: int = typer.Option(1000, "--resamples", min=MIN_RESAMPLES, help="Bootstrap samples of the docs."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap's draws."),
     output: Optional[Path] = typer.Option(None, "--output", dir_okay=False, help="Also write the result and this command as JSON here."),
@@ -32,6 +34,9 @@ def compare_command(
     if output is not None:
         check_output(output)
         check_not_inputs([output], [data, *model_files(model_a), *model_files(model_b)], "--output")
+        folder = next(parent for parent in Path(output).absolute().parents if parent.exists())
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(Errors.E038.format(setting="--output", value=str(output), expected=f"a path in a folder you can write ({folder} is not)"))
     use_device(gpu_id)
     names = [model_a, model_b]
     result = compare_pipelines(load_trained(model_a), load_trained(model_b), names, data, target, resamples=resamples, seed=seed)
@@ -47,6 +52,11 @@ def compare_command(
     )
     if output is not None:
         options: List[str] = [f"--target={result['target']}", f"--resamples={resamples}", f"--seed={seed}", f"--output={output}"]
-        command = shlex.join(["python", "-m", "spacy_xfer", "compare", model_a, model_b, str(data), *options])
+        positional = [model_a, model_b, str(data)]
+        if any(arg.startswith("-") for arg in positional):  # after "--", not to be read as options
+            args = [*options, "--", *positional]
+        else:
+            args = [*positional, *options]
+        command = shlex.join(["python", "-m", "spacy_xfer", "compare", *args])
         write_json(output, {"command": command, **result})
         typer.echo(f"wrote {output}")

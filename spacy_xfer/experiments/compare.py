@@ -109,6 +109,30 @@ def head_scorer(nlp: Language, target: str) -> Target:
     return make_target(target, target, {})
 
 
+def check_same_gold(scorers: Sequence[Target], gold: Target, references: Sequence[Doc], names: Sequence[str]) -> None:
+    """Refuse pipelines whose heads read the gold as different tasks: a head's
+    `label_map` that maps several gold labels onto one (e.g. PTB tags onto the UPOS a
+    T-A head learnt) scores it on an easier task than the other pipeline. A map that
+    renames labels one to one (PER -> PERSON) reads the same task.
+
+    gold (Target): the target without a label map, to read the gold labels.
+    RAISES (ValueError): E121 naming the labels one pipeline merges.
+    """
+    labels = sorted({label for doc in references for label in gold.label_tokens(doc)})
+    merges = []
+    for scorer, name in zip(scorers, names):
+        groups: Dict[Any, List[str]] = {}
+        for label in labels:
+            groups.setdefault(scorer.map_label(label), []).append(label)
+        merges.append({tuple(group) for group in groups.values()})
+    if merges[0] != merges[1]:
+        described = "; ".join(
+            f"{name} reads " + (", ".join(" and ".join(group) + " as one" for group in sorted(merged) if len(group) > 1) or "every label apart")
+            for merged, name in zip(merges, names)
+        )
+        raise ValueError(Errors.E121.format(maps=described))
+
+
 def doc_counts(examples: Sequence[Example], scorer: Target) -> numpy.ndarray:
     """The examples scored doc by doc: (n_docs, 3) int64 counts in `COUNTS` order, as
     `scorer.score` counts them (`Target.counts`)."""
@@ -179,15 +203,22 @@ def compare_pipelines(
     target (Optional[str]): what to score (`choose_target`).
     RETURNS (Dict[str, Any]): `paired_bootstrap`'s result with `target`, `metric`,
         `data` and per pipeline its name and summed counts.
-    RAISES (ValueError): E003, E118, E119 (`choose_target`), E038; warns W004 for a
-        file of fewer than `MIN_DOCS` docs.
+    Only the docs with gold for the target are scored and drawn (`docs`).
+    RAISES (ValueError): E003, E118, E119 (`choose_target`), E121
+        (`check_same_gold`), E038; warns W004 for fewer than `MIN_DOCS` such docs.
     """
     models = (model_a, model_b)
     runs = [predict(nlp, data) for nlp in models]
     chosen = choose_target(runs, models, names, target, data)
-    if len(runs[0]) < MIN_DOCS:
-        warnings.warn(Warnings.W004.format(path=data, n=len(runs[0]), least=MIN_DOCS))
-    counts = [doc_counts(examples, head_scorer(nlp, chosen)) for examples, nlp in zip(runs, models)]
+    # the docs with gold for the target are the ones drawn (the same docs in both runs)
+    gold = make_target(chosen, chosen, {})
+    kept = [i for i, eg in enumerate(runs[0]) if len(eg.reference) and gold.has_annotation(eg.reference)]
+    runs = [[examples[i] for i in kept] for examples in runs]
+    if len(kept) < MIN_DOCS:
+        warnings.warn(Warnings.W004.format(path=data, n=len(kept), least=MIN_DOCS))
+    scorers = [head_scorer(nlp, chosen) for nlp in models]
+    check_same_gold(scorers, gold, [eg.reference for eg in runs[0]], names)
+    counts = [doc_counts(examples, scorer) for examples, scorer in zip(runs, scorers)]
     result = paired_bootstrap(counts[0], counts[1], **bootstrap)
     pipelines = {
         key: {"model": name, **dict(zip(COUNTS, (int(n) for n in summed.sum(0))))}
@@ -208,7 +239,20 @@ def read_comparison(path: Path) -> Dict[str, Any]:
     missing = [key for key in TABLE_KEYS if not isinstance(data, dict) or data.get(key) is None]
     if missing:
         raise ValueError(Errors.E120.format(path=path, problem=f"missing {missing}", keys=", ".join(TABLE_KEYS)))
+    interval = data["interval"]
+    numbers_ok = all(_is_number(data[key]) for key in ("score_a", "score_b", "difference", "level", "share_a_not_better"))
+    if not (
+        numbers_ok and isinstance(interval, list) and len(interval) == 2 and all(map(_is_number, interval))
+        and all(isinstance(data[key], int) and not isinstance(data[key], bool) for key in ("docs", "resamples"))
+        and all(isinstance(data[key], str) for key in ("target", "metric"))
+    ):
+        problem = "values of other types (numbers, an interval of two numbers, counts and names expected)"
+        raise ValueError(Errors.E120.format(path=path, problem=problem, keys=", ".join(TABLE_KEYS)))
     return data
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def comparison_table(results_dir: Path) -> str:
@@ -231,7 +275,8 @@ def comparison_table(results_dir: Path) -> str:
         low, high = (100 * bound for bound in data["interval"])
         settings.add((data["level"], data["resamples"]))
         lines.append(
-            f"| `{path.relative_to(results_dir).with_suffix('')}` | {data['target']} ({data['metric']}) | {data['docs']} | "
+            f"| `{path.relative_to(results_dir).with_suffix('')}` | {data['target']} ({data['metric']}) | {data['docs']}"
+            f"{' (W004)' if data['docs'] < MIN_DOCS else ''} | "
             f"{100 * data['score_a']:.2f} | {100 * data['score_b']:.2f} | {100 * data['difference']:+.2f} | "
             f"[{low:+.2f}, {high:+.2f}] | {data['share_a_not_better']:.1%} |"
         )

@@ -2,6 +2,7 @@
 and the command on small pipelines saved to disk."""
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy
@@ -11,8 +12,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from spacy_xfer.experiments.compare import comparison_table, compare_pipelines, doc_counts, f_score, paired_bootstrap, predict
-from spacy_xfer.experiments.steps import evaluate_pipeline
+from spacy_xfer.experiments.compare import (
+    check_same_gold, comparison_table, compare_pipelines, doc_counts, f_score, paired_bootstrap, predict
+)
+from spacy_xfer.experiments.steps import evaluate_pipeline, write_json
 from spacy_xfer.pipeline.targets import make_target
 
 from ..util import NER_DATA, TAG_DATA, examples_for, gold_doc, tiny_tagger, train
@@ -131,7 +134,7 @@ def test_our_tagger_compares_as_evaluate_scores_it(tmp_path):
     DocBin(docs=docs).to_disk(tmp_path / "test.spacy")
     expected = evaluate_pipeline(ours, {"target": tmp_path / "test.spacy"})["target"]["scores"]["xfer_tagger_f"]
     rules = ruler(["Anna"], ["Paris"])
-    with pytest.warns(UserWarning, match=r"W004.*test.spacy has 4 docs"):
+    with pytest.warns(UserWarning, match=r"W004.*test.spacy has 4 doc\(s\) with gold"):
         result = compare_pipelines(ours, rules, ["ours", "rules"], tmp_path / "test.spacy", resamples=100)
     assert result["target"] == "ents" and result["docs"] == len(NER_DATA)
     assert result["score_a"] == pytest.approx(expected) and expected > 0.5
@@ -221,4 +224,50 @@ def test_the_table_names_a_file_that_is_not_a_comparison(tmp_path):
         comparison_table(tmp_path)
     (tmp_path / "note.json").write_text("{")
     with pytest.raises(ValueError, match=r"note.json: \[E120\].*not JSON"):
+        comparison_table(tmp_path)
+
+
+def test_only_docs_with_gold_are_drawn(tmp_path):
+    nlp = spacy.blank("en")
+    without = [nlp.make_doc("Anna lives in Paris") for _ in range(30)] + [Doc(nlp.vocab, words=[])]
+    DocBin(docs=[*ner_docs(nlp, 5), *without]).to_disk(tmp_path / "sparse.spacy")
+    full, half = ruler(PEOPLE, PLACES), ruler(PEOPLE, PLACES[:2])
+    with pytest.warns(UserWarning, match=r"W004.*sparse.spacy has 5 doc\(s\) with gold"):
+        result = compare_pipelines(full, half, ["full", "half"], tmp_path / "sparse.spacy", resamples=100)
+    assert result["docs"] == 5 and result["pipelines"]["b"]["fn"] == 2
+    (tmp_path / "out").mkdir()
+    write_json(tmp_path / "out" / "few.json", {"command": "", **result})
+    assert "| 5 (W004) |" in comparison_table(tmp_path / "out")
+
+
+def test_heads_that_read_the_gold_otherwise_are_refused():
+    nlp = spacy.blank("en")
+    references = [gold_doc(nlp, text, tags, "tag") for text, tags in TAG_DATA]
+    coarse = make_target("tag", "coarse", {"NNS": "NN", "VBP": "VB"})
+    plain = make_target("tag", "tag", {})
+    with pytest.raises(ValueError, match=r"E121.*coarse reads NN and NNS as one, VB and VBP as one; plain reads every label apart"):
+        check_same_gold([coarse, plain], plain, references, ["coarse", "plain"])
+    # a map of labels the gold does not have, or one that renames them one to one, reads the same task
+    check_same_gold([make_target("tag", "t", {"XX": "NN"}), plain], plain, references, ["a", "b"])
+    check_same_gold([make_target("tag", "t", {"NNS": "PLURAL"}), plain], plain, references, ["a", "b"])
+
+
+def test_the_recorded_command_keeps_a_model_that_looks_like_an_option(tmp_path, monkeypatch):
+    nlp = spacy.blank("en")
+    DocBin(docs=ner_docs(nlp)).to_disk(tmp_path / "test.spacy")
+    save(tmp_path, "-full", ruler(PEOPLE, PLACES))
+    monkeypatch.chdir(tmp_path)
+    result = run("compare", "--resamples", 100, "--output", "out.json", "--", "-full", "-full", "test.spacy")
+    assert result.exit_code == 0, result.output
+    command = json.loads((tmp_path / "out.json").read_text())["command"]
+    assert command.endswith("--output=out.json -- -full -full test.spacy")
+    assert run(*shlex.split(command)[3:]).exit_code == 0
+
+
+@pytest.mark.parametrize("bad", ['{"interval": "ab"}', '{"interval": [[0.1], [0.2]]}', '{"level": [1]}', '{"docs": 2.5}'])
+def test_the_table_refuses_values_of_other_types(tmp_path, bad):
+    good = {"target": "ents", "metric": "F1", "docs": 30, "score_a": 0.5, "score_b": 0.4, "difference": 0.1,
+            "interval": [0.0, 0.2], "level": 0.95, "share_a_not_better": 0.01, "resamples": 1000}
+    (tmp_path / "x.json").write_text(json.dumps({**good, **json.loads(bad)}))
+    with pytest.raises(ValueError, match=r"x.json: \[E120\].*other types"):
         comparison_table(tmp_path)
