@@ -8,6 +8,7 @@ from spacy.tokens import DocBin
 from spacy.training.loop import create_evaluation_callback
 from spacy.util import fix_random_seed, load_model_from_config
 
+from spacy_xfer.experiments.compare import compare_pipelines
 from spacy_xfer.experiments.steps import evaluate_pipeline
 from spacy_xfer.tasks import TASK_KEY
 
@@ -100,6 +101,12 @@ def test_target_head_owns_doc_ents_whatever_the_order(order, tmp_path):
     results = evaluate_pipeline(nlp, {task: tmp_path / f"{task}.spacy" for task in ("source", "target")})
     assert results["source"]["scores"]["source_f"] == 1.0
     assert results["target"]["scores"]["target_f"] == 1.0
+    # `compare` scores the target head alone on the target's test set, as `evaluate` does
+    plain = spacy.blank("en")
+    plain.add_pipe("entity_ruler").add_patterns([{"label": "PERSON", "pattern": "Anna"}])
+    with pytest.warns(UserWarning, match="W004"):  # four docs
+        compared = compare_pipelines(nlp, plain, ["tb", "plain"], tmp_path / "target.spacy", resamples=100)
+    assert compared["target"] == "ents" and compared["score_a"] == 1.0 and 0 < compared["score_b"] < 1
 
 
 def test_two_primary_heads_of_one_target_stop_at_initialize():
