@@ -21,11 +21,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from ..docbin import read_docs
 from ..errors import Errors, Warnings
 from ..pipeline.targets import Target, gold_targets, make_target
 from ..pipeline.xfer_tagger import XferTagger
-from ..tasks import make_example
+from .steps import task_examples
 
 # the columns of `doc_counts`
 COUNTS = ("tp", "fp", "fn")
@@ -59,7 +58,7 @@ def predict(nlp: Language, data: Path) -> List[Example]:
     predictions: the docs keep the gold's words and are tagged as the target task, so
     the target head of a T-B or T-C pipeline predicts them and its source head does
     not (as `evaluate` scores)."""
-    examples = [make_example(nlp.vocab, doc, "target") for doc in read_docs(data, nlp.vocab)]
+    examples = task_examples(nlp, data, "target")
     predicted = nlp.pipe(eg.predicted for eg in examples)
     return [Example(doc, eg.reference) for doc, eg in zip(predicted, examples)]
 
