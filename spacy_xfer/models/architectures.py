@@ -20,10 +20,9 @@ embeddings of spaCy's PREFIX, SUFFIX and SHAPE of each word, the affix and word-
 features of the field's taggers) joined to the char vectors before the word GRU. Without
 it a v3 model is the v2 model.
 
-- `spacy_xfer.RecipeEncoder.v2`: the shipped configs' encoder in one block
+- `spacy_xfer.RecipeEncoder.v1`: the shipped configs' encoder in one block
   (CharWordEncoder.v3 with lexical features), the recipe's settings its defaults; the
-  factories' default model. `RecipeEncoder.v1` is the same with the configs' earlier
-  word BiGRU (2 x 100 units instead of 2 x 50).
+  factories' default model.
 - `spacy_xfer.CRFTagger.v1`: a tok2vec (plus optional extra features) -> emission
   projection -> linear-chain CRF; its output is the CRF's scores (`TaggerScores`).
 - `spacy_xfer.GazetteerFeatures.v1`: gazetteer BIOES one-hots per token (paper section
@@ -36,7 +35,7 @@ it a v3 model is the v2 model.
 """
 
 from functools import partial
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -402,59 +401,45 @@ def build_char_word_encoder_v3(
     return build_word_encoder_v1(char_encoder, width, hidden, depth, dropout, *settings, freeze_vectors=freeze_vectors)
 
 
-def recipe_encoder(default_output_width: int) -> Callable[..., Model[List[Doc], List[Floats2d]]]:
-    """The builder of a RecipeEncoder version: the recipe of that version, which differ
-    only in the word BiGRU's default output width (v1: 200, v2: 100).
+@registry.architectures("spacy_xfer.RecipeEncoder.v1")
+def build_recipe_encoder_v1(
+    char_width: int = 25,
+    char_output_width: int = 160,
+    char_depth: int = 2,
+    width: int = 50,
+    output_width: int = 200,
+    depth: int = 2,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    min_freq: int = 1,
+    use_vectors: bool = True,
+    max_vectors: int = 100000,
+    word_dropout: float = 0.1,
+    lexical_attrs: Sequence[str] = DEFAULT_LEXICAL_ATTRS,
+    lexical_width: int = 16,
+    freeze_vectors: bool = False,
+) -> Model[List[Doc], List[Floats2d]]:
+    """The shipped configs' encoder in one block, with the recipe's settings (README,
+    "Recipe": chosen on the ablation's mean dev score) as its defaults: CharWordEncoder.v3
+    with `LexicalEmbed.v1` lexical features, a word BiGRU of 2 x 100 units and word
+    dropout 0.1. The default model of the `xfer_tagger` and `xfer_encoder` factories.
+    It is its own architecture, as spaCy's `HashEmbedCNN.v2` is a preset of its
+    `Tok2Vec.v2`, so that spaCy's merging of a factory's default config into a user's
+    block of the same name never adds these settings to a block naming
+    `CharWordEncoder.v3`.
 
-    default_output_width (int): the default of the builder's `output_width`.
-    RETURNS (Callable[..., Model[List[Doc], List[Floats2d]]]): the builder, to register.
+    Settings as CharWordEncoder.v3's; lexical_attrs (Sequence[str]) and lexical_width
+    (int) are LexicalEmbed.v1's `attrs` and `width`, which takes this block's
+    `min_freq` and `word_dropout` (as the configs' `${xfer.word_dropout}`).
+    RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token, nO `output_width`.
+    RAISES (ValueError): as CharWordEncoder.v3 and LexicalEmbed.v1.
     """
-
-    def build_recipe_encoder(
-        char_width: int = 25,
-        char_output_width: int = 160,
-        char_depth: int = 2,
-        width: int = 50,
-        output_width: int = default_output_width,
-        depth: int = 2,
-        dropout: float = 0.0,
-        normalize: bool = True,
-        min_freq: int = 1,
-        use_vectors: bool = True,
-        max_vectors: int = 100000,
-        word_dropout: float = 0.1,
-        lexical_attrs: Sequence[str] = DEFAULT_LEXICAL_ATTRS,
-        lexical_width: int = 16,
-        freeze_vectors: bool = False,
-    ) -> Model[List[Doc], List[Floats2d]]:
-        """The shipped configs' encoder in one block, with the recipe's settings (README,
-        "Recipe": chosen on the ablation's mean dev score) as its defaults: CharWordEncoder.v3
-        with `LexicalEmbed.v1` lexical features, word dropout 0.1 and a word BiGRU of
-        `output_width` (v2: 2 x 50 units, as the shipped configs; v1: 2 x 100, the
-        configs' earlier recipe). v2 is the default model of the `xfer_tagger` and
-        `xfer_encoder` factories. It is its own architecture, as spaCy's `HashEmbedCNN.v2`
-        is a preset of its `Tok2Vec.v2`, so that spaCy's merging of a factory's default
-        config into a user's block of the same name never adds these settings to a block
-        naming `CharWordEncoder.v3`.
-
-        Settings as CharWordEncoder.v3's; lexical_attrs (Sequence[str]) and lexical_width
-        (int) are LexicalEmbed.v1's `attrs` and `width`, which takes this block's
-        `min_freq` and `word_dropout` (as the configs' `${xfer.word_dropout}`).
-        RETURNS (Model[List[Doc], List[Floats2d]]): one vector per token, nO `output_width`.
-        RAISES (ValueError): as CharWordEncoder.v3 and LexicalEmbed.v1.
-        """
-        lexical = build_lexical_embed_v1(lexical_attrs, lexical_width, min_freq, word_dropout)
-        settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
-        return build_char_word_encoder_v3(
-            char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings,
-            lexical=lexical, freeze_vectors=freeze_vectors,
-        )
-
-    return build_recipe_encoder
-
-
-build_recipe_encoder_v1 = registry.architectures("spacy_xfer.RecipeEncoder.v1")(recipe_encoder(200))
-build_recipe_encoder_v2 = registry.architectures("spacy_xfer.RecipeEncoder.v2")(recipe_encoder(100))
+    lexical = build_lexical_embed_v1(lexical_attrs, lexical_width, min_freq, word_dropout)
+    settings = (normalize, min_freq, use_vectors, max_vectors, word_dropout)
+    return build_char_word_encoder_v3(
+        char_width, char_output_width, char_depth, width, output_width, depth, dropout, *settings,
+        lexical=lexical, freeze_vectors=freeze_vectors,
+    )
 
 
 @registry.architectures("spacy_xfer.CRFTagger.v1")

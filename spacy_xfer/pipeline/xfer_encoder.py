@@ -22,7 +22,7 @@ from .serialization import CheckedLoad
 
 DEFAULT_CONFIG_STR = """
 [model]
-@architectures = "spacy_xfer.RecipeEncoder.v2"
+@architectures = "spacy_xfer.RecipeEncoder.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 

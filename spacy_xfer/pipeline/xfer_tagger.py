@@ -43,7 +43,7 @@ DEFAULT_CONFIG_STR = """
 @architectures = "spacy_xfer.CRFTagger.v1"
 
 [model.tok2vec]
-@architectures = "spacy_xfer.RecipeEncoder.v2"
+@architectures = "spacy_xfer.RecipeEncoder.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 Gold = Optional[numpy.ndarray]

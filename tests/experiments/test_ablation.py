@@ -192,7 +192,7 @@ def test_lexical_variant_sets_the_v3_encoder_of_the_pairs_architecture(tmp_path,
     # every other variant starts from the paper's encoder, whatever the configs' default
     base = option_values(train_command(AblationRun("adam_wd10", pair, 13), spec, grid, 10, None), "--set")
     assert f"{encoder}.lexical=null" in base
-    assert f"{encoder}.output_width=600" in base  # the paper's word BiGRU (300 per direction), not the configs' 100
+    assert f"{encoder}.output_width=600" in base  # the paper's word BiGRU (300 per direction), not the configs' 200
     narrow = option_values(train_command(AblationRun("adam_wd10_lex_w200", pair, 13), spec, grid, 10, None), "--set")
     widths = [s.split("=", 1)[1] for s in narrow if s.startswith(f"{encoder}.output_width=")]
     assert widths == ["200"]  # the variant's width replaces the base's
