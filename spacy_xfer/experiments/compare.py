@@ -24,6 +24,7 @@ from spacy.training import Example
 from ..errors import Errors, Warnings
 from ..pipeline.targets import Target, gold_targets, make_target
 from ..pipeline.xfer_tagger import XferTagger
+from ..training.task_sampler import is_number
 from .steps import task_examples
 
 # the columns of `doc_counts`
@@ -239,19 +240,15 @@ def read_comparison(path: Path) -> Dict[str, Any]:
     if missing:
         raise ValueError(Errors.E120.format(path=path, problem=f"missing {missing}", keys=", ".join(TABLE_KEYS)))
     interval = data["interval"]
-    numbers_ok = all(_is_number(data[key]) for key in ("score_a", "score_b", "difference", "level", "share_a_not_better"))
+    numbers_ok = all(is_number(data[key]) for key in ("score_a", "score_b", "difference", "level", "share_a_not_better"))
     if not (
-        numbers_ok and isinstance(interval, list) and len(interval) == 2 and all(map(_is_number, interval))
+        numbers_ok and isinstance(interval, list) and len(interval) == 2 and all(map(is_number, interval))
         and all(isinstance(data[key], int) and not isinstance(data[key], bool) for key in ("docs", "resamples"))
         and all(isinstance(data[key], str) for key in ("target", "metric"))
     ):
         problem = "values of other types (numbers, an interval of two numbers, counts and names expected)"
         raise ValueError(Errors.E120.format(path=path, problem=problem, keys=", ".join(TABLE_KEYS)))
     return data
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def comparison_table(results_dir: Path) -> str:

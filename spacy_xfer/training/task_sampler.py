@@ -157,14 +157,14 @@ def read_task_settings(name: str, settings: Dict[str, Any]) -> TaskCorpus:
         )
         raise ValueError(Errors.E040.format(name=name, problem=problem))
     weight = settings["prob"]
-    if not _is_number(weight) or not 0.0 < weight < math.inf:
+    if not is_number(weight) or not 0.0 < weight < math.inf:
         problem = (
             f"invalid prob {weight!r}: expected a positive number (the probabilities of "
             "all tasks are normalised to sum to 1)"
         )
         raise ValueError(Errors.E040.format(name=name, problem=problem))
     rate = settings.get("rate", 1.0)
-    if not _is_number(rate) or not 0.0 <= rate <= 1.0:
+    if not is_number(rate) or not 0.0 <= rate <= 1.0:
         problem = f"invalid labelling rate {rate!r}: expected a number in (0, 1], or 0 in a finite reader"
         raise ValueError(Errors.E040.format(name=name, problem=problem))
     if rate == 0 and settings["path"] is None:  # left out, and no file named
@@ -192,11 +192,12 @@ def left_out_tasks(reader: Any) -> List[str]:
     tasks = reader.get("tasks", {})
     return [
         name for name, settings in tasks.items()
-        if isinstance(settings, dict) and _is_number(settings.get("rate", 1.0)) and settings.get("rate", 1.0) == 0
+        if isinstance(settings, dict) and is_number(settings.get("rate", 1.0)) and settings.get("rate", 1.0) == 0
     ]
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether a value read from a config or JSON is a number (int or float, not bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
