@@ -18,6 +18,7 @@ from ..corpora.mappings import NO_MAPPING, mapping_names
 from ..corpora.readers import CONLLU_TAG_FIELDS
 from ..corpora.textfile import encoding_problem
 from ..errors import Errors
+from ..training.task_sampler import is_number
 
 Benchmark = Dict[str, Any]
 BUILT_IN_FILE = Path(__file__).parent / "benchmarks.json"
@@ -154,7 +155,7 @@ def _check_files(bench: Benchmark, fail: Callable[[str], NoReturn]) -> None:
         ratios = bench.get("split")
         if set(files) != {"all"} or not isinstance(ratios, list) or len(ratios) != 3:
             fail("files.all (one corpus to split) goes alone, with split: [train, dev, test] ratios")
-        numbers = all(isinstance(r, (int, float)) and not isinstance(r, bool) and r >= 0 for r in ratios)
+        numbers = all(is_number(r) and r >= 0 for r in ratios)
         if not numbers or not math.isclose(sum(ratios), 1.0):
             fail(f"split {ratios}: expected three non-negative ratios summing to 1")
         return
