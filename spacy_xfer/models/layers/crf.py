@@ -94,24 +94,14 @@ def crf_loss(
     """
     crf = scores.crf
     filled_gold = [gold[i] for i in scores.filled]
-    active = [j for j, g in enumerate(filled_gold) if g is not None and (numpy.asarray(g) >= 0).any()]
-    if not active:
-        zeros = tuple(torch.zeros_like(t) for t in (crf.emissions, crf.transitions, crf.start, crf.end))
-        return 0.0, _gradient(scores, zeros)
-    rows = torch.from_numpy(
-        numpy.concatenate([numpy.arange(offset, offset + n) for offset, n in _offsets(crf.lengths, active)])
-    ).to(crf.emissions.device)
-    own = crf._replace(emissions=crf.emissions.detach().index_select(0, rows), lengths=crf.lengths[active])
-    gold_flat = torch.from_numpy(numpy.concatenate([numpy.asarray(filled_gold[j], dtype="int64") for j in active]))
+    active = numpy.array([g is not None and bool((numpy.asarray(g) >= 0).any()) for g in filled_gold], dtype=bool)
+    rows = torch.from_numpy(numpy.flatnonzero(numpy.repeat(active, crf.lengths.numpy()))).to(crf.emissions.device)
+    own = crf._replace(emissions=crf.emissions.detach().index_select(0, rows), lengths=crf.lengths[torch.from_numpy(active)])
+    own_gold = [numpy.asarray(filled_gold[j], dtype="int64") for j in numpy.flatnonzero(active)]
+    gold_flat = torch.from_numpy(numpy.concatenate([numpy.zeros(0, dtype="int64"), *own_gold]))
     losses, (d_own, d_transitions, d_start, d_end) = own.loss_and_gradients(gold_flat.to(crf.emissions.device), cost)
     d_emissions = torch.zeros_like(crf.emissions, dtype=d_own.dtype).index_copy_(0, rows, d_own)
     return float(losses.sum().item()), _gradient(scores, (d_emissions, d_transitions, d_start, d_end))
-
-
-def _offsets(lengths: torch.Tensor, sentences: Sequence[int]) -> List[Tuple[int, int]]:
-    """(first flat row, length) of the given sentences."""
-    starts = numpy.concatenate([[0], numpy.cumsum(lengths.numpy())[:-1]])
-    return [(int(starts[j]), int(lengths[j])) for j in sentences]
 
 
 def _gradient(scores: TaggerScores, grads: Sequence[torch.Tensor]) -> TaggerScores:
