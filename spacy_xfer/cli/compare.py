@@ -1,6 +1,5 @@
 """`compare`: two trained pipelines on one test set, by the paired bootstrap."""
 
-import os
 import shlex
 from pathlib import Path
 from typing import List, Optional
@@ -9,7 +8,6 @@ import typer
 
 from ..corpora.io import check_not_inputs, check_output
 from ..device import use_device
-from ..errors import Errors
 from ..experiments.compare import MIN_RESAMPLES, compare_pipelines
 from ..experiments.steps import write_json
 from ..pipeline.serialization import load_trained, model_files
@@ -34,9 +32,6 @@ def compare_command(
     if output is not None:
         check_output(output)
         check_not_inputs([output], [data, *model_files(model_a), *model_files(model_b)], "--output")
-        folder = next(parent for parent in Path(output).absolute().parents if parent.exists())
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ValueError(Errors.E038.format(setting="--output", value=str(output), expected=f"a path in a folder you can write ({folder} is not)"))
     use_device(gpu_id)
     names = [model_a, model_b]
     result = compare_pipelines(load_trained(model_a), load_trained(model_b), names, data, target, resamples=resamples, seed=seed)

@@ -22,28 +22,32 @@ STATS_SUFFIX = ".stats.json"
 
 def check_output(path: Path, *, folder: bool = False) -> None:
     """Fail, naming the path, where writing `path` (a file; with `folder`, a folder)
-    would fail with an operating system error: it exists as the other kind, or a file
-    stands where one of the folders above it should be.
+    would fail with an operating system error: it exists as the other kind, a file
+    stands where one of the folders above it should be, or the folder it would be
+    written in (the nearest that exists) is not writable.
 
     RAISES (ValueError): E081 for a folder where a file goes, E038 for a file where a
-        folder goes or a dangling symbolic link, E092 for a file in place of a folder
-        above.
+        folder goes, a dangling symbolic link or a folder you cannot write, E092 for a
+        file in place of a folder above.
     """
     path = Path(path)
+    setting = "output folder" if folder else "output file"
     if path.is_symlink() and not path.exists():
         expected = f"a path that is not a symbolic link to a missing target ({os.readlink(path)})"
-        raise ValueError(Errors.E038.format(setting="output folder" if folder else "output file", value=str(path), expected=expected))
+        raise ValueError(Errors.E038.format(setting=setting, value=str(path), expected=expected))
     if path.exists():
         if folder and not path.is_dir():
-            raise ValueError(Errors.E038.format(setting="output folder", value=str(path), expected="a folder, not a file"))
+            raise ValueError(Errors.E038.format(setting=setting, value=str(path), expected="a folder, not a file"))
         if not folder and path.is_dir():
             raise ValueError(Errors.E081.format(path=path, expected="a file path"))
-        return
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(Errors.E092.format(path=path, parent=parent))
-            return
+        written = path if folder else path.parent
+    else:
+        written = next(parent for parent in path.parents if parent.exists())
+        if not written.is_dir():
+            raise ValueError(Errors.E092.format(path=path, parent=written))
+    if not os.access(written, os.W_OK | os.X_OK):  # files are written by a rename inside their folder
+        expected = f"a path in a folder you can write ({written} is not)"
+        raise ValueError(Errors.E038.format(setting=setting, value=str(path), expected=expected))
 
 
 # the temp files of `atomic_file`, left behind only by a process killed mid-write

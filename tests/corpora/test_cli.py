@@ -1,6 +1,7 @@
 """The command line: convert, split, export, --help, errors and atomic writes."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,28 @@ def test_outputs_inside_a_folder_input_can_be_written_again(tmp_path):
         assert result.exit_code == 0, result.output
         result = run("split", "ptb", corpus, corpus / "parts", "--ratios", "0.5", "0.5", "0")
         assert result.exit_code == 0, result.output
+
+
+def test_an_output_in_a_folder_one_cannot_write_is_refused_naming_the_folder(write, tmp_path, monkeypatch):
+    """Checked with `os.access` (patched: the tests may run as root, who can write
+    anywhere): the nearest existing folder of a new output, the folder of an existing
+    file, an existing output folder itself."""
+    path = write(TWEETS, "tweets.txt")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "old.spacy").write_bytes(b"")
+    real_access = corpora_io.os.access
+    monkeypatch.setattr(corpora_io.os, "access", lambda p, mode: not (Path(p) == locked and mode & os.W_OK) and real_access(p, mode))
+    for args in (
+        ("convert", "twitter-pos", path, locked / "new" / "t.spacy"),
+        ("convert", "twitter-pos", path, locked / "old.spacy"),
+        ("split", "twitter-pos", path, locked),
+    ):
+        result = run(*args)
+        assert result.exit_code == 1 and "[E038]" in result.output, result.output
+        assert f"a path in a folder you can write ({locked} is not)" in " ".join(result.output.split())
+    assert sorted(p.name for p in locked.iterdir()) == ["old.spacy"]
+    assert run("convert", "twitter-pos", path, tmp_path / "t.spacy").exit_code == 0
 
 
 def test_a_failed_stats_path_leaves_no_docbin(write, tmp_path):
