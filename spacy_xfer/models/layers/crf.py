@@ -98,7 +98,7 @@ def crf_loss(
     rows = torch.from_numpy(numpy.flatnonzero(numpy.repeat(active, crf.lengths.numpy()))).to(crf.emissions.device)
     own = crf._replace(emissions=crf.emissions.detach().index_select(0, rows), lengths=crf.lengths[torch.from_numpy(active)])
     own_gold = [numpy.asarray(filled_gold[j], dtype="int64") for j in numpy.flatnonzero(active)]
-    gold_flat = torch.from_numpy(numpy.concatenate([numpy.zeros(0, dtype="int64"), *own_gold]))
+    gold_flat = torch.from_numpy(numpy.concatenate(own_gold) if own_gold else numpy.zeros(0, dtype="int64"))
     losses, (d_own, d_transitions, d_start, d_end) = own.loss_and_gradients(gold_flat.to(crf.emissions.device), cost)
     d_emissions = torch.zeros_like(crf.emissions, dtype=d_own.dtype).index_copy_(0, rows, d_own)
     return float(losses.sum().item()), _gradient(scores, (d_emissions, d_transitions, d_start, d_end))
