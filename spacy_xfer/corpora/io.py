@@ -46,7 +46,7 @@ def check_output(path: Path, *, folder: bool = False) -> None:
         if not written.is_dir():
             raise ValueError(Errors.E092.format(path=path, parent=written))
     if not os.access(written, os.W_OK | os.X_OK):  # files are written by a rename inside their folder
-        expected = f"a path in a folder you can write ({written} is not)"
+        expected = f"a path in a folder you can write ({written.absolute()} is not)"
         raise ValueError(Errors.E038.format(setting=setting, value=str(path), expected=expected))
 
 
@@ -106,6 +106,7 @@ def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
     """
     folder = Path(folder)
     check_output(folder, folder=True)
+    check_output(folder.parent, folder=True)  # where the staging folder is made
     made = []  # the folders made here, innermost first (a path may hold `..`)
     for parent in reversed((folder.parent, *folder.parent.parents)):
         if not parent.exists():

@@ -164,22 +164,25 @@ def test_outputs_inside_a_folder_input_can_be_written_again(tmp_path):
 def test_an_output_in_a_folder_one_cannot_write_is_refused_naming_the_folder(write, tmp_path, monkeypatch):
     """Checked with `os.access` (patched: the tests may run as root, who can write
     anywhere): the nearest existing folder of a new output, the folder of an existing
-    file, an existing output folder itself."""
+    file, an existing output folder itself, and the folder above a split's output
+    folder, where its files are staged."""
     path = write(TWEETS, "tweets.txt")
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "old.spacy").write_bytes(b"")
+    (locked / "parts").mkdir()
     real_access = corpora_io.os.access
     monkeypatch.setattr(corpora_io.os, "access", lambda p, mode: not (Path(p) == locked and mode & os.W_OK) and real_access(p, mode))
     for args in (
         ("convert", "twitter-pos", path, locked / "new" / "t.spacy"),
         ("convert", "twitter-pos", path, locked / "old.spacy"),
         ("split", "twitter-pos", path, locked),
+        ("split", "twitter-pos", path, locked / "parts"),
     ):
         result = run(*args)
         assert result.exit_code == 1 and "[E038]" in result.output, result.output
         assert f"a path in a folder you can write ({locked} is not)" in " ".join(result.output.split())
-    assert sorted(p.name for p in locked.iterdir()) == ["old.spacy"]
+    assert sorted(p.name for p in locked.iterdir()) == ["old.spacy", "parts"] and not any((locked / "parts").iterdir())
     assert run("convert", "twitter-pos", path, tmp_path / "t.spacy").exit_code == 0
 
 
