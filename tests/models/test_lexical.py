@@ -14,7 +14,7 @@ from spacy_xfer.models.layers.torch_layer import module_of
 from spacy_xfer.models.pytorch_lexical import LexicalEmbedding
 from spacy_xfer.models.string_table import UNKNOWN_ROW, StringTable
 
-from ..util import TAG_DATA, TINY_ENCODER, examples_for, train
+from ..util import TAG_DATA, examples_for, train
 
 LEXICAL = {"@architectures": "spacy_xfer.LexicalEmbed.v1", "width": 4, "word_dropout": 0.1}
 
