@@ -162,10 +162,13 @@ def allowed_transitions(
     return trans.reshape((len(parts), len(parts))), start, end
 
 
-def labels_after(labels: numpy.ndarray, transitions: numpy.ndarray) -> numpy.ndarray:
-    """The labels the constraints (`allowed_transitions`) allow at the next token when
-    the current one may take `labels`: a (n_labels,) bool mask from one."""
-    return transitions[labels.astype(bool)].any(axis=0)
+def labels_after(labels: numpy.ndarray, transitions: numpy.ndarray, steps: int = 1) -> numpy.ndarray:
+    """The labels the constraints (`allowed_transitions`) allow `steps` tokens on when
+    the current token may take `labels`: a (n_labels,) bool mask from one (`labels`
+    itself for 0 steps)."""
+    for _ in range(steps):
+        labels = transitions[labels.astype(bool)].any(axis=0)
+    return labels
 
 
 def lengths_without_a_sequence(transitions: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray) -> List[int]:

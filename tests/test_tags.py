@@ -12,6 +12,7 @@ from spacy.vocab import Vocab
 from spacy_xfer.tags import (
     SCHEMES,
     allowed_transitions,
+    labels_after,
     lengths_without_a_sequence,
     chunks_from_biluo,
     chunks_from_tags,
@@ -337,3 +338,16 @@ def test_lengths_without_a_sequence(labels, scheme, expected):
         )
     ]
     assert set(expected) <= set(failing) and bool(expected) == bool(failing)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3])
+def test_labels_after_steps_reach_the_labels_of_the_allowed_sequences(steps):
+    labels = ["O", "B-X", "I-X", "L-X", "U-X"]
+    transitions, start, end = allowed_transitions(labels, "BILUO")
+    reached = labels_after(numpy.asarray([False, True, False, False, False]), transitions, steps)  # from B-X
+    expected = {  # by enumerating every sequence of steps transitions from B-X
+        seq[-1]
+        for seq in itertools.product(range(len(labels)), repeat=steps + 1)
+        if seq[0] == 1 and all(transitions[a, b] for a, b in zip(seq, seq[1:]))
+    }
+    assert set(numpy.flatnonzero(reached)) == expected

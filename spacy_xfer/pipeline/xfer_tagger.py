@@ -653,15 +653,12 @@ class XferTagger(CheckedLoad, TrainablePipe):
 
         reach, at, after = start, 0, "the doc's start"  # the labels token `at` may take
         for i in numpy.flatnonzero(ids >= 0):
-            for _ in range(i - at):
-                reach = labels_after(reach, transitions)
+            reach = labels_after(reach, transitions, i - at)
             if not reach[ids[i]]:
                 fail(i - at, after, f"{names[ids[i]]!r} at token {i} ({doc[i].text!r})")
             reach, at, after = transitions[ids[i]], i + 1, f"{names[ids[i]]!r} at token {i}"
         if at < len(ids):  # unknown tags up to the doc's end
-            for _ in range(len(ids) - 1 - at):
-                reach = labels_after(reach, transitions)
-            if not (reach & end).any():
+            if not (labels_after(reach, transitions, len(ids) - 1 - at) & end).any():
                 fail(len(ids) - at, after, "the doc's end")
 
     def initialize(
