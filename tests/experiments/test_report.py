@@ -11,6 +11,7 @@ from spacy_xfer.experiments.report import (
     draw_figures,
     format_cell,
     load_results,
+    order_line,
     results_table,
     rewrite_readme,
     run_names,
@@ -67,6 +68,29 @@ def test_table_of_runs_with_config_settings_regenerates_them_with_those_settings
     # the runs there are: this row's, without transfer
     assert f"""grid --rows {ROW.id} --seeds 3 --only none --vectors PATH --set 'x.y={{"a": 1}}' --set xfer.dropout=0.25`""" in table
     assert "`python -m spacy_xfer report --results RESULTS --rows t`" in table and "--readme" not in table
+
+
+def test_order_line_names_the_rows_whose_means_break_transfer_over_none_over_spacy(tmp_path):
+    held, broken, tied, alone = (ROWS[name] for name in (
+        "ptb-twitter_pos-t_a-0.1", "conll03-twitter_ner-t_a-0.1", "ptb-conll03-t_b-0.01", "ptb-genia-t_a-0.001"
+    ))
+    scores = [
+        (held, {"transfer": (0.80, 0.82), "none": (0.70, 0.72), "spacy": (0.71,)}),  # none = spacy holds
+        (broken, {"transfer": (0.30,), "none": (0.20, 0.22), "spacy": (0.25,)}),
+        (tied, {"transfer": (0.55,), "none": (0.55,)}),  # no spaCy runs: transfer > none alone, missed
+        (alone, {"transfer": (0.90,)}),  # one kind: nothing to order
+    ]
+    for row, by_kind in scores:
+        for kind, values in by_kind.items():
+            for seed, score in zip((13, 14), values):
+                write_result(tmp_path, row.id, kind, seed, score)
+    line = order_line(RowSet("t", "", [held, broken, tied, alone], []), load_results(tmp_path))
+    assert line == (
+        f"Transfer > no transfer >= spaCy built-in on the means: held on {held.title}; missed on "
+        f"{broken.title} (no transfer 21.00 < spaCy built-in 25.00), {tied.title} (transfer 55.00 = no transfer 55.00)."
+    )
+    assert line in results_table(RowSet("t", "", [held, broken, tied, alone], []), load_results(tmp_path))
+    assert order_line(RowSet("t", "", [alone], []), load_results(tmp_path)) is None
 
 
 def test_run_lists_name_each_row_once_with_its_kinds_and_seeds():
