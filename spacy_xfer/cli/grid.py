@@ -19,6 +19,7 @@ from ..corpora.io import write_atomic
 from ..errors import Errors
 from ..experiments.grid import (
     KINDS,
+    MAX_SECONDS,
     ROWS_FILE,
     VECTORS_DIR,
     Grid,
@@ -58,10 +59,10 @@ def grid_command(
     work_dir: Path = typer.Option(Path("grid"), "--work-dir", help="Prepared corpora and training outputs."),
     corpora_dir: Path = typer.Option(Path("../shared/corpora"), "--corpora-dir", help="The raw corpora (the layout of ../shared/corpora)."),
     configs_dir: Path = typer.Option(Path("configs"), "--configs-dir", help="The folder of single.cfg, t_a.cfg, t_b.cfg, t_c.cfg."),
-    max_seconds: int = typer.Option(1800, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
+    max_seconds: int = typer.Option(MAX_SECONDS, "--max-seconds", min=1, help="Wall-time budget of each training run, in seconds."),
     vectors: Optional[str] = typer.Option(None, "--vectors", help="A pipeline or vectors folder for every kind of run (default: none)."),
     override: List[str] = typer.Option([], "--set", help="A config setting of our runs as `train --set` takes it, e.g. --set xfer.dropout=0.25 (repeatable); checked against each config before any run. spaCy's baseline takes none, so its runs are left out. Results in RESULTS/set-<hash>/, apart from the README's tables."),
-    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, schedule rule, budget, vectors)."),
+    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Rerun runs whose results file has other settings (config, schedule rule, vectors, a budget that could change the run: not one it stopped within by patience)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the runs and the commands they would run."),
 ) -> None:
     """Train and evaluate every run of the selected rows that has no results file yet.

@@ -20,6 +20,7 @@ scratch. Every training run gets the same wall-time budget (`--max-seconds`: the
 import hashlib
 import inspect
 import json
+import math
 import os
 import platform
 import re
@@ -49,6 +50,7 @@ from .baseline import PARTS, baseline_config, baseline_task, write_baseline_corp
 ROWS_FILE = Path(__file__).parent / "rows.json"
 KINDS = ("transfer", "none", "spacy")
 FIRST_SEED = 13  # the seed of the project's default experiment
+MAX_SECONDS = 1800  # the wall-time budget of a training run unless `grid --max-seconds` gives another
 TOKEN_TARGETS = ("tag", "pos")
 VECTORS_DIR = "vectors"
 SET_DIR = "set-{sha}"  # the first 8 hex digits of the sha256 of the overrides, one per line
@@ -202,7 +204,7 @@ class Grid:
     work_dir: Path
     results_dir: Path
     configs_dir: Path = Path("configs")
-    max_seconds: int = 1800
+    max_seconds: int = MAX_SECONDS
     vectors: Optional[str] = None
     overrides: Tuple[str, ...] = ()
     python: str = field(default=sys.executable)
@@ -568,16 +570,27 @@ def run_timed(runner: Runner, command: List[str], log_path: Path, commands: List
 
 def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
     """"done" (results file with these settings), "stale" (with other settings: the
-    differences listed) or "todo"."""
+    differences listed) or "todo". Another budget (`max_seconds`) counts as a change
+    only where it could change the run: a run that stopped by its own rule (patience or
+    max_steps) after fewer seconds of training than `grid.max_seconds` would stop there
+    again under it."""
     path = run.results_path(grid)
     if not path.exists():
         return "todo", []
-    old = srsly.read_json(path).get("settings", {})
+    data = srsly.read_json(path)
+    recorded = recorded_settings(data.get("settings", {}))
     new = run_settings(run, grid)
-    recorded = recorded_settings(old)
+    if stopped_within(data.get("training", {}), grid.max_seconds):
+        new["max_seconds"] = recorded.get("max_seconds")
     keys = [*new, *(key for key in OPTIONAL_SETTINGS if key in recorded and key not in new)]
     changed = [f"{key}: {recorded.get(key)!r} -> {new.get(key)!r}" for key in keys if recorded.get(key) != new.get(key)]
     return ("stale", changed) if changed else ("done", [])
+
+
+def stopped_within(training: Dict[str, Any], max_seconds: float) -> bool:
+    """Whether a results file's `training` (its `stop` reason and `seconds` of training)
+    says the run stopped by its own rule in less than `max_seconds`."""
+    return training.get("stop") in ("patience", "max_steps") and training.get("seconds", math.inf) < max_seconds
 
 
 def read_evaluations(log_path: Path) -> List[Tuple[int, float]]:

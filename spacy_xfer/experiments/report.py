@@ -23,7 +23,7 @@ import srsly
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from .grid import KINDS, Row, RowSet
+from .grid import FIRST_SEED, KINDS, MAX_SECONDS, Row, RowSet, stopped_within
 
 KIND_TITLES = {"transfer": "transfer", "none": "no transfer", "spacy": "spaCy built-in"}
 MARKER = re.compile(r"<!-- results:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /results:(?P=name) -->", re.S)
@@ -101,23 +101,14 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
             cells.append(format_cell(percent_scores(runs)) + older)
         lines.append(f"| {row.title}, {row.metric} | {' | '.join(cells)} | {format_paper(row)} |")
     lines.append("")
-    vectors = " --vectors PATH" if with_vectors else ""
-    # the config settings of `grid --set` runs, kept in a results folder of their own:
-    # rerun as they ran (their rows and kinds), and not in the README
-    settings = sorted({item for run in runs_of_set for item in run.get("settings", {}).get("overrides", [])})
-    if settings:
-        rows = ",".join(dict.fromkeys(run["row"] for run in runs_of_set))
-        kinds = ",".join(kind for kind in KINDS if any(run["kind"] == kind for run in runs_of_set))
-        flags = "".join(f" --set {shlex.quote(item)}" for item in settings)
-        regenerate = (
-            f"`python -m spacy_xfer grid --rows {rows} --seeds 3 --only {kinds}{vectors}{flags}`, then "
-            f"`python -m spacy_xfer report --results RESULTS --rows {row_set.name}` (RESULTS: this table's folder)"
-        )
+    commands = " and ".join(f"`{command}`" for command in grid_commands(row_set, results, with_vectors))
+    # the config settings of `grid --set` runs, kept in a results folder of their own, are
+    # not in the README
+    if any(run.get("settings", {}).get("overrides") for run in runs_of_set):
+        report = f"`python -m spacy_xfer report --results RESULTS --rows {row_set.name}` (RESULTS: this table's folder)"
     else:
-        regenerate = (
-            f"`python -m spacy_xfer grid --rows {row_set.name} --seeds 3{vectors}`, then "
-            f"`python -m spacy_xfer report --readme README.md`"
-        )
+        report = "`python -m spacy_xfer report --readme README.md`"
+    regenerate = f"{commands}, then {report}"
     lines.append(
         f"Test scores (%) of the model selected on dev, scored once; mean ± sample standard "
         f"deviation over n seeds (the seed also draws the split of corpora without a standard "
@@ -152,6 +143,50 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
     lines.extend(f"- {row.title}: {row.data}." for row in row_set.rows)
     lines.extend(f"- Left out: {reason}." for reason in row_set.skipped)
     return "\n".join(lines) + "\n"
+
+
+def grid_commands(row_set: RowSet, results: Results, with_vectors: bool = False) -> List[str]:
+    """The `grid` commands that rerun a row set's runs as its table has them: the set (or
+    the rows that have the runs), the seeds and kinds (`--only`) each row has, one
+    command for the rows and kinds that share seeds; the budget (`--max-seconds`) that
+    the runs that used most of theirs had (see `grid.stopped_within`), the vectors
+    (PATH) and the config settings (`--set`) they ran with. All of a set's rows and
+    kinds with seeds 13-15: `python -m spacy_xfer grid --rows table2 --seeds 3`."""
+    seeds_of: Dict[Tuple[str, Tuple[int, ...]], List[str]] = defaultdict(list)  # (kind, seeds) -> row ids
+    for row in row_set.rows:
+        for kind in KINDS:
+            seeds = tuple(run["seed"] for run in results.get((row.id, kind), []))
+            if seeds:
+                seeds_of[(kind, seeds)].append(row.id)
+    kinds_of: Dict[Tuple[Tuple[str, ...], Tuple[int, ...]], List[str]] = defaultdict(list)  # (row ids, seeds) -> kinds
+    for (kind, seeds), row_ids in seeds_of.items():
+        kinds_of[(tuple(row_ids), seeds)].append(kind)
+    all_rows = tuple(row.id for row in row_set.rows)
+    vectors = ["--vectors PATH"] if with_vectors else []
+    if not kinds_of:
+        return [" ".join(["python -m spacy_xfer grid", f"--rows {row_set.name}", "--seeds 3", *vectors])]
+    commands = []
+    for (row_ids, seeds), kinds in kinds_of.items():
+        runs = [run for row_id in row_ids for kind in kinds for run in results.get((row_id, kind), [])]
+        flags = [f"--rows {row_set.name if row_ids == all_rows else ','.join(row_ids)}"]
+        if seeds == tuple(range(FIRST_SEED, FIRST_SEED + len(seeds))):
+            flags.append(f"--seeds {len(seeds)}")
+        else:
+            flags.extend(f"--seed {seed}" for seed in seeds)
+        if kinds != list(KINDS):
+            flags.append(f"--only {','.join(kinds)}")
+        budgets = [
+            run.get("settings", {}).get("max_seconds", MAX_SECONDS)
+            for run in runs
+            if not stopped_within(run["training"], MAX_SECONDS)
+        ]
+        if budgets and max(budgets) != MAX_SECONDS:
+            flags.append(f"--max-seconds {max(budgets)}")
+        flags.extend(vectors)
+        settings = sorted({item for run in runs for item in run.get("settings", {}).get("overrides", [])})
+        flags.extend(f"--set {shlex.quote(item)}" for item in settings)
+        commands.append(" ".join(["python -m spacy_xfer grid", *flags]))
+    return commands
 
 
 def order_line(row_set: RowSet, results: Results) -> Optional[str]:

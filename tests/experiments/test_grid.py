@@ -114,6 +114,24 @@ def test_a_changed_setting_is_flagged_and_rerun_only_when_asked(tmp_path):
     assert run_status(run[0], longer) == ("done", [])
 
 
+@pytest.mark.parametrize("stop,seconds,budget,status", [
+    ("patience", 30.0, 120, "done"),  # stopped by its own rule within either budget
+    ("patience", 30.0, 40, "done"),
+    ("patience", 50.0, 40, "stale"),  # a budget of 40 s would have cut it
+    ("max_steps", 30.0, 120, "done"),
+    ("time budget", 60.0, 120, "stale"),  # the budget stopped it: a longer one trains on
+    ("unknown", 30.0, 120, "stale"),
+])
+def test_another_budget_makes_a_run_stale_only_where_it_could_change_the_run(tmp_path, stop, seconds, budget, status):
+    run = runs_of(kinds=("none",))
+    run_grid(run, make_grid(tmp_path), runner=FakeRunner(), echo=quiet)
+    path = run[0].results_path(make_grid(tmp_path))
+    results = srsly.read_json(path)
+    srsly.write_json(path, {**results, "training": {**results["training"], "stop": stop, "seconds": seconds}})
+    expected = [] if status == "done" else [f"max_seconds: 60 -> {budget}"]
+    assert run_status(run[0], make_grid(tmp_path, max_seconds=budget)) == (status, expected)
+
+
 def test_a_new_schedule_rule_makes_our_runs_stale_and_an_unrecorded_one_is_rule_1(tmp_path, monkeypatch):
     from spacy_xfer.experiments import grid as grid_module
 

@@ -10,6 +10,7 @@ from spacy_xfer.cli.grid import load_marked_results, readme_tables
 from spacy_xfer.experiments.report import (
     draw_figures,
     format_cell,
+    grid_commands,
     load_results,
     order_line,
     results_table,
@@ -66,8 +67,31 @@ def test_table_of_runs_with_config_settings_regenerates_them_with_those_settings
     other = ROWS["ptb-conll00-t_b-0.01"]
     table = results_table(RowSet("t", "", [ROW, other], []), load_results(results_dir), with_vectors=True)
     # the runs there are: this row's, without transfer
-    assert f"""grid --rows {ROW.id} --seeds 3 --only none --vectors PATH --set 'x.y={{"a": 1}}' --set xfer.dropout=0.25`""" in table
+    assert f"""grid --rows {ROW.id} --seeds 1 --only none --vectors PATH --set 'x.y={{"a": 1}}' --set xfer.dropout=0.25`""" in table
     assert "`python -m spacy_xfer report --results RESULTS --rows t`" in table and "--readme" not in table
+
+
+def test_grid_commands_rerun_each_row_with_the_kinds_seeds_and_budget_its_runs_have(tmp_path):
+    rows = [ROWS[name] for name in ("ptb-twitter_pos-t_a-0.1", "conll03-twitter_ner-t_a-0.1", "ptb-conll03-t_b-0.01")]
+    for row in rows:
+        for kind in ("transfer", "none"):
+            for seed in (13, 14, 15):
+                write_result(tmp_path, row.id, kind, seed, 0.5)
+    for seed in (13, 14, 15):  # spaCy's runs on one row only
+        write_result(tmp_path, rows[0].id, "spacy", seed, 0.5)
+    write_result(tmp_path, rows[2].id, "spacy", 14, 0.5)  # and one seed, not the first, on another
+    path = tmp_path / f"{rows[1].id}-none-s15.json"  # a run that needed more than the default budget
+    data = srsly.read_json(path)
+    srsly.write_json(path, {**data, "settings": {"max_seconds": 3300}, "training": {"stop": "patience", "seconds": 2500.0}})
+    commands = grid_commands(RowSet("set", "", rows, []), load_results(tmp_path), with_vectors=True)
+    assert commands == [  # the runs that stopped within the default budget stop there under 3,300 s too
+        "python -m spacy_xfer grid --rows set --seeds 3 --only transfer,none --max-seconds 3300 --vectors PATH",
+        f"python -m spacy_xfer grid --rows {rows[0].id} --seeds 3 --only spacy --vectors PATH",
+        f"python -m spacy_xfer grid --rows {rows[2].id} --seed 14 --only spacy --vectors PATH",
+    ]
+    complete = RowSet("one", "", rows[:1], [])
+    assert grid_commands(complete, load_results(tmp_path)) == ["python -m spacy_xfer grid --rows one --seeds 3"]
+    assert grid_commands(complete, {}) == ["python -m spacy_xfer grid --rows one --seeds 3"]
 
 
 def test_order_line_names_the_rows_whose_means_break_transfer_over_none_over_spacy(tmp_path):
