@@ -381,6 +381,7 @@ class Errors:
         "head's `label_map` merges them, so the two would be scored on different tasks; "
         "expected pipelines that tell the same gold labels apart."
     )
+    E122 = "[E122] No enabled component {names} in the pipeline: expected names among its components ({pipes})."
 
 
 class Warnings:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from weasel.cli.run import project_run
 from weasel.util import load_project_config, split_command
 
+from spacy_xfer.cli import app as xfer_app
 from spacy_xfer.device import gpu_problems
 from spacy_xfer.experiments.benchmarks import BENCHMARKS
 
@@ -102,19 +103,20 @@ def test_package_outputs_are_the_paths_spacy_package_creates(tmp_path, monkeypat
     root = copy_project(tmp_path)
     lang = BENCHMARKS[target]["lang"]
     command = project_command(root, "package", {"vars.target": target, "vars.lang": lang})
-    (script,) = command["script"]
-    args = split_command(script)
-    assert args[:4] == ["python", "-m", "spacy", "package"]
+    served, packaged = (split_command(script) for script in command["script"])
+    assert served[:4] == ["python", "-m", "spacy_xfer", "disable-heads"]
+    assert packaged[:4] == ["python", "-m", "spacy", "package"]
     (model,) = command["deps"]
-    assert args[4] == model
+    assert served[4] == model and packaged[4] == served[5]  # spaCy packages the copy
     (root / model).parent.mkdir(parents=True)
     spacy.blank(lang).to_disk(root / model)  # a pipeline of the target's language
-    args[args.index("--build") + 1] = "none"  # the same folders, without building a wheel
+    packaged[packaged.index("--build") + 1] = "none"  # the same folders, without building a wheel
     monkeypatch.chdir(root)
-    result = CliRunner().invoke(spacy_app, args[3:])
-    assert result.exit_code == 0, result.output
-    created = sorted(str(path.relative_to(root)) for path in (root / "packages").iterdir())
-    assert created == sorted(command["outputs"])
+    for cli, args in ((xfer_app, served), (spacy_app, packaged)):
+        result = CliRunner().invoke(cli, args[3:])  # after "python -m MODULE"
+        assert result.exit_code == 0, result.output
+    created = [served[5]] + [str(path.relative_to(root)) for path in (root / "packages").iterdir()]
+    assert sorted(created) == sorted(command["outputs"])
 
 
 @pytest.mark.skipif(not gpu_problems(0), reason="this machine has a usable GPU")

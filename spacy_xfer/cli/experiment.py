@@ -7,6 +7,7 @@ benchmarks or on a corpus of one's own, as the spaCy project runs them.
     python -m spacy_xfer prepare mine corpus/mine --benchmarks my_benchmarks.json
     python -m spacy_xfer train configs/t_b.cfg training/mine --source conll03 --target mine
     python -m spacy_xfer evaluate training/mine/model-best metrics/mine.json --target mine
+    python -m spacy_xfer disable-heads training/mine/model-best training/mine/model-served
 """
 
 import configparser
@@ -42,6 +43,7 @@ from ..experiments.steps import (
     load_config_value,
     prepare_benchmark,
     prepared_label_notes,
+    save_with_heads_disabled,
     train_overrides,
     write_json,
 )
@@ -410,3 +412,21 @@ def evaluate_command(
             typer.echo(f"  note: {note}", err=True)
     for role in sorted(set(names) - set(results)):
         typer.echo(f"{role} ({names[role]}): not scored, no head of {model} learns the {role} task (a head without a task, as in single-task and T-A pipelines, is scored as the target's)")
+
+
+@app.command("disable-heads")
+def disable_heads_command(
+    model: Path = typer.Argument(..., exists=True, help="A trained pipeline (e.g. training/.../model-best)."),
+    output: Path = typer.Argument(..., help="The folder to save the copy in (a pipeline folder there is replaced)."),
+    heads: Optional[str] = typer.Option(
+        None, "--heads", help="The components to disable, comma-separated (default: the xfer_tagger heads that are not primary, e.g. a T-B source head)."
+    ),
+) -> None:
+    """Save a copy of a trained pipeline with heads disabled (loaded but not run), to
+    package: a T-B or T-C pipeline then serves its target without decoding the source
+    task; `nlp.enable_pipe(NAME)` or `spacy.load(..., enable=[...])` runs a head again."""
+    check_not_inputs([output], [model], "OUTPUT")
+    nlp = load_trained(model)
+    names = None if heads is None else [name.strip() for name in heads.split(",") if name.strip()]
+    disabled = save_with_heads_disabled(nlp, output, names)
+    typer.echo(f"{output}: {', '.join(disabled) or 'no head'} disabled; runs {', '.join(p for p in nlp.pipe_names if p not in disabled)}")

@@ -1,9 +1,12 @@
 """The steps of an experiment on a benchmark: prepare (convert and split), train (fill a
-config's settings from the corpus names) and evaluate (per-task test scores). The spaCy
-project (`project.yml`) and the CLI run these.
+config's settings from the corpus names), evaluate (per-task test scores) and save a
+trained pipeline to package, its source heads disabled. The spaCy project
+(`project.yml`) and the CLI run these.
 """
 
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -14,11 +17,12 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 
 from ..corpora import ReadOptions, convert_corpus, split_corpus
-from ..corpora.io import staged_folder, write_atomic, write_docbin
+from ..corpora.io import check_output, staged_folder, write_atomic, write_docbin
 from ..corpora.sampling import SPLIT_NAMES
 from ..corpora.stats import corpus_stats
 from ..docbin import read_docs
 from ..errors import Errors, listed
+from ..pipeline.serialization import secondary_heads
 from ..pipeline.xfer_tagger import XferTagger
 from ..tasks import make_example
 from .benchmarks import (
@@ -391,3 +395,47 @@ def gold_label_notes(gold: Mapping[str, Any]) -> List[str]:
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically."""
     write_atomic(Path(path), srsly.json_dumps(data, indent=2).encode("utf8"))
+
+
+def save_with_heads_disabled(nlp: Language, output: Path, heads: Optional[Sequence[str]] = None) -> List[str]:
+    """Save the pipeline to `output` with `heads` disabled: loaded with it but not run
+    (spaCy's `[nlp] disabled`; `nlp.enable_pipe(name)` or `spacy.load(..., enable=...)`
+    runs one again), so a pipeline packaged from it serves its targets alone. The copy
+    is written beside `output` and then renamed into place, replacing a pipeline
+    folder there; the pipeline given is left as it was.
+
+    heads (Optional[Sequence[str]]): the components to disable; default
+        `secondary_heads(nlp)`.
+    RETURNS (List[str]): the components disabled.
+    RAISES (ValueError): E122 for a name that is not an enabled component of the
+        pipeline; as `check_output`, and E038 for an output folder that holds files
+        but no pipeline (no config.cfg), which would be lost.
+    """
+    output = Path(output)
+    heads = secondary_heads(nlp) if heads is None else list(heads)
+    unknown = [name for name in heads if name not in nlp.pipe_names]
+    if unknown:
+        raise ValueError(Errors.E122.format(names=unknown, pipes=", ".join(nlp.pipe_names)))
+    check_output(output, folder=True)
+    check_output(output.parent, folder=True)  # where the copy is written first
+    if output.exists() and any(output.iterdir()) and not (output / "config.cfg").is_file():
+        expected = "a new folder, an empty one or a saved pipeline's (config.cfg) to replace"
+        raise ValueError(Errors.E038.format(setting="output folder", value=str(output), expected=expected))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    replaced = staging.with_suffix(".old")
+    try:
+        with nlp.select_pipes(disable=heads):
+            nlp.to_disk(staging)
+        if output.exists():
+            os.replace(output, replaced)
+        try:
+            os.replace(staging, output)
+        except BaseException:
+            if replaced.exists():
+                os.replace(replaced, output)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(replaced, ignore_errors=True)
+    return heads
