@@ -382,6 +382,10 @@ class Errors:
         "expected pipelines that tell the same gold labels apart."
     )
     E122 = "[E122] No enabled component {names} in the pipeline: expected names among its components ({pipes})."
+    E123 = (
+        "[E123] Component '{name}' cannot be disabled alone: {listening} listen to it and "
+        "would tag from nothing; expected their names with it, or another component."
+    )
 
 
 class Warnings:

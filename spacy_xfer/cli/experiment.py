@@ -425,8 +425,8 @@ def disable_heads_command(
     """Save a copy of a trained pipeline with heads disabled (loaded but not run), to
     package: a T-B or T-C pipeline then serves its target without decoding the source
     task; `nlp.enable_pipe(NAME)` or `spacy.load(..., enable=[...])` runs a head again."""
-    check_not_inputs([output], [model], "OUTPUT")
     nlp = load_trained(model)
     names = None if heads is None else [name.strip() for name in heads.split(",") if name.strip()]
-    disabled = save_with_heads_disabled(nlp, output, names)
-    typer.echo(f"{output}: {', '.join(disabled) or 'no head'} disabled; runs {', '.join(p for p in nlp.pipe_names if p not in disabled)}")
+    disabled = save_with_heads_disabled(nlp, output, names, model=model)
+    running = [name for name in nlp.component_names if name not in disabled]
+    typer.echo(f"{output}: {', '.join(disabled) or 'nothing'} disabled; runs {', '.join(running) or 'nothing'}")

@@ -148,57 +148,96 @@ def results_table(row_set: RowSet, results: Results, with_vectors: bool = False)
 def grid_commands(row_set: RowSet, results: Results, with_vectors: bool = False) -> List[str]:
     """The `grid` commands that rerun a row set's runs as its table has them: the set (or
     the rows that have the runs), the seeds and kinds (`--only`) each row has, one
-    command for the rows and kinds that share seeds; the budget (`--max-seconds`) that
-    the runs that used most of theirs had (see `grid.stopped_within`), the vectors
+    command for the rows and kinds that share seeds; the budget (`--max-seconds`) under
+    which each of its runs counts as done (the largest one needs; commands split by
+    budget where no one budget serves them all, see `grid.run_status`), the vectors
     (PATH) and the config settings (`--set`) they ran with. All of a set's rows and
-    kinds with seeds 13-15: `python -m spacy_xfer grid --rows table2 --seeds 3`."""
-    seeds_of: Dict[Tuple[str, Tuple[int, ...]], List[str]] = defaultdict(list)  # (kind, seeds) -> row ids
-    for row in row_set.rows:
-        for kind in KINDS:
-            seeds = tuple(run["seed"] for run in results.get((row.id, kind), []))
-            if seeds:
-                seeds_of[(kind, seeds)].append(row.id)
-    kinds_of: Dict[Tuple[Tuple[str, ...], Tuple[int, ...]], List[str]] = defaultdict(list)  # (row ids, seeds) -> kinds
-    for (kind, seeds), row_ids in seeds_of.items():
-        kinds_of[(tuple(row_ids), seeds)].append(kind)
-    all_rows = tuple(row.id for row in row_set.rows)
-    vectors = ["--vectors PATH"] if with_vectors else []
-    if not kinds_of:
-        return [" ".join(["python -m spacy_xfer grid", f"--rows {row_set.name}", "--seeds 3", *vectors])]
+    kinds with seeds 13-15 and the default budget:
+    `python -m spacy_xfer grid --rows table2 --seeds 3`."""
+    runs = {(run["row"], run["kind"], run["seed"]): run for row in row_set.rows for kind in KINDS for run in results.get((row.id, kind), [])}
+    flags = ["--vectors PATH"] if with_vectors else []
+    if not runs:
+        return [" ".join(["python -m spacy_xfer grid", f"--rows {row_set.name}", "--seeds 3", *flags])]
     commands = []
-    for (row_ids, seeds), kinds in kinds_of.items():
-        runs = [run for row_id in row_ids for kind in kinds for run in results.get((row_id, kind), [])]
-        flags = [f"--rows {row_set.name if row_ids == all_rows else ','.join(row_ids)}"]
-        if seeds == tuple(range(FIRST_SEED, FIRST_SEED + len(seeds))):
-            flags.append(f"--seeds {len(seeds)}")
-        else:
-            flags.extend(f"--seed {seed}" for seed in seeds)
-        if kinds != list(KINDS):
-            flags.append(f"--only {','.join(kinds)}")
-        budgets = [
-            run.get("settings", {}).get("max_seconds", MAX_SECONDS)
-            for run in runs
-            if not stopped_within(run["training"], MAX_SECONDS)
-        ]
-        if budgets and max(budgets) != MAX_SECONDS:
-            flags.append(f"--max-seconds {max(budgets)}")
-        flags.extend(vectors)
-        settings = sorted({item for run in runs for item in run.get("settings", {}).get("overrides", [])})
-        flags.extend(f"--set {shlex.quote(item)}" for item in settings)
-        commands.append(" ".join(["python -m spacy_xfer grid", *flags]))
+    for group in run_groups(row_set, list(runs)):
+        budget = max(needed_budget(runs[unit]) for unit in group)
+        if all(done_under(runs[unit], budget) for unit in group):
+            commands.append(grid_command(row_set, group, budget, runs, flags))
+            continue
+        by_budget: Dict[int, List[Tuple[str, str, int]]] = defaultdict(list)
+        for unit in group:
+            by_budget[needed_budget(runs[unit])].append(unit)
+        for each, units in by_budget.items():
+            commands.extend(grid_command(row_set, part, each, runs, flags) for part in run_groups(row_set, units))
     return commands
+
+
+def run_groups(row_set: RowSet, units: Sequence[Tuple[str, str, int]]) -> List[List[Tuple[str, str, int]]]:
+    """Grid runs (row id, kind, seed) grouped for one command each: the rows and kinds
+    that have the same seeds, in the set's row order and `KINDS`' order."""
+    seeds_of: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+    for row_id, kind, seed in units:
+        seeds_of[(row_id, kind)].append(seed)
+    order = {row.id: i for i, row in enumerate(row_set.rows)}
+    rows_of: Dict[Tuple[str, Tuple[int, ...]], List[str]] = defaultdict(list)
+    for (row_id, kind), seeds in sorted(seeds_of.items(), key=lambda item: (KINDS.index(item[0][1]), order[item[0][0]])):
+        rows_of[(kind, tuple(sorted(seeds)))].append(row_id)
+    kinds_of: Dict[Tuple[Tuple[str, ...], Tuple[int, ...]], List[str]] = defaultdict(list)
+    for (kind, seeds), row_ids in rows_of.items():
+        kinds_of[(tuple(row_ids), seeds)].append(kind)
+    return [
+        [(row_id, kind, seed) for row_id in row_ids for kind in kinds for seed in seeds]
+        for (row_ids, seeds), kinds in kinds_of.items()
+    ]
+
+
+def grid_command(
+    row_set: RowSet, group: List[Tuple[str, str, int]], budget: int, runs: Dict[Tuple[str, str, int], Dict[str, Any]], flags: List[str]
+) -> str:
+    """The `grid` command of a group of `run_groups` under `budget`."""
+    row_ids = list(dict.fromkeys(row_id for row_id, _, _ in group))
+    kinds = [kind for kind in KINDS if any(unit[1] == kind for unit in group)]
+    seeds = sorted({seed for _, _, seed in group})
+    parts = [f"--rows {row_set.name if row_ids == [row.id for row in row_set.rows] else ','.join(row_ids)}"]
+    if seeds == list(range(FIRST_SEED, FIRST_SEED + len(seeds))):
+        parts.append(f"--seeds {len(seeds)}")
+    else:
+        parts.extend(f"--seed {seed}" for seed in seeds)
+    if kinds != list(KINDS):
+        parts.append(f"--only {','.join(kinds)}")
+    if budget != MAX_SECONDS:
+        parts.append(f"--max-seconds {budget}")
+    settings = sorted({item for unit in group for item in runs[unit].get("settings", {}).get("overrides", [])})
+    parts.extend([*flags, *(f"--set {shlex.quote(item)}" for item in settings)])
+    return " ".join(["python -m spacy_xfer grid", *parts])
+
+
+def needed_budget(run: Dict[str, Any]) -> int:
+    """The smallest `--max-seconds` of the two the grid gives a run a choice of, under
+    which it counts as done: the default, if the run stopped by its own rule within it
+    (see `grid.stopped_within`), else the budget it ran with."""
+    budget = run.get("settings", {}).get("max_seconds", MAX_SECONDS)
+    return MAX_SECONDS if stopped_within(run["training"], MAX_SECONDS) else budget
+
+
+def done_under(run: Dict[str, Any], budget: int) -> bool:
+    """Whether a grid run counts as done under `--max-seconds budget` (`grid.run_status`):
+    it ran with that budget, or stopped by its own rule in fewer seconds."""
+    return run.get("settings", {}).get("max_seconds", MAX_SECONDS) == budget or stopped_within(run["training"], budget)
 
 
 def order_line(row_set: RowSet, results: Results) -> Optional[str]:
     """Where the means of a row set's rows, as the table prints them (2 decimals), keep
     the accuracy issue's order "transfer > no transfer >= spaCy built-in", and where not,
-    with the means that break it; rows with fewer than two kinds of runs are left out,
-    and a row without one kind is checked on the kinds it has. None if no row has two.
+    with the means that break it; a row without one kind of runs is checked on the kinds
+    it has, in a sentence of its own that says so, and one with fewer than two is left
+    out. None if no row has two.
 
-    "Transfer > no transfer >= spaCy built-in on the means: held on ROW (...); missed
-    on ROW (no transfer 13.83 < spaCy built-in 14.04)."
+    "Transfer > no transfer >= spaCy built-in on the means: held on ROW, ...; missed
+    on ROW (no transfer 13.83 < spaCy built-in 14.04). Transfer > no transfer on the
+    means of the rows without spaCy built-in runs: held on ROW."
     """
-    held, missed = [], []
+    verdicts: Dict[Tuple[str, ...], Tuple[List[str], List[str]]] = {}  # kinds -> (held, missed)
     for row in row_set.rows:
         means = {}
         for kind in KINDS:
@@ -207,18 +246,25 @@ def order_line(row_set: RowSet, results: Results) -> Optional[str]:
                 means[kind] = round(stats[0], 2)
         if len(means) < 2:
             continue
-        kinds = list(means)  # in KINDS' order: transfer, none, spacy
+        kinds = tuple(means)  # in KINDS' order: transfer, none, spacy
         broken = [
             f"{KIND_TITLES[better]} {means[better]:.2f} {'<' if means[better] < means[worse] else '='} "
             f"{KIND_TITLES[worse]} {means[worse]:.2f}"
             for better, worse in zip(kinds, kinds[1:])
             if means[better] < means[worse] or (means[better] == means[worse] and better == "transfer")
         ]
+        held, missed = verdicts.setdefault(kinds, ([], []))
         (missed if broken else held).append(f"{row.title} ({'; '.join(broken)})" if broken else row.title)
-    if not held and not missed:
-        return None
-    parts = ([f"held on {', '.join(held)}"] if held else []) + ([f"missed on {', '.join(missed)}"] if missed else [])
-    return f"Transfer > no transfer >= spaCy built-in on the means: {'; '.join(parts)}."
+    sentences = []
+    for kinds, (held, missed) in sorted(verdicts.items(), key=lambda item: -len(item[0])):
+        order = KIND_TITLES[kinds[0]] + "".join(
+            f" {'>' if better == 'transfer' else '>='} {KIND_TITLES[worse]}" for better, worse in zip(kinds, kinds[1:])
+        )
+        absent = " or ".join(KIND_TITLES[kind] for kind in KINDS if kind not in kinds)
+        scope = f" of the rows without {absent} runs" if absent else ""
+        parts = ([f"held on {', '.join(held)}"] if held else []) + ([f"missed on {', '.join(missed)}"] if missed else [])
+        sentences.append(f"{order[0].upper()}{order[1:]} on the means{scope}: {'; '.join(parts)}.")
+    return " ".join(sentences) or None
 
 
 def run_names(runs: Sequence[Dict[str, Any]]) -> str:

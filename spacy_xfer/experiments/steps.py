@@ -6,8 +6,8 @@ trained pipeline to package, its source heads disabled. The spaCy project
 
 import os
 import shutil
-import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -397,7 +397,9 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(Path(path), srsly.json_dumps(data, indent=2).encode("utf8"))
 
 
-def save_with_heads_disabled(nlp: Language, output: Path, heads: Optional[Sequence[str]] = None) -> List[str]:
+def save_with_heads_disabled(
+    nlp: Language, output: Path, heads: Optional[Sequence[str]] = None, *, model: Optional[Path] = None
+) -> List[str]:
     """Save the pipeline to `output` with `heads` disabled: loaded with it but not run
     (spaCy's `[nlp] disabled`; `nlp.enable_pipe(name)` or `spacy.load(..., enable=...)`
     runs one again), so a pipeline packaged from it serves its targets alone. The copy
@@ -406,26 +408,44 @@ def save_with_heads_disabled(nlp: Language, output: Path, heads: Optional[Sequen
 
     heads (Optional[Sequence[str]]): the components to disable; default
         `secondary_heads(nlp)`.
-    RETURNS (List[str]): the components disabled.
+    model (Optional[Path]): the folder the pipeline was loaded from, which `output`
+        must neither be, hold nor lie in.
+    RETURNS (List[str]): the components the copy has disabled (with any the pipeline
+        had disabled before).
     RAISES (ValueError): E122 for a name that is not an enabled component of the
-        pipeline; as `check_output`, and E038 for an output folder that holds files
-        but no pipeline (no config.cfg), which would be lost.
+        pipeline, E123 for a component that enabled components listen to (a shared
+        encoder); as `check_output`, and E038 for an output that is a symbolic link,
+        is `model`, holds it or lies in it, or a folder that holds files but no
+        pipeline (no config.cfg), which would be lost.
     """
     output = Path(output)
-    heads = secondary_heads(nlp) if heads is None else list(heads)
+    heads = list(dict.fromkeys(secondary_heads(nlp) if heads is None else heads))
     unknown = [name for name in heads if name not in nlp.pipe_names]
     if unknown:
         raise ValueError(Errors.E122.format(names=unknown, pipes=", ".join(nlp.pipe_names)))
+    for name in heads:
+        listening = [pipe for pipe in getattr(nlp.get_pipe(name), "listening_components", []) if pipe not in heads]
+        if listening:
+            raise ValueError(Errors.E123.format(name=name, listening=", ".join(listening)))
     check_output(output, folder=True)
     check_output(output.parent, folder=True)  # where the copy is written first
-    if output.exists() and any(output.iterdir()) and not (output / "config.cfg").is_file():
-        expected = "a new folder, an empty one or a saved pipeline's (config.cfg) to replace"
-        raise ValueError(Errors.E038.format(setting="output folder", value=str(output), expected=expected))
+    problem = None
+    if output.is_symlink():
+        problem = "a path that is not a symbolic link (the copy would replace the link, not its folder)"
+    elif model is not None and {output.resolve(), *output.resolve().parents} & {Path(model).resolve()}:
+        problem = f"a folder that is not {model} and does not lie in it"
+    elif model is not None and output.resolve() in Path(model).resolve().parents:
+        problem = f"a folder that does not hold {model}, which replacing it would delete"
+    elif output.exists() and any(output.iterdir()) and not (output / "config.cfg").is_file():
+        problem = "a new folder, an empty one or a saved pipeline's (config.cfg) to replace"
+    if problem:
+        raise ValueError(Errors.E038.format(setting="output folder", value=str(output), expected=problem))
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    staging = output.parent / f".{output.name}.{uuid.uuid4().hex[:8]}.tmp"  # made as mkdir makes folders (umask)
     replaced = staging.with_suffix(".old")
     try:
         with nlp.select_pipes(disable=heads):
+            disabled = list(nlp.disabled)
             nlp.to_disk(staging)
         if output.exists():
             os.replace(output, replaced)
@@ -438,4 +458,4 @@ def save_with_heads_disabled(nlp: Language, output: Path, heads: Optional[Sequen
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(replaced, ignore_errors=True)
-    return heads
+    return disabled

@@ -29,7 +29,8 @@ def write_result(
     name = f"{row}-{kind}-s{seed}"
     srsly.write_json(results_dir / f"{name}.json", {
         "run": name, "row": row, "kind": kind, "seed": seed, "test_score": score,
-        "training": {"hit_cap": hit_cap}, "git": {"commit": "0123456789abcdef", "dirty": False},
+        "training": {"hit_cap": hit_cap, "stop": "time budget" if hit_cap else "patience", "seconds": 1800.0 if hit_cap else 300.0},
+        "git": {"commit": "0123456789abcdef", "dirty": False},
         "machine": {"cpu": cpu},
     })
 
@@ -80,11 +81,14 @@ def test_grid_commands_rerun_each_row_with_the_kinds_seeds_and_budget_its_runs_h
     for seed in (13, 14, 15):  # spaCy's runs on one row only
         write_result(tmp_path, rows[0].id, "spacy", seed, 0.5)
     write_result(tmp_path, rows[2].id, "spacy", 14, 0.5)  # and one seed, not the first, on another
-    path = tmp_path / f"{rows[1].id}-none-s15.json"  # a run that needed more than the default budget
-    data = srsly.read_json(path)
-    srsly.write_json(path, {**data, "settings": {"max_seconds": 3300}, "training": {"stop": "patience", "seconds": 2500.0}})
+    def rewrite(name, settings, training):
+        path = tmp_path / f"{name}.json"
+        srsly.write_json(path, {**srsly.read_json(path), "settings": settings, "training": training})
+
+    # a run that needed more than the default budget: the others stop within it under 3,300 s too
+    rewrite(f"{rows[1].id}-none-s15", {"max_seconds": 3300}, {"stop": "patience", "seconds": 2500.0})
     commands = grid_commands(RowSet("set", "", rows, []), load_results(tmp_path), with_vectors=True)
-    assert commands == [  # the runs that stopped within the default budget stop there under 3,300 s too
+    assert commands == [
         "python -m spacy_xfer grid --rows set --seeds 3 --only transfer,none --max-seconds 3300 --vectors PATH",
         f"python -m spacy_xfer grid --rows {rows[0].id} --seeds 3 --only spacy --vectors PATH",
         f"python -m spacy_xfer grid --rows {rows[2].id} --seed 14 --only spacy --vectors PATH",
@@ -92,6 +96,19 @@ def test_grid_commands_rerun_each_row_with_the_kinds_seeds_and_budget_its_runs_h
     complete = RowSet("one", "", rows[:1], [])
     assert grid_commands(complete, load_results(tmp_path)) == ["python -m spacy_xfer grid --rows one --seeds 3"]
     assert grid_commands(complete, {}) == ["python -m spacy_xfer grid --rows one --seeds 3"]
+    # and one that hit a cap of 900 s, which only that budget repeats
+    rewrite(f"{rows[0].id}-transfer-s13", {"max_seconds": 900}, {"stop": "time budget", "seconds": 900.0, "hit_cap": True})
+    commands = grid_commands(RowSet("set", "", rows, []), load_results(tmp_path))
+    assert commands == [  # no one budget serves all: the runs are split by the budget each needs
+        f"python -m spacy_xfer grid --rows {rows[0].id} --seeds 1 --only transfer --max-seconds 900",
+        f"python -m spacy_xfer grid --rows {rows[0].id} --seed 14 --seed 15 --only transfer",
+        f"python -m spacy_xfer grid --rows {rows[1].id},{rows[2].id} --seeds 3 --only transfer",
+        f"python -m spacy_xfer grid --rows {rows[0].id},{rows[2].id} --seeds 3 --only none",
+        f"python -m spacy_xfer grid --rows {rows[1].id} --seeds 2 --only none",
+        f"python -m spacy_xfer grid --rows {rows[1].id} --seed 15 --only none --max-seconds 3300",
+        f"python -m spacy_xfer grid --rows {rows[0].id} --seeds 3 --only spacy",
+        f"python -m spacy_xfer grid --rows {rows[2].id} --seed 14 --only spacy",
+    ]
 
 
 def test_order_line_names_the_rows_whose_means_break_transfer_over_none_over_spacy(tmp_path):
@@ -101,7 +118,7 @@ def test_order_line_names_the_rows_whose_means_break_transfer_over_none_over_spa
     scores = [
         (held, {"transfer": (0.80, 0.82), "none": (0.70, 0.72), "spacy": (0.71,)}),  # none = spacy holds
         (broken, {"transfer": (0.30,), "none": (0.20, 0.22), "spacy": (0.25,)}),
-        (tied, {"transfer": (0.55,), "none": (0.55,)}),  # no spaCy runs: transfer > none alone, missed
+        (tied, {"transfer": (0.55,), "none": (0.55,)}),  # no spaCy runs: transfer > none alone, said so
         (alone, {"transfer": (0.90,)}),  # one kind: nothing to order
     ]
     for row, by_kind in scores:
@@ -111,7 +128,8 @@ def test_order_line_names_the_rows_whose_means_break_transfer_over_none_over_spa
     line = order_line(RowSet("t", "", [held, broken, tied, alone], []), load_results(tmp_path))
     assert line == (
         f"Transfer > no transfer >= spaCy built-in on the means: held on {held.title}; missed on "
-        f"{broken.title} (no transfer 21.00 < spaCy built-in 25.00), {tied.title} (transfer 55.00 = no transfer 55.00)."
+        f"{broken.title} (no transfer 21.00 < spaCy built-in 25.00). Transfer > no transfer on the means of "
+        f"the rows without spaCy built-in runs: missed on {tied.title} (transfer 55.00 = no transfer 55.00)."
     )
     assert line in results_table(RowSet("t", "", [held, broken, tied, alone], []), load_results(tmp_path))
     assert order_line(RowSet("t", "", [alone], []), load_results(tmp_path)) is None
