@@ -16,7 +16,6 @@ from spacy.vocab import Vocab
 
 from spacy_xfer.annotate.select import uncertainty
 from spacy_xfer.docbin import read_docs
-from spacy_xfer.experiments import active_learning
 from spacy_xfer.experiments import grid as grid_module
 from spacy_xfer.experiments.active_learning import (
     Round,
