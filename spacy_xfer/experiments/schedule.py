@@ -3,9 +3,10 @@
 spaCy's loop counts steps; what converges is passes over the target's (labelled)
 training data. `python -m spacy_xfer train` therefore sets `[training]
 eval_frequency` and `patience` from the number of steps one pass over the target
-takes, so that small targets are evaluated at least once per pass (never more often
-than every `MIN_EVAL_FREQUENCY` steps, as a dev evaluation costs more than a few steps)
-and large targets get several passes of patience.
+takes, so that targets are evaluated once per pass, but never more often than every
+`MIN_EVAL_FREQUENCY` steps (a dev evaluation costs more than a few steps: a target
+whose pass is shorter is evaluated every few passes), and large targets get several
+passes of patience.
 """
 
 import math
