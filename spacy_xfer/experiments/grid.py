@@ -580,17 +580,20 @@ def run_status(run: Run, grid: Grid) -> Tuple[str, List[str]]:
     data = srsly.read_json(path)
     recorded = recorded_settings(data.get("settings", {}))
     new = run_settings(run, grid)
-    if stopped_within(data.get("training", {}), grid.max_seconds):
+    if done_under_budget(data, grid.max_seconds):
         new["max_seconds"] = recorded.get("max_seconds")
     keys = [*new, *(key for key in OPTIONAL_SETTINGS if key in recorded and key not in new)]
     changed = [f"{key}: {recorded.get(key)!r} -> {new.get(key)!r}" for key in keys if recorded.get(key) != new.get(key)]
     return ("stale", changed) if changed else ("done", [])
 
 
-def stopped_within(training: Dict[str, Any], max_seconds: float) -> bool:
-    """Whether a results file's `training` (its `stop` reason and `seconds` of training)
-    says the run stopped by its own rule in less than `max_seconds`."""
-    return training.get("stop") in ("patience", "max_steps") and training.get("seconds", math.inf) < max_seconds
+def done_under_budget(data: Dict[str, Any], max_seconds: float) -> bool:
+    """Whether a results file's run repeats under a budget of `max_seconds`: it ran with
+    that budget, or its `training` (`stop` reason and `seconds` of training) says it
+    stopped by its own rule (patience, max_steps) in fewer seconds."""
+    training = data.get("training", {})
+    stopped = training.get("stop") in ("patience", "max_steps") and training.get("seconds", math.inf) < max_seconds
+    return stopped or data.get("settings", {}).get("max_seconds") == max_seconds
 
 
 def read_evaluations(log_path: Path) -> List[Tuple[int, float]]:

@@ -23,7 +23,7 @@ import srsly
 
 from ..corpora.io import write_atomic
 from ..errors import Errors
-from .grid import FIRST_SEED, KINDS, MAX_SECONDS, Row, RowSet, stopped_within
+from .grid import FIRST_SEED, KINDS, MAX_SECONDS, Row, RowSet, done_under_budget
 
 KIND_TITLES = {"transfer": "transfer", "none": "no transfer", "spacy": "spaCy built-in"}
 MARKER = re.compile(r"<!-- results:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /results:(?P=name) -->", re.S)
@@ -150,7 +150,7 @@ def grid_commands(row_set: RowSet, results: Results, with_vectors: bool = False)
     the rows that have the runs), the seeds and kinds (`--only`) each row has, one
     command for the rows and kinds that share seeds; the budget (`--max-seconds`) under
     which each of its runs counts as done (the largest one needs; commands split by
-    budget where no one budget serves them all, see `grid.run_status`), the vectors
+    budget where no one budget serves them all, see `grid.done_under_budget`), the vectors
     (PATH) and the config settings (`--set`) they ran with. All of a set's rows and
     kinds with seeds 13-15 and the default budget:
     `python -m spacy_xfer grid --rows table2 --seeds 3`."""
@@ -161,7 +161,7 @@ def grid_commands(row_set: RowSet, results: Results, with_vectors: bool = False)
     commands = []
     for group in run_groups(row_set, list(runs)):
         budget = max(needed_budget(runs[unit]) for unit in group)
-        if all(done_under(runs[unit], budget) for unit in group):
+        if all(done_under_budget(runs[unit], budget) for unit in group):
             commands.append(grid_command(row_set, group, budget, runs, flags))
             continue
         by_budget: Dict[int, List[Tuple[str, str, int]]] = defaultdict(list)
@@ -214,16 +214,9 @@ def grid_command(
 
 def needed_budget(run: Dict[str, Any]) -> int:
     """The smallest `--max-seconds` of the two the grid gives a run a choice of, under
-    which it counts as done: the default, if the run stopped by its own rule within it
-    (see `grid.stopped_within`), else the budget it ran with."""
-    budget = run.get("settings", {}).get("max_seconds", MAX_SECONDS)
-    return MAX_SECONDS if stopped_within(run["training"], MAX_SECONDS) else budget
-
-
-def done_under(run: Dict[str, Any], budget: int) -> bool:
-    """Whether a grid run counts as done under `--max-seconds budget` (`grid.run_status`):
-    it ran with that budget, or stopped by its own rule in fewer seconds."""
-    return run.get("settings", {}).get("max_seconds", MAX_SECONDS) == budget or stopped_within(run["training"], budget)
+    which it counts as done (`grid.done_under_budget`): the default, else the budget it
+    ran with."""
+    return MAX_SECONDS if done_under_budget(run, MAX_SECONDS) else run.get("settings", {}).get("max_seconds", MAX_SECONDS)
 
 
 def order_line(row_set: RowSet, results: Results) -> Optional[str]:
