@@ -424,7 +424,8 @@ def disable_heads_command(
 ) -> None:
     """Save a copy of a trained pipeline with heads disabled (loaded but not run), to
     package: a T-B or T-C pipeline then serves its target without decoding the source
-    task; `nlp.enable_pipe(NAME)` or `spacy.load(..., enable=[...])` runs a head again."""
+    task; `nlp.enable_pipe(NAME)` runs a head again (at load: `spacy.load(PATH,
+    config={"nlp": {"disabled": []}})`)."""
     nlp = load_trained(model)
     names = None if heads is None else [name.strip() for name in heads.split(",") if name.strip()]
     disabled = save_with_heads_disabled(nlp, output, names, model=model)

@@ -401,8 +401,8 @@ def save_with_heads_disabled(
     nlp: Language, output: Path, heads: Optional[Sequence[str]] = None, *, model: Optional[Path] = None
 ) -> List[str]:
     """Save the pipeline to `output` with `heads` disabled: loaded with it but not run
-    (spaCy's `[nlp] disabled`; `nlp.enable_pipe(name)` or `spacy.load(..., enable=...)`
-    runs one again), so a pipeline packaged from it serves its targets alone. The copy
+    (spaCy's `[nlp] disabled`; `nlp.enable_pipe(name)`, or `spacy.load(path, config={"nlp":
+    {"disabled": []}})`, runs one again), so a pipeline packaged from it serves its targets alone. The copy
     is written beside `output` and then renamed into place, replacing a pipeline
     folder there; the pipeline given is left as it was.
 
