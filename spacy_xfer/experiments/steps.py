@@ -22,7 +22,6 @@ from ..corpora.sampling import SPLIT_NAMES
 from ..corpora.stats import corpus_stats
 from ..docbin import read_docs
 from ..errors import Errors, listed
-from ..pipeline.serialization import secondary_heads
 from ..pipeline.xfer_tagger import XferTagger
 from ..tasks import make_example
 from .benchmarks import (
@@ -395,6 +394,13 @@ def gold_label_notes(gold: Mapping[str, Any]) -> List[str]:
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically."""
     write_atomic(Path(path), srsly.json_dumps(data, indent=2).encode("utf8"))
+
+
+def secondary_heads(nlp: Language) -> List[str]:
+    """The names of the pipeline's enabled `xfer_tagger` heads that are not primary:
+    those that write their own key (`Doc.spans[NAME]`, `Token._.NAME`), not their
+    target (e.g. a T-B source head)."""
+    return [name for name, pipe in nlp.pipeline if isinstance(pipe, XferTagger) and not pipe.cfg["primary"]]
 
 
 def save_with_heads_disabled(

@@ -5,8 +5,7 @@ without its labels and fails at its first doc) and reports a corrupt `model` wit
 naming the file. `CheckedLoad` loads each part itself: a missing part raises E014 and
 one that cannot be read, or does not fit the other parts, raises E015, both naming the
 file (or, from bytes, the field). `load_trained` is `spacy.load` that names a training
-output folder given in place of the pipeline inside it; `secondary_heads` names the
-heads that are not primary (e.g. a T-B source head).
+output folder given in place of the pipeline inside it.
 """
 
 import copy
@@ -34,12 +33,6 @@ def load_trained(model: Union[str, Path], **kwargs: Any) -> Language:
     if path.is_dir() and not (path / "config.cfg").exists() and (path / "model-best" / "config.cfg").exists():
         raise ValueError(Errors.E102.format(path=path))
     return spacy.load(model, **kwargs)
-
-
-def secondary_heads(nlp: Language) -> List[str]:
-    """The names of the pipeline's `xfer_tagger` heads that are not primary: those that
-    write their own key (`Doc.spans[NAME]`, `Token._.NAME`), not their target."""
-    return [name for name, pipe in nlp.pipeline if getattr(pipe, "cfg", {}).get("primary") is False]
 
 
 def model_folder(model: Union[str, Path]) -> Optional[Path]:
