@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import uuid
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -91,17 +90,21 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
+def staged_folder(folder: Path, inputs: Sequence[Path] = (), *, replace: bool = False) -> Iterator[Path]:
     """A temp folder beside `folder` to write a set of files into: when the block ends
     without an error, each file is renamed into `folder` (created if needed; other
-    files there are kept); when it raises, `folder` and its parents are left as they
+    files there are kept), or with `replace` the temp folder takes the place of
+    `folder` as a whole; when it raises, `folder` and its parents are left as they
     were. So a failed run leaves no part of its outputs, and never a mix of an old
     run's files and a new one's.
 
-    folder (Path): Where the files go. The staging folder is made in its parent, so
-        the parent must be writable and on the same file system.
+    folder (Path): Where the files go. The staging folder is made in its parent (as
+        `mkdir` makes folders, under the umask), so the parent must be writable and on
+        the same file system.
     inputs (Sequence[Path]): the files the block reads: one that a staged file would
         replace raises E038 before anything is moved.
+    replace (bool): replace `folder` and everything in it (moved aside, then deleted;
+        put back if the staged folder cannot take its place).
     RAISES (ValueError): as `check_output`; E038 for an input a file would replace.
     """
     folder = Path(folder)
@@ -112,20 +115,39 @@ def staged_folder(folder: Path, inputs: Sequence[Path] = ()) -> Iterator[Path]:
         if not parent.exists():
             parent.mkdir()
             made.insert(0, parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+    replaced = staging.with_suffix(".old")
     try:
         try:
+            staging.mkdir()
             yield staging
             check_not_inputs([folder / file.name for file in staging.iterdir()], inputs, "OUTPUT_DIR")
-            folder.mkdir(exist_ok=True)
-            for file in sorted(staging.iterdir()):
-                os.replace(file, folder / file.name)
+            if replace:
+                _replace_folder(folder, staging, replaced)
+            else:
+                folder.mkdir(exist_ok=True)
+                for file in sorted(staging.iterdir()):
+                    os.replace(file, folder / file.name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(replaced, ignore_errors=True)
     except BaseException:
         for parent in made:
             with suppress(OSError):  # not empty: another process wrote there
                 parent.rmdir()
+        raise
+
+
+def _replace_folder(folder: Path, staging: Path, replaced: Path) -> None:
+    """Rename `staging` to `folder`, moving an existing `folder` to `replaced` first and
+    back if the rename fails."""
+    if folder.exists():
+        os.replace(folder, replaced)
+    try:
+        os.replace(staging, folder)
+    except BaseException:
+        if replaced.exists():
+            os.replace(replaced, folder)
         raise
 
 

@@ -4,10 +4,8 @@ trained pipeline to package, its source heads disabled. The spaCy project
 (`project.yml`) and the CLI run these.
 """
 
-import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -17,7 +15,7 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 
 from ..corpora import ReadOptions, convert_corpus, split_corpus
-from ..corpora.io import check_output, staged_folder, write_atomic, write_docbin
+from ..corpora.io import staged_folder, write_atomic, write_docbin
 from ..corpora.sampling import SPLIT_NAMES
 from ..corpora.stats import corpus_stats
 from ..docbin import read_docs
@@ -409,8 +407,8 @@ def save_with_heads_disabled(
     """Save the pipeline to `output` with `heads` disabled: loaded with it but not run
     (spaCy's `[nlp] disabled`; `nlp.enable_pipe(name)`, or `spacy.load(path, config={"nlp":
     {"disabled": []}})`, runs one again), so a pipeline packaged from it serves its targets alone. The copy
-    is written beside `output` and then renamed into place, replacing a pipeline
-    folder there; the pipeline given is left as it was.
+    is written beside `output` and then takes its place (`staged_folder` with `replace`),
+    replacing a pipeline folder there; the pipeline given is left as it was.
 
     heads (Optional[Sequence[str]]): the components to disable; default
         `secondary_heads(nlp)`.
@@ -433,35 +431,19 @@ def save_with_heads_disabled(
         listening = [pipe for pipe in getattr(nlp.get_pipe(name), "listening_components", []) if pipe not in heads]
         if listening:
             raise ValueError(Errors.E123.format(name=name, listening=", ".join(listening)))
-    check_output(output, folder=True)
-    check_output(output.parent, folder=True)  # where the copy is written first
-    problem = None
-    if output.is_symlink():
-        problem = "a path that is not a symbolic link (the copy would replace the link, not its folder)"
-    elif model is not None and {output.resolve(), *output.resolve().parents} & {Path(model).resolve()}:
-        problem = f"a folder that is not {model} and does not lie in it"
-    elif model is not None and output.resolve() in Path(model).resolve().parents:
-        problem = f"a folder that does not hold {model}, which replacing it would delete"
-    elif output.exists() and any(output.iterdir()) and not (output / "config.cfg").is_file():
-        problem = "a new folder, an empty one or a saved pipeline's (config.cfg) to replace"
-    if problem:
-        raise ValueError(Errors.E038.format(setting="output folder", value=str(output), expected=problem))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.parent / f".{output.name}.{uuid.uuid4().hex[:8]}.tmp"  # made as mkdir makes folders (umask)
-    replaced = staging.with_suffix(".old")
-    try:
+    with staged_folder(output, replace=True) as staging:
+        problem = None
+        if output.is_symlink():
+            problem = "a path that is not a symbolic link (the copy would replace the link, not its folder)"
+        elif model is not None and Path(model).resolve() in (output.resolve(), *output.resolve().parents):
+            problem = f"a folder that is not {model} and does not lie in it"
+        elif model is not None and output.resolve() in Path(model).resolve().parents:
+            problem = f"a folder that does not hold {model}, which replacing it would delete"
+        elif output.exists() and any(output.iterdir()) and not (output / "config.cfg").is_file():
+            problem = "a new folder, an empty one or a saved pipeline's (config.cfg) to replace"
+        if problem:
+            raise ValueError(Errors.E038.format(setting="output folder", value=str(output), expected=problem))
         with nlp.select_pipes(disable=heads):
             disabled = list(nlp.disabled)
             nlp.to_disk(staging)
-        if output.exists():
-            os.replace(output, replaced)
-        try:
-            os.replace(staging, output)
-        except BaseException:
-            if replaced.exists():
-                os.replace(replaced, output)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(replaced, ignore_errors=True)
     return disabled
